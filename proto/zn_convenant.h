@@ -1,0 +1,135 @@
+/* zn_convenant — the authority-signed data-sharing covenant.
+ *
+ * File: ["zorgnet-convenant", 1, body bin, signature bin64]; signature = Ed25519 by the
+ * authority over "zorgnet/v1/convenant" || body. body is a msgpack map (docs/PROTOCOL.md,
+ * "Convenant"): name, version, valid_from, valid_until (unix seconds), authority key, broker
+ * keys and endpoint, networks, partners (id, name, category, public keys, roles per network,
+ * auditor flag, the network key sealed to the partner's box key), network key epoch, policy.
+ *
+ * Roles: per network a partner holds `partner` and/or `coordinator`; `auditor` holds for the
+ * whole convenant. An entry that is a coordinator anywhere is nothing else (no partner role, not
+ * auditor) and never gets the sealed network key.
+ *
+ * Ownership: zn_convenant_new/decode/load return a heap object the caller releases with
+ * zn_convenant_destroy(&c), which NULLs the pointer and is safe to call twice. Pointers to
+ * partners stay valid until the convenant is destroyed or edited. */
+#ifndef ZN_CONVENANT_H
+#define ZN_CONVENANT_H
+
+#include "zn_err.h"
+#include "zn_keys.h"
+#include "zn_wire.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZN_CONVENANT_MAX_BYTES (4u * 1024 * 1024)
+#define ZN_MAX_PARTNERS 512
+#define ZN_MAX_NETWORKS 32
+#define ZN_NAME_MAX 128
+#define ZN_ENDPOINT_MAX 256
+#define ZN_SEALED_NETKEY_LEN (ZN_KEY_LEN + crypto_box_SEALBYTES)
+
+#define ZN_ROLE_PARTNER 1u
+#define ZN_ROLE_COORDINATOR 2u
+
+/* Policy numbers: X(field, default, min, max, unit, used by, meaning). `zorgnet-keys convenant
+ * set KEY=VALUE` accepts exactly these keys; docs/CONVENANT.md lists them. */
+#define ZN_POLICY(X)                                                                              \
+    X(queue_quota, 10000, 1, 1000000, "items", "broker",                                          \
+      "envelopes and notices waiting for one recipient before new envelopes are refused")         \
+    X(request_window_s, 300, 30, 3600, "seconds", "broker",                                       \
+      "how far a signed request's time may differ from the broker's clock (replay window)")       \
+    X(retention_days, 730, 1, 3650, "days", "audit",                                              \
+      "how long personal fields of records are kept before they are redacted")                    \
+    X(handover_timeout_h, 72, 1, 720, "hours", "handover",                                        \
+      "how long a warm handover may stay unanswered before the coordinators are told")            \
+    X(override_lifetime_d, 14, 1, 90, "days", "safety override", "how long a safety override stands") \
+    X(override_review_h, 48, 1, 336, "hours", "safety override",                                  \
+      "how soon coordinators must review a safety override before it is escalated to auditors")   \
+    X(signal_rate_day, 50, 1, 10000, "signals per day", "signals", "new signals per partner per day") \
+    X(signal_rate_handler_day, 20, 1, 10000, "signals per day", "signals",                        \
+      "new signals per handler per day")                                                          \
+    X(signal_min_lifetime_d, 7, 0, 365, "days", "signals",                                        \
+      "a signal withdrawn sooner counts as a look-up")                                            \
+    X(signal_retention_days, 730, 1, 3650, "days", "signals", "how long a signal stays active")    \
+    X(informed_grace_d, 28, 0, 365, "days", "signals",                                            \
+      "how long a signal may stay without the family being informed before it is listed")
+
+typedef struct {
+#define ZN_X_FIELD(name, def, min, max, unit, user, meaning) uint64_t name;
+    ZN_POLICY(ZN_X_FIELD)
+#undef ZN_X_FIELD
+} zn_policy;
+
+typedef struct {
+    const char *name;
+    uint64_t def, min, max;
+    const char *unit, *used_by, *meaning;
+    size_t offset; /* into zn_policy */
+} zn_policy_def;
+
+extern const zn_policy_def zn_policy_defs[];
+extern const size_t zn_policy_ndefs;
+void zn_policy_defaults(zn_policy *p);
+/* Set one number by name; -1 with a clear error for an unknown key or a value out of range. */
+int zn_policy_set(zn_policy *p, const char *key, const char *value, zn_err *e);
+
+typedef struct {
+    char id[ZN_IDENT_MAX];
+    char name[ZN_NAME_MAX];
+    char category[ZN_IDENT_MAX]; /* e.g. "school", "police"; may be empty */
+    zn_pubkeys keys;             /* kind ZN_KIND_PARTNER */
+    uint32_t roles[ZN_MAX_NETWORKS]; /* bit set of ZN_ROLE_* per network index */
+    bool auditor;
+    bool has_netkey;
+    uint8_t sealed_netkey[ZN_SEALED_NETKEY_LEN]; /* crypto_box_seal(network key) to keys.box */
+} zn_partner;
+
+typedef struct {
+    char name[ZN_NAME_MAX];
+    uint64_t version;                 /* bumped by every edit */
+    uint64_t valid_from, valid_until; /* unix seconds; valid_until is required */
+    uint8_t authority[ZN_KEY_LEN];    /* Ed25519 */
+    uint8_t broker_transport[ZN_KEY_LEN];
+    uint8_t broker_sign[ZN_KEY_LEN];
+    char endpoint[ZN_ENDPOINT_MAX];   /* e.g. tcp://127.0.0.1:7450 */
+    uint64_t netkey_epoch;
+    size_t n_networks;
+    char networks[ZN_MAX_NETWORKS][ZN_IDENT_MAX];
+    size_t n_partners;
+    zn_partner *partners; /* n_partners entries, owned */
+    zn_policy policy;
+    /* The signed file this was decoded from (NULL for an object built in memory). */
+    uint8_t *raw;
+    size_t raw_len;
+} zn_convenant;
+
+zn_convenant *zn_convenant_new(void);
+void zn_convenant_destroy(zn_convenant **c);
+
+/* Decode a signed file and verify its signature against the authority key it names. Does NOT
+ * check validity dates (zn_convenant_check_time) nor pin the authority (compare c->authority). */
+int zn_convenant_decode(const uint8_t *file, size_t len, zn_convenant **out, zn_err *e)
+    __attribute__((warn_unused_result));
+int zn_convenant_load(const char *path, zn_convenant **out, zn_err *e) __attribute__((warn_unused_result));
+/* 0 when now (unix seconds) lies within [valid_from, valid_until]. */
+int zn_convenant_check_time(const zn_convenant *c, uint64_t now, zn_err *e)
+    __attribute__((warn_unused_result));
+/* Encode the body, sign it with the authority's key, replace c->raw; c->authority must match. */
+int zn_convenant_sign(zn_convenant *c, const zn_seckeys *authority, zn_err *e)
+    __attribute__((warn_unused_result));
+int zn_convenant_save(const char *path, const zn_convenant *c, zn_err *e) __attribute__((warn_unused_result));
+
+/* Look-ups; NULL / -1 when absent. */
+const zn_partner *zn_convenant_partner(const zn_convenant *c, const char *id);
+const zn_partner *zn_convenant_partner_by_transport(const zn_convenant *c, const uint8_t key[ZN_KEY_LEN]);
+int zn_convenant_network(const zn_convenant *c, const char *name);
+bool zn_partner_has_role(const zn_partner *p, int network, uint32_t role);
+bool zn_partner_is_coordinator(const zn_partner *p);
+
+/* Open the sealed network key with the partner's own keys. */
+int zn_convenant_open_netkey(const zn_convenant *c, const zn_seckeys *self, const char *self_id,
+                             zn_netkey *out, zn_err *e) __attribute__((warn_unused_result));
+
+#endif

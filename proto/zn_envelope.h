@@ -1,0 +1,84 @@
+/* zn_envelope — sealed, signed case messages.
+ *
+ * Header (msgpack array, exactly these 10 fields in this order):
+ *   [1, msgid bin16, case bin16, sender str, handler str, recipient str, time u64 (unix ms),
+ *    convenant_version u64, flags u64, ct_hash bin32]
+ * Signature: Ed25519 by the sender over "zorgnet/v1/envelope" || header bytes.
+ * Ciphertext: nonce (24 random bytes) || crypto_box_easy(padded plaintext, nonce,
+ *   recipient box public key, sender box secret key). The plaintext is padded with sodium_pad
+ *   (ISO/IEC 7816-4) to its bucket: the smallest power of two >= len+1, at least 256 bytes.
+ *   ct_hash = SHA-256(ciphertext, nonce included).
+ * Envelope (msgpack array): [header bin, signature bin64, ciphertext bin].
+ *
+ * Ownership: zn_envelope_seal returns a malloc'd encoding the caller frees. A parsed
+ * zn_envelope points into the buffer it was parsed from (header_raw, ct); keep it alive. */
+#ifndef ZN_ENVELOPE_H
+#define ZN_ENVELOPE_H
+
+#include "zn_err.h"
+#include "zn_keys.h"
+#include "zn_wire.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZN_ID_LEN 16
+#define ZN_HASH_LEN 32
+#define ZN_HANDLER_MAX 128
+#define ZN_MAX_CONTENT (1024u * 1024u - 1u)     /* plaintext bytes */
+#define ZN_PAD_MIN 256u
+#define ZN_CT_OVERHEAD (crypto_box_NONCEBYTES + crypto_box_MACBYTES)
+#define ZN_MAX_CT (1024u * 1024u + ZN_CT_OVERHEAD)
+#define ZN_MAX_HEADER 512u
+#define ZN_ENVELOPE_NS "zorgnet/v1/envelope"
+
+typedef struct {
+    uint8_t msgid[ZN_ID_LEN];
+    uint8_t case_id[ZN_ID_LEN];
+    char sender[ZN_IDENT_MAX];
+    char handler[ZN_HANDLER_MAX];
+    char recipient[ZN_IDENT_MAX];
+    uint64_t time_ms;
+    uint64_t convenant_version;
+    uint64_t flags; /* must be 0 in protocol version 1 */
+    uint8_t ct_hash[ZN_HASH_LEN];
+} zn_header;
+
+typedef struct {
+    zn_header h;
+    const uint8_t *header_raw; /* the signed bytes */
+    size_t header_len;
+    uint8_t sig[ZN_SIG_LEN];
+    const uint8_t *ct; /* nonce || box */
+    size_t ct_len;
+} zn_envelope;
+
+/* Padded size for a plaintext length (the bucket). */
+size_t zn_pad_bucket(size_t len);
+
+/* Seal content for the recipient and sign the header. h supplies msgid, case_id, sender,
+ * handler, recipient, time_ms, convenant_version, flags; ct_hash is computed here. */
+int zn_envelope_seal(const zn_header *h, const uint8_t *content, size_t len,
+                     const uint8_t recipient_box_pk[ZN_KEY_LEN], const zn_seckeys *sender,
+                     uint8_t **out, size_t *out_len, zn_err *e) __attribute__((warn_unused_result));
+
+/* Structural parse of an envelope object (from a parsed frame or file): field types, lengths,
+ * header fields, and that ct_hash matches the ciphertext. Does not verify the signature. */
+int zn_envelope_parse(const msgpack_object *o, zn_envelope *out, zn_err *e)
+    __attribute__((warn_unused_result));
+/* Same, from the envelope's own encoding. doc keeps the parse alive; free it with zn_doc_free. */
+int zn_envelope_parse_bytes(const uint8_t *p, size_t n, zn_doc *doc, zn_envelope *out, zn_err *e)
+    __attribute__((warn_unused_result));
+
+/* Re-encode a parsed envelope as [header bin, sig bin64, ct bin] into pk. */
+void zn_envelope_pack(msgpack_packer *pk, const zn_envelope *env);
+
+/* Ed25519 verification of the header signature with the sender's signing key. */
+int zn_envelope_verify(const zn_envelope *env, const uint8_t sender_sign_pk[ZN_KEY_LEN])
+    __attribute__((warn_unused_result));
+
+/* Decrypt and unpad. *out is malloc'd (caller frees); fails on a wrong key or tampering. */
+int zn_envelope_open(const zn_envelope *env, const uint8_t sender_box_pk[ZN_KEY_LEN],
+                     const uint8_t recipient_box_sk[ZN_KEY_LEN], uint8_t **out, size_t *out_len,
+                     zn_err *e) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,84 @@
+/* zn_err — the one table of error codes.
+ *
+ * Every refusal carries a stable code (a short name that travels on the wire and in --json
+ * output) and one plain sentence that tells a professional what to do next. Each code belongs to
+ * a class, and the CLI maps the class to its exit status (see docs/PROTOCOL.md, "Error codes").
+ *
+ * Ownership: zn_err is a plain value the caller owns (usually on the stack); nothing to free. */
+#ifndef ZN_ERR_H
+#define ZN_ERR_H
+
+#include <stddef.h>
+
+typedef enum {
+    ZN_CLASS_OK = 0,
+    ZN_CLASS_FAULT = 1,       /* local fault: file, memory, store */
+    ZN_CLASS_USAGE = 2,       /* the user asked for something malformed */
+    ZN_CLASS_REFUSED = 3,     /* refused by the broker or by policy */
+    ZN_CLASS_UNREACHABLE = 4, /* broker did not answer, or refused the handshake */
+    ZN_CLASS_VERIFY = 5,      /* a signature, hash or version check failed */
+} zn_class;
+
+/*  X(enum name,        wire code,             class,               what to do next) */
+#define ZN_ERRORS(X)                                                                                \
+    X(OK,               "ok",                  ZN_CLASS_OK,          "Done.")                       \
+    X(USAGE,            "usage",               ZN_CLASS_USAGE,       "Check the command line; 'zorgnet help' lists the options.") \
+    X(MALFORMED,        "malformed",           ZN_CLASS_REFUSED,     "The frame could not be read; nothing was stored. Update the client or report the fault.") \
+    X(TOO_LARGE,        "too-large",           ZN_CLASS_REFUSED,     "The frame is larger than the broker accepts; content is limited to 1 MiB.") \
+    X(UNKNOWN_TYPE,     "unknown-type",        ZN_CLASS_REFUSED,     "The broker does not know this frame type; update the client.") \
+    X(VERSION,          "unsupported-version", ZN_CLASS_REFUSED,     "This protocol version is not supported; update the client.") \
+    X(NO_SESSION,       "no-session",          ZN_CLASS_REFUSED,     "Say HELLO first; the client library does this for you.") \
+    X(SENDER_MISMATCH,  "sender-mismatch",     ZN_CLASS_REFUSED,     "The envelope or request names another sender than the connected partner; it was refused.") \
+    X(UNKNOWN_PARTNER,  "unknown-partner",     ZN_CLASS_REFUSED,     "No partner with this id is in the convenant; 'zorgnet partners' lists them.") \
+    X(UNKNOWN_NETWORK,  "unknown-network",     ZN_CLASS_REFUSED,     "No network with this name is in the convenant; 'zorgnet partners' lists the networks.") \
+    X(UNKNOWN_CASE,     "unknown-case",        ZN_CLASS_REFUSED,     "No case with this id exists; open one with 'zorgnet case new'.") \
+    X(CASE_EXISTS,      "case-exists",         ZN_CLASS_REFUSED,     "A case with this id already exists; create the request again.") \
+    X(NOT_IN_NETWORK,   "not-in-network",      ZN_CLASS_REFUSED,     "Case messages go only between partners that hold the partner role in the case's network.") \
+    X(NOT_PARTNER,      "role-not-allowed",    ZN_CLASS_REFUSED,     "Only partners with the partner role in the network may do this; coordinators and auditors never carry case content.") \
+    X(DUPLICATE_ID,     "duplicate-id",        ZN_CLASS_REFUSED,     "This message id was already used for a different message; send it again with a new id.") \
+    X(REPLAY,           "replayed-request",    ZN_CLASS_REFUSED,     "This request was seen before (same nonce); make a new request.") \
+    X(STALE,            "request-expired",     ZN_CLASS_REFUSED,     "The request's time is too far from the broker's clock; check this computer's clock.") \
+    X(BAD_SIGNATURE,    "bad-signature",       ZN_CLASS_VERIFY,      "A signature did not verify; the item was refused and not shown as valid.") \
+    X(HASH_MISMATCH,    "hash-mismatch",       ZN_CLASS_VERIFY,      "The content does not match the hash its header names; it was refused.") \
+    X(QUOTA,            "quota-exceeded",      ZN_CLASS_REFUSED,     "The recipient's queue is full; try again later or ask the recipient to read its inbox.") \
+    X(CONVENANT_OLD,    "convenant-outdated",  ZN_CLASS_VERIFY,      "This convenant is older than one already seen; get the current convenant from the authority.") \
+    X(CONVENANT_MISMATCH, "convenant-mismatch", ZN_CLASS_REFUSED,    "Client and broker use different convenant versions; get the current convenant from the authority.") \
+    X(CONVENANT_INVALID, "convenant-invalid",  ZN_CLASS_VERIFY,      "The convenant's signature or validity does not hold; ask the authority for a valid one.") \
+    X(NOT_IN_CONVENANT, "not-in-convenant",    ZN_CLASS_REFUSED,     "Your organisation is not (or no longer) in the convenant; contact the authority.") \
+    X(BUSY,             "busy",                ZN_CLASS_REFUSED,     "The broker is busy; try again in a moment.") \
+    X(STORE,            "store-failed",        ZN_CLASS_FAULT,       "The broker could not store the request; nothing was accepted. Try again.") \
+    X(SHUTDOWN,         "shutting-down",       ZN_CLASS_UNREACHABLE, "The broker is shutting down; try again in a moment.") \
+    X(UNREACHABLE,      "unreachable",         ZN_CLASS_UNREACHABLE, "The broker did not answer in time; check the address and try again (retrying is safe).") \
+    X(HANDSHAKE,        "handshake-refused",   ZN_CLASS_UNREACHABLE, "The broker refused this key; check that your key is the one in the convenant.") \
+    X(VERIFY,           "verification-failed", ZN_CLASS_VERIFY,      "A check of signatures, hashes or keys failed; the item was not accepted as valid.") \
+    X(KEY_FILE,         "key-file",            ZN_CLASS_FAULT,       "The key file could not be used; check its path, kind and permissions (mode 0600).") \
+    X(IO,               "io",                  ZN_CLASS_FAULT,       "A file could not be read or written; check the path and permissions.") \
+    X(INTERNAL,         "internal",            ZN_CLASS_FAULT,       "An internal error occurred; nothing was changed.")
+
+typedef enum {
+#define ZN_X_ENUM(name, wire, klass, hint) ZN_E_##name,
+    ZN_ERRORS(ZN_X_ENUM)
+#undef ZN_X_ENUM
+    ZN_E__COUNT
+} zn_code;
+
+#define ZN_ERR_TEXT_MAX 256
+
+typedef struct {
+    zn_code code;
+    char text[ZN_ERR_TEXT_MAX]; /* one plain sentence, NUL-terminated; never a secret */
+} zn_err;
+
+/* Set code and text (printf-style). A NULL fmt uses the code's standard sentence. Returns -1 so
+ * callers can write `return zn_err_set(e, ...)`. e may be NULL. */
+int zn_err_set(zn_err *e, zn_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void zn_err_clear(zn_err *e);
+
+const char *zn_code_name(zn_code code);  /* wire code, e.g. "quota-exceeded" */
+const char *zn_code_hint(zn_code code);  /* the standard sentence */
+zn_class zn_code_class(zn_code code);
+/* Map a wire code back to the enum; unknown names map to ZN_E_INTERNAL. */
+zn_code zn_code_from_name(const char *name, size_t len);
+
+#endif

@@ -1,0 +1,291 @@
+#include "zn_wire.h"
+
+#include <sodium.h>
+#include <string.h>
+
+int zn_wire_check(const uint8_t *p, size_t n, unsigned max_depth, size_t max_objects)
+{
+    size_t pending[ZN_WIRE_MAX_DEPTH + 1];
+    size_t pos = 0, objects = 0;
+    int depth = 0;
+
+    if (!p || max_depth > ZN_WIRE_MAX_DEPTH)
+        return -1;
+    pending[0] = 1;
+    while (depth >= 0) {
+        if (pending[depth] == 0) {
+            depth--;
+            continue;
+        }
+        pending[depth]--;
+        if (pos >= n || ++objects > max_objects)
+            return -1;
+        uint8_t b = p[pos++];
+        size_t skip = 0, lenbytes = 0, count = 0;
+        int container = 0; /* 1 array, 2 map */
+
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+            /* fixint, nil, bool */
+        } else if (b >= 0x80 && b <= 0x8f) {
+            container = 2, count = b & 0x0f;
+        } else if (b >= 0x90 && b <= 0x9f) {
+            container = 1, count = b & 0x0f;
+        } else if (b >= 0xa0 && b <= 0xbf) {
+            skip = b & 0x1f;
+        } else {
+            switch (b) {
+            case 0xc4: case 0xd9: lenbytes = 1; break;          /* bin8, str8 */
+            case 0xc5: case 0xda: lenbytes = 2; break;          /* bin16, str16 */
+            case 0xc6: case 0xdb: lenbytes = 4; break;          /* bin32, str32 */
+            case 0xcc: case 0xd0: skip = 1; break;              /* (u)int8 */
+            case 0xcd: case 0xd1: skip = 2; break;              /* (u)int16 */
+            case 0xce: case 0xd2: skip = 4; break;              /* (u)int32 */
+            case 0xcf: case 0xd3: skip = 8; break;              /* (u)int64 */
+            case 0xdc: container = 1, lenbytes = 2; break;      /* array16 */
+            case 0xdd: container = 1, lenbytes = 4; break;      /* array32 */
+            case 0xde: container = 2, lenbytes = 2; break;      /* map16 */
+            case 0xdf: container = 2, lenbytes = 4; break;      /* map32 */
+            default: return -1; /* 0xc1, floats, ext: not part of any zorgnet format */
+            }
+            if (lenbytes) {
+                if (n - pos < lenbytes)
+                    return -1;
+                size_t len = 0;
+                for (size_t i = 0; i < lenbytes; i++)
+                    len = (len << 8) | p[pos + i];
+                pos += lenbytes;
+                if (container)
+                    count = len;
+                else
+                    skip = len;
+            }
+        }
+        if (skip) {
+            if (n - pos < skip)
+                return -1;
+            pos += skip;
+        }
+        if (container) {
+            /* every element takes at least one byte: a count the bytes cannot back is a lie */
+            size_t elems = container == 2 ? count * 2 : count;
+            if (elems > n - pos)
+                return -1;
+            if (elems) {
+                if ((unsigned)depth + 1 > max_depth)
+                    return -1;
+                pending[++depth] = elems;
+            }
+        }
+    }
+    return pos == n ? 0 : -1;
+}
+
+int zn_doc_parse(zn_doc *d, const uint8_t *p, size_t n, unsigned max_depth, size_t max_objects)
+{
+    d->live = false;
+    if (zn_wire_check(p, n, max_depth, max_objects) != 0)
+        return -1;
+    if (!msgpack_zone_init(&d->zone, 2048))
+        return -1;
+    d->live = true;
+    size_t off = 0;
+    if (msgpack_unpack((const char *)p, n, &off, &d->zone, &d->root) != MSGPACK_UNPACK_SUCCESS ||
+        off != n) {
+        zn_doc_free(d);
+        return -1;
+    }
+    return 0;
+}
+
+void zn_doc_free(zn_doc *d)
+{
+    if (d && d->live) {
+        msgpack_zone_destroy(&d->zone);
+        d->live = false;
+    }
+}
+
+int zn_obj_u64(const msgpack_object *o, uint64_t *out)
+{
+    if (!o || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return -1;
+    *out = o->via.u64;
+    return 0;
+}
+
+int zn_obj_u64_max(const msgpack_object *o, uint64_t max, uint64_t *out)
+{
+    uint64_t v;
+    if (zn_obj_u64(o, &v) != 0 || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int zn_obj_bool(const msgpack_object *o, bool *out)
+{
+    if (!o || o->type != MSGPACK_OBJECT_BOOLEAN)
+        return -1;
+    *out = o->via.boolean;
+    return 0;
+}
+
+int zn_obj_bin(const msgpack_object *o, size_t max, const uint8_t **p, size_t *n)
+{
+    if (!o || o->type != MSGPACK_OBJECT_BIN || o->via.bin.size > max)
+        return -1;
+    *p = (const uint8_t *)o->via.bin.ptr;
+    *n = o->via.bin.size;
+    return 0;
+}
+
+int zn_obj_bin_fixed(const msgpack_object *o, void *dst, size_t n)
+{
+    if (!o || o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != n)
+        return -1;
+    memcpy(dst, o->via.bin.ptr, n);
+    return 0;
+}
+
+bool zn_text_valid(const char *s, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    size_t i = 0;
+    if (len == 0)
+        return false;
+    while (i < len) {
+        uint8_t c = p[i];
+        size_t extra;
+        uint32_t cp;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return false;
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            extra = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            extra = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            extra = 3, cp = c & 0x07;
+        else
+            return false;
+        if (len - i - 1 < extra)
+            return false;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+            return false; /* overlong, out of range, surrogate, C1 control */
+        i += extra + 1;
+    }
+    return true;
+}
+
+int zn_obj_text(const msgpack_object *o, char *dst, size_t cap)
+{
+    if (!o || o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 || o->via.str.size >= cap ||
+        !zn_text_valid(o->via.str.ptr, o->via.str.size))
+        return -1;
+    memcpy(dst, o->via.str.ptr, o->via.str.size);
+    dst[o->via.str.size] = '\0';
+    return 0;
+}
+
+bool zn_ident_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n >= ZN_IDENT_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+            return false;
+    }
+    return true;
+}
+
+int zn_obj_ident(const msgpack_object *o, char *dst, size_t cap)
+{
+    if (!o || o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 || o->via.str.size >= cap ||
+        o->via.str.size >= ZN_IDENT_MAX)
+        return -1;
+    char tmp[ZN_IDENT_MAX];
+    memcpy(tmp, o->via.str.ptr, o->via.str.size);
+    tmp[o->via.str.size] = '\0';
+    if (!zn_ident_valid(tmp))
+        return -1;
+    memcpy(dst, tmp, o->via.str.size + 1);
+    return 0;
+}
+
+const msgpack_object *zn_obj_array(const msgpack_object *o, uint32_t n)
+{
+    if (!o || o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != n)
+        return NULL;
+    return n ? o->via.array.ptr : o; /* non-NULL for an empty array */
+}
+
+const msgpack_object *zn_obj_array_min(const msgpack_object *o, uint32_t n, uint32_t *count)
+{
+    if (!o || o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < n)
+        return NULL;
+    *count = o->via.array.size;
+    return o->via.array.size ? o->via.array.ptr : o;
+}
+
+bool zn_obj_str_eq(const msgpack_object *o, const char *s)
+{
+    size_t n = strlen(s);
+    return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+           memcmp(o->via.str.ptr, s, n) == 0;
+}
+
+const msgpack_object *zn_obj_map_get(const msgpack_object *o, const char *key)
+{
+    if (!o || o->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < o->via.map.size; i++)
+        if (zn_obj_str_eq(&o->via.map.ptr[i].key, key))
+            return &o->via.map.ptr[i].val;
+    return NULL;
+}
+
+void zn_pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+void zn_pack_bin(msgpack_packer *pk, const void *p, size_t n)
+{
+    msgpack_pack_bin(pk, n);
+    msgpack_pack_bin_body(pk, p, n);
+}
+
+void zn_pack_raw(msgpack_packer *pk, const void *p, size_t n)
+{
+    pk->callback(pk->data, (const char *)p, n);
+}
+
+void zn_hex(char *out, const uint8_t *p, size_t n)
+{
+    sodium_bin2hex(out, 2 * n + 1, p, n);
+}
+
+int zn_unhex(uint8_t *out, size_t n, const char *hex)
+{
+    size_t got = 0;
+    const char *end = NULL;
+    if (!hex || strlen(hex) != 2 * n)
+        return -1;
+    if (sodium_hex2bin(out, n, hex, 2 * n, NULL, &got, &end) != 0 || got != n)
+        return -1;
+    return 0;
+}
