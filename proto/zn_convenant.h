@@ -132,4 +132,16 @@ bool zn_partner_is_coordinator(const zn_partner *p);
 int zn_convenant_open_netkey(const zn_convenant *c, const zn_seckeys *self, const char *self_id,
                              zn_netkey *out, zn_err *e) __attribute__((warn_unused_result));
 
+/* Set one field by name: "name", "endpoint", "valid_from" / "valid_until" (a DATE YYYY-MM-DD in
+ * UTC: valid_from starts at 00:00:00 of that day, valid_until ends at 23:59:59 of that day), or a
+ * policy number (as zn_policy_set). -1 with an error that names the key and what it accepts. The
+ * relation valid_from <= valid_until is checked when signing. */
+int zn_convenant_set(zn_convenant *c, const char *key, const char *value, zn_err *e)
+    __attribute__((warn_unused_result));
+/* Seal the network key (crypto_box_seal) to the box key of every entry that holds the partner
+ * role somewhere or is an auditor; coordinators and entries without a role get none. Sets
+ * c->netkey_epoch to k->epoch. */
+int zn_convenant_seal_netkey(zn_convenant *c, const zn_netkey *k, zn_err *e)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -14,6 +14,8 @@
  *  10  BYE            b->c  [1,10,0, code str, text str]  (the broker ends the session)
  *  11  CONVENANT_GET  c->b  [1,11,corr]
  *  12  CONVENANT      b->c  [1,12,corr, convenant file bin]
+ *  13  IDLE           b->c  [1,13,0]   (everything queued for this connection has been pushed;
+ *                                      sent once the backlog is drained, again after new pushes)
  *
  * Notice item: [type str, time_ms u64, fields map]. Type "envelope-dropped" has fields
  *   {"msgid": bin16, "case": bin16, "recipient": str, "reason": str (an error code)}.
@@ -53,6 +55,7 @@ typedef enum {
     ZN_T_BYE = 10,
     ZN_T_CONVENANT_GET = 11,
     ZN_T_CONVENANT = 12,
+    ZN_T_IDLE = 13,
 } zn_ftype;
 
 typedef struct {
@@ -111,6 +114,7 @@ void zn_frame_error(msgpack_sbuffer *b, uint32_t corr, zn_code code, const char 
 void zn_frame_bye(msgpack_sbuffer *b, zn_code code, const char *text);
 void zn_frame_convenant_get(msgpack_sbuffer *b, uint32_t corr);
 void zn_frame_convenant(msgpack_sbuffer *b, uint32_t corr, const uint8_t *raw, size_t len);
+void zn_frame_idle(msgpack_sbuffer *b);
 
 /* Notice items. */
 int zn_notice_parse(const msgpack_object *o, zn_notice *out) __attribute__((warn_unused_result));

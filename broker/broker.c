@@ -1,0 +1,888 @@
+#include "broker.h"
+
+#include "log.h"
+#include "policy.h"
+#include "store.h"
+#include "zap.h"
+#include "zn_convenant.h"
+#include "zn_frame.h"
+#include "zn_keys.h"
+#include "zn_request.h"
+#include "zn_wire.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define S_RID_MAX 256
+#define S_PRUNE_EVERY_MS 60000u
+#define S_FETCH_MAX 256
+
+/* One delivery session per partner: the latest connection that said HELLO with a window. */
+typedef struct {
+    uint8_t rid[S_RID_MAX];
+    size_t rid_len;
+    bool online;
+    uint32_t window;      /* items the client accepts unacknowledged */
+    uint32_t inflight;    /* pushed, not yet acknowledged */
+    int64_t last_pushed;  /* highest queue seq pushed on this connection */
+    bool backlog;         /* the queue may hold items beyond last_pushed */
+    bool idle_due;        /* send IDLE once the backlog is drained */
+} s_session;
+
+typedef struct {
+    uint8_t key[ZN_KEY_LEN];
+    uint32_t idx;
+} s_keyidx;
+
+typedef struct {
+    uint8_t rid[S_RID_MAX];
+    size_t rid_len;
+    uint8_t *frame;
+    size_t len;
+    bool durable; /* promised only once the batch commits */
+    uint32_t corr;
+} s_pending;
+
+typedef struct {
+    uint32_t partner;
+    int64_t seq;
+    uint8_t *frame; /* a DELIVER frame */
+    size_t len;
+} s_push;
+
+struct zn_broker {
+    char *convenant_path;
+    bool verbose;
+    zn_convenant *conv;
+    zn_seckeys key;
+    zn_store *store;
+    zn_zap *zap;
+    void *ctx, *router, *zap_sock;
+    s_session *sessions; /* per partner, same index as conv->partners */
+    s_keyidx *keys;      /* transport key -> partner index, sorted */
+    int64_t *queued;     /* items waiting per partner (committed) */
+    int64_t *delta;      /* this batch's change to queued */
+    uint32_t *acked;     /* this batch's acknowledgements per partner */
+    s_pending replies[ZN_BATCH_MAX];
+    size_t n_replies;
+    s_push pushes[ZN_BATCH_MAX];
+    size_t n_pushes;
+    msgpack_sbuffer sb;
+    uint64_t next_prune_ms;
+};
+
+/* ---- partner tables ------------------------------------------------------------------- */
+
+static int s_key_cmp(const void *a, const void *b)
+{
+    return memcmp(((const s_keyidx *)a)->key, ((const s_keyidx *)b)->key, ZN_KEY_LEN);
+}
+
+static int s_partner_by_uid(const zn_broker *b, const char *uid)
+{
+    s_keyidx k;
+    if (!uid || zn_unhex(k.key, ZN_KEY_LEN, uid) != 0)
+        return -1;
+    const s_keyidx *hit = bsearch(&k, b->keys, b->conv->n_partners, sizeof k, s_key_cmp);
+    return hit ? (int)hit->idx : -1;
+}
+
+static int s_partner_index(const zn_broker *b, const char *id)
+{
+    const zn_partner *p = zn_convenant_partner(b->conv, id);
+    return p ? (int)(p - b->conv->partners) : -1;
+}
+
+static int s_count_cb(void *ctx, const char *recipient, const zn_queue_item *it)
+{
+    zn_broker *b = ctx;
+    int i = s_partner_index(b, recipient);
+    if (i >= 0)
+        b->queued[i] = it->seq;
+    return 0;
+}
+
+/* (Re)build the per-partner tables for b->conv; sessions of partners that stay keep going. */
+static int s_tables(zn_broker *b, const zn_convenant *old, s_session *old_sessions)
+{
+    size_t n = b->conv->n_partners ? b->conv->n_partners : 1;
+    s_session *sessions = calloc(n, sizeof *sessions);
+    s_keyidx *keys = calloc(n, sizeof *keys);
+    int64_t *queued = calloc(n, sizeof *queued), *delta = calloc(n, sizeof *delta);
+    uint32_t *acked = calloc(n, sizeof *acked);
+    if (!sessions || !keys || !queued || !delta || !acked) {
+        free(sessions), free(keys), free(queued), free(delta), free(acked);
+        return -1;
+    }
+    for (size_t i = 0; i < b->conv->n_partners; i++) {
+        const zn_partner *p = &b->conv->partners[i];
+        memcpy(keys[i].key, p->keys.transport, ZN_KEY_LEN);
+        keys[i].idx = (uint32_t)i;
+        const zn_partner *was = old ? zn_convenant_partner(old, p->id) : NULL;
+        if (was && old_sessions &&
+            memcmp(was->keys.transport, p->keys.transport, ZN_KEY_LEN) == 0) {
+            sessions[i] = old_sessions[was - old->partners];
+            sessions[i].backlog = true; /* re-read the queue: notices may have been added */
+        }
+    }
+    qsort(keys, b->conv->n_partners, sizeof *keys, s_key_cmp);
+    free(b->sessions), free(b->keys), free(b->queued), free(b->delta), free(b->acked);
+    b->sessions = sessions, b->keys = keys, b->queued = queued, b->delta = delta, b->acked = acked;
+    return zn_store_queue_counts(b->store, s_count_cb, b) < 0 ? -1 : 0;
+}
+
+/* ---- sending ---------------------------------------------------------------------------- */
+
+static int s_send(zn_broker *b, const uint8_t *rid, size_t rid_len, const void *p, size_t n)
+{
+    if (zmq_send(b->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    return zmq_send(b->router, p, n, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+}
+
+/* Copy the frame in b->sb into a reply to be sent after the batch commits. */
+static void s_reply(zn_broker *b, const uint8_t *rid, size_t rid_len, uint32_t corr, bool durable)
+{
+    if (b->n_replies >= ZN_BATCH_MAX || rid_len > S_RID_MAX)
+        return;
+    s_pending *r = &b->replies[b->n_replies];
+    r->frame = malloc(b->sb.size ? b->sb.size : 1);
+    if (!r->frame)
+        return;
+    memcpy(r->frame, b->sb.data, b->sb.size);
+    r->len = b->sb.size;
+    memcpy(r->rid, rid, rid_len);
+    r->rid_len = rid_len;
+    r->durable = durable;
+    r->corr = corr;
+    b->n_replies++;
+}
+
+static void s_reply_error(zn_broker *b, const uint8_t *rid, size_t rid_len, uint32_t corr,
+                          const char *who, const char *what, const zn_err *e)
+{
+    msgpack_sbuffer_clear(&b->sb);
+    zn_frame_error(&b->sb, corr, e->code, e->text);
+    s_reply(b, rid, rid_len, corr, false);
+    zn_log("refused partner=%s frame=%s code=%s reason=\"%s\"", who, what, zn_code_name(e->code), e->text);
+}
+
+static const char *s_type_name(uint32_t t)
+{
+    static const char *const names[] = {"?", "HELLO", "WELCOME", "SEND", "ACCEPTED", "DELIVER", "ACK",
+                                        "REQUEST", "RESULT", "ERROR", "BYE", "CONVENANT_GET",
+                                        "CONVENANT", "IDLE"};
+    return t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+/* ---- delivery --------------------------------------------------------------------------- */
+
+typedef struct {
+    zn_broker *b;
+    s_session *s;
+    bool stalled;
+} s_fetch_ctx;
+
+static bool s_deliver(zn_broker *b, s_session *s, int64_t seq, const uint8_t *frame, size_t len)
+{
+    if (s_send(b, s->rid, s->rid_len, frame, len) != 0) {
+        if (errno == EHOSTUNREACH)
+            s->online = false; /* gone; the queue keeps everything for the next connection */
+        s->backlog = true;
+        return false;
+    }
+    s->last_pushed = seq;
+    s->inflight++;
+    s->idle_due = true;
+    return true;
+}
+
+static int s_fetch_cb(void *ctx, const char *recipient, const zn_queue_item *it)
+{
+    (void)recipient;
+    s_fetch_ctx *f = ctx;
+    msgpack_sbuffer_clear(&f->b->sb);
+    zn_frame_deliver(&f->b->sb, it->item_id, (uint32_t)it->kind, it->body, it->body_len);
+    if (!s_deliver(f->b, f->s, it->seq, (const uint8_t *)f->b->sb.data, f->b->sb.size)) {
+        f->stalled = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* Push queued items up to the session's window; IDLE once everything is out. */
+static void s_push_backlog(zn_broker *b, uint32_t idx)
+{
+    s_session *s = &b->sessions[idx];
+    const char *id = b->conv->partners[idx].id;
+    while (s->online && s->window && s->backlog && s->inflight < s->window) {
+        uint32_t want = s->window - s->inflight;
+        if (want > S_FETCH_MAX)
+            want = S_FETCH_MAX;
+        s_fetch_ctx f = {b, s, false};
+        int n = zn_store_queue_fetch(b->store, id, s->last_pushed, (int)want, s_fetch_cb, &f);
+        if (n < 0 || f.stalled)
+            return;
+        if ((uint32_t)n < want)
+            s->backlog = false;
+    }
+    if (s->online && s->window && !s->backlog && s->idle_due) {
+        msgpack_sbuffer_clear(&b->sb);
+        zn_frame_idle(&b->sb);
+        if (s_send(b, s->rid, s->rid_len, b->sb.data, b->sb.size) == 0)
+            s->idle_due = false;
+        else if (errno == EHOSTUNREACH)
+            s->online = false;
+    }
+}
+
+static bool s_wants_push(const s_session *s)
+{
+    return s->online && s->window && ((s->backlog && s->inflight < s->window) || (!s->backlog && s->idle_due));
+}
+
+static void s_push_all(zn_broker *b)
+{
+    for (uint32_t i = 0; i < b->conv->n_partners; i++)
+        if (s_wants_push(&b->sessions[i]))
+            s_push_backlog(b, i);
+}
+
+/* ---- transactions ----------------------------------------------------------------------- */
+
+static int s_tx(zn_broker *b, zn_err *e)
+{
+    if (!zn_store_in_tx(b->store) && zn_store_begin(b->store) != 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    return 0;
+}
+
+/* ---- frame handlers --------------------------------------------------------------------- */
+
+typedef struct {
+    zn_broker *b;
+    const uint8_t *rid;
+    size_t rid_len;
+    uint32_t pidx;
+    const zn_partner *p;
+    uint64_t now;
+} s_ctx;
+
+static void s_on_hello(s_ctx *x, const zn_frame *f)
+{
+    zn_broker *b = x->b;
+    msgpack_sbuffer_clear(&b->sb);
+    zn_frame_welcome(&b->sb, f->corr, b->conv->version, x->p->id, x->now);
+    s_reply(b, x->rid, x->rid_len, f->corr, false);
+    if (f->u.hello.window > 0) {
+        s_session *s = &b->sessions[x->pidx];
+        memcpy(s->rid, x->rid, x->rid_len);
+        s->rid_len = x->rid_len;
+        s->online = true;
+        s->window = f->u.hello.window;
+        s->inflight = 0;
+        s->last_pushed = 0;
+        s->backlog = true;
+        s->idle_due = true;
+    }
+    zn_log("connect partner=%s window=%u client-convenant=%llu%s", x->p->id, f->u.hello.window,
+           (unsigned long long)f->u.hello.convenant_version,
+           f->u.hello.convenant_version > b->conv->version ? " (newer than ours: reload with SIGHUP)" : "");
+}
+
+static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
+{
+    zn_broker *b = x->b;
+    const zn_envelope *env = &f->u.send.env;
+    if (strcmp(env->h.sender, x->p->id) != 0)
+        return zn_err_set(e, ZN_E_SENDER_MISMATCH,
+                          "the envelope names sender %s, but this connection belongs to %s",
+                          env->h.sender, x->p->id);
+    int ridx = s_partner_index(b, env->h.recipient);
+    if (ridx < 0)
+        return zn_err_set(e, ZN_E_UNKNOWN_PARTNER, "recipient %s is not in the convenant",
+                          env->h.recipient);
+    if (s_tx(b, e) != 0)
+        return -1;
+    zn_case kase;
+    int rc = zn_store_case_get(b->store, env->h.case_id, &kase);
+    if (rc < 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    if (rc == 0)
+        return zn_err_set(e, ZN_E_UNKNOWN_CASE, NULL);
+    zn_policy_query q = {.action = ZN_ACT_SEND, .actor = x->p,
+                         .counterpart = &b->conv->partners[ridx], .kase = &kase};
+    if (zn_policy_check(b->conv, &q, e) != ZN_E_OK)
+        return -1;
+
+    char prev_rcpt[ZN_IDENT_MAX];
+    uint8_t prev_case[ZN_ID_LEN];
+    rc = zn_store_msgid_get(b->store, x->p->id, env->h.msgid, prev_rcpt, prev_case);
+    if (rc < 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    if (rc == 1) {
+        if (strcmp(prev_rcpt, env->h.recipient) != 0 || memcmp(prev_case, env->h.case_id, ZN_ID_LEN) != 0)
+            return zn_err_set(e, ZN_E_DUPLICATE_ID, NULL);
+        msgpack_sbuffer_clear(&b->sb); /* a retry of an accepted message: accepted again, once */
+        zn_frame_accepted(&b->sb, f->corr, env->h.msgid, true);
+        s_reply(b, x->rid, x->rid_len, f->corr, true);
+        return 0;
+    }
+    if ((uint64_t)(b->queued[ridx] + b->delta[ridx]) >= b->conv->policy.queue_quota)
+        return zn_err_set(e, ZN_E_QUOTA, "%s has %llu items waiting, the convenant's quota; try again later",
+                          env->h.recipient, (unsigned long long)b->conv->policy.queue_quota);
+
+    uint8_t item_id[ZN_ID_LEN];
+    int64_t seq = 0;
+    randombytes_buf(item_id, sizeof item_id);
+    msgpack_sbuffer_clear(&b->sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b->sb, msgpack_sbuffer_write);
+    zn_envelope_pack(&pk, env);
+    if (zn_store_savepoint(b->store) != 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    if (zn_store_msgid_insert(b->store, x->p->id, env->h.msgid, env->h.recipient, env->h.case_id, x->now) != 0 ||
+        zn_store_queue_insert(b->store, env->h.recipient, item_id, ZN_ITEM_ENVELOPE, x->p->id,
+                              env->h.case_id, (const uint8_t *)b->sb.data, b->sb.size, x->now, &seq) != 0 ||
+        zn_store_release(b->store) != 0) {
+        zn_store_rollback_to(b->store);
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    }
+    b->delta[ridx]++;
+
+    /* The DELIVER frame goes out once the batch is durable. */
+    msgpack_sbuffer item;
+    msgpack_sbuffer_init(&item);
+    zn_frame_deliver(&item, item_id, ZN_ITEM_ENVELOPE, (const uint8_t *)b->sb.data, b->sb.size);
+    s_push *push = &b->pushes[b->n_pushes++];
+    push->partner = (uint32_t)ridx;
+    push->seq = seq;
+    push->len = item.size;
+    push->frame = (uint8_t *)msgpack_sbuffer_release(&item);
+
+    msgpack_sbuffer_clear(&b->sb);
+    zn_frame_accepted(&b->sb, f->corr, env->h.msgid, false);
+    s_reply(b, x->rid, x->rid_len, f->corr, true);
+    if (b->verbose) {
+        char mid[2 * ZN_ID_LEN + 1];
+        zn_hex(mid, env->h.msgid, ZN_ID_LEN);
+        zn_log("accepted msgid=%s from=%s to=%s", mid, x->p->id, env->h.recipient);
+    }
+    return 0;
+}
+
+static int s_on_ack(s_ctx *x, const zn_frame *f, zn_err *e)
+{
+    zn_broker *b = x->b;
+    if (s_tx(b, e) != 0)
+        return -1;
+    for (uint32_t i = 0; i < f->u.ack.n; i++) {
+        uint8_t id[ZN_ID_LEN];
+        zn_frame_ack_id(f, i, id);
+        int n = zn_store_queue_delete(b->store, x->p->id, id);
+        if (n < 0)
+            return zn_err_set(e, ZN_E_STORE, NULL);
+        b->delta[x->pidx] -= n;
+        b->acked[x->pidx] += (uint32_t)n;
+    }
+    return 0;
+}
+
+static int s_case_new(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
+{
+    zn_broker *b = x->b;
+    zn_case kase = {.created_ms = x->now};
+    if (zn_body_case_new_parse(rq->body, kase.id, kase.network, e) != 0)
+        return -1;
+    snprintf(kase.regisseur, sizeof kase.regisseur, "%s", x->p->id);
+    zn_policy_query q = {.action = ZN_ACT_CASE_NEW, .actor = x->p, .network = kase.network};
+    if (zn_policy_check(b->conv, &q, e) != ZN_E_OK)
+        return -1;
+    if (s_tx(b, e) != 0 || zn_store_savepoint(b->store) != 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    zn_code refusal = ZN_E_OK;
+    int rc = zn_store_nonce_insert(b->store, x->p->id, rq->nonce, rq->time_ms);
+    if (rc != 0)
+        refusal = rc == 1 ? ZN_E_REPLAY : ZN_E_STORE;
+    else if ((rc = zn_store_case_insert(b->store, &kase)) != 0)
+        refusal = rc == 1 ? ZN_E_CASE_EXISTS : ZN_E_STORE;
+    else if (zn_store_release(b->store) != 0)
+        refusal = ZN_E_STORE;
+    if (refusal != ZN_E_OK) {
+        zn_store_rollback_to(b->store);
+        return zn_err_set(e, refusal, NULL);
+    }
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    zn_pack_bin(&pk, kase.id, ZN_ID_LEN);
+    msgpack_sbuffer_clear(&b->sb);
+    zn_frame_result(&b->sb, corr, "case-new", (const uint8_t *)body.data, body.size);
+    msgpack_sbuffer_destroy(&body);
+    s_reply(b, x->rid, x->rid_len, corr, true);
+    char cid[2 * ZN_ID_LEN + 1];
+    zn_hex(cid, kase.id, ZN_ID_LEN);
+    zn_log("case-created case=%s partner=%s network=%s", cid, x->p->id, kase.network);
+    return 0;
+}
+
+static int s_on_request(s_ctx *x, const zn_frame *f, zn_err *e)
+{
+    zn_broker *b = x->b;
+    zn_doc doc = {0};
+    zn_request rq;
+    int rc = -1;
+    if (zn_request_parse(f->u.request.req, f->u.request.len, &doc, &rq, e) != 0)
+        goto out;
+    if (strcmp(rq.partner, x->p->id) != 0) {
+        zn_err_set(e, ZN_E_SENDER_MISMATCH, "the request names partner %s, but this connection belongs to %s",
+                   rq.partner, x->p->id);
+        goto out;
+    }
+    if (zn_request_verify(f->u.request.req, f->u.request.len, f->u.request.sig, x->p->keys.sign) != 0) {
+        zn_err_set(e, ZN_E_BAD_SIGNATURE, "the request's signature does not verify with %s's signing key",
+                   x->p->id);
+        goto out;
+    }
+    uint64_t window = b->conv->policy.request_window_s * 1000u;
+    if (rq.time_ms + window < x->now || rq.time_ms > x->now + window) {
+        zn_err_set(e, ZN_E_STALE, NULL);
+        goto out;
+    }
+    if (strcmp(rq.kind, "case-new") == 0)
+        rc = s_case_new(x, f->corr, &rq, e);
+    else
+        zn_err_set(e, ZN_E_UNKNOWN_TYPE, "request kind %s is not known to this broker", rq.kind);
+out:
+    zn_doc_free(&doc);
+    return rc;
+}
+
+/* Handle one frame from one connection; replies wait in b->replies. */
+static void s_handle(zn_broker *b, const uint8_t *rid, size_t rid_len, zmq_msg_t *body, bool extra)
+{
+    s_ctx x = {b, rid, rid_len, 0, NULL, zn_now_ms()};
+    zn_frame f;
+    zn_err e;
+    memset(&f, 0, sizeof f);
+    zn_err_clear(&e);
+    int pidx = s_partner_by_uid(b, zmq_msg_gets(body, "User-Id"));
+    if (pidx < 0) {
+        /* authenticated under an earlier convenant that no longer holds this key */
+        msgpack_sbuffer_clear(&b->sb);
+        zn_frame_bye(&b->sb, ZN_E_NOT_IN_CONVENANT, zn_code_hint(ZN_E_NOT_IN_CONVENANT));
+        s_reply(b, rid, rid_len, 0, false);
+        return;
+    }
+    x.pidx = (uint32_t)pidx;
+    x.p = &b->conv->partners[pidx];
+    int rc = -1;
+    if (extra)
+        zn_err_set(&e, ZN_E_MALFORMED, "a zorgnet message is exactly one ZeroMQ frame");
+    else if (zn_frame_parse(zmq_msg_data(body), zmq_msg_size(body), &f, &e) == 0) {
+        switch (f.type) {
+        case ZN_T_HELLO: s_on_hello(&x, &f); rc = 0; break;
+        case ZN_T_SEND: rc = s_on_send(&x, &f, &e); break;
+        case ZN_T_ACK: rc = s_on_ack(&x, &f, &e); break;
+        case ZN_T_REQUEST: rc = s_on_request(&x, &f, &e); break;
+        case ZN_T_CONVENANT_GET:
+            msgpack_sbuffer_clear(&b->sb);
+            zn_frame_convenant(&b->sb, f.corr, b->conv->raw, b->conv->raw_len);
+            s_reply(b, rid, rid_len, f.corr, false);
+            rc = 0;
+            break;
+        default:
+            zn_err_set(&e, ZN_E_UNKNOWN_TYPE, "frame type %u (%s) is sent by the broker, not to it",
+                       f.type, s_type_name(f.type));
+        }
+    }
+    if (rc != 0)
+        s_reply_error(b, rid, rid_len, f.corr, x.p->id, s_type_name(f.type), &e);
+    zn_frame_free(&f);
+}
+
+/* Drain waiting frames, handle them in one transaction, commit, reply, push. */
+static void s_batch(zn_broker *b)
+{
+    size_t count = 0, bytes = 0;
+    while (count < ZN_BATCH_MAX && bytes < ZN_BATCH_BYTES) {
+        zmq_msg_t rid, body;
+        zmq_msg_init(&rid);
+        if (zmq_msg_recv(&rid, b->router, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&rid);
+            break;
+        }
+        zmq_msg_init(&body);
+        if (!zmq_msg_more(&rid) || zmq_msg_recv(&body, b->router, 0) < 0) {
+            zmq_msg_close(&rid), zmq_msg_close(&body);
+            continue;
+        }
+        bool extra = false;
+        while (zmq_msg_more(&body) && !extra) { /* drop surplus parts, refuse the message */
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            while (zmq_msg_recv(&part, b->router, 0) >= 0 && zmq_msg_more(&part))
+                ;
+            zmq_msg_close(&part);
+            extra = true;
+        }
+        if (zmq_msg_size(&rid) <= S_RID_MAX)
+            s_handle(b, zmq_msg_data(&rid), zmq_msg_size(&rid), &body, extra);
+        count++;
+        bytes += zmq_msg_size(&body);
+        zmq_msg_close(&rid), zmq_msg_close(&body);
+    }
+
+    bool failed = false;
+    if (zn_store_in_tx(b->store) && zn_store_commit(b->store) != 0) {
+        failed = true;
+        zn_log("store-failed batch=%zu: nothing of it was accepted", count);
+    }
+    for (size_t i = 0; i < b->n_replies; i++) {
+        s_pending *r = &b->replies[i];
+        if (failed && r->durable) {
+            msgpack_sbuffer_clear(&b->sb);
+            zn_frame_error(&b->sb, r->corr, ZN_E_STORE, zn_code_hint(ZN_E_STORE));
+            (void)s_send(b, r->rid, r->rid_len, b->sb.data, b->sb.size);
+        } else {
+            (void)s_send(b, r->rid, r->rid_len, r->frame, r->len);
+        }
+        free(r->frame);
+    }
+    b->n_replies = 0;
+    for (size_t i = 0; i < b->conv->n_partners; i++) {
+        if (!failed) {
+            b->queued[i] += b->delta[i];
+            s_session *s = &b->sessions[i];
+            s->inflight = b->acked[i] >= s->inflight ? 0 : s->inflight - b->acked[i];
+        }
+        b->delta[i] = 0;
+        b->acked[i] = 0;
+    }
+    for (size_t i = 0; i < b->n_pushes; i++) {
+        s_push *p = &b->pushes[i];
+        s_session *s = &b->sessions[p->partner];
+        if (!failed && s->online && s->window) {
+            if (!s->backlog && s->inflight < s->window)
+                (void)s_deliver(b, s, p->seq, p->frame, p->len);
+            else
+                s->backlog = true;
+        }
+        free(p->frame);
+    }
+    b->n_pushes = 0;
+    s_push_all(b);
+}
+
+/* ---- convenant ---------------------------------------------------------------------------- */
+
+/* Load and check a convenant file for this broker; `in_force` (may be NULL) pins authority and
+ * version. */
+static int s_load_convenant(const char *path, const zn_seckeys *key, const zn_convenant *in_force,
+                            zn_convenant **out, zn_err *e)
+{
+    zn_convenant *c = NULL;
+    if (zn_convenant_load(path, &c, e) != 0)
+        return -1;
+    if (zn_convenant_check_time(c, zn_now_ms() / 1000u, e) != 0)
+        goto fail;
+    if (sodium_memcmp(c->broker_transport, key->pub.transport, ZN_KEY_LEN) != 0 ||
+        sodium_memcmp(c->broker_sign, key->pub.sign, ZN_KEY_LEN) != 0) {
+        zn_err_set(e, ZN_E_KEY_FILE, "this broker key is not the broker key named in the convenant %s", path);
+        goto fail;
+    }
+    if (in_force) {
+        if (sodium_memcmp(c->authority, in_force->authority, ZN_KEY_LEN) != 0) {
+            zn_err_set(e, ZN_E_CONVENANT_INVALID, "%s is signed by another authority than the convenant in force", path);
+            goto fail;
+        }
+        if (c->version <= in_force->version) {
+            zn_err_set(e, ZN_E_CONVENANT_OLD, "%s has version %llu; version %llu is in force and only a newer one replaces it",
+                       path, (unsigned long long)c->version, (unsigned long long)in_force->version);
+            goto fail;
+        }
+    }
+    *out = c;
+    return 0;
+fail:
+    zn_convenant_destroy(&c);
+    return -1;
+}
+
+/* Remember the authority and the highest version; refuse rollback (also across restarts). */
+static int s_pin_convenant(zn_broker *b, const zn_convenant *c, zn_err *e)
+{
+    uint8_t authority[ZN_KEY_LEN];
+    uint64_t seen = 0;
+    int ra = zn_store_meta_get_blob(b->store, "authority", authority, sizeof authority);
+    int rv = zn_store_meta_get_u64(b->store, "convenant_version", &seen);
+    if (ra < 0 || rv < 0)
+        return zn_err_set(e, ZN_E_STORE, "the database's record of the convenant cannot be read");
+    if (ra == 1 && sodium_memcmp(authority, c->authority, ZN_KEY_LEN) != 0)
+        return zn_err_set(e, ZN_E_CONVENANT_INVALID, "the convenant is signed by another authority than the one this database serves");
+    if (rv == 1 && seen > c->version)
+        return zn_err_set(e, ZN_E_CONVENANT_OLD, "the convenant has version %llu, but this broker has already served version %llu",
+                          (unsigned long long)c->version, (unsigned long long)seen);
+    if (zn_store_meta_set_blob(b->store, "authority", c->authority, ZN_KEY_LEN) != 0 ||
+        zn_store_meta_set_u64(b->store, "convenant_version", c->version) != 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    return 0;
+}
+
+typedef struct {
+    zn_broker *b;
+    const zn_convenant *next;
+    size_t dropped;
+    int failed;
+} s_drop_ctx;
+
+/* An item queued for a partner who left: envelopes become "envelope-dropped" notices to their
+ * senders (when those are still in the convenant); notices simply go. */
+static int s_drop_cb(void *ctx, const char *recipient, const zn_queue_item *it)
+{
+    s_drop_ctx *d = ctx;
+    if (it->kind != ZN_ITEM_ENVELOPE)
+        return 0;
+    d->dropped++;
+    zn_doc doc = {0};
+    zn_envelope env;
+    zn_err e;
+    if (!it->sender || !zn_convenant_partner(d->next, it->sender) ||
+        zn_envelope_parse_bytes(it->body, it->body_len, &doc, &env, &e) != 0) {
+        zn_doc_free(&doc);
+        return 0;
+    }
+    msgpack_sbuffer nb;
+    msgpack_sbuffer_init(&nb);
+    uint64_t now = zn_now_ms();
+    zn_notice_dropped(&nb, now, env.h.msgid, env.h.case_id, recipient, ZN_E_NOT_IN_CONVENANT);
+    uint8_t item_id[ZN_ID_LEN];
+    int64_t seq;
+    randombytes_buf(item_id, sizeof item_id);
+    if (zn_store_queue_insert(d->b->store, it->sender, item_id, ZN_ITEM_NOTICE, NULL, NULL,
+                              (const uint8_t *)nb.data, nb.size, now, &seq) != 0)
+        d->failed = 1;
+    msgpack_sbuffer_destroy(&nb);
+    zn_doc_free(&doc);
+    return d->failed;
+}
+
+int zn_broker_reload(zn_broker *b, zn_err *e)
+{
+    zn_convenant *next = NULL;
+    if (s_load_convenant(b->convenant_path, &b->key, b->conv, &next, e) != 0)
+        return -1;
+    size_t removed = 0;
+    s_drop_ctx d = {b, next, 0, 0};
+    if (zn_store_begin(b->store) != 0 || s_pin_convenant(b, next, e) != 0)
+        goto fail;
+    for (size_t i = 0; i < b->conv->n_partners && !d.failed; i++) {
+        const zn_partner *p = &b->conv->partners[i];
+        if (zn_convenant_partner(next, p->id))
+            continue;
+        removed++;
+        if (zn_store_queue_take_all(b->store, p->id, s_drop_cb, &d) < 0)
+            d.failed = 1;
+    }
+    if (d.failed || zn_store_commit(b->store) != 0) {
+        zn_err_set(e, ZN_E_STORE, "the new convenant could not be recorded; version %llu stays in force",
+                   (unsigned long long)b->conv->version);
+        goto fail;
+    }
+    /* Partners that left, or whose transport key changed, lose their session now. */
+    for (size_t i = 0; i < b->conv->n_partners; i++) {
+        const zn_partner *p = &b->conv->partners[i];
+        const zn_partner *q = zn_convenant_partner(next, p->id);
+        s_session *s = &b->sessions[i];
+        if (s->online && (!q || memcmp(q->keys.transport, p->keys.transport, ZN_KEY_LEN) != 0)) {
+            msgpack_sbuffer_clear(&b->sb);
+            zn_frame_bye(&b->sb, ZN_E_NOT_IN_CONVENANT, zn_code_hint(ZN_E_NOT_IN_CONVENANT));
+            (void)s_send(b, s->rid, s->rid_len, b->sb.data, b->sb.size);
+            s->online = false;
+            zn_log("disconnect partner=%s reason=%s", p->id, q ? "key-changed" : "not-in-convenant");
+        }
+    }
+    zn_convenant *old = b->conv;
+    s_session *old_sessions = b->sessions;
+    b->sessions = NULL;
+    b->conv = next;
+    int rc = s_tables(b, old, old_sessions);
+    free(old_sessions);
+    zn_convenant_destroy(&old);
+    zn_log("convenant-loaded version=%llu partners=%zu removed=%zu dropped-envelopes=%zu",
+           (unsigned long long)b->conv->version, b->conv->n_partners, removed, d.dropped);
+    if (rc != 0)
+        return zn_err_set(e, ZN_E_STORE, "the queue counts could not be read");
+    s_push_all(b);
+    return 0;
+fail:
+    if (zn_store_in_tx(b->store))
+        zn_store_rollback(b->store);
+    zn_convenant_destroy(&next);
+    return -1;
+}
+
+/* ---- life cycle --------------------------------------------------------------------------- */
+
+static int s_sockets(zn_broker *b, const char *endpoint, zn_err *e)
+{
+    int one = 1, hb_ivl = 5000, hb_timeout = 15000, linger = 1000, hwm = 100000;
+    int64_t maxmsg = 2 * (int64_t)ZN_FRAME_MAX; /* beyond this the peer is cut off; below, "too-large" */
+    b->ctx = zmq_ctx_new();
+    if (!b->ctx)
+        return zn_err_set(e, ZN_E_INTERNAL, "cannot create the ZeroMQ context");
+    b->zap_sock = zmq_socket(b->ctx, ZMQ_REP);
+    b->router = zmq_socket(b->ctx, ZMQ_ROUTER);
+    if (!b->zap_sock || !b->router || zmq_bind(b->zap_sock, ZN_ZAP_ENDPOINT) != 0)
+        return zn_err_set(e, ZN_E_INTERNAL, "cannot start the authentication handler: %s", zmq_strerror(errno));
+    if (zmq_setsockopt(b->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_CURVE_SECRETKEY, b->key.transport, ZN_KEY_LEN) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_ZAP_DOMAIN, "zorgnet", 7) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_LINGER, &linger, sizeof linger) != 0)
+        return zn_err_set(e, ZN_E_INTERNAL, "cannot configure the CurveZMQ socket: %s", zmq_strerror(errno));
+    if (zmq_bind(b->router, endpoint) != 0)
+        return zn_err_set(e, ZN_E_IO, "cannot listen on %s: %s", endpoint, zmq_strerror(errno));
+    return 0;
+}
+
+int zn_broker_new(const zn_broker_opts *opts, zn_broker **out, zn_err *e)
+{
+    *out = NULL;
+    if (sodium_init() < 0)
+        return zn_err_set(e, ZN_E_INTERNAL, "libsodium could not start");
+    zn_broker *b = calloc(1, sizeof *b);
+    if (!b)
+        return zn_err_set(e, ZN_E_INTERNAL, "out of memory");
+    msgpack_sbuffer_init(&b->sb);
+    b->verbose = opts->verbose;
+    b->convenant_path = strdup(opts->convenant_path);
+    if (!b->convenant_path) {
+        zn_err_set(e, ZN_E_INTERNAL, "out of memory");
+        goto fail;
+    }
+    if (zn_keys_load_secret(opts->key_path, ZN_KIND_BROKER, &b->key, e) != 0 ||
+        s_load_convenant(opts->convenant_path, &b->key, NULL, &b->conv, e) != 0)
+        goto fail;
+    if (zn_store_open(opts->db_path, &b->store, e) != 0)
+        goto fail;
+    if (zn_store_begin(b->store) != 0) {
+        zn_err_set(e, ZN_E_STORE, "the database %s cannot be written", opts->db_path);
+        goto fail;
+    }
+    if (s_pin_convenant(b, b->conv, e) != 0 || zn_store_commit(b->store) != 0) {
+        if (e && e->code == ZN_E_OK)
+            zn_err_set(e, ZN_E_STORE, NULL);
+        zn_store_rollback(b->store);
+        goto fail;
+    }
+    if (s_tables(b, NULL, NULL) != 0) {
+        zn_err_set(e, ZN_E_STORE, "the queue in %s cannot be read", opts->db_path);
+        goto fail;
+    }
+    b->zap = zn_zap_new();
+    if (!b->zap) {
+        zn_err_set(e, ZN_E_INTERNAL, "out of memory");
+        goto fail;
+    }
+    if (s_sockets(b, opts->listen ? opts->listen : b->conv->endpoint, e) != 0)
+        goto fail;
+    zn_log("started convenant=\"%s\" version=%llu partners=%zu listen=%s", b->conv->name,
+           (unsigned long long)b->conv->version, b->conv->n_partners,
+           opts->listen ? opts->listen : b->conv->endpoint);
+    *out = b;
+    return 0;
+fail:
+    zn_broker_destroy(&b);
+    return -1;
+}
+
+int zn_broker_run(zn_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
+{
+    sig_atomic_t reloads_seen = reload ? *reload : 0;
+    while (!(stop && *stop)) {
+        if (reload && *reload != reloads_seen) {
+            reloads_seen = *reload;
+            zn_err e;
+            zn_err_clear(&e);
+            if (zn_broker_reload(b, &e) != 0)
+                zn_log("reload-refused code=%s reason=\"%s\"", zn_code_name(e.code), e.text);
+        }
+        zmq_pollitem_t items[2] = {{b->zap_sock, 0, ZMQ_POLLIN, 0}, {b->router, 0, ZMQ_POLLIN, 0}};
+        bool waiting = false;
+        for (size_t i = 0; i < b->conv->n_partners && !waiting; i++)
+            waiting = s_wants_push(&b->sessions[i]);
+        int rc = zmq_poll(items, 2, waiting ? 20 : 500);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            zn_log("poll-failed reason=\"%s\"", zmq_strerror(errno));
+            return -1;
+        }
+        uint64_t now = zn_now_ms();
+        if (items[0].revents & ZMQ_POLLIN)
+            while (zn_zap_handle(b->zap, b->zap_sock, b->conv, now) == 0)
+                ;
+        if (items[1].revents & ZMQ_POLLIN)
+            s_batch(b);
+        else if (waiting)
+            s_push_all(b);
+        zn_zap_flush(b->zap, now, 0);
+        if (now >= b->next_prune_ms) {
+            uint64_t window = b->conv->policy.request_window_s * 1000u;
+            uint64_t keep = (uint64_t)ZN_MSGID_KEEP_DAYS * 86400000u;
+            if (zn_store_begin(b->store) != 0 ||
+                zn_store_prune(b->store, now > 2 * window ? now - 2 * window : 0, now > keep ? now - keep : 0) != 0 ||
+                zn_store_commit(b->store) != 0) {
+                zn_store_rollback(b->store);
+                zn_log("prune-failed");
+            }
+            b->next_prune_ms = now + S_PRUNE_EVERY_MS;
+        }
+    }
+    /* Everything accepted was committed before its reply; say goodbye and leave. */
+    for (size_t i = 0; i < b->conv->n_partners; i++) {
+        s_session *s = &b->sessions[i];
+        if (s->online) {
+            msgpack_sbuffer_clear(&b->sb);
+            zn_frame_bye(&b->sb, ZN_E_SHUTDOWN, zn_code_hint(ZN_E_SHUTDOWN));
+            (void)s_send(b, s->rid, s->rid_len, b->sb.data, b->sb.size);
+        }
+    }
+    zn_zap_flush(b->zap, zn_now_ms(), 1);
+    zn_log("shutdown handshakes-refused=%llu", (unsigned long long)zn_zap_refused_total(b->zap));
+    return 0;
+}
+
+void zn_broker_destroy(zn_broker **bp)
+{
+    if (!bp || !*bp)
+        return;
+    zn_broker *b = *bp;
+    if (b->router)
+        zmq_close(b->router);
+    if (b->zap_sock)
+        zmq_close(b->zap_sock);
+    if (b->ctx)
+        zmq_ctx_term(b->ctx);
+    zn_store_close(&b->store);
+    zn_zap_destroy(&b->zap);
+    zn_convenant_destroy(&b->conv);
+    zn_seckeys_wipe(&b->key);
+    free(b->sessions), free(b->keys), free(b->queued), free(b->delta), free(b->acked);
+    free(b->convenant_path);
+    msgpack_sbuffer_destroy(&b->sb);
+    free(b);
+    *bp = NULL;
+}

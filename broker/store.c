@@ -1,0 +1,456 @@
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Forward migrations: s_migrations[i] takes the schema from version i to i+1. */
+static const char *const s_migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
+    "CREATE TABLE cases(id BLOB PRIMARY KEY, network TEXT NOT NULL, regisseur TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE queue(seq INTEGER PRIMARY KEY, recipient TEXT NOT NULL, item_id BLOB NOT NULL,"
+    "  kind INTEGER NOT NULL, sender TEXT, case_id BLOB, body BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL, UNIQUE(recipient, item_id));"
+    "CREATE INDEX queue_by_recipient ON queue(recipient, seq);"
+    "CREATE TABLE msgids(sender TEXT NOT NULL, msgid BLOB NOT NULL, recipient TEXT NOT NULL,"
+    "  case_id BLOB NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY(sender, msgid)) WITHOUT ROWID;"
+    "CREATE INDEX msgids_by_time ON msgids(created_ms);"
+    "CREATE TABLE nonces(partner TEXT NOT NULL, nonce BLOB NOT NULL, at_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(partner, nonce)) WITHOUT ROWID;"
+    "CREATE INDEX nonces_by_time ON nonces(at_ms);",
+};
+
+enum {
+    Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
+    Q_META_GET, Q_META_SET,
+    Q_CASE_GET, Q_CASE_INSERT,
+    Q_MSGID_GET, Q_MSGID_INSERT,
+    Q_NONCE_INSERT, Q_NONCE_PRUNE, Q_MSGID_PRUNE,
+    Q_QUEUE_INSERT, Q_QUEUE_DELETE, Q_QUEUE_FETCH, Q_QUEUE_COUNTS, Q_QUEUE_ALL, Q_QUEUE_DELETE_ALL,
+    Q__COUNT
+};
+
+static const char *const s_sql[Q__COUNT] = {
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SAVEPOINT] = "SAVEPOINT req",
+    [Q_RELEASE] = "RELEASE req",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO req",
+    [Q_META_GET] = "SELECT v FROM meta WHERE k = ?1",
+    [Q_META_SET] = "INSERT INTO meta(k, v) VALUES(?1, ?2) ON CONFLICT(k) DO UPDATE SET v = ?2",
+    [Q_CASE_GET] = "SELECT network, regisseur, created_ms FROM cases WHERE id = ?1",
+    [Q_CASE_INSERT] = "INSERT OR IGNORE INTO cases(id, network, regisseur, created_ms) VALUES(?1,?2,?3,?4)",
+    [Q_MSGID_GET] = "SELECT recipient, case_id FROM msgids WHERE sender = ?1 AND msgid = ?2",
+    [Q_MSGID_INSERT] = "INSERT INTO msgids(sender, msgid, recipient, case_id, created_ms) VALUES(?1,?2,?3,?4,?5)",
+    [Q_NONCE_INSERT] = "INSERT OR IGNORE INTO nonces(partner, nonce, at_ms) VALUES(?1,?2,?3)",
+    [Q_NONCE_PRUNE] = "DELETE FROM nonces WHERE at_ms < ?1",
+    [Q_MSGID_PRUNE] = "DELETE FROM msgids WHERE created_ms < ?1",
+    [Q_QUEUE_INSERT] = "INSERT INTO queue(recipient, item_id, kind, sender, case_id, body, created_ms)"
+                       " VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [Q_QUEUE_DELETE] = "DELETE FROM queue WHERE recipient = ?1 AND item_id = ?2",
+    [Q_QUEUE_FETCH] = "SELECT seq, item_id, kind, sender, case_id, body FROM queue"
+                      " WHERE recipient = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    [Q_QUEUE_COUNTS] = "SELECT recipient, count(*) FROM queue GROUP BY recipient",
+    [Q_QUEUE_ALL] = "SELECT seq, item_id, kind, sender, case_id, body FROM queue"
+                    " WHERE recipient = ?1 ORDER BY seq",
+    [Q_QUEUE_DELETE_ALL] = "DELETE FROM queue WHERE recipient = ?1",
+};
+
+struct zn_store {
+    sqlite3 *db;
+    sqlite3_stmt *q[Q__COUNT];
+    int in_tx;
+};
+
+/* Run a statement that returns no rows; 0 on success. */
+static int s_exec(zn_store *s, int q)
+{
+    sqlite3_stmt *st = s->q[q];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? 0 : -1;
+}
+
+static sqlite3_stmt *s_stmt(zn_store *s, int q)
+{
+    sqlite3_stmt *st = s->q[q];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+static int s_migrate(zn_store *s, zn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version < 0)
+        return zn_err_set(e, ZN_E_STORE, "cannot read the database: %s", sqlite3_errmsg(s->db));
+    int latest = (int)(sizeof s_migrations / sizeof s_migrations[0]);
+    if (version > latest)
+        return zn_err_set(e, ZN_E_STORE,
+                          "the database has schema version %d, newer than this zorgnetd (%d)",
+                          version, latest);
+    for (int v = version; v < latest; v++) {
+        char *msg = NULL;
+        char pragma[48];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d;", v + 1);
+        if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(s->db, s_migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(s->db, pragma, NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+            zn_err_set(e, ZN_E_STORE, "database migration to schema %d failed: %s", v + 1,
+                       msg ? msg : sqlite3_errmsg(s->db));
+            sqlite3_free(msg);
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int zn_store_open(const char *path, zn_store **out, zn_err *e)
+{
+    *out = NULL;
+    zn_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return zn_err_set(e, ZN_E_INTERNAL, "out of memory");
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        zn_err_set(e, ZN_E_STORE, "cannot open database %s: %s", path,
+                   s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        zn_store_close(&s);
+        return -1;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    char *msg = NULL;
+    /* journal_mode answers with a row; sqlite3_exec ignores it. A file that is not a database
+     * fails here with "file is not a database". */
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        zn_err_set(e, ZN_E_STORE, "cannot use database %s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        zn_store_close(&s);
+        return -1;
+    }
+    if (s_migrate(s, e) != 0) {
+        zn_store_close(&s);
+        return -1;
+    }
+    for (int i = 0; i < Q__COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL) != SQLITE_OK) {
+            zn_err_set(e, ZN_E_STORE, "database %s: %s", path, sqlite3_errmsg(s->db));
+            zn_store_close(&s);
+            return -1;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+void zn_store_close(zn_store **sp)
+{
+    if (!sp || !*sp)
+        return;
+    zn_store *s = *sp;
+    if (s->in_tx)
+        zn_store_rollback(s);
+    for (int i = 0; i < Q__COUNT; i++)
+        sqlite3_finalize(s->q[i]);
+    sqlite3_close(s->db);
+    free(s);
+    *sp = NULL;
+}
+
+int zn_store_begin(zn_store *s)
+{
+    if (s_exec(s, Q_BEGIN) != 0)
+        return -1;
+    s->in_tx = 1;
+    return 0;
+}
+
+int zn_store_commit(zn_store *s)
+{
+    if (s_exec(s, Q_COMMIT) != 0) {
+        zn_store_rollback(s);
+        return -1;
+    }
+    s->in_tx = 0;
+    return 0;
+}
+
+void zn_store_rollback(zn_store *s)
+{
+    if (sqlite3_get_autocommit(s->db) == 0)
+        (void)s_exec(s, Q_ROLLBACK);
+    s->in_tx = 0;
+}
+
+int zn_store_in_tx(const zn_store *s) { return s->in_tx; }
+int zn_store_savepoint(zn_store *s) { return s_exec(s, Q_SAVEPOINT); }
+int zn_store_release(zn_store *s) { return s_exec(s, Q_RELEASE); }
+
+void zn_store_rollback_to(zn_store *s)
+{
+    (void)s_exec(s, Q_ROLLBACK_TO);
+    (void)s_exec(s, Q_RELEASE);
+}
+
+static void s_bind_text(sqlite3_stmt *st, int i, const char *t)
+{
+    if (t)
+        sqlite3_bind_text(st, i, t, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void s_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+    if (p)
+        sqlite3_bind_blob64(st, i, p, n, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Copy column text into a fixed buffer; -1 when missing or too long. */
+static int s_col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    int n = sqlite3_column_bytes(st, col);
+    if (!t || n <= 0 || (size_t)n >= cap)
+        return -1;
+    memcpy(dst, t, (size_t)n + 1);
+    return 0;
+}
+
+static int s_col_blob(sqlite3_stmt *st, int col, uint8_t *dst, size_t n)
+{
+    const void *p = sqlite3_column_blob(st, col);
+    if (!p || (size_t)sqlite3_column_bytes(st, col) != n)
+        return -1;
+    memcpy(dst, p, n);
+    return 0;
+}
+
+int zn_store_meta_get_u64(zn_store *s, const char *key, uint64_t *v)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_META_GET);
+    s_bind_text(st, 1, key);
+    int rc = sqlite3_step(st), r = -1;
+    if (rc == SQLITE_DONE)
+        r = 0;
+    else if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+        *v = (uint64_t)sqlite3_column_int64(st, 0);
+        r = 1;
+    }
+    sqlite3_reset(st);
+    return r;
+}
+
+int zn_store_meta_set_u64(zn_store *s, const char *key, uint64_t v)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_META_SET);
+    s_bind_text(st, 1, key);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)v);
+    return s_exec(s, Q_META_SET);
+}
+
+int zn_store_meta_get_blob(zn_store *s, const char *key, uint8_t *buf, size_t len)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_META_GET);
+    s_bind_text(st, 1, key);
+    int rc = sqlite3_step(st), r = -1;
+    if (rc == SQLITE_DONE)
+        r = 0;
+    else if (rc == SQLITE_ROW && s_col_blob(st, 0, buf, len) == 0)
+        r = 1;
+    sqlite3_reset(st);
+    return r;
+}
+
+int zn_store_meta_set_blob(zn_store *s, const char *key, const uint8_t *buf, size_t len)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_META_SET);
+    s_bind_text(st, 1, key);
+    s_bind_blob(st, 2, buf, len);
+    return s_exec(s, Q_META_SET);
+}
+
+int zn_store_case_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_case *out)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_CASE_GET);
+    s_bind_blob(st, 1, id, ZN_ID_LEN);
+    int rc = sqlite3_step(st), r = -1;
+    if (rc == SQLITE_DONE)
+        r = 0;
+    else if (rc == SQLITE_ROW && s_col_text(st, 0, out->network, sizeof out->network) == 0 &&
+             s_col_text(st, 1, out->regisseur, sizeof out->regisseur) == 0) {
+        memcpy(out->id, id, ZN_ID_LEN);
+        out->created_ms = (uint64_t)sqlite3_column_int64(st, 2);
+        r = 1;
+    }
+    sqlite3_reset(st);
+    return r;
+}
+
+int zn_store_case_insert(zn_store *s, const zn_case *c)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_CASE_INSERT);
+    s_bind_blob(st, 1, c->id, ZN_ID_LEN);
+    s_bind_text(st, 2, c->network);
+    s_bind_text(st, 3, c->regisseur);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)c->created_ms);
+    if (s_exec(s, Q_CASE_INSERT) != 0)
+        return -1;
+    return sqlite3_changes(s->db) == 0 ? 1 : 0;
+}
+
+int zn_store_msgid_get(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
+                       char recipient[ZN_IDENT_MAX], uint8_t case_id[ZN_ID_LEN])
+{
+    sqlite3_stmt *st = s_stmt(s, Q_MSGID_GET);
+    s_bind_text(st, 1, sender);
+    s_bind_blob(st, 2, msgid, ZN_ID_LEN);
+    int rc = sqlite3_step(st), r = -1;
+    if (rc == SQLITE_DONE)
+        r = 0;
+    else if (rc == SQLITE_ROW && s_col_text(st, 0, recipient, ZN_IDENT_MAX) == 0 &&
+             s_col_blob(st, 1, case_id, ZN_ID_LEN) == 0)
+        r = 1;
+    sqlite3_reset(st);
+    return r;
+}
+
+int zn_store_msgid_insert(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
+                          const char *recipient, const uint8_t case_id[ZN_ID_LEN], uint64_t now_ms)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_MSGID_INSERT);
+    s_bind_text(st, 1, sender);
+    s_bind_blob(st, 2, msgid, ZN_ID_LEN);
+    s_bind_text(st, 3, recipient);
+    s_bind_blob(st, 4, case_id, ZN_ID_LEN);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)now_ms);
+    return s_exec(s, Q_MSGID_INSERT);
+}
+
+int zn_store_nonce_insert(zn_store *s, const char *partner, const uint8_t nonce[16], uint64_t at_ms)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_NONCE_INSERT);
+    s_bind_text(st, 1, partner);
+    s_bind_blob(st, 2, nonce, 16);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)at_ms);
+    if (s_exec(s, Q_NONCE_INSERT) != 0)
+        return -1;
+    return sqlite3_changes(s->db) == 0 ? 1 : 0;
+}
+
+int zn_store_prune(zn_store *s, uint64_t nonce_before_ms, uint64_t msgid_before_ms)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_NONCE_PRUNE);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)nonce_before_ms);
+    if (s_exec(s, Q_NONCE_PRUNE) != 0)
+        return -1;
+    st = s_stmt(s, Q_MSGID_PRUNE);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)msgid_before_ms);
+    return s_exec(s, Q_MSGID_PRUNE);
+}
+
+int zn_store_queue_insert(zn_store *s, const char *recipient, const uint8_t item_id[ZN_ID_LEN],
+                          int kind, const char *sender, const uint8_t *case_id,
+                          const uint8_t *body, size_t len, uint64_t now_ms, int64_t *seq)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_QUEUE_INSERT);
+    s_bind_text(st, 1, recipient);
+    s_bind_blob(st, 2, item_id, ZN_ID_LEN);
+    sqlite3_bind_int(st, 3, kind);
+    s_bind_text(st, 4, sender);
+    s_bind_blob(st, 5, case_id, case_id ? ZN_ID_LEN : 0);
+    s_bind_blob(st, 6, body, len);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)now_ms);
+    if (s_exec(s, Q_QUEUE_INSERT) != 0)
+        return -1;
+    *seq = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+int zn_store_queue_delete(zn_store *s, const char *recipient, const uint8_t item_id[ZN_ID_LEN])
+{
+    sqlite3_stmt *st = s_stmt(s, Q_QUEUE_DELETE);
+    s_bind_text(st, 1, recipient);
+    s_bind_blob(st, 2, item_id, ZN_ID_LEN);
+    if (s_exec(s, Q_QUEUE_DELETE) != 0)
+        return -1;
+    return sqlite3_changes(s->db);
+}
+
+/* Walk rows of (seq, item_id, kind, sender, case_id, body) into cb. */
+static int s_walk_items(sqlite3_stmt *st, const char *recipient, zn_queue_cb cb, void *ctx)
+{
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        zn_queue_item it = {0};
+        it.seq = sqlite3_column_int64(st, 0);
+        it.item_id = sqlite3_column_blob(st, 1);
+        it.kind = sqlite3_column_int(st, 2);
+        it.sender = (const char *)sqlite3_column_text(st, 3);
+        it.case_id = sqlite3_column_blob(st, 4);
+        if (sqlite3_column_bytes(st, 4) != ZN_ID_LEN)
+            it.case_id = NULL;
+        it.body = sqlite3_column_blob(st, 5);
+        it.body_len = (size_t)sqlite3_column_bytes(st, 5);
+        if (!it.item_id || sqlite3_column_bytes(st, 1) != ZN_ID_LEN || !it.body) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        n++;
+        if (cb(ctx, recipient, &it) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+}
+
+int zn_store_queue_fetch(zn_store *s, const char *recipient, int64_t after, int limit,
+                         zn_queue_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_QUEUE_FETCH);
+    s_bind_text(st, 1, recipient);
+    sqlite3_bind_int64(st, 2, after);
+    sqlite3_bind_int(st, 3, limit);
+    return s_walk_items(st, recipient, cb, ctx);
+}
+
+int zn_store_queue_counts(zn_store *s, zn_queue_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_QUEUE_COUNTS);
+    int rc, n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        zn_queue_item it = {0};
+        it.seq = sqlite3_column_int64(st, 1);
+        const char *r = (const char *)sqlite3_column_text(st, 0);
+        if (r && cb(ctx, r, &it) != 0)
+            break;
+        n++;
+    }
+    sqlite3_reset(st);
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+}
+
+int zn_store_queue_take_all(zn_store *s, const char *recipient, zn_queue_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_QUEUE_ALL);
+    s_bind_text(st, 1, recipient);
+    int n = s_walk_items(st, recipient, cb, ctx);
+    if (n < 0)
+        return -1;
+    st = s_stmt(s, Q_QUEUE_DELETE_ALL);
+    s_bind_text(st, 1, recipient);
+    return s_exec(s, Q_QUEUE_DELETE_ALL) == 0 ? n : -1;
+}

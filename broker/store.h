@@ -1,0 +1,79 @@
+/* store — the broker's sqlite3 database: one file, WAL, synchronous=FULL, schema versioned with
+ * PRAGMA user_version and forward migrations (see s_migrations in store.c).
+ *
+ * Transactions are driven by the caller (the event loop's group commit): zn_store_begin, then
+ * any number of operations, each optionally inside a savepoint so one failing request leaves
+ * the others intact, then zn_store_commit. Nothing here replies to anyone.
+ *
+ * Ownership: zn_store_open returns a handle released by zn_store_close(&s) (NULLs it). Bytes
+ * handed to callbacks are valid only during the callback. */
+#ifndef ZN_STORE_H
+#define ZN_STORE_H
+
+#include "policy.h"
+#include "zn_envelope.h"
+#include "zn_err.h"
+#include <stdint.h>
+
+#define ZN_SCHEMA_VERSION 1
+
+typedef struct zn_store zn_store;
+
+int zn_store_open(const char *path, zn_store **out, zn_err *e) __attribute__((warn_unused_result));
+void zn_store_close(zn_store **s);
+
+int zn_store_begin(zn_store *s) __attribute__((warn_unused_result));
+int zn_store_commit(zn_store *s) __attribute__((warn_unused_result));
+void zn_store_rollback(zn_store *s);
+int zn_store_in_tx(const zn_store *s);
+/* One savepoint level, for one request inside the batch. */
+int zn_store_savepoint(zn_store *s) __attribute__((warn_unused_result));
+int zn_store_release(zn_store *s) __attribute__((warn_unused_result));
+void zn_store_rollback_to(zn_store *s);
+
+/* meta: small named values (integers or blobs). get returns 1 found, 0 absent, -1 error. */
+int zn_store_meta_get_u64(zn_store *s, const char *key, uint64_t *v);
+int zn_store_meta_set_u64(zn_store *s, const char *key, uint64_t v);
+int zn_store_meta_get_blob(zn_store *s, const char *key, uint8_t *buf, size_t len);
+int zn_store_meta_set_blob(zn_store *s, const char *key, const uint8_t *buf, size_t len);
+
+/* cases: get returns 1 found, 0 absent, -1 error; insert returns 1 if the id exists. */
+int zn_store_case_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_case *out);
+int zn_store_case_insert(zn_store *s, const zn_case *c);
+
+/* message ids per sender, for de-duplicating retries: 1 found (recipient and case filled). */
+int zn_store_msgid_get(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
+                       char recipient[ZN_IDENT_MAX], uint8_t case_id[ZN_ID_LEN]);
+int zn_store_msgid_insert(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
+                          const char *recipient, const uint8_t case_id[ZN_ID_LEN], uint64_t now_ms);
+/* request nonces: 0 recorded, 1 seen before, -1 error. */
+int zn_store_nonce_insert(zn_store *s, const char *partner, const uint8_t nonce[16], uint64_t at_ms);
+/* forget nonces before `before_ms` and message ids before `msgid_before_ms`. */
+int zn_store_prune(zn_store *s, uint64_t nonce_before_ms, uint64_t msgid_before_ms);
+
+/* queue: items waiting for a recipient (envelopes and notices) until acknowledged. */
+typedef struct {
+    int64_t seq;
+    const uint8_t *item_id;
+    int kind;
+    const char *sender;    /* NULL for notices */
+    const uint8_t *case_id; /* NULL for notices */
+    const uint8_t *body;
+    size_t body_len;
+} zn_queue_item;
+typedef int (*zn_queue_cb)(void *ctx, const char *recipient, const zn_queue_item *it);
+
+int zn_store_queue_insert(zn_store *s, const char *recipient, const uint8_t item_id[ZN_ID_LEN],
+                          int kind, const char *sender, const uint8_t *case_id,
+                          const uint8_t *body, size_t len, uint64_t now_ms, int64_t *seq);
+/* Returns the number of rows removed (0 or 1), -1 on error. */
+int zn_store_queue_delete(zn_store *s, const char *recipient, const uint8_t item_id[ZN_ID_LEN]);
+/* Items for recipient with seq > after, in order, at most limit; returns the count or -1. */
+int zn_store_queue_fetch(zn_store *s, const char *recipient, int64_t after, int limit,
+                         zn_queue_cb cb, void *ctx);
+/* Count per recipient (cb gets recipient and it->seq = count). */
+int zn_store_queue_counts(zn_store *s, zn_queue_cb cb, void *ctx);
+/* Every item of one recipient (cb), then delete them all. Returns count or -1. */
+int zn_store_queue_take_all(zn_store *s, const char *recipient, zn_queue_cb cb, void *ctx);
+
+#endif

@@ -1,0 +1,290 @@
+/* Text output and command-line helpers shared by libzorgnet and the zorgnet CLI. */
+#include "zn_client_internal.h"
+#include "zn_wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Length of the well-formed UTF-8 sequence at p[0..n), or 0 when it is not one; *cp gets the
+ * code point. */
+static size_t s_utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
+{
+    uint8_t c = p[0];
+    size_t extra;
+    uint32_t v;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf)
+        extra = 1, v = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        extra = 2, v = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        extra = 3, v = c & 0x07;
+    else
+        return 0;
+    if (n - 1 < extra)
+        return 0;
+    for (size_t k = 1; k <= extra; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (p[k] & 0x3f);
+    }
+    if ((extra == 2 && v < 0x800) || (extra == 3 && (v < 0x10000 || v > 0x10ffff)) ||
+        (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return extra + 1;
+}
+
+static bool s_is_control(uint32_t cp)
+{
+    return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f);
+}
+
+bool zn_utf8_valid(const uint8_t *p, size_t n, bool allow_nul)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp;
+        size_t k = s_utf8_seq(p + i, n - i, &cp);
+        if (k == 0 || (cp == 0 && !allow_nul))
+            return false;
+        i += k;
+    }
+    return true;
+}
+
+size_t zn_text_sanitize(char *dst, size_t cap, const char *src, size_t n)
+{
+    const uint8_t *p = (const uint8_t *)src;
+    size_t i = 0, o = 0;
+    if (cap == 0)
+        return 0;
+    while (i < n) {
+        uint32_t cp;
+        size_t k = s_utf8_seq(p + i, n - i, &cp);
+        if (k == 0 || s_is_control(cp)) {
+            if (o + 1 >= cap)
+                break;
+            dst[o++] = '?';
+            i += k ? k : 1;
+            continue;
+        }
+        if (o + k >= cap)
+            break;
+        memcpy(dst + o, p + i, k);
+        o += k;
+        i += k;
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+void zn_json_str(FILE *f, const char *s, size_t n)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    size_t i = 0;
+    fputc('"', f);
+    while (i < n) {
+        uint32_t cp;
+        size_t k = s_utf8_seq(p + i, n - i, &cp);
+        if (k == 0) {
+            fputs("\\ufffd", f);
+            i++;
+            continue;
+        }
+        switch (cp) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        case '\b': fputs("\\b", f); break;
+        case '\f': fputs("\\f", f); break;
+        default:
+            /* C1 controls, DEL and the line/paragraph separators are escaped too, so the output
+             * is safe for any consumer and any terminal */
+            if (s_is_control(cp) || cp == 0x2028 || cp == 0x2029)
+                fprintf(f, "\\u%04x", (unsigned)cp);
+            else
+                fwrite(p + i, 1, k, f);
+        }
+        i += k;
+    }
+    fputc('"', f);
+}
+
+void zn_text_content(FILE *f, const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp;
+        size_t k = s_utf8_seq(p + i, n - i, &cp);
+        if (k == 0) {
+            fprintf(f, "\\x%02x", p[i]);
+            i++;
+            continue;
+        }
+        if (cp == '\\')
+            fputs("\\\\", f);
+        else if (cp == '\n' || cp == '\t')
+            fputc((int)cp, f);
+        else if (s_is_control(cp)) {
+            if (cp < 0x80)
+                fprintf(f, "\\x%02x", (unsigned)cp);
+            else
+                for (size_t b = 0; b < k; b++)
+                    fprintf(f, "\\x%02x", p[i + b]);
+        } else
+            fwrite(p + i, 1, k, f);
+        i += k;
+    }
+}
+
+void zn_iso_time(char out[ZN_ISO_TIME_LEN], uint64_t unix_ms)
+{
+    time_t t = (time_t)(unix_ms / 1000u);
+    struct tm tm;
+    if ((uint64_t)t != unix_ms / 1000u || !gmtime_r(&t, &tm) ||
+        strftime(out, ZN_ISO_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, ZN_ISO_TIME_LEN, "@%llu", (unsigned long long)(unix_ms / 1000u));
+}
+
+int zn_parse_seconds(const char *s, int min_ms, int max_ms, int *ms)
+{
+    uint64_t whole = 0, frac = 0;
+    size_t i = 0, nd = 0, nf = 0;
+    if (!s)
+        return -1;
+    for (; s[i] >= '0' && s[i] <= '9'; i++, nd++) {
+        whole = whole * 10u + (uint64_t)(s[i] - '0');
+        if (whole > 10000000u)
+            return -1;
+    }
+    if (s[i] == '.') {
+        i++;
+        for (; s[i] >= '0' && s[i] <= '9'; i++, nf++) {
+            if (nf >= 3)
+                return -1;
+            frac = frac * 10u + (uint64_t)(s[i] - '0');
+        }
+        if (nf == 0)
+            return -1;
+    }
+    if (s[i] != '\0' || nd == 0)
+        return -1;
+    for (size_t k = nf; k < 3; k++)
+        frac *= 10u;
+    uint64_t v = whole * 1000u + frac;
+    if (v < (uint64_t)(min_ms < 0 ? 0 : min_ms) || v > (uint64_t)(max_ms < 0 ? 0 : max_ms))
+        return -1;
+    *ms = (int)v;
+    return 0;
+}
+
+int zn_parse_id(const char *s, uint8_t out[ZN_CLIENT_ID_LEN])
+{
+    if (!s || strlen(s) != 2 * ZN_CLIENT_ID_LEN)
+        return -1;
+    for (size_t i = 0; s[i]; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return -1;
+    }
+    return zn_unhex(out, ZN_CLIENT_ID_LEN, s);
+}
+
+int zn_type_filter_parse(zn_type_filter *f, const char *list, zn_err *e)
+{
+    memset(f, 0, sizeof *f);
+    const char *p = list;
+    if (!list || !*list)
+        return zn_err_set(e, ZN_E_USAGE, "--type needs a list such as envelope,notice");
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char tmp[ZN_CLIENT_IDENT_MAX];
+        if (n == 0 || n >= sizeof tmp)
+            return zn_err_set(e, ZN_E_USAGE, "--type: empty or overlong item type");
+        memcpy(tmp, p, n);
+        tmp[n] = '\0';
+        if (!zn_ident_valid(tmp))
+            return zn_err_set(e, ZN_E_USAGE,
+                              "--type: item types are lower-case names such as envelope, notice "
+                              "or envelope-dropped");
+        if (f->n == ZN_TYPE_FILTER_MAX)
+            return zn_err_set(e, ZN_E_USAGE, "--type: at most %d item types", ZN_TYPE_FILTER_MAX);
+        memcpy(f->types[f->n++], tmp, n + 1);
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+bool zn_type_filter_match(const zn_type_filter *f, const zn_item *it)
+{
+    if (f->n == 0)
+        return true;
+    for (size_t i = 0; i < f->n; i++) {
+        const char *t = f->types[i];
+        if (it->kind == ZN_ITEM_KIND_ENVELOPE && strcmp(t, "envelope") == 0)
+            return true;
+        if (it->kind == ZN_ITEM_KIND_NOTICE &&
+            (strcmp(t, "notice") == 0 || strcmp(t, it->notice_type) == 0))
+            return true;
+    }
+    return false;
+}
+
+int zn_args_parse(int argc, char **argv, const zn_opt_spec *specs, size_t nspecs,
+                  const char **values, const char **pos, size_t maxpos, size_t *npos, zn_err *e)
+{
+    bool only_pos = false;
+    *npos = 0;
+    for (size_t k = 0; k < nspecs; k++)
+        values[k] = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (*npos == maxpos)
+                return zn_err_set(e, ZN_E_USAGE, "too many arguments: '%.64s'", a);
+            pos[(*npos)++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = true;
+            continue;
+        }
+        if (a[1] != '-')
+            return zn_err_set(e, ZN_E_USAGE, "unknown option '%.64s'; options are written --name",
+                              a);
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        size_t k;
+        for (k = 0; k < nspecs; k++)
+            if (strlen(specs[k].name) == nlen && strncmp(specs[k].name, name, nlen) == 0)
+                break;
+        if (k == nspecs)
+            return zn_err_set(e, ZN_E_USAGE, "unknown option '--%.*s'", (int)(nlen > 64 ? 64 : nlen),
+                              name);
+        if (values[k])
+            return zn_err_set(e, ZN_E_USAGE, "option --%s is given more than once", specs[k].name);
+        if (!specs[k].has_arg) {
+            if (eq)
+                return zn_err_set(e, ZN_E_USAGE, "option --%s takes no value", specs[k].name);
+            values[k] = "";
+        } else if (eq) {
+            values[k] = eq + 1;
+        } else {
+            if (i + 1 >= argc)
+                return zn_err_set(e, ZN_E_USAGE, "option --%s needs a value", specs[k].name);
+            values[k] = argv[++i];
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,167 @@
+/* zorgnet.h — libzorgnet, the client library of zorgnet (the one public header).
+ *
+ * A zn_client is one partner's view of the network: its convenant file, its secret key file, a
+ * small state file beside the key (KEY.state: the highest convenant version seen, and which
+ * messages were already shown), and at most one CurveZMQ connection to the broker.
+ *
+ *   zn_client_open()      local only: loads and checks the convenant and the key, finds the
+ *                         partner's own entry, opens the state file. No network.
+ *   zn_client_connect()   optional; send, case_new and next connect on demand. Connecting says
+ *                         HELLO, refuses a broker with an older convenant than this client has
+ *                         seen, and fetches, checks and saves a newer one (replacing the file at
+ *                         opts.convenant_path).
+ *   zn_client_send()      one end-to-end sealed, signed message; returns only after the broker
+ *                         has stored it (ACCEPTED).
+ *   zn_client_case_new()  a signed "case-new" request.
+ *   zn_client_next()      the next delivered item (message or notice), fully checked;
+ *   zn_client_ack()       marks it shown and acknowledges it to the broker.
+ *   zn_client_close()     closes the connection, wipes the secret keys, NULLs the pointer.
+ *
+ * Errors: every function that can fail returns -1 and fills a caller-owned zn_err (code, and
+ * one plain sentence, never a secret); see zn_err.h for the codes and their classes.
+ *
+ * Ownership: the library owns the zn_client; the caller owns zn_client_opts (the strings are
+ * copied by zn_client_open), every zn_err and every zn_item (release its content with
+ * zn_item_clear). Strings returned by the look-up functions (zn_client_self,
+ * zn_client_network_name, zn_partner_info) point into the client's convenant: they stay valid
+ * until the next call that may contact the broker (the convenant can be replaced there) or until
+ * zn_client_close. A zn_client is not thread-safe; use one per thread. */
+#ifndef ZORGNET_H
+#define ZORGNET_H
+
+#include "zn_err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZN_CLIENT_ID_LEN 16                       /* message, case and item ids (bytes) */
+#define ZN_CLIENT_IDENT_MAX 64                    /* partner ids, network names, + NUL */
+#define ZN_CLIENT_TEXT_MAX 128                    /* names and handler: 1..127 bytes + NUL */
+#define ZN_CLIENT_CONTENT_MAX (1024u * 1024u - 1u) /* message content, bytes */
+#define ZN_CLIENT_DEFAULT_TIMEOUT_MS 5000
+#define ZN_CLIENT_DEFAULT_WINDOW 256              /* items in flight for zn_client_next */
+#define ZN_CLIENT_NOTICE_FIELDS 16
+#define ZN_CLIENT_FIELD_MAX 256
+#define ZN_CLIENT_SEEN_DAYS 90                    /* how long "already shown" is remembered */
+
+#define ZN_CLIENT_ROLE_PARTNER 1u
+#define ZN_CLIENT_ROLE_COORDINATOR 2u
+
+typedef struct zn_client zn_client;
+
+typedef struct {
+    const char *convenant_path; /* required */
+    const char *key_path;       /* the partner's secret key file; NULL opens read-only
+                                   (look-ups only: no state file, no broker) */
+    const char *broker;         /* endpoint such as tcp://host:7450; NULL: the convenant's */
+    const char *handler;        /* the professional, 1..127 bytes of text; required for
+                                   zn_client_send and zn_client_case_new */
+    int timeout_ms;             /* how long to wait for each answer; <= 0: 5000 */
+} zn_client_opts;
+
+zn_client *zn_client_open(const zn_client_opts *opts, zn_err *e) __attribute__((warn_unused_result));
+/* Closes the connection, wipes the secret keys, frees everything, NULLs *c; safe on NULL. */
+void zn_client_close(zn_client **c);
+
+/* Connect now with the given window (items delivered but not yet acknowledged; 0 means "deliver
+ * nothing to this connection"). Reconnects when already connected. */
+int zn_client_connect(zn_client *c, unsigned window, zn_err *e) __attribute__((warn_unused_result));
+
+/* The convenant in use. */
+uint64_t zn_client_convenant_version(const zn_client *c);
+const char *zn_client_convenant_name(const zn_client *c);
+uint64_t zn_client_convenant_valid_until(const zn_client *c); /* unix seconds */
+const char *zn_client_self(const zn_client *c); /* own partner id; NULL when read-only */
+
+typedef struct {
+    const char *id;
+    const char *name;
+    const char *category; /* may be "" */
+    bool auditor;
+    bool coordinator;     /* coordinator in some network */
+    bool self;
+} zn_partner_info;
+
+size_t zn_client_network_count(const zn_client *c);
+const char *zn_client_network_name(const zn_client *c, size_t i); /* NULL when out of range */
+size_t zn_client_partner_count(const zn_client *c);
+int zn_client_partner_get(const zn_client *c, size_t i, zn_partner_info *out);
+/* ZN_CLIENT_ROLE_* bits of partner i in network n (0 when out of range). */
+unsigned zn_client_partner_roles(const zn_client *c, size_t i, size_t n);
+
+/* Create a case in `network` (the caller must hold the partner role there; checked locally
+ * before the broker is asked). On success case_id holds the new random id. */
+int zn_client_case_new(zn_client *c, const char *network, uint8_t case_id[ZN_CLIENT_ID_LEN],
+                       zn_err *e) __attribute__((warn_unused_result));
+
+/* Seal `content` for `recipient` on case `case_id` and hand it to the broker. msgid is in/out:
+ * all zero asks for a fresh random id, written back; a non-zero id is used as given, so a caller
+ * that did not learn the outcome can retry with the same id safely. Returns 0 only once the
+ * broker has stored the message under that id. When the broker already holds a message with
+ * this id from this partner (to the same recipient, on the same case), that earlier message
+ * stands and the call succeeds; the broker cannot compare the sealed content. An unknown
+ * recipient fails with ZN_E_UNKNOWN_PARTNER before anything goes on the network. */
+int zn_client_send(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
+                   const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN], zn_err *e)
+    __attribute__((warn_unused_result));
+
+typedef enum { ZN_ITEM_KIND_ENVELOPE = 1, ZN_ITEM_KIND_NOTICE = 2 } zn_item_kind;
+typedef enum { ZN_FIELD_TEXT, ZN_FIELD_NUMBER, ZN_FIELD_HEX, ZN_FIELD_BOOL } zn_field_type;
+
+typedef struct {
+    char key[ZN_CLIENT_IDENT_MAX];
+    zn_field_type type;
+    char value[ZN_CLIENT_FIELD_MAX]; /* text (control characters replaced), decimal, lower-case
+                                        hex, or "true"/"false" */
+} zn_item_field;
+
+typedef struct {
+    zn_item_kind kind;
+    uint8_t item_id[ZN_CLIENT_ID_LEN];
+    bool valid;                    /* false: do not trust anything below but item_id */
+    zn_code reason_code;           /* why it is invalid; ZN_E_OK when valid */
+    char reason[ZN_ERR_TEXT_MAX];
+    uint64_t time_ms;              /* unix milliseconds, as the sender (or broker) stated */
+    /* ZN_ITEM_KIND_ENVELOPE (as claimed by the header when invalid) */
+    uint8_t msgid[ZN_CLIENT_ID_LEN];
+    uint8_t case_id[ZN_CLIENT_ID_LEN];
+    char sender[ZN_CLIENT_IDENT_MAX];
+    char sender_name[ZN_CLIENT_TEXT_MAX]; /* from the convenant; "" when unknown */
+    char handler[ZN_CLIENT_TEXT_MAX];
+    uint64_t convenant_version;
+    uint8_t *content;              /* malloc'd, valid envelopes only; freed by zn_item_clear */
+    size_t content_len;
+    /* ZN_ITEM_KIND_NOTICE */
+    char notice_type[ZN_CLIENT_IDENT_MAX];
+    size_t n_fields;
+    zn_item_field fields[ZN_CLIENT_NOTICE_FIELDS];
+} zn_item;
+
+/* Wait up to wait_ms for the next item. Returns 1 with *out filled (release with zn_item_clear),
+ * 0 when nothing is left: the broker has pushed everything queued for this client and nothing
+ * new came within wait_ms (0: do not wait beyond that), -1 on error. Connects on demand with
+ * ZN_CLIENT_DEFAULT_WINDOW. An envelope is returned valid only when its sender is in the
+ * convenant, the signature verifies with the sender's signing key, it is addressed to this
+ * partner and it opens with the sender's box key; otherwise it is returned with valid == false
+ * and a reason. A message already shown earlier is acknowledged and skipped. */
+int zn_client_next(zn_client *c, int wait_ms, zn_item *out, zn_err *e)
+    __attribute__((warn_unused_result));
+
+/* Record a valid message as shown (state file) and acknowledge the item to the broker, which
+ * then forgets it. Acknowledge invalid items and notices too once handled, or the broker
+ * delivers them again. */
+int zn_client_ack(zn_client *c, const zn_item *item, zn_err *e) __attribute__((warn_unused_result));
+
+/* Wipe and free the content and reset the item; safe on a zeroed item. */
+void zn_item_clear(zn_item *item);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

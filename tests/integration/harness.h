@@ -1,0 +1,233 @@
+/* harness — integration tests against the real zorgnetd on loopback.
+ *
+ * A zh_env is one world: a temporary directory, the keys of an authority, a broker and a few
+ * partners (generated in-process and also written as key files under DIR/keys, so tools run by a
+ * test can use them), a signed convenant at DIR/convenant.zc, a database path and a broker log.
+ * zh_broker_start() runs ZN_BIN/zorgnetd --listen tcp://127.0.0.1:PORT with stderr appended to
+ * DIR/broker.log.
+ *
+ * The parties (index into h->party):
+ *   school       partner in 0-12-binnenstad
+ *   wijkracht    partner in 0-12-binnenstad and 12-18
+ *   politie      partner in 0-12-binnenstad and 12-18
+ *   ggd          partner in 12-18
+ *   coordinator  coordinator in both networks
+ *   auditor      auditor
+ * h->outsider holds partner keys that no convenant names.
+ *
+ * Raw clients are ZMQ_DEALER sockets with CURVE client keys and ZMQ_LINGER 0, owned by the
+ * caller (zh_close). Every wait takes a timeout in milliseconds; nothing blocks without one.
+ *
+ * Ownership: zh_env_new returns an env released by zh_env_destroy(&h), which stops a running
+ * broker (SIGKILL if it does not leave on SIGTERM), closes the ZeroMQ context and removes the
+ * directory. zh_msg holds a received frame and its buffer; release it with zh_msg_free. */
+#ifndef ZN_HARNESS_H
+#define ZN_HARNESS_H
+
+#include "zn_convenant.h"
+#include "zn_envelope.h"
+#include "zn_err.h"
+#include "zn_frame.h"
+#include "zn_keys.h"
+#include "zn_request.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ZH_NET0 "0-12-binnenstad"
+#define ZH_NET1 "12-18"
+#define ZH_HANDLER "J. de Vries (intern begeleider)"
+#define ZH_TIMEOUT 5000 /* ms: ordinary answer */
+#define ZH_QUIET 400    /* ms: "nothing arrives" */
+#define ZH_PATH_MAX 512
+#define ZH_MAX_SOCKS 256 /* open raw clients per env */
+
+enum { ZH_SCHOOL, ZH_WIJKRACHT, ZH_POLITIE, ZH_GGD, ZH_COORD, ZH_AUDITOR, ZH_NPARTY };
+#define ZH_BIT(i) (1u << (i))
+
+typedef struct {
+    const char *id;
+    zn_seckeys keys;
+} zh_party;
+
+typedef struct {
+    uint64_t version;
+    int64_t valid_from;  /* seconds relative to now */
+    int64_t valid_until; /* seconds relative to now */
+    unsigned exclude;    /* ZH_BIT(party) of parties left out */
+    uint64_t queue_quota;
+    uint64_t request_window_s;
+} zh_conv_spec;
+
+typedef struct {
+    char dir[ZH_PATH_MAX];
+    char conv_path[ZH_PATH_MAX];
+    char key_path[ZH_PATH_MAX]; /* the broker's secret key file */
+    char db_path[ZH_PATH_MAX];
+    char log_path[ZH_PATH_MAX];
+    char endpoint[64];
+    int port;
+    pid_t pid; /* 0 when no broker runs */
+    void *zctx;
+    zn_seckeys authority, broker, outsider;
+    zh_party party[ZH_NPARTY];
+    uint64_t version;     /* version of the convenant last written to conv_path */
+    uint64_t queue_quota; /* used by zh_write_convenant */
+    uint64_t request_window_s;
+    unsigned mon_seq;
+    pthread_mutex_t lock; /* guards socks: threads may open their own sockets */
+    void *socks[ZH_MAX_SOCKS];
+} zh_env;
+
+typedef struct {
+    uint8_t *buf;
+    size_t len;
+    bool more;   /* the frame had further parts */
+    bool parsed; /* f is valid */
+    zn_frame f;
+    zn_err e;    /* why parsing failed */
+} zh_msg;
+
+/* ---- world ---- */
+
+/* queue_quota 0 keeps the policy default. NULL on failure (with a message on stderr). */
+zh_env *zh_env_new(uint64_t queue_quota);
+void zh_env_destroy(zh_env **h);
+uint64_t zh_now_ms(void);
+/* out = h->dir + "/" + name; -1 when it does not fit. */
+int zh_path(const zh_env *h, char out[ZH_PATH_MAX], const char *name) __attribute__((warn_unused_result));
+void zh_sleep_ms(unsigned ms);
+
+/* Build and sign a convenant; write it to path (NULL: h->conv_path). */
+int zh_write_convenant_ex(zh_env *h, const zh_conv_spec *spec, const char *path);
+/* Valid from yesterday for a year, h->queue_quota, every party but `exclude`. */
+int zh_write_convenant(zh_env *h, uint64_t version, unsigned exclude);
+
+/* ---- broker process ---- */
+
+/* Start zorgnetd with the env's files and wait (bounded) until it accepts TCP. extra_args
+ * (NULL-terminated, may be NULL) replace nothing and come last. Returns 0 when it serves; -1
+ * when it exited or did not listen in time (then *status, if given, holds its wait status, or
+ * -1 when it was killed for being slow). */
+int zh_broker_start(zh_env *h);
+/* Start with other files (NULL: the env's) and wait for it to exit within timeout_ms. Returns
+ * the exit code, or -1 when it did not exit in time (then it is killed), or -2 on a signal. */
+int zh_broker_run_expect_exit(zh_env *h, const char *conv, const char *key, const char *db,
+                              int timeout_ms);
+/* Send sig and wait up to timeout_ms. Returns the exit code, 128+signal for a signal death, or
+ * -1 when it had to be killed. */
+int zh_broker_stop(zh_env *h, int sig, int timeout_ms);
+int zh_broker_signal(zh_env *h, int sig);
+/* True while the started broker has not exited. */
+bool zh_broker_alive(zh_env *h);
+
+/* ---- log ---- */
+
+size_t zh_log_size(const zh_env *h);
+/* Lines after byte offset `from` containing every needle (needle2 may be NULL). */
+int zh_log_count(const zh_env *h, size_t from, const char *needle, const char *needle2);
+/* Wait until zh_log_count(...) >= n; 0 when it did, -1 on timeout. */
+int zh_log_wait(const zh_env *h, size_t from, const char *needle, const char *needle2, int n,
+                int timeout_ms);
+/* Copy the first matching line after `from` (without newline) into out; -1 when none. */
+int zh_log_line(const zh_env *h, size_t from, const char *needle, char *out, size_t cap);
+void zh_log_dump(const zh_env *h); /* to stderr, for a failing test */
+
+/* Write the convenant with `version` and `exclude`, send SIGHUP and wait for the broker's
+ * answer in the log: 0 loaded, 1 refused, -1 neither in time. */
+int zh_reload(zh_env *h, uint64_t version, unsigned exclude);
+int zh_hup_wait(zh_env *h, size_t mark);
+
+/* ---- raw clients ---- */
+
+/* A DEALER connected with the given keys' transport pair; NULL on failure. The env remembers
+ * it, so zh_env_destroy closes what a failing test left open. */
+void *zh_connect(zh_env *h, const zn_seckeys *keys);
+void *zh_connect_party(zh_env *h, int party);
+void zh_close(zh_env *h, void **sock);
+int zh_send_bytes(void *sock, const void *p, size_t n);
+int zh_send_sb(void *sock, const msgpack_sbuffer *sb);
+/* Receive one message (all its parts; the first part is kept). 0, or -1 on timeout. */
+int zh_recv(void *sock, int timeout_ms, zh_msg *m);
+void zh_msg_free(zh_msg *m);
+/* True when nothing arrives within ms. */
+bool zh_quiet(void *sock, int ms);
+
+/* Wait (bounded) for the outcome of a CURVE handshake on a fresh socket with these keys:
+ * 1 refused by the broker (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), 0 succeeded, -1 neither. */
+int zh_handshake(zh_env *h, const zn_seckeys *keys, int timeout_ms);
+
+/* ---- frames ---- */
+
+/* HELLO (corr) and wait for WELCOME; 0 on success. */
+int zh_hello(void *sock, uint32_t corr, uint64_t version, uint32_t window);
+/* Send sb and receive the reply into m; 0 when something arrived. */
+int zh_call(void *sock, const msgpack_sbuffer *sb, zh_msg *m, int timeout_ms);
+/* True when m is an ERROR with this code and corr. */
+bool zh_is_error(const zh_msg *m, zn_code code, uint32_t corr);
+/* Send sb, expect ERROR code with corr; 0 on match, else -1 (with a line on stderr). */
+int zh_expect_error(void *sock, const msgpack_sbuffer *sb, zn_code code, uint32_t corr);
+
+/* Sealed envelope from `from` to `to` on case_id; msgid NULL picks a random one (written back
+ * when msgid_out is given). *env is malloc'd. */
+int zh_seal(zh_env *h, int from, const char *to, const uint8_t case_id[ZN_ID_LEN],
+            const uint8_t *msgid, const void *content, size_t len, uint8_t **env, size_t *env_len,
+            uint8_t msgid_out[ZN_ID_LEN]);
+/* Same, with full control of the header (sender keys from h->party[signer]). */
+int zh_seal_header(zh_env *h, int signer, const zn_header *hdr, const uint8_t recipient_box[ZN_KEY_LEN],
+                   const void *content, size_t len, uint8_t **env, size_t *env_len);
+void zh_frame_send(msgpack_sbuffer *sb, uint32_t corr, const uint8_t *env, size_t len);
+/* SEND and wait for ACCEPTED; 0 on success (duplicate flag written when given). */
+int zh_send_env(void *sock, uint32_t corr, const uint8_t *env, size_t len, bool *duplicate);
+
+/* A REQUEST frame with every field chosen: [version, kind, partner, ZH_HANDLER, nonce, time_ms,
+ * h->version, body] signed by h->party[signer] over ZN_REQUEST_NS || request. */
+int zh_request_frame_ex(zh_env *h, msgpack_sbuffer *sb, uint32_t corr, int signer, uint64_t version,
+                        const char *kind, const char *partner, const uint8_t nonce[ZN_NONCE_LEN],
+                        uint64_t time_ms, const uint8_t *body, size_t body_len);
+/* A signed case-new request frame: kind "case-new", partner `claimed` (NULL: signer's id),
+ * signed by h->party[signer], at time_ms (0: now), with nonce (NULL: fresh random). */
+int zh_case_new_frame(zh_env *h, msgpack_sbuffer *sb, uint32_t corr, int signer, const char *claimed,
+                      const uint8_t case_id[ZN_ID_LEN], const char *network, uint64_t time_ms,
+                      const uint8_t *nonce);
+/* case-new over sock; random case id written to case_id. 0 when RESULT case-new came back. */
+int zh_case_new(zh_env *h, void *sock, int party, const char *network, uint8_t case_id[ZN_ID_LEN]);
+
+/* ACK one item id. */
+int zh_ack(void *sock, uint32_t corr, const uint8_t item_id[ZN_ID_LEN]);
+
+/* Receive until a frame of `type` arrives (others are skipped and counted in *skipped when
+ * given). 0 when found, -1 on timeout or a frame that does not parse. */
+int zh_wait_type(void *sock, uint32_t type, int timeout_ms, zh_msg *m, int *skipped);
+
+/* A delivered item, read from a DELIVER frame. */
+typedef struct {
+    uint8_t item_id[ZN_ID_LEN];
+    uint32_t kind;                /* ZN_ITEM_ENVELOPE or ZN_ITEM_NOTICE */
+    uint8_t msgid[ZN_ID_LEN];     /* the envelope's, or the notice's "msgid" */
+    uint8_t case_id[ZN_ID_LEN];
+    char sender[ZN_IDENT_MAX];    /* envelope */
+    char recipient[ZN_IDENT_MAX]; /* envelope, or the notice's "recipient" */
+    char notice[ZN_IDENT_MAX];    /* notice type */
+    char reason[ZN_IDENT_MAX];    /* notice "reason" */
+    bool verified;                /* envelope: signature good with the sender's key in the env */
+} zh_item;
+
+/* Fill it from a parsed DELIVER; 0 on success. */
+int zh_item_from(const zh_env *h, const zh_msg *m, zh_item *it);
+/* Receive DELIVERs until IDLE, acknowledging each when ack; at most max are stored in items
+ * (may be NULL), all are counted. Returns the count, or -1 when timeout_ms passes without a
+ * frame or a frame other than DELIVER/IDLE arrives. */
+int zh_drain(const zh_env *h, void *sock, zh_item *items, int max, bool ack, int timeout_ms);
+/* CONVENANT_GET round trip: when it returns 0, every frame sent before on this socket has been
+ * handled and committed. Pushed frames that arrive meanwhile are dropped and counted. */
+int zh_sync(void *sock, uint32_t corr, int *skipped);
+
+/* Random bytes. */
+void zh_random(void *p, size_t n);
+
+#endif

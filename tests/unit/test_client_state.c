@@ -1,0 +1,1346 @@
+/* Unit tests for libzorgnet without a real broker: the state file, text and option helpers,
+ * opening a client (convenant rollback, authority pin, own entry), local refusals that must
+ * happen before anything goes on the network, and the protocol against a small in-process
+ * fake broker (CURVE server on loopback) that answers HELLO, CONVENANT_GET, SEND, REQUEST and
+ * pushes prepared items: valid, duplicate, forged, tampered, misaddressed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "zn_client_internal.h"
+#include "zn_convenant.h"
+#include "zn_envelope.h"
+#include "zn_frame.h"
+#include "zn_keys.h"
+#include "zn_request.h"
+#include "zorgnet.h"
+
+/* ================================================================== fixture */
+
+enum { P_SELF, P_PEER, P_COORD, P_OUT, P__N }; /* P_OUT is in no convenant */
+static const char *const s_ids[P__N] = {"school-a", "wijkracht", "mp-coord", "outsider"};
+
+typedef struct {
+    char dir[64];
+    char conv_path[128];
+    char key_path[128]; /* P_SELF's key file */
+    zn_seckeys auth, auth2, broker, p[P__N];
+} s_env;
+
+static uint64_t s_now_s(void) { return (uint64_t)time(NULL); }
+
+static int64_t s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A signed convenant: networks 0-12-binnenstad and 12-18; school-a partner in 0-12, wijkracht
+ * partner in both, mp-coord coordinator in 0-12. */
+static zn_convenant *s_conv(const s_env *v, uint64_t version, const zn_seckeys *auth, const char *endpoint)
+{
+    zn_err e;
+    zn_convenant *c = zn_convenant_new();
+    assert_non_null(c);
+    snprintf(c->name, sizeof c->name, "Convenant Oldenzaal (test)");
+    c->version = version;
+    c->valid_from = s_now_s() - 3600;
+    c->valid_until = s_now_s() + 30 * 86400;
+    memcpy(c->authority, auth->pub.sign, ZN_KEY_LEN);
+    memcpy(c->broker_transport, v->broker.pub.transport, ZN_KEY_LEN);
+    memcpy(c->broker_sign, v->broker.pub.sign, ZN_KEY_LEN);
+    snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
+    c->n_networks = 2;
+    snprintf(c->networks[0], ZN_IDENT_MAX, "0-12-binnenstad");
+    snprintf(c->networks[1], ZN_IDENT_MAX, "12-18");
+    c->n_partners = 3;
+    c->partners = calloc(3, sizeof *c->partners);
+    assert_non_null(c->partners);
+    static const char *const names[3] = {"Basisschool De Essen", "Wijkracht", "Maatschappelijk Plein"};
+    static const char *const cats[3] = {"school", "social-work", "municipality"};
+    for (int i = 0; i < 3; i++) {
+        zn_partner *p = &c->partners[i];
+        snprintf(p->id, sizeof p->id, "%s", s_ids[i]);
+        snprintf(p->name, sizeof p->name, "%s", names[i]);
+        snprintf(p->category, sizeof p->category, "%s", cats[i]);
+        p->keys = v->p[i].pub;
+    }
+    c->partners[P_SELF].roles[0] = ZN_ROLE_PARTNER;
+    c->partners[P_PEER].roles[0] = ZN_ROLE_PARTNER;
+    c->partners[P_PEER].roles[1] = ZN_ROLE_PARTNER;
+    c->partners[P_COORD].roles[0] = ZN_ROLE_COORDINATOR;
+    if (zn_convenant_sign(c, auth, &e) != 0)
+        fail_msg("sign: %s", e.text);
+    return c;
+}
+
+static void s_save_conv(const s_env *v, uint64_t version, const zn_seckeys *auth, const char *endpoint)
+{
+    zn_err e;
+    zn_convenant *c = s_conv(v, version, auth, endpoint);
+    if (zn_convenant_save(v->conv_path, c, &e) != 0)
+        fail_msg("save: %s", e.text);
+    zn_convenant_destroy(&c);
+}
+
+static int s_setup(void **state)
+{
+    zn_err e;
+    s_env *v = calloc(1, sizeof *v);
+    assert_non_null(v);
+    assert_true(sodium_init() >= 0);
+    snprintf(v->dir, sizeof v->dir, "/tmp/zn-client-test-XXXXXX");
+    assert_non_null(mkdtemp(v->dir));
+    snprintf(v->conv_path, sizeof v->conv_path, "%s/convenant", v->dir);
+    assert_int_equal(zn_keys_generate(ZN_KIND_AUTHORITY, &v->auth), 0);
+    assert_int_equal(zn_keys_generate(ZN_KIND_AUTHORITY, &v->auth2), 0);
+    assert_int_equal(zn_keys_generate(ZN_KIND_BROKER, &v->broker), 0);
+    for (int i = 0; i < P__N; i++)
+        assert_int_equal(zn_keys_generate(ZN_KIND_PARTNER, &v->p[i]), 0);
+    for (int i = 0; i < P__N; i++) {
+        char base[128];
+        snprintf(base, sizeof base, "%s/%s", v->dir, s_ids[i]);
+        if (zn_keys_write(base, &v->p[i], &e) != 0)
+            fail_msg("keys: %s", e.text);
+    }
+    snprintf(v->key_path, sizeof v->key_path, "%s/%s.key", v->dir, s_ids[P_SELF]);
+    s_save_conv(v, 1, &v->auth, "tcp://127.0.0.1:1");
+    *state = v;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    s_env *v = *state;
+    DIR *d = opendir(v->dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            char path[512];
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            snprintf(path, sizeof path, "%s/%s", v->dir, de->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(v->dir);
+    zn_seckeys_wipe(&v->auth);
+    zn_seckeys_wipe(&v->auth2);
+    zn_seckeys_wipe(&v->broker);
+    for (int i = 0; i < P__N; i++)
+        zn_seckeys_wipe(&v->p[i]);
+    free(v);
+    return 0;
+}
+
+static zn_client *s_open(const s_env *v, const char *key, const char *broker, zn_err *e)
+{
+    zn_client_opts o = {
+        .convenant_path = v->conv_path,
+        .key_path = key,
+        .broker = broker,
+        .handler = "J. de Vries (IB)",
+        .timeout_ms = 2000,
+    };
+    return zn_client_open(&o, e);
+}
+
+/* ================================================================== text and options */
+
+static char *s_capture(void (*fn)(FILE *, const void *, size_t), const void *p, size_t n)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    assert_non_null(f);
+    fn(f, p, n);
+    fclose(f);
+    return out;
+}
+
+static void s_json_fn(FILE *f, const void *p, size_t n) { zn_json_str(f, p, n); }
+static void s_content_fn(FILE *f, const void *p, size_t n) { zn_text_content(f, p, n); }
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    assert_true(zn_utf8_valid((const uint8_t *)"caf\xc3\xa9", 5, false));
+    assert_true(zn_utf8_valid((const uint8_t *)"", 0, false));
+    assert_false(zn_utf8_valid((const uint8_t *)"a\0b", 3, false));
+    assert_true(zn_utf8_valid((const uint8_t *)"a\0b", 3, true));
+    assert_false(zn_utf8_valid((const uint8_t *)"\xc0\xaf", 2, true));         /* overlong */
+    assert_false(zn_utf8_valid((const uint8_t *)"\xed\xa0\x80", 3, true));     /* surrogate */
+    assert_false(zn_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4, true)); /* > U+10FFFF */
+    assert_false(zn_utf8_valid((const uint8_t *)"\xe2\x82", 2, true));         /* cut short */
+}
+
+static void test_sanitize(void **state)
+{
+    (void)state;
+    char out[16];
+    assert_int_equal(zn_text_sanitize(out, sizeof out, "a\x1b[2Jb", 6), 6);
+    assert_string_equal(out, "a?[2Jb");
+    zn_text_sanitize(out, sizeof out, "x\xc2\x85y\xffz", 6); /* C1 NEL, invalid byte */
+    assert_string_equal(out, "x?y?z");
+    /* cut at a character boundary: 7 x "é" (14 bytes) + "é" does not fit in 15 + NUL */
+    zn_text_sanitize(out, sizeof out, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 16);
+    assert_int_equal(strlen(out), 14);
+    assert_true(zn_utf8_valid((const uint8_t *)out, strlen(out), false));
+    assert_int_equal(zn_text_sanitize(out, 1, "abc", 3), 0);
+    assert_string_equal(out, "");
+}
+
+static void test_json_str(void **state)
+{
+    (void)state;
+    char *s = s_capture(s_json_fn, "a\"b\\c\n\t\x01\x7f\xe2\x80\xa8\xc3\xa9", 14);
+    assert_string_equal(s, "\"a\\\"b\\\\c\\n\\t\\u0001\\u007f\\u2028\xc3\xa9\"");
+    free(s);
+    s = s_capture(s_json_fn, "x\xffy", 3);
+    assert_string_equal(s, "\"x\\ufffdy\"");
+    free(s);
+    s = s_capture(s_json_fn, "", 0);
+    assert_string_equal(s, "\"\"");
+    free(s);
+}
+
+static void test_text_content(void **state)
+{
+    (void)state;
+    char *s = s_capture(s_content_fn, "line 1\n\tok \x1b[31mred\\ \xff\xc3\xa9", 24);
+    assert_string_equal(s, "line 1\n\tok \\x1b[31mred\\\\ \\xff\xc3\xa9");
+    free(s);
+}
+
+static void test_iso_time(void **state)
+{
+    (void)state;
+    char t[ZN_ISO_TIME_LEN];
+    zn_iso_time(t, 0);
+    assert_string_equal(t, "1970-01-01T00:00:00Z");
+    zn_iso_time(t, 1714566896789ull);
+    assert_string_equal(t, "2024-05-01T12:34:56Z");
+}
+
+static void test_parse_seconds(void **state)
+{
+    (void)state;
+    int ms = -1;
+    assert_int_equal(zn_parse_seconds("5", 0, 3600000, &ms), 0);
+    assert_int_equal(ms, 5000);
+    assert_int_equal(zn_parse_seconds("0.5", 0, 3600000, &ms), 0);
+    assert_int_equal(ms, 500);
+    assert_int_equal(zn_parse_seconds("2.25", 0, 3600000, &ms), 0);
+    assert_int_equal(ms, 2250);
+    assert_int_equal(zn_parse_seconds("0", 0, 3600000, &ms), 0);
+    assert_int_equal(ms, 0);
+    assert_int_equal(zn_parse_seconds("0", 10, 3600000, &ms), -1); /* below minimum */
+    assert_int_equal(zn_parse_seconds("3601", 0, 3600000, &ms), -1);
+    assert_int_equal(zn_parse_seconds("1.2345", 0, 3600000, &ms), -1);
+    assert_int_equal(zn_parse_seconds("", 0, 3600000, &ms), -1);
+    assert_int_equal(zn_parse_seconds(".5", 0, 3600000, &ms), -1);
+    assert_int_equal(zn_parse_seconds("5.", 0, 3600000, &ms), -1);
+    assert_int_equal(zn_parse_seconds("-1", 0, 3600000, &ms), -1);
+    assert_int_equal(zn_parse_seconds("5s", 0, 3600000, &ms), -1);
+    assert_int_equal(zn_parse_seconds("99999999999999999999", 0, 3600000, &ms), -1);
+}
+
+static void test_parse_id(void **state)
+{
+    (void)state;
+    uint8_t id[ZN_CLIENT_ID_LEN];
+    assert_int_equal(zn_parse_id("000102030405060708090a0B0c0D0e0F", id), 0);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(id[i], i);
+    assert_int_equal(zn_parse_id("000102030405060708090a0b0c0d0e0", id), -1);   /* 31 */
+    assert_int_equal(zn_parse_id("000102030405060708090a0b0c0d0e0f0", id), -1); /* 33 */
+    assert_int_equal(zn_parse_id("000102030405060708090a0b0c0d0e0g", id), -1);
+    assert_int_equal(zn_parse_id("00010203 405060708090a0b0c0d0e0f", id), -1);
+    assert_int_equal(zn_parse_id(NULL, id), -1);
+}
+
+static void test_type_filter(void **state)
+{
+    (void)state;
+    zn_type_filter f;
+    zn_err e;
+    zn_item env = {.kind = ZN_ITEM_KIND_ENVELOPE};
+    zn_item dropped = {.kind = ZN_ITEM_KIND_NOTICE};
+    zn_item other = {.kind = ZN_ITEM_KIND_NOTICE};
+    snprintf(dropped.notice_type, sizeof dropped.notice_type, "envelope-dropped");
+    snprintf(other.notice_type, sizeof other.notice_type, "match");
+
+    memset(&f, 0, sizeof f);
+    assert_true(zn_type_filter_match(&f, &env)); /* empty filter: everything */
+    assert_int_equal(zn_type_filter_parse(&f, "envelope", &e), 0);
+    assert_true(zn_type_filter_match(&f, &env));
+    assert_false(zn_type_filter_match(&f, &dropped));
+    assert_int_equal(zn_type_filter_parse(&f, "envelope-dropped", &e), 0);
+    assert_false(zn_type_filter_match(&f, &env));
+    assert_true(zn_type_filter_match(&f, &dropped));
+    assert_false(zn_type_filter_match(&f, &other));
+    assert_int_equal(zn_type_filter_parse(&f, "notice,envelope", &e), 0);
+    assert_int_equal(f.n, 2);
+    assert_true(zn_type_filter_match(&f, &other));
+    assert_true(zn_type_filter_match(&f, &env));
+    assert_int_equal(zn_type_filter_parse(&f, "envelope,,notice", &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    assert_int_equal(zn_type_filter_parse(&f, "Envelope", &e), -1);
+    assert_int_equal(zn_type_filter_parse(&f, "", &e), -1);
+    assert_int_equal(zn_type_filter_parse(&f, "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", &e), -1);
+}
+
+static void test_args(void **state)
+{
+    (void)state;
+    static const zn_opt_spec specs[] = {{"key", true}, {"json", false}, {"to", true}, {"wait", true}};
+    const char *val[4], *pos[4];
+    size_t npos = 0;
+    zn_err e;
+
+    char *a1[] = {"send", "--key", "k.key", "--to=wijkracht", "file.txt", "--json"};
+    assert_int_equal(zn_args_parse(6, a1, specs, 4, val, pos, 4, &npos, &e), 0);
+    assert_string_equal(val[0], "k.key");
+    assert_string_equal(val[1], "");
+    assert_string_equal(val[2], "wijkracht");
+    assert_null(val[3]);
+    assert_int_equal(npos, 2);
+    assert_string_equal(pos[0], "send");
+    assert_string_equal(pos[1], "file.txt");
+
+    char *a2[] = {"send", "-", "--", "--json"}; /* "-" and everything after "--" are arguments */
+    assert_int_equal(zn_args_parse(4, a2, specs, 4, val, pos, 4, &npos, &e), 0);
+    assert_int_equal(npos, 3);
+    assert_string_equal(pos[1], "-");
+    assert_string_equal(pos[2], "--json");
+    assert_null(val[1]);
+
+    char *a3[] = {"inbox", "--bogus"};
+    assert_int_equal(zn_args_parse(2, a3, specs, 4, val, pos, 4, &npos, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    char *a4[] = {"send", "--to"};
+    assert_int_equal(zn_args_parse(2, a4, specs, 4, val, pos, 4, &npos, &e), -1);
+    char *a5[] = {"send", "--to", "a", "--to", "b"};
+    assert_int_equal(zn_args_parse(5, a5, specs, 4, val, pos, 4, &npos, &e), -1);
+    char *a6[] = {"inbox", "--json=1"};
+    assert_int_equal(zn_args_parse(2, a6, specs, 4, val, pos, 4, &npos, &e), -1);
+    char *a7[] = {"inbox", "-j"};
+    assert_int_equal(zn_args_parse(2, a7, specs, 4, val, pos, 4, &npos, &e), -1);
+    char *a8[] = {"a", "b", "c", "d", "e"};
+    assert_int_equal(zn_args_parse(5, a8, specs, 4, val, pos, 4, &npos, &e), -1);
+    char *a9[] = {"x", "--ke", "v"}; /* no prefix matching */
+    assert_int_equal(zn_args_parse(3, a9, specs, 4, val, pos, 4, &npos, &e), -1);
+}
+
+/* ================================================================== state file */
+
+static void test_state_file(void **state)
+{
+    s_env *v = *state;
+    char path[160];
+    zn_state *s = NULL;
+    zn_err e;
+    uint64_t hi = 99;
+    bool seen = true;
+    uint8_t m1[16], m2[16];
+    memset(m1, 1, sizeof m1);
+    memset(m2, 2, sizeof m2);
+    snprintf(path, sizeof path, "%s/x.state", v->dir);
+
+    assert_int_equal(zn_state_open(path, &s, &e), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(zn_state_highest(s, &hi, &e), 0);
+    assert_int_equal(hi, 0);
+
+    /* versions: record 3; 2 is refused, 3 and 4 pass; another authority is refused */
+    assert_int_equal(zn_state_check_convenant(s, 3, v->auth.pub.sign, "the file", &e), 0);
+    assert_int_equal(zn_state_record_convenant(s, 3, v->auth.pub.sign, &e), 0);
+    assert_int_equal(zn_state_check_convenant(s, 2, v->auth.pub.sign, "the file", &e), -1);
+    assert_int_equal(e.code, ZN_E_CONVENANT_OLD);
+    assert_non_null(strstr(e.text, "version 2, older than version 3"));
+    assert_int_equal(zn_state_check_convenant(s, 3, v->auth.pub.sign, "the file", &e), 0);
+    assert_int_equal(zn_state_check_convenant(s, 4, v->auth.pub.sign, "the file", &e), 0);
+    assert_int_equal(zn_state_check_convenant(s, 4, v->auth2.pub.sign, "the file", &e), -1);
+    assert_int_equal(e.code, ZN_E_CONVENANT_INVALID);
+    /* recording a lower version never lowers the highest */
+    assert_int_equal(zn_state_record_convenant(s, 2, v->auth.pub.sign, &e), 0);
+    assert_int_equal(zn_state_highest(s, &hi, &e), 0);
+    assert_int_equal(hi, 3);
+
+    /* seen */
+    uint64_t now = s_now_s();
+    assert_int_equal(zn_state_is_seen(s, "wijkracht", m1, &seen, &e), 0);
+    assert_false(seen);
+    assert_int_equal(zn_state_mark_seen(s, "wijkracht", m1, now, &e), 0);
+    assert_int_equal(zn_state_mark_seen(s, "wijkracht", m1, now, &e), 0); /* again: kept */
+    assert_int_equal(zn_state_is_seen(s, "wijkracht", m1, &seen, &e), 0);
+    assert_true(seen);
+    assert_int_equal(zn_state_is_seen(s, "school-b", m1, &seen, &e), 0); /* per sender */
+    assert_false(seen);
+    assert_int_equal(zn_state_mark_seen(s, "wijkracht", m2, now - 91 * 86400, &e), 0);
+    zn_state_close(&s);
+    assert_null(s);
+    zn_state_close(&s); /* twice is fine */
+
+    /* persists; prune drops rows older than 90 days only */
+    assert_int_equal(zn_state_open(path, &s, &e), 0);
+    assert_int_equal(zn_state_highest(s, &hi, &e), 0);
+    assert_int_equal(hi, 3);
+    assert_int_equal(zn_state_is_seen(s, "wijkracht", m2, &seen, &e), 0);
+    assert_true(seen);
+    assert_int_equal(zn_state_prune(s, now, &e), 0);
+    assert_int_equal(zn_state_is_seen(s, "wijkracht", m2, &seen, &e), 0);
+    assert_false(seen);
+    assert_int_equal(zn_state_is_seen(s, "wijkracht", m1, &seen, &e), 0);
+    assert_true(seen);
+    zn_state_close(&s);
+}
+
+static void test_state_private_and_newer_schema(void **state)
+{
+    s_env *v = *state;
+    char path[160];
+    zn_state *s = NULL;
+    zn_err e;
+    struct stat st;
+    snprintf(path, sizeof path, "%s/y.state", v->dir);
+
+    /* an existing file readable by others is made private */
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(zn_state_open(path, &s, &e), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    zn_state_close(&s);
+
+    /* a schema from a newer client is refused, not overwritten */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(zn_state_open(path, &s, &e), -1);
+    assert_null(s);
+    assert_int_equal(e.code, ZN_E_IO);
+    assert_non_null(strstr(e.text, "newer"));
+
+    /* a directory is no state file */
+    snprintf(path, sizeof path, "%s", v->dir);
+    assert_int_equal(zn_state_open(path, &s, &e), -1);
+}
+
+/* ================================================================== opening a client */
+
+static void test_open(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    zn_client *c = s_open(v, v->key_path, NULL, &e);
+    if (!c)
+        fail_msg("open: %s", e.text);
+    assert_string_equal(zn_client_self(c), "school-a");
+    assert_int_equal(zn_client_convenant_version(c), 1);
+    assert_int_equal(zn_client_network_count(c), 2);
+    assert_string_equal(zn_client_network_name(c, 1), "12-18");
+    assert_null(zn_client_network_name(c, 2));
+    assert_int_equal(zn_client_partner_count(c), 3);
+    zn_partner_info p;
+    assert_int_equal(zn_client_partner_get(c, 0, &p), 0);
+    assert_string_equal(p.id, "school-a");
+    assert_true(p.self);
+    assert_false(p.coordinator);
+    assert_int_equal(zn_client_partner_get(c, 2, &p), 0);
+    assert_true(p.coordinator);
+    assert_false(p.self);
+    assert_int_equal(zn_client_partner_get(c, 3, &p), -1);
+    assert_int_equal(zn_client_partner_roles(c, 1, 1), ZN_CLIENT_ROLE_PARTNER);
+    assert_int_equal(zn_client_partner_roles(c, 0, 1), 0);
+    assert_int_equal(zn_client_partner_roles(c, 2, 0), ZN_CLIENT_ROLE_COORDINATOR);
+    zn_client_close(&c);
+    assert_null(c);
+    zn_client_close(&c);
+
+    /* the state file sits beside the key, private */
+    char path[200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s.state", v->key_path);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    /* read-only: no key, no self, no network */
+    c = s_open(v, NULL, NULL, &e);
+    assert_non_null(c);
+    assert_null(zn_client_self(c));
+    assert_int_equal(zn_client_partner_get(c, 0, &p), 0);
+    assert_false(p.self);
+    uint8_t id[16];
+    assert_int_equal(zn_client_case_new(c, "0-12-binnenstad", id, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    zn_client_close(&c);
+}
+
+static void test_open_refusals(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    char key[160];
+    zn_client_opts o = {.convenant_path = v->conv_path, .key_path = v->key_path, .handler = "x"};
+
+    /* a key in no entry of the convenant */
+    snprintf(key, sizeof key, "%s/outsider.key", v->dir);
+    assert_null(s_open(v, key, NULL, &e));
+    assert_int_equal(e.code, ZN_E_NOT_IN_CONVENANT);
+
+    /* bad handler: control characters, too long */
+    o.handler = "J. de Vries\n";
+    assert_null(zn_client_open(&o, &e));
+    assert_int_equal(e.code, ZN_E_USAGE);
+    char longname[200];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    o.handler = longname;
+    assert_null(zn_client_open(&o, &e));
+    assert_int_equal(e.code, ZN_E_USAGE);
+    o.handler = NULL;
+    o.convenant_path = NULL;
+    assert_null(zn_client_open(&o, &e));
+    assert_int_equal(e.code, ZN_E_USAGE);
+    assert_null(zn_client_open(NULL, &e));
+
+    /* missing convenant file */
+    o.convenant_path = "/nonexistent/convenant";
+    assert_null(zn_client_open(&o, &e));
+    assert_int_not_equal(e.code, ZN_E_OK);
+}
+
+static void test_convenant_rollback(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    s_save_conv(v, 5, &v->auth, "tcp://127.0.0.1:1");
+    zn_client *c = s_open(v, v->key_path, NULL, &e);
+    if (!c)
+        fail_msg("open: %s", e.text);
+    zn_client_close(&c);
+
+    /* an older file is refused once version 5 has been seen */
+    s_save_conv(v, 4, &v->auth, "tcp://127.0.0.1:1");
+    assert_null(s_open(v, v->key_path, NULL, &e));
+    assert_int_equal(e.code, ZN_E_CONVENANT_OLD);
+    assert_int_equal(zn_code_class(e.code), ZN_CLASS_VERIFY);
+    assert_non_null(strstr(e.text, "version 4, older than version 5"));
+
+    /* a newer one signed by another authority is refused too */
+    s_save_conv(v, 6, &v->auth2, "tcp://127.0.0.1:1");
+    assert_null(s_open(v, v->key_path, NULL, &e));
+    assert_int_equal(e.code, ZN_E_CONVENANT_INVALID);
+
+    /* a newer one by the same authority is accepted and recorded */
+    s_save_conv(v, 6, &v->auth, "tcp://127.0.0.1:1");
+    c = s_open(v, v->key_path, NULL, &e);
+    assert_non_null(c);
+    zn_client_close(&c);
+    s_save_conv(v, 5, &v->auth, "tcp://127.0.0.1:1");
+    assert_null(s_open(v, v->key_path, NULL, &e));
+    assert_int_equal(e.code, ZN_E_CONVENANT_OLD);
+}
+
+/* Refusals that must come before anything goes on the network: the endpoint points at a port
+ * nobody listens on, so touching the network would end in "unreachable" instead. */
+static void test_local_refusals(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    uint8_t case_id[16] = {1}, msgid[16] = {0}, zero[16] = {0};
+    zn_client *c = s_open(v, v->key_path, "tcp://127.0.0.1:1", &e);
+    assert_non_null(c);
+    int64_t t0 = s_mono_ms();
+
+    assert_int_equal(zn_client_send(c, "nobody", case_id, "hi", 2, msgid, &e), -1);
+    assert_int_equal(e.code, ZN_E_UNKNOWN_PARTNER);
+    assert_memory_equal(msgid, zero, 16); /* nothing made, nothing sent */
+    assert_int_equal(zn_client_send(c, "Not An Id", case_id, "hi", 2, msgid, &e), -1);
+    assert_int_equal(e.code, ZN_E_UNKNOWN_PARTNER);
+    assert_int_equal(zn_client_send(c, "wijkracht", case_id, NULL, ZN_CLIENT_CONTENT_MAX + 1, msgid, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    static uint8_t big[ZN_CLIENT_CONTENT_MAX + 1];
+    assert_int_equal(zn_client_send(c, "wijkracht", case_id, big, sizeof big, msgid, &e), -1);
+    assert_int_equal(e.code, ZN_E_TOO_LARGE);
+
+    assert_int_equal(zn_client_case_new(c, "18plus", case_id, &e), -1);
+    assert_int_equal(e.code, ZN_E_UNKNOWN_NETWORK);
+    assert_int_equal(zn_client_case_new(c, "12-18", case_id, &e), -1); /* school-a: 0-12 only */
+    assert_int_equal(e.code, ZN_E_NOT_PARTNER);
+    assert_true(s_mono_ms() - t0 < 1000);
+    zn_client_close(&c);
+
+    /* no handler: send and case new are usage errors */
+    zn_client_opts o = {.convenant_path = v->conv_path, .key_path = v->key_path};
+    c = zn_client_open(&o, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_send(c, "wijkracht", case_id, "hi", 2, msgid, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    assert_int_equal(zn_client_case_new(c, "0-12-binnenstad", case_id, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    zn_client_close(&c);
+
+    /* the coordinator may not open cases where it only coordinates */
+    char key[160];
+    snprintf(key, sizeof key, "%s/mp-coord.key", v->dir);
+    c = s_open(v, key, "tcp://127.0.0.1:1", &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_case_new(c, "0-12-binnenstad", case_id, &e), -1);
+    assert_int_equal(e.code, ZN_E_NOT_PARTNER);
+    zn_client_close(&c);
+}
+
+static void test_unreachable(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    uint8_t case_id[16] = {1}, msgid[16] = {0};
+    zn_client_opts o = {.convenant_path = v->conv_path, .key_path = v->key_path,
+                        .broker = "tcp://127.0.0.1:1", .handler = "J.", .timeout_ms = 300};
+    zn_client *c = zn_client_open(&o, &e);
+    assert_non_null(c);
+    int64_t t0 = s_mono_ms();
+    assert_int_equal(zn_client_send(c, "wijkracht", case_id, "hi", 2, msgid, &e), -1);
+    assert_int_equal(e.code, ZN_E_UNREACHABLE);
+    assert_int_equal(zn_code_class(e.code), ZN_CLASS_UNREACHABLE);
+    int64_t took = s_mono_ms() - t0;
+    assert_true(took >= 250 && took < 3000);
+    zn_client_close(&c);
+
+    o.broker = "nonsense://x";
+    c = zn_client_open(&o, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_connect(c, 0, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    zn_client_close(&c);
+}
+
+/* ================================================================== fake broker */
+
+typedef struct {
+    uint8_t id[16];
+    uint32_t kind;
+    uint8_t *bytes;
+    size_t len;
+} s_fitem;
+
+typedef struct {
+    /* set before s_fake_start */
+    const zn_seckeys *keys;
+    char partner[ZN_IDENT_MAX];
+    uint64_t version;
+    uint8_t *conv_raw;
+    size_t conv_len;
+    s_fitem items[16];
+    size_t n_items;
+    bool deny;
+    bool silent;
+    zn_code send_error;
+    bool bye_on_hello;
+    const uint8_t *req_sign_pk;
+    /* read after s_fake_stop */
+    char endpoint[64];
+    size_t n_hello, n_send, n_request, n_convget, n_ack, n_zap;
+    uint32_t last_window;
+    uint8_t acked[32][16];
+    uint8_t *sent;
+    size_t sent_len;
+    bool request_ok;
+    /* thread */
+    void *ctx, *router, *zap;
+    pthread_t th;
+    atomic_bool stop;
+} s_fake;
+
+static void s_fake_reply(s_fake *f, const zmq_msg_t *rid, const msgpack_sbuffer *b)
+{
+    zmq_send(f->router, zmq_msg_data((zmq_msg_t *)rid), zmq_msg_size((zmq_msg_t *)rid), ZMQ_SNDMORE);
+    zmq_send(f->router, b->data, b->size, 0);
+}
+
+static void s_fake_frame(s_fake *f, const zmq_msg_t *rid, const uint8_t *p, size_t n)
+{
+    zn_frame fr;
+    zn_err e;
+    msgpack_sbuffer b;
+    if (zn_frame_parse(p, n, &fr, &e) != 0)
+        return;
+    msgpack_sbuffer_init(&b);
+    switch (fr.type) {
+    case ZN_T_HELLO:
+        f->n_hello++;
+        f->last_window = fr.u.hello.window;
+        if (f->silent)
+            break;
+        if (f->bye_on_hello) {
+            zn_frame_bye(&b, ZN_E_NOT_IN_CONVENANT, "partner school-a was removed from the convenant");
+            s_fake_reply(f, rid, &b);
+            break;
+        }
+        zn_frame_welcome(&b, fr.corr, f->version, f->partner, 1000);
+        s_fake_reply(f, rid, &b);
+        if (fr.u.hello.window > 0) {
+            for (size_t i = 0; i < f->n_items; i++) {
+                msgpack_sbuffer_clear(&b);
+                zn_frame_deliver(&b, f->items[i].id, f->items[i].kind, f->items[i].bytes, f->items[i].len);
+                s_fake_reply(f, rid, &b);
+            }
+            msgpack_sbuffer_clear(&b);
+            zn_frame_idle(&b);
+            s_fake_reply(f, rid, &b);
+        }
+        break;
+    case ZN_T_CONVENANT_GET:
+        f->n_convget++;
+        zn_frame_convenant(&b, fr.corr, f->conv_raw, f->conv_len);
+        s_fake_reply(f, rid, &b);
+        break;
+    case ZN_T_SEND: {
+        f->n_send++;
+        if (f->send_error != ZN_E_OK) {
+            zn_frame_error(&b, fr.corr, f->send_error, "the recipient's queue is full (test)");
+            s_fake_reply(f, rid, &b);
+            break;
+        }
+        msgpack_sbuffer eb;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&eb);
+        msgpack_packer_init(&pk, &eb, msgpack_sbuffer_write);
+        zn_envelope_pack(&pk, &fr.u.send.env);
+        free(f->sent);
+        f->sent = (uint8_t *)eb.data;
+        f->sent_len = eb.size;
+        zn_frame_accepted(&b, fr.corr, fr.u.send.env.h.msgid, false);
+        s_fake_reply(f, rid, &b);
+        break;
+    }
+    case ZN_T_REQUEST: {
+        zn_doc doc;
+        zn_request r;
+        uint8_t case_id[16];
+        char net[ZN_IDENT_MAX];
+        f->n_request++;
+        if (zn_request_parse(fr.u.request.req, fr.u.request.len, &doc, &r, &e) != 0)
+            break;
+        f->request_ok = zn_request_verify(fr.u.request.req, fr.u.request.len, fr.u.request.sig,
+                                          f->req_sign_pk) == 0 &&
+                        strcmp(r.kind, "case-new") == 0 && strcmp(r.partner, "school-a") == 0 &&
+                        zn_body_case_new_parse(r.body, case_id, net, &e) == 0 &&
+                        strcmp(net, "0-12-binnenstad") == 0;
+        zn_doc_free(&doc);
+        msgpack_sbuffer body;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&body);
+        msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 1);
+        zn_pack_bin(&pk, case_id, 16);
+        zn_frame_result(&b, fr.corr, "case-new", (const uint8_t *)body.data, body.size);
+        msgpack_sbuffer_destroy(&body);
+        s_fake_reply(f, rid, &b);
+        break;
+    }
+    case ZN_T_ACK:
+        for (uint32_t i = 0; i < fr.u.ack.n && f->n_ack < 32; i++)
+            zn_frame_ack_id(&fr, i, f->acked[f->n_ack++]);
+        break;
+    default:
+        break;
+    }
+    msgpack_sbuffer_destroy(&b);
+    zn_frame_free(&fr);
+}
+
+static void s_fake_zap(s_fake *f)
+{
+    zmq_msg_t parts[8];
+    int n = 0, more = 1;
+    while (more && n < 8) {
+        zmq_msg_init(&parts[n]);
+        if (zmq_msg_recv(&parts[n], f->zap, 0) < 0)
+            break;
+        more = zmq_msg_more(&parts[n]);
+        n++;
+    }
+    f->n_zap++;
+    if (n >= 2) {
+        zmq_send(f->zap, "1.0", 3, ZMQ_SNDMORE);
+        zmq_send(f->zap, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), ZMQ_SNDMORE);
+        zmq_send(f->zap, "400", 3, ZMQ_SNDMORE);
+        zmq_send(f->zap, "not in the convenant", 20, ZMQ_SNDMORE);
+        zmq_send(f->zap, "", 0, ZMQ_SNDMORE);
+        zmq_send(f->zap, "", 0, 0);
+    }
+    for (int i = 0; i < n; i++)
+        zmq_msg_close(&parts[i]);
+}
+
+static void *s_fake_run(void *arg)
+{
+    s_fake *f = arg;
+    while (!atomic_load(&f->stop)) {
+        zmq_pollitem_t it[2] = {{f->router, 0, ZMQ_POLLIN, 0}, {f->zap, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(it, f->zap ? 2 : 1, 20) <= 0)
+            continue;
+        if (f->zap && (it[1].revents & ZMQ_POLLIN))
+            s_fake_zap(f);
+        if (it[0].revents & ZMQ_POLLIN) {
+            zmq_msg_t rid, m;
+            zmq_msg_init(&rid);
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&rid, f->router, 0) >= 0 && zmq_msg_more(&rid) &&
+                zmq_msg_recv(&m, f->router, 0) >= 0)
+                s_fake_frame(f, &rid, zmq_msg_data(&m), zmq_msg_size(&m));
+            zmq_msg_close(&rid);
+            zmq_msg_close(&m);
+        }
+    }
+    zmq_close(f->router);
+    if (f->zap)
+        zmq_close(f->zap);
+    return NULL;
+}
+
+static void s_fake_start(s_fake *f)
+{
+    int one = 1, zero = 0;
+    size_t len = sizeof f->endpoint;
+    f->ctx = zmq_ctx_new();
+    assert_non_null(f->ctx);
+    if (f->deny) {
+        f->zap = zmq_socket(f->ctx, ZMQ_REP);
+        assert_int_equal(zmq_setsockopt(f->zap, ZMQ_LINGER, &zero, sizeof zero), 0);
+        assert_int_equal(zmq_bind(f->zap, "inproc://zeromq.zap.01"), 0);
+    }
+    f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
+    assert_int_equal(zmq_setsockopt(f->router, ZMQ_LINGER, &zero, sizeof zero), 0);
+    assert_int_equal(zmq_setsockopt(f->router, ZMQ_CURVE_SERVER, &one, sizeof one), 0);
+    assert_int_equal(zmq_setsockopt(f->router, ZMQ_CURVE_SECRETKEY, f->keys->transport, 32), 0);
+    assert_int_equal(zmq_bind(f->router, "tcp://127.0.0.1:*"), 0);
+    assert_int_equal(zmq_getsockopt(f->router, ZMQ_LAST_ENDPOINT, f->endpoint, &len), 0);
+    atomic_store(&f->stop, false);
+    assert_int_equal(pthread_create(&f->th, NULL, s_fake_run, f), 0);
+}
+
+static void s_fake_stop(s_fake *f)
+{
+    atomic_store(&f->stop, true);
+    pthread_join(f->th, NULL);
+    zmq_ctx_term(f->ctx);
+}
+
+static void s_fake_free(s_fake *f)
+{
+    for (size_t i = 0; i < f->n_items; i++)
+        free(f->items[i].bytes);
+    free(f->sent);
+    free(f->conv_raw);
+}
+
+static s_fake *s_fake_new(const s_env *v, uint64_t version)
+{
+    s_fake *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->keys = &v->broker;
+    snprintf(f->partner, sizeof f->partner, "school-a");
+    f->version = version;
+    f->send_error = ZN_E_OK;
+    f->req_sign_pk = v->p[P_SELF].pub.sign;
+    return f;
+}
+
+/* Seal content from `from` (whose keys may be mixed to forge) naming `sender`, to `recipient`
+ * sealed for box key `to_box`; adds it as an item to deliver. Returns the item index. */
+static size_t s_fake_add_envelope(s_fake *f, const zn_seckeys *from, const char *sender,
+                                  const char *recipient, const uint8_t to_box[32],
+                                  const uint8_t msgid[16], const char *content)
+{
+    zn_header h;
+    zn_err e;
+    memset(&h, 0, sizeof h);
+    memcpy(h.msgid, msgid, 16);
+    memset(h.case_id, 0xca, 16);
+    snprintf(h.sender, sizeof h.sender, "%s", sender);
+    snprintf(h.handler, sizeof h.handler, "A. Bakker");
+    snprintf(h.recipient, sizeof h.recipient, "%s", recipient);
+    h.time_ms = 1714566896789ull;
+    h.convenant_version = 1;
+    size_t i = f->n_items++;
+    s_fitem *it = &f->items[i];
+    randombytes_buf(it->id, 16);
+    it->kind = ZN_ITEM_ENVELOPE;
+    if (zn_envelope_seal(&h, (const uint8_t *)content, strlen(content), to_box, from, &it->bytes,
+                         &it->len, &e) != 0)
+        fail_msg("seal: %s", e.text);
+    return i;
+}
+
+static void s_fake_add_notice(s_fake *f)
+{
+    msgpack_sbuffer b;
+    uint8_t m[16], cs[16];
+    memset(m, 0x11, 16);
+    memset(cs, 0xca, 16);
+    msgpack_sbuffer_init(&b);
+    zn_notice_dropped(&b, 1714566896789ull, m, cs, "wijkracht", ZN_E_NOT_IN_CONVENANT);
+    s_fitem *it = &f->items[f->n_items++];
+    randombytes_buf(it->id, 16);
+    it->kind = ZN_ITEM_NOTICE;
+    it->bytes = (uint8_t *)b.data;
+    it->len = b.size;
+}
+
+/* ================================================================== protocol tests */
+
+static void test_send_and_case_new(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    s_fake *f = s_fake_new(v, 1);
+    s_fake_start(f);
+    zn_client *c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+
+    uint8_t case_id[16], msgid[16] = {0}, zero[16] = {0};
+    if (zn_client_case_new(c, "0-12-binnenstad", case_id, &e) != 0)
+        fail_msg("case new: %s", e.text);
+    assert_memory_not_equal(case_id, zero, 16);
+
+    const char *text = "Zorgen over Sem (groep 5): vaak afwezig sinds de herfstvakantie.";
+    if (zn_client_send(c, "wijkracht", case_id, text, strlen(text), msgid, &e) != 0)
+        fail_msg("send: %s", e.text);
+    assert_memory_not_equal(msgid, zero, 16);
+
+    /* retry with the same id: the same id goes out again */
+    uint8_t again[16];
+    memcpy(again, msgid, 16);
+    assert_int_equal(zn_client_send(c, "wijkracht", case_id, "x", 1, again, &e), 0);
+    assert_memory_equal(again, msgid, 16);
+    zn_client_close(&c);
+    s_fake_stop(f);
+
+    assert_int_equal(f->n_hello, 1);
+    assert_int_equal(f->last_window, 0); /* one-shot commands take no deliveries */
+    assert_int_equal(f->n_request, 1);
+    assert_true(f->request_ok);
+    assert_int_equal(f->n_send, 2);
+
+    /* the broker saw a sealed envelope that only the recipient opens */
+    zn_doc doc;
+    zn_envelope env;
+    assert_int_equal(zn_envelope_parse_bytes(f->sent, f->sent_len, &doc, &env, &e), 0);
+    assert_string_equal(env.h.sender, "school-a");
+    assert_string_equal(env.h.recipient, "wijkracht");
+    assert_string_equal(env.h.handler, "J. de Vries (IB)");
+    assert_memory_equal(env.h.msgid, msgid, 16);
+    assert_memory_equal(env.h.case_id, case_id, 16);
+    assert_int_equal(env.h.convenant_version, 1);
+    assert_int_equal(zn_envelope_verify(&env, v->p[P_SELF].pub.sign), 0);
+    uint8_t *pt = NULL;
+    size_t ptn = 0;
+    assert_int_equal(zn_envelope_open(&env, v->p[P_SELF].pub.box, v->p[P_PEER].box, &pt, &ptn, &e), 0);
+    assert_int_equal(ptn, 1);
+    assert_memory_equal(pt, "x", 1);
+    free(pt);
+    zn_doc_free(&doc);
+    s_fake_free(f);
+    free(f);
+}
+
+static void test_broker_error(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    s_fake *f = s_fake_new(v, 1);
+    f->send_error = ZN_E_QUOTA;
+    s_fake_start(f);
+    zn_client *c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    uint8_t case_id[16] = {7}, msgid[16] = {0};
+    assert_int_equal(zn_client_send(c, "wijkracht", case_id, "hi", 2, msgid, &e), -1);
+    assert_int_equal(e.code, ZN_E_QUOTA);
+    assert_string_equal(e.text, "the recipient's queue is full (test)");
+    zn_client_close(&c);
+    s_fake_stop(f);
+    s_fake_free(f);
+    free(f);
+
+    /* BYE ends the connection with the broker's code */
+    f = s_fake_new(v, 1);
+    f->bye_on_hello = true;
+    s_fake_start(f);
+    c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_connect(c, 0, &e), -1);
+    assert_int_equal(e.code, ZN_E_NOT_IN_CONVENANT);
+    zn_client_close(&c);
+    s_fake_stop(f);
+    s_fake_free(f);
+    free(f);
+
+    /* a broker that never answers: unreachable after the time-out */
+    f = s_fake_new(v, 1);
+    f->silent = true;
+    s_fake_start(f);
+    zn_client_opts o = {.convenant_path = v->conv_path, .key_path = v->key_path,
+                        .broker = f->endpoint, .timeout_ms = 300};
+    c = zn_client_open(&o, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_connect(c, 0, &e), -1);
+    assert_int_equal(e.code, ZN_E_UNREACHABLE);
+    zn_client_close(&c);
+    s_fake_stop(f);
+    s_fake_free(f);
+    free(f);
+}
+
+static void test_handshake_refused(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    s_fake *f = s_fake_new(v, 1);
+    f->deny = true;
+    s_fake_start(f);
+    zn_client *c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    int64_t t0 = s_mono_ms();
+    assert_int_equal(zn_client_connect(c, 0, &e), -1);
+    assert_int_equal(e.code, ZN_E_HANDSHAKE);
+    assert_non_null(strstr(e.text, "refused this key"));
+    assert_true(s_mono_ms() - t0 < 1500); /* told at once, not after the time-out */
+    zn_client_close(&c);
+    s_fake_stop(f);
+    assert_true(f->n_zap >= 1);
+    assert_int_equal(f->n_hello, 0);
+    s_fake_free(f);
+    free(f);
+
+    /* the convenant names another broker key than the one the broker has */
+    zn_seckeys other;
+    assert_int_equal(zn_keys_generate(ZN_KIND_BROKER, &other), 0);
+    f = s_fake_new(v, 1);
+    f->keys = &other;
+    s_fake_start(f);
+    c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_connect(c, 0, &e), -1);
+    assert_true(e.code == ZN_E_HANDSHAKE || e.code == ZN_E_UNREACHABLE);
+    assert_int_equal(zn_code_class(e.code), ZN_CLASS_UNREACHABLE);
+    zn_client_close(&c);
+    s_fake_stop(f);
+    assert_int_equal(f->n_hello, 0);
+    s_fake_free(f);
+    free(f);
+    zn_seckeys_wipe(&other);
+}
+
+static void test_inbox_checks(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    s_fake *f = s_fake_new(v, 1);
+    const uint8_t *self_box = v->p[P_SELF].pub.box;
+    uint8_t m1[16], m2[16], m3[16], m4[16], m5[16], m6[16];
+    memset(m1, 1, 16), memset(m2, 2, 16), memset(m3, 3, 16);
+    memset(m4, 4, 16), memset(m5, 5, 16), memset(m6, 6, 16);
+
+    /* 0: valid */
+    s_fake_add_envelope(f, &v->p[P_PEER], "wijkracht", "school-a", self_box, m1, "Warme overdracht: gesprek 12 mei.");
+    /* 1: the same message again (new item id): acknowledged and skipped */
+    s_fake_add_envelope(f, &v->p[P_PEER], "wijkracht", "school-a", self_box, m1, "Warme overdracht: gesprek 12 mei.");
+    /* 2: claims wijkracht, signed by mp-coord */
+    zn_seckeys forged = v->p[P_PEER];
+    memcpy(forged.sign, v->p[P_COORD].sign, sizeof forged.sign);
+    s_fake_add_envelope(f, &forged, "wijkracht", "school-a", self_box, m2, "forged");
+    /* 3: ciphertext altered after sealing */
+    size_t k = s_fake_add_envelope(f, &v->p[P_PEER], "wijkracht", "school-a", self_box, m3, "tampered");
+    {
+        zn_doc doc;
+        zn_envelope env;
+        assert_int_equal(zn_envelope_parse_bytes(f->items[k].bytes, f->items[k].len, &doc, &env, &e), 0);
+        size_t off = (size_t)(env.ct - f->items[k].bytes);
+        zn_doc_free(&doc);
+        f->items[k].bytes[off + 40] ^= 0x01;
+    }
+    /* 4: signed by wijkracht, but boxed with mp-coord's box key */
+    zn_seckeys mixed = v->p[P_PEER];
+    memcpy(mixed.box, v->p[P_COORD].box, sizeof mixed.box);
+    memcpy(mixed.pub.box, v->p[P_COORD].pub.box, sizeof mixed.pub.box);
+    s_fake_add_envelope(f, &mixed, "wijkracht", "school-a", self_box, m4, "wrong box");
+    /* 5: addressed to someone else */
+    s_fake_add_envelope(f, &v->p[P_PEER], "wijkracht", "mp-coord", self_box, m5, "misaddressed");
+    /* 6: a sender that is not in the convenant */
+    s_fake_add_envelope(f, &v->p[P_OUT], "outsider", "school-a", self_box, m6, "who am I");
+    /* 7: a notice */
+    s_fake_add_notice(f);
+    s_fake_start(f);
+
+    zn_client *c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    zn_item it;
+    struct {
+        bool valid;
+        zn_code code;
+        size_t item;
+    } want[] = {
+        {true, ZN_E_OK, 0},
+        {false, ZN_E_BAD_SIGNATURE, 2},
+        {false, ZN_E_HASH_MISMATCH, 3},
+        {false, ZN_E_VERIFY, 4},
+        {false, ZN_E_VERIFY, 5},
+        {false, ZN_E_UNKNOWN_PARTNER, 6},
+        {true, ZN_E_OK, 7},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        int rc = zn_client_next(c, 0, &it, &e);
+        if (rc != 1)
+            fail_msg("item %zu: rc %d: %s", i, rc, e.text);
+        if (memcmp(it.item_id, f->items[want[i].item].id, 16) != 0)
+            fail_msg("item %zu: another item came (valid %d, %s)", i, it.valid, it.reason);
+        assert_int_equal(it.valid, want[i].valid);
+        assert_int_equal(it.reason_code, want[i].code);
+        if (!it.valid) {
+            assert_null(it.content);
+            assert_true(it.reason[0] != '\0');
+        }
+        if (i == 0) {
+            assert_int_equal(it.kind, ZN_ITEM_KIND_ENVELOPE);
+            assert_string_equal(it.sender, "wijkracht");
+            assert_string_equal(it.sender_name, "Wijkracht");
+            assert_string_equal(it.handler, "A. Bakker");
+            assert_int_equal(it.time_ms, 1714566896789ull);
+            assert_memory_equal(it.msgid, m1, 16);
+            assert_int_equal(it.content_len, strlen("Warme overdracht: gesprek 12 mei."));
+            assert_memory_equal(it.content, "Warme overdracht: gesprek 12 mei.", it.content_len);
+        }
+        if (i == 6) {
+            assert_int_equal(it.kind, ZN_ITEM_KIND_NOTICE);
+            assert_string_equal(it.notice_type, "envelope-dropped");
+            assert_int_equal(it.n_fields, 4);
+            bool saw_reason = false;
+            for (size_t j = 0; j < it.n_fields; j++)
+                if (strcmp(it.fields[j].key, "reason") == 0) {
+                    assert_string_equal(it.fields[j].value, "not-in-convenant");
+                    assert_int_equal(it.fields[j].type, ZN_FIELD_TEXT);
+                    saw_reason = true;
+                } else if (strcmp(it.fields[j].key, "msgid") == 0) {
+                    assert_string_equal(it.fields[j].value, "11111111111111111111111111111111");
+                    assert_int_equal(it.fields[j].type, ZN_FIELD_HEX);
+                }
+            assert_true(saw_reason);
+        }
+        if (zn_client_ack(c, &it, &e) != 0)
+            fail_msg("ack %zu: %s", i, e.text);
+        zn_item_clear(&it);
+        assert_null(it.content);
+    }
+    /* drained: IDLE came, nothing more */
+    assert_int_equal(zn_client_next(c, 0, &it, &e), 0);
+    /* --wait: nothing comes within 200 ms */
+    int64_t t0 = s_mono_ms();
+    assert_int_equal(zn_client_next(c, 200, &it, &e), 0);
+    assert_true(s_mono_ms() - t0 >= 190);
+    zn_client_close(&c);
+    s_fake_stop(f);
+
+    assert_int_equal(f->last_window, ZN_CLIENT_DEFAULT_WINDOW);
+    assert_int_equal(f->n_ack, 8); /* every item, the skipped duplicate included */
+    for (size_t i = 0; i < 8; i++) {
+        bool found = false;
+        for (size_t j = 0; j < f->n_ack; j++)
+            found = found || memcmp(f->acked[j], f->items[i].id, 16) == 0;
+        assert_true(found);
+    }
+
+    /* the shown message stays shown: delivered again on a new connection, it is skipped */
+    s_fake *g = s_fake_new(v, 1);
+    s_fake_add_envelope(g, &v->p[P_PEER], "wijkracht", "school-a", self_box, m1, "again");
+    s_fake_start(g);
+    c = s_open(v, v->key_path, g->endpoint, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_next(c, 0, &it, &e), 0);
+    zn_client_close(&c);
+    s_fake_stop(g);
+    assert_int_equal(g->n_ack, 1);
+    s_fake_free(g);
+    free(g);
+    s_fake_free(f);
+    free(f);
+    sodium_memzero(&forged, sizeof forged);
+    sodium_memzero(&mixed, sizeof mixed);
+}
+
+/* Items the caller does not acknowledge (filtered out by `inbox --type`) are not acknowledged
+ * behind its back, and the inbox still drains. */
+static void test_inbox_unacked(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    s_fake *f = s_fake_new(v, 1);
+    uint8_t m[16];
+    for (int i = 0; i < 3; i++) {
+        memset(m, 0x20 + i, 16);
+        s_fake_add_envelope(f, &v->p[P_PEER], "wijkracht", "school-a", v->p[P_SELF].pub.box, m, "x");
+    }
+    s_fake_start(f);
+    zn_client *c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    zn_item it;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(zn_client_next(c, 0, &it, &e), 1);
+        zn_item_clear(&it);
+    }
+    assert_int_equal(zn_client_next(c, 0, &it, &e), 0);
+    zn_client_close(&c);
+    s_fake_stop(f);
+    assert_int_equal(f->n_ack, 0);
+    s_fake_free(f);
+    free(f);
+}
+
+static void test_convenant_from_broker(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+
+    /* the broker runs version 3 by the same authority: fetched, checked, saved, used */
+    s_fake *f = s_fake_new(v, 3);
+    zn_convenant *nc = s_conv(v, 3, &v->auth, "tcp://127.0.0.1:2");
+    f->conv_raw = nc->raw;
+    f->conv_len = nc->raw_len;
+    nc->raw = NULL;
+    zn_convenant_destroy(&nc);
+    s_fake_start(f);
+    zn_client *c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_convenant_version(c), 1);
+    if (zn_client_connect(c, 0, &e) != 0)
+        fail_msg("connect: %s", e.text);
+    assert_int_equal(zn_client_convenant_version(c), 3);
+    zn_client_close(&c);
+    s_fake_stop(f);
+    assert_int_equal(f->n_convget, 1);
+    s_fake_free(f);
+    free(f);
+    zn_convenant *disk = NULL;
+    assert_int_equal(zn_convenant_load(v->conv_path, &disk, &e), 0);
+    assert_int_equal(disk->version, 3);
+    assert_string_equal(disk->endpoint, "tcp://127.0.0.1:2");
+    zn_convenant_destroy(&disk);
+
+    /* a broker on version 2 is now refused: older than the version seen */
+    f = s_fake_new(v, 2);
+    s_fake_start(f);
+    c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_connect(c, 0, &e), -1);
+    assert_int_equal(e.code, ZN_E_CONVENANT_OLD);
+    assert_non_null(strstr(e.text, "the broker runs convenant version 2, older than version 3"));
+    zn_client_close(&c);
+    s_fake_stop(f);
+    s_fake_free(f);
+    free(f);
+
+    /* a broker offering version 4 signed by another authority: refused, file untouched */
+    f = s_fake_new(v, 4);
+    nc = s_conv(v, 4, &v->auth2, "tcp://127.0.0.1:2");
+    f->conv_raw = nc->raw;
+    f->conv_len = nc->raw_len;
+    nc->raw = NULL;
+    zn_convenant_destroy(&nc);
+    s_fake_start(f);
+    c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_connect(c, 0, &e), -1);
+    assert_int_equal(e.code, ZN_E_CONVENANT_INVALID);
+    assert_int_equal(zn_client_convenant_version(c), 3);
+    zn_client_close(&c);
+    s_fake_stop(f);
+    s_fake_free(f);
+    free(f);
+    assert_int_equal(zn_convenant_load(v->conv_path, &disk, &e), 0);
+    assert_int_equal(disk->version, 3);
+    zn_convenant_destroy(&disk);
+
+    /* a broker announcing version 5 but sending version 3 (a replay): refused */
+    f = s_fake_new(v, 5);
+    nc = s_conv(v, 3, &v->auth, "tcp://127.0.0.1:2");
+    f->conv_raw = nc->raw;
+    f->conv_len = nc->raw_len;
+    nc->raw = NULL;
+    zn_convenant_destroy(&nc);
+    s_fake_start(f);
+    c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_connect(c, 0, &e), -1);
+    assert_int_equal(e.code, ZN_E_CONVENANT_OLD);
+    zn_client_close(&c);
+    s_fake_stop(f);
+    s_fake_free(f);
+    free(f);
+
+    /* the broker takes this key for another partner */
+    f = s_fake_new(v, 3);
+    snprintf(f->partner, sizeof f->partner, "wijkracht");
+    s_fake_start(f);
+    c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_connect(c, 0, &e), -1);
+    assert_int_equal(e.code, ZN_E_VERIFY);
+    zn_client_close(&c);
+    s_fake_stop(f);
+    s_fake_free(f);
+    free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_sanitize),
+        cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_text_content),
+        cmocka_unit_test(test_iso_time),
+        cmocka_unit_test(test_parse_seconds),
+        cmocka_unit_test(test_parse_id),
+        cmocka_unit_test(test_type_filter),
+        cmocka_unit_test(test_args),
+        cmocka_unit_test_setup_teardown(test_state_file, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_state_private_and_newer_schema, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_open, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_open_refusals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_convenant_rollback, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_local_refusals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_send_and_case_new, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_broker_error, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_handshake_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_inbox_checks, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_inbox_unacked, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_convenant_from_broker, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,715 @@
+/* Unit tests for the convenant: sign/decode roundtrip with every field, deterministic encoding,
+ * tampering (every byte), the role rules, the sealed network key, policy and date settings,
+ * validity windows, and a body packed by hand after docs/CONVENANT.md with one rule broken at a
+ * time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zn_convenant.h"
+#include "zn_file.h"
+
+/* ------------------------------------------------------------ fixture */
+
+enum { P_SCHOOL, P_POLICE, P_COORD, P_AUDIT, P_N };
+
+typedef struct {
+    zn_seckeys auth, other_auth, broker, part[P_N];
+    zn_netkey nk;
+} keyring;
+
+static keyring s_kr;
+
+static int s_group_setup(void **state)
+{
+    (void)state;
+    if (sodium_init() < 0 || zn_keys_generate(ZN_KIND_AUTHORITY, &s_kr.auth) != 0 ||
+        zn_keys_generate(ZN_KIND_AUTHORITY, &s_kr.other_auth) != 0 ||
+        zn_keys_generate(ZN_KIND_BROKER, &s_kr.broker) != 0)
+        return -1;
+    for (int i = 0; i < P_N; i++)
+        if (zn_keys_generate(ZN_KIND_PARTNER, &s_kr.part[i]) != 0)
+            return -1;
+    s_kr.nk.epoch = 2;
+    randombytes_buf(s_kr.nk.key, sizeof s_kr.nk.key);
+    return 0;
+}
+
+static int s_group_teardown(void **state)
+{
+    (void)state;
+    sodium_memzero(&s_kr, sizeof s_kr);
+    return 0;
+}
+
+static zn_partner *s_add(zn_convenant *c, const char *id, const char *name, const char *cat, int key)
+{
+    zn_partner *grown = realloc(c->partners, (c->n_partners + 1) * sizeof *grown);
+    assert_non_null(grown);
+    c->partners = grown;
+    zn_partner *p = &c->partners[c->n_partners++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->id, sizeof p->id, "%s", id);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    snprintf(p->category, sizeof p->category, "%s", cat);
+    p->keys = s_kr.part[key].pub;
+    return p;
+}
+
+/* networks: 0-12-binnenstad (0), 0-12-thij (1), 12-18 (2).
+ * school-essen: partner in 0 and 1; politie: partner in 1 and 2; coordinator: coordinator in all;
+ * auditor: auditor only. Every policy number differs from its default. */
+static zn_convenant *s_build(void)
+{
+    zn_convenant *c = zn_convenant_new();
+    zn_err e;
+    assert_non_null(c);
+    snprintf(c->name, sizeof c->name, "Zorgnetwerken Oldenzaal (test, ë)");
+    c->version = 7;
+    c->valid_from = 1700000000;
+    c->valid_until = 1900000000;
+    memcpy(c->authority, s_kr.auth.pub.sign, 32);
+    memcpy(c->broker_transport, s_kr.broker.pub.transport, 32);
+    memcpy(c->broker_sign, s_kr.broker.pub.sign, 32);
+    snprintf(c->endpoint, sizeof c->endpoint, "tcp://127.0.0.1:7450");
+    c->n_networks = 3;
+    snprintf(c->networks[0], ZN_IDENT_MAX, "0-12-binnenstad");
+    snprintf(c->networks[1], ZN_IDENT_MAX, "0-12-thij");
+    snprintf(c->networks[2], ZN_IDENT_MAX, "12-18");
+    zn_partner *p = s_add(c, "school-essen", "Basisschool De Essen", "school", P_SCHOOL);
+    p->roles[0] = p->roles[1] = ZN_ROLE_PARTNER;
+    p = s_add(c, "politie", "Politie Oost-Nederland", "police", P_POLICE);
+    p->roles[1] = p->roles[2] = ZN_ROLE_PARTNER;
+    p = s_add(c, "coordinator", "Procesmanager gemeente", "", P_COORD);
+    p->roles[0] = p->roles[1] = p->roles[2] = ZN_ROLE_COORDINATOR;
+    p = s_add(c, "auditor", "Auditor", "audit", P_AUDIT);
+    p->auditor = true;
+    for (size_t i = 0; i < zn_policy_ndefs; i++) {
+        const zn_policy_def *d = &zn_policy_defs[i];
+        char v[32];
+        snprintf(v, sizeof v, "%llu", (unsigned long long)(d->def == d->max ? d->min : d->def + 1));
+        assert_int_equal(zn_policy_set(&c->policy, d->name, v, &e), 0);
+    }
+    assert_int_equal(zn_convenant_seal_netkey(c, &s_kr.nk, &e), 0);
+    return c;
+}
+
+static zn_convenant *s_build_signed(void)
+{
+    zn_convenant *c = s_build();
+    zn_err e;
+    if (zn_convenant_sign(c, &s_kr.auth, &e) != 0)
+        fail_msg("sign: %s", e.text);
+    return c;
+}
+
+/* ------------------------------------------------------------ roundtrip */
+
+static void test_roundtrip_every_field(void **state)
+{
+    (void)state;
+    zn_convenant *c = s_build_signed(), *d = NULL;
+    zn_err e;
+    assert_non_null(c->raw);
+    if (zn_convenant_decode(c->raw, c->raw_len, &d, &e) != 0)
+        fail_msg("decode: %s", e.text);
+    assert_string_equal(d->name, c->name);
+    assert_int_equal(d->version, 7);
+    assert_int_equal(d->valid_from, 1700000000);
+    assert_int_equal(d->valid_until, 1900000000);
+    assert_memory_equal(d->authority, s_kr.auth.pub.sign, 32);
+    assert_memory_equal(d->broker_transport, s_kr.broker.pub.transport, 32);
+    assert_memory_equal(d->broker_sign, s_kr.broker.pub.sign, 32);
+    assert_string_equal(d->endpoint, "tcp://127.0.0.1:7450");
+    assert_int_equal(d->netkey_epoch, 2);
+    assert_int_equal(d->n_networks, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(d->networks[i], c->networks[i]);
+    assert_int_equal(d->n_partners, 4);
+    for (size_t i = 0; i < 4; i++) {
+        const zn_partner *a = &c->partners[i], *b = &d->partners[i];
+        assert_string_equal(a->id, b->id);
+        assert_string_equal(a->name, b->name);
+        assert_string_equal(a->category, b->category);
+        assert_int_equal(b->keys.kind, ZN_KIND_PARTNER);
+        assert_memory_equal(a->keys.transport, b->keys.transport, 32);
+        assert_memory_equal(a->keys.box, b->keys.box, 32);
+        assert_memory_equal(a->keys.sign, b->keys.sign, 32);
+        assert_memory_equal(a->roles, b->roles, sizeof a->roles);
+        assert_int_equal(a->auditor, b->auditor);
+        assert_int_equal(a->has_netkey, b->has_netkey);
+        assert_memory_equal(a->sealed_netkey, b->sealed_netkey, ZN_SEALED_NETKEY_LEN);
+    }
+    assert_memory_equal(&d->policy, &c->policy, sizeof d->policy);
+    assert_int_equal(d->policy.queue_quota, 10001);
+    assert_int_equal(d->raw_len, c->raw_len);
+    assert_memory_equal(d->raw, c->raw, c->raw_len);
+
+    /* fixed key order: re-signing what was decoded gives the same bytes */
+    assert_int_equal(zn_convenant_sign(d, &s_kr.auth, &e), 0);
+    assert_int_equal(d->raw_len, c->raw_len);
+    assert_memory_equal(d->raw, c->raw, c->raw_len);
+
+    /* look-ups */
+    assert_int_equal(zn_convenant_network(d, "12-18"), 2);
+    assert_int_equal(zn_convenant_network(d, "18plus"), -1);
+    const zn_partner *p = zn_convenant_partner(d, "politie");
+    assert_non_null(p);
+    assert_ptr_equal(zn_convenant_partner_by_transport(d, s_kr.part[P_POLICE].pub.transport), p);
+    assert_null(zn_convenant_partner_by_transport(d, s_kr.broker.pub.transport));
+    assert_null(zn_convenant_partner(d, "ggd"));
+    assert_true(zn_partner_has_role(p, 2, ZN_ROLE_PARTNER));
+    assert_false(zn_partner_has_role(p, 0, ZN_ROLE_PARTNER));
+    assert_false(zn_partner_has_role(p, -1, ZN_ROLE_PARTNER));
+    assert_false(zn_partner_has_role(p, ZN_MAX_NETWORKS, ZN_ROLE_PARTNER));
+    assert_false(zn_partner_is_coordinator(p));
+    assert_true(zn_partner_is_coordinator(zn_convenant_partner(d, "coordinator")));
+
+    zn_convenant_destroy(&c);
+    zn_convenant_destroy(&d);
+    assert_null(d);
+    zn_convenant_destroy(&d); /* safe twice */
+}
+
+static void test_save_and_load(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/zn-test-conv-XXXXXX", path[64];
+    zn_convenant *c = s_build_signed(), *d = NULL;
+    zn_err e;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/c.msgpack", dir);
+    assert_int_equal(zn_convenant_save(path, c, &e), 0);
+    assert_int_equal(zn_convenant_load(path, &d, &e), 0);
+    assert_memory_equal(d->raw, c->raw, c->raw_len);
+    zn_convenant_destroy(&d);
+    /* an unsigned object cannot be saved */
+    zn_convenant *u = zn_convenant_new();
+    assert_int_equal(zn_convenant_save(path, u, &e), -1);
+    zn_convenant_destroy(&u);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(zn_convenant_load(path, &d, &e), -1);
+    assert_null(d);
+    assert_int_equal(rmdir(dir), 0);
+    zn_convenant_destroy(&c);
+}
+
+/* ------------------------------------------------------------ tampering */
+
+static void test_every_flipped_byte_refused(void **state)
+{
+    (void)state;
+    zn_convenant *c = s_build_signed(), *d = NULL;
+    zn_err e;
+    uint8_t *buf = malloc(c->raw_len);
+    size_t bad_sig = 0;
+    assert_non_null(buf);
+    for (size_t i = 0; i < c->raw_len; i++) {
+        for (int bit = 0; bit < 8; bit += 7) { /* lowest and highest bit of every byte */
+            memcpy(buf, c->raw, c->raw_len);
+            buf[i] ^= (uint8_t)(1u << bit);
+            if (zn_convenant_decode(buf, c->raw_len, &d, &e) == 0)
+                fail_msg("flipping bit %d of byte %zu of %zu was accepted", bit, i, c->raw_len);
+            assert_null(d);
+            bad_sig += e.code == ZN_E_BAD_SIGNATURE;
+        }
+    }
+    /* most flips inside the body or the signature still parse and must fail the signature */
+    assert_true(bad_sig > c->raw_len);
+    for (size_t len = 0; len < c->raw_len; len++)
+        assert_int_equal(zn_convenant_decode(c->raw, len, &d, &e), -1);
+    free(buf);
+    zn_convenant_destroy(&c);
+}
+
+static void test_signing_needs_the_named_authority(void **state)
+{
+    (void)state;
+    zn_convenant *c = s_build();
+    zn_err e;
+    assert_int_equal(zn_convenant_sign(c, &s_kr.other_auth, &e), -1);
+    assert_null(c->raw);
+    assert_int_equal(zn_convenant_sign(c, &s_kr.part[P_SCHOOL], &e), -1);
+    assert_null(c->raw);
+    zn_convenant_destroy(&c);
+}
+
+/* ------------------------------------------------------------ role rules */
+
+static void test_coordinator_holds_no_other_role(void **state)
+{
+    (void)state;
+    zn_err e;
+    zn_convenant *c = s_build();
+    zn_partner *co = &c->partners[2];
+
+    co->roles[1] |= ZN_ROLE_PARTNER; /* coordinator in one network, partner in another: refused */
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), -1);
+    assert_non_null(strstr(e.text, "coordinator"));
+    co->roles[1] = ZN_ROLE_COORDINATOR;
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), 0);
+
+    co->auditor = true;
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), -1);
+    co->auditor = false;
+
+    co->has_netkey = true; /* a coordinator with a sealed key */
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), -1);
+    co->has_netkey = false;
+
+    co->roles[5] = ZN_ROLE_COORDINATOR; /* a network index beyond the list */
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), -1);
+    co->roles[5] = 0;
+
+    c->partners[1].roles[1] = 0, c->partners[1].roles[2] = 0; /* no role at all */
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), -1);
+    c->partners[1].roles[2] = ZN_ROLE_PARTNER;
+
+    /* duplicate ids and transport keys */
+    snprintf(c->partners[1].id, ZN_IDENT_MAX, "school-essen");
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), -1);
+    assert_non_null(strstr(e.text, "twice"));
+    snprintf(c->partners[1].id, ZN_IDENT_MAX, "politie");
+    memcpy(c->partners[1].keys.transport, c->partners[0].keys.transport, 32);
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), -1);
+    assert_non_null(strstr(e.text, "transport"));
+    memcpy(c->partners[1].keys.transport, c->broker_transport, 32);
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), -1);
+    memcpy(c->partners[1].keys.transport, s_kr.part[P_POLICE].pub.transport, 32);
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), 0);
+
+    snprintf(c->networks[2], ZN_IDENT_MAX, "0-12-thij"); /* duplicate network */
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), -1);
+    snprintf(c->networks[2], ZN_IDENT_MAX, "12 18"); /* not an identifier */
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), -1);
+    zn_convenant_destroy(&c);
+}
+
+/* ------------------------------------------------------------ network key */
+
+static void test_netkey_sealed_to_partners_and_auditors_only(void **state)
+{
+    (void)state;
+    zn_convenant *c = s_build_signed(), *d = NULL;
+    zn_netkey got;
+    zn_err e;
+    assert_int_equal(zn_convenant_decode(c->raw, c->raw_len, &d, &e), 0);
+
+    static const struct {
+        const char *id;
+        int key;
+        bool has;
+    } who[] = {{"school-essen", P_SCHOOL, true}, {"politie", P_POLICE, true},
+               {"auditor", P_AUDIT, true},       {"coordinator", P_COORD, false}};
+    for (size_t i = 0; i < 4; i++) {
+        const zn_partner *p = zn_convenant_partner(d, who[i].id);
+        assert_non_null(p);
+        assert_int_equal(p->has_netkey, who[i].has);
+        int rc = zn_convenant_open_netkey(d, &s_kr.part[who[i].key], who[i].id, &got, &e);
+        if (who[i].has) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(got.epoch, 2);
+            assert_memory_equal(got.key, s_kr.nk.key, 32);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_true(sodium_is_zero(got.key, 32));
+            assert_true(sodium_is_zero(p->sealed_netkey, ZN_SEALED_NETKEY_LEN));
+        }
+    }
+    /* someone else's keys under a partner's id, an unknown id, a broker key */
+    assert_int_equal(zn_convenant_open_netkey(d, &s_kr.part[P_POLICE], "school-essen", &got, &e), -1);
+    assert_int_equal(zn_convenant_open_netkey(d, &s_kr.part[P_SCHOOL], "ggd", &got, &e), -1);
+    assert_int_equal(zn_convenant_open_netkey(d, &s_kr.broker, "school-essen", &got, &e), -1);
+    /* a sealed key that was swapped between partners does not open */
+    memcpy(d->partners[0].sealed_netkey, d->partners[1].sealed_netkey, ZN_SEALED_NETKEY_LEN);
+    assert_int_equal(zn_convenant_open_netkey(d, &s_kr.part[P_SCHOOL], "school-essen", &got, &e), -1);
+
+    zn_netkey bad = {.epoch = 0};
+    assert_int_equal(zn_convenant_seal_netkey(d, &bad, &e), -1);
+    zn_convenant_destroy(&c);
+    zn_convenant_destroy(&d);
+}
+
+/* ------------------------------------------------------------ settings */
+
+static void test_policy_set_ranges(void **state)
+{
+    (void)state;
+    zn_policy p;
+    zn_err e;
+    zn_policy_defaults(&p);
+    assert_int_equal(p.queue_quota, 10000);
+    assert_int_equal(p.handover_timeout_h, 72);
+    assert_int_equal(zn_policy_set(&p, "queue_quota", "250", &e), 0);
+    assert_int_equal(p.queue_quota, 250);
+    assert_int_equal(zn_policy_set(&p, "queue_quota", "1000000", &e), 0);
+    assert_int_equal(zn_policy_set(&p, "signal_min_lifetime_d", "0", &e), 0); /* min 0 */
+
+    static const char *bad[] = {"0", "1000001", "", "-1", "+5", " 5", "5 ", "1e3", "0x10", "12a",
+                                "99999999999999999999", "184467440737095516160"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(zn_policy_set(&p, "queue_quota", bad[i], &e), -1);
+        assert_non_null(strstr(e.text, "queue_quota"));
+        assert_non_null(strstr(e.text, "1 to 1000000"));
+    }
+    assert_int_equal(p.queue_quota, 1000000); /* unchanged by the refusals */
+    assert_int_equal(zn_policy_set(&p, "request_window_s", "29", &e), -1);
+    assert_non_null(strstr(e.text, "30 to 3600"));
+    assert_int_equal(zn_policy_set(&p, "no_such_rule", "5", &e), -1);
+    assert_non_null(strstr(e.text, "no_such_rule"));
+    assert_int_equal(e.code, ZN_E_USAGE);
+    assert_int_equal(zn_policy_set(&p, "queue_quota", NULL, &e), -1);
+
+    /* the table and the struct agree */
+    assert_int_equal(zn_policy_ndefs * sizeof(uint64_t), sizeof(zn_policy));
+}
+
+static void test_convenant_set_fields_and_dates(void **state)
+{
+    (void)state;
+    zn_convenant *c = zn_convenant_new();
+    zn_err e;
+    assert_int_equal(zn_convenant_set(c, "valid_from", "2024-02-29", &e), 0);
+    assert_int_equal(c->valid_from, 1709164800);
+    assert_int_equal(zn_convenant_set(c, "valid_until", "2024-02-29", &e), 0);
+    assert_int_equal(c->valid_until, 1709251199);
+    assert_int_equal(zn_convenant_set(c, "valid_until", "1970-01-01", &e), 0);
+    assert_int_equal(c->valid_until, 86399);
+    assert_int_equal(zn_convenant_set(c, "valid_until", "2000-03-01", &e), 0);
+    assert_int_equal(c->valid_until, 951955199);
+    static const char *bad[] = {"2023-02-29", "2100-02-29", "2024-13-01", "2024-00-10", "2024-04-31",
+                                "2024-1-01",  "24-01-01",   "2024/01/01", "1969-12-31", "2024-01-01T",
+                                "",           "tomorrow"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(zn_convenant_set(c, "valid_until", bad[i], &e), -1);
+        assert_non_null(strstr(e.text, "valid_until"));
+    }
+    assert_int_equal(zn_convenant_set(c, "valid_from", "2000-02-29", &e), 0); /* 2000 is a leap year */
+
+    assert_int_equal(zn_convenant_set(c, "name", "Zorgnetwerk 18+", &e), 0);
+    assert_string_equal(c->name, "Zorgnetwerk 18+");
+    assert_int_equal(zn_convenant_set(c, "name", "", &e), -1);
+    assert_int_equal(zn_convenant_set(c, "name", "tab\there", &e), -1);
+    assert_int_equal(zn_convenant_set(c, "endpoint", "tcp://10.0.0.1:7450", &e), 0);
+    assert_string_equal(c->endpoint, "tcp://10.0.0.1:7450");
+    assert_int_equal(zn_convenant_set(c, "endpoint", "localhost:7450", &e), -1);
+    assert_int_equal(zn_convenant_set(c, "endpoint", "tcp://a b", &e), -1);
+    assert_int_equal(zn_convenant_set(c, "handover_timeout_h", "24", &e), 0);
+    assert_int_equal(c->policy.handover_timeout_h, 24);
+    assert_int_equal(zn_convenant_set(c, "handover_timeout_h", "721", &e), -1);
+    assert_int_equal(zn_convenant_set(c, "version", "9", &e), -1);
+    zn_convenant_destroy(&c);
+}
+
+static void test_check_time_window(void **state)
+{
+    (void)state;
+    zn_convenant *c = s_build_signed();
+    zn_err e;
+    assert_int_equal(zn_convenant_check_time(c, 1700000000, &e), 0);
+    assert_int_equal(zn_convenant_check_time(c, 1800000000, &e), 0);
+    assert_int_equal(zn_convenant_check_time(c, 1900000000, &e), 0);
+    assert_int_equal(zn_convenant_check_time(c, 1699999999, &e), -1);
+    assert_int_equal(e.code, ZN_E_CONVENANT_INVALID);
+    assert_non_null(strstr(e.text, "not valid before 2023-11-14"));
+    assert_int_equal(zn_convenant_check_time(c, 1900000001, &e), -1);
+    assert_non_null(strstr(e.text, "expired"));
+    assert_non_null(strstr(e.text, "2030-03-17"));
+
+    /* the relation between the two dates is checked when signing */
+    c->valid_from = c->valid_until + 1;
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), -1);
+    c->valid_from = 0;
+    c->valid_until = 0; /* valid_until is required */
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), -1);
+    zn_convenant_destroy(&c);
+}
+
+/* ------------------------------------------------------------ a body packed by hand */
+
+enum {
+    M_NONE = 0,
+    M_EXTRA_TOP = 1 << 0,      /* unknown top-level key: ignored */
+    M_EXTRA_POLICY = 1 << 1,   /* unknown policy key: ignored */
+    M_NO_POLICY = 1 << 2,      /* no policy map: defaults */
+    M_POLICY_STR = 1 << 3,     /* a known policy number as text */
+    M_POLICY_RANGE = 1 << 4,   /* a known policy number out of range */
+    M_PARTNER_EXTRA = 1 << 5,  /* unknown key in a partner map */
+    M_DUP_ID = 1 << 6,
+    M_DUP_TRANSPORT = 1 << 7,
+    M_ROLE_BADNET = 1 << 8,    /* a role in a network not in "networks" */
+    M_COORD_PARTNER = 1 << 9,  /* the coordinator also has the partner role */
+    M_COORD_NETKEY = 1 << 10,  /* a sealed key for the coordinator */
+    M_DUP_TOPKEY = 1 << 11,    /* "name" twice */
+    M_NETKEY_SHORT = 1 << 12,
+    M_BAD_CATEGORY = 1 << 13,
+    M_CTRL_NAME = 1 << 14,
+    M_NO_UNTIL = 1 << 15,
+    M_DUP_NETWORK = 1 << 16,
+    M_ROLE_UNKNOWN = 1 << 17,
+    M_AUTH_SHORT = 1 << 18,
+    M_VERSION_STR = 1 << 19,
+    M_COORD_AUDITOR = 1 << 20,
+    M_BROKER_EXTRA = 1 << 21,
+};
+
+static void s_hand_partner(msgpack_packer *pk, const char *id, int key, const char *role,
+                           const char *net2, bool auditor, bool netkey, unsigned m)
+{
+    uint8_t sealed[ZN_SEALED_NETKEY_LEN];
+    assert_int_equal(crypto_box_seal(sealed, s_kr.nk.key, 32, s_kr.part[key].pub.box), 0);
+    msgpack_pack_map(pk, (m & M_PARTNER_EXTRA) ? 10 : 9);
+    zn_pack_str(pk, "id");
+    zn_pack_str(pk, id);
+    zn_pack_str(pk, "name");
+    zn_pack_str(pk, (m & M_CTRL_NAME) ? "Name\x07" : "Hand-made entry");
+    zn_pack_str(pk, "category");
+    zn_pack_str(pk, (m & M_BAD_CATEGORY) ? "School!" : "");
+    zn_pack_str(pk, "transport");
+    zn_pack_bin(pk, s_kr.part[(m & M_DUP_TRANSPORT) ? P_SCHOOL : key].pub.transport, 32);
+    zn_pack_str(pk, "box");
+    zn_pack_bin(pk, s_kr.part[key].pub.box, 32);
+    zn_pack_str(pk, "sign");
+    zn_pack_bin(pk, s_kr.part[key].pub.sign, 32);
+    zn_pack_str(pk, "roles");
+    if (role) {
+        msgpack_pack_map(pk, net2 ? 2 : 1);
+        zn_pack_str(pk, "net-a");
+        msgpack_pack_array(pk, 1);
+        zn_pack_str(pk, role);
+        if (net2) {
+            zn_pack_str(pk, net2);
+            msgpack_pack_array(pk, 1);
+            zn_pack_str(pk, "partner");
+        }
+    } else {
+        msgpack_pack_map(pk, 0);
+    }
+    zn_pack_str(pk, "auditor");
+    if (auditor)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+    zn_pack_str(pk, "netkey");
+    if (netkey)
+        zn_pack_bin(pk, sealed, (m & M_NETKEY_SHORT) ? ZN_SEALED_NETKEY_LEN - 1 : ZN_SEALED_NETKEY_LEN);
+    else
+        msgpack_pack_nil(pk);
+    if (m & M_PARTNER_EXTRA) {
+        zn_pack_str(pk, "phone");
+        zn_pack_str(pk, "0541-000000");
+    }
+}
+
+/* The whole signed file, with the body packed field by field as docs/CONVENANT.md describes. */
+static void s_hand_file(unsigned m, const zn_seckeys *signer, const char *magic, uint64_t fmt,
+                        msgpack_sbuffer *file)
+{
+    msgpack_sbuffer body;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&body);
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    size_t top = 10 + ((m & M_EXTRA_TOP) != 0) + ((m & M_DUP_TOPKEY) != 0) - ((m & M_NO_POLICY) != 0) -
+                 ((m & M_NO_UNTIL) != 0);
+    msgpack_pack_map(&pk, top);
+    zn_pack_str(&pk, "name");
+    zn_pack_str(&pk, "Hand-made convenant");
+    if (m & M_DUP_TOPKEY) {
+        zn_pack_str(&pk, "name");
+        zn_pack_str(&pk, "Another name");
+    }
+    zn_pack_str(&pk, "version");
+    if (m & M_VERSION_STR)
+        zn_pack_str(&pk, "3");
+    else
+        msgpack_pack_uint64(&pk, 3);
+    zn_pack_str(&pk, "valid_from");
+    msgpack_pack_uint64(&pk, 1000);
+    if (!(m & M_NO_UNTIL)) {
+        zn_pack_str(&pk, "valid_until");
+        msgpack_pack_uint64(&pk, 2000);
+    }
+    if (m & M_EXTRA_TOP) {
+        zn_pack_str(&pk, "future_rules");
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_uint64(&pk, 1);
+        msgpack_pack_map(&pk, 1);
+        zn_pack_str(&pk, "x");
+        msgpack_pack_nil(&pk);
+    }
+    zn_pack_str(&pk, "authority");
+    zn_pack_bin(&pk, s_kr.auth.pub.sign, (m & M_AUTH_SHORT) ? 31 : 32);
+    zn_pack_str(&pk, "broker");
+    msgpack_pack_map(&pk, (m & M_BROKER_EXTRA) ? 4 : 3);
+    zn_pack_str(&pk, "transport");
+    zn_pack_bin(&pk, s_kr.broker.pub.transport, 32);
+    zn_pack_str(&pk, "sign");
+    zn_pack_bin(&pk, s_kr.broker.pub.sign, 32);
+    zn_pack_str(&pk, "endpoint");
+    zn_pack_str(&pk, "tcp://127.0.0.1:7450");
+    if (m & M_BROKER_EXTRA) {
+        zn_pack_str(&pk, "backup");
+        zn_pack_str(&pk, "tcp://127.0.0.2:7450");
+    }
+    zn_pack_str(&pk, "netkey_epoch");
+    msgpack_pack_uint64(&pk, 2);
+    zn_pack_str(&pk, "networks");
+    msgpack_pack_array(&pk, (m & M_DUP_NETWORK) ? 3 : 2);
+    zn_pack_str(&pk, "net-a");
+    zn_pack_str(&pk, "net-b");
+    if (m & M_DUP_NETWORK)
+        zn_pack_str(&pk, "net-a");
+    zn_pack_str(&pk, "partners");
+    msgpack_pack_array(&pk, 3);
+    s_hand_partner(&pk, "school", P_SCHOOL, (m & M_ROLE_UNKNOWN) ? "teacher" : "partner",
+                   (m & M_ROLE_BADNET) ? "net-z" : "net-b", false, true, m & (M_NETKEY_SHORT | M_BAD_CATEGORY | M_CTRL_NAME | M_PARTNER_EXTRA));
+    s_hand_partner(&pk, (m & M_DUP_ID) ? "school" : "coord", P_COORD, "coordinator",
+                   (m & M_COORD_PARTNER) ? "net-b" : NULL, (m & M_COORD_AUDITOR) != 0,
+                   (m & M_COORD_NETKEY) != 0, m & M_DUP_TRANSPORT);
+    s_hand_partner(&pk, "audit", P_AUDIT, NULL, NULL, true, true, 0);
+    if (!(m & M_NO_POLICY)) {
+        zn_pack_str(&pk, "policy");
+        msgpack_pack_map(&pk, 2 + ((m & M_EXTRA_POLICY) != 0));
+        zn_pack_str(&pk, "queue_quota");
+        if (m & M_POLICY_STR)
+            zn_pack_str(&pk, "77");
+        else
+            msgpack_pack_uint64(&pk, (m & M_POLICY_RANGE) ? 0 : 77);
+        zn_pack_str(&pk, "retention_days");
+        msgpack_pack_uint64(&pk, 365);
+        if (m & M_EXTRA_POLICY) {
+            zn_pack_str(&pk, "future_rule_h");
+            msgpack_pack_uint64(&pk, 99999999);
+        }
+    }
+
+    /* sign "zorgnet/v1/convenant" || body */
+    size_t ns = strlen("zorgnet/v1/convenant");
+    uint8_t *msg = malloc(ns + body.size), sig[64];
+    assert_non_null(msg);
+    memcpy(msg, "zorgnet/v1/convenant", ns);
+    memcpy(msg + ns, body.data, body.size);
+    assert_int_equal(crypto_sign_detached(sig, NULL, msg, ns + body.size, signer->sign), 0);
+    free(msg);
+
+    msgpack_sbuffer_init(file);
+    msgpack_packer_init(&pk, file, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 4);
+    zn_pack_str(&pk, magic);
+    msgpack_pack_uint64(&pk, fmt);
+    zn_pack_bin(&pk, body.data, body.size);
+    zn_pack_bin(&pk, sig, 64);
+    msgpack_sbuffer_destroy(&body);
+}
+
+static int s_hand_decode(unsigned m, const zn_seckeys *signer, const char *magic, uint64_t fmt,
+                         zn_convenant **out, zn_err *e)
+{
+    msgpack_sbuffer file;
+    s_hand_file(m, signer, magic, fmt, &file);
+    int rc = zn_convenant_decode((const uint8_t *)file.data, file.size, out, e);
+    msgpack_sbuffer_destroy(&file);
+    return rc;
+}
+
+static void test_handmade_body_follows_the_documented_format(void **state)
+{
+    (void)state;
+    zn_convenant *c = NULL;
+    zn_netkey nk;
+    zn_err e;
+    if (s_hand_decode(M_NONE, &s_kr.auth, "zorgnet-convenant", 1, &c, &e) != 0)
+        fail_msg("hand-made convenant refused: %s", e.text);
+    assert_string_equal(c->name, "Hand-made convenant");
+    assert_int_equal(c->version, 3);
+    assert_int_equal(c->n_networks, 2);
+    assert_int_equal(c->n_partners, 3);
+    assert_int_equal(c->policy.queue_quota, 77);
+    assert_int_equal(c->policy.retention_days, 365);
+    assert_int_equal(c->policy.handover_timeout_h, 72); /* absent: the default */
+    const zn_partner *s = zn_convenant_partner(c, "school");
+    assert_int_equal(s->roles[0], ZN_ROLE_PARTNER);
+    assert_int_equal(s->roles[1], ZN_ROLE_PARTNER);
+    assert_string_equal(s->category, "");
+    assert_int_equal(zn_convenant_open_netkey(c, &s_kr.part[P_SCHOOL], "school", &nk, &e), 0);
+    assert_memory_equal(nk.key, s_kr.nk.key, 32);
+    assert_int_equal(zn_convenant_open_netkey(c, &s_kr.part[P_AUDIT], "audit", &nk, &e), 0);
+    assert_int_equal(zn_convenant_open_netkey(c, &s_kr.part[P_COORD], "coord", &nk, &e), -1);
+    zn_convenant_destroy(&c);
+
+    /* forward compatibility: unknown top-level and policy keys are ignored; no policy: defaults */
+    static const unsigned fine[] = {M_EXTRA_TOP, M_EXTRA_POLICY, M_NO_POLICY, M_EXTRA_TOP | M_EXTRA_POLICY};
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        if (s_hand_decode(fine[i], &s_kr.auth, "zorgnet-convenant", 1, &c, &e) != 0)
+            fail_msg("mutation %#x refused: %s", fine[i], e.text);
+        assert_int_equal(c->policy.queue_quota, (fine[i] & M_NO_POLICY) ? 10000 : 77);
+        zn_convenant_destroy(&c);
+    }
+}
+
+static void test_handmade_body_refusals(void **state)
+{
+    (void)state;
+    zn_convenant *c = NULL;
+    zn_err e;
+    static const struct {
+        unsigned m;
+        const char *says;
+    } bad[] = {
+        {M_POLICY_STR, "queue_quota"},   {M_POLICY_RANGE, "queue_quota"},
+        {M_PARTNER_EXTRA, "partner 1"},  {M_DUP_ID, "twice"},
+        {M_DUP_TRANSPORT, "transport"},  {M_ROLE_BADNET, "net-z"},
+        {M_COORD_PARTNER, "coordinator"}, {M_COORD_NETKEY, "coordinator"},
+        {M_COORD_AUDITOR, "coordinator"}, {M_DUP_TOPKEY, "name"},
+        {M_NETKEY_SHORT, "netkey"},      {M_BAD_CATEGORY, "category"},
+        {M_CTRL_NAME, "name"},           {M_NO_UNTIL, "valid_until"},
+        {M_DUP_NETWORK, "net-a"},        {M_ROLE_UNKNOWN, "role"},
+        {M_AUTH_SHORT, "authority"},     {M_VERSION_STR, "version"},
+        {M_BROKER_EXTRA, "broker"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (s_hand_decode(bad[i].m, &s_kr.auth, "zorgnet-convenant", 1, &c, &e) == 0)
+            fail_msg("mutation %#x was accepted", bad[i].m);
+        assert_null(c);
+        if (!strstr(e.text, bad[i].says))
+            fail_msg("mutation %#x: \"%s\" does not mention \"%s\"", bad[i].m, e.text, bad[i].says);
+    }
+    /* signed by another key than the authority it names */
+    assert_int_equal(s_hand_decode(M_NONE, &s_kr.other_auth, "zorgnet-convenant", 1, &c, &e), -1);
+    assert_int_equal(e.code, ZN_E_BAD_SIGNATURE);
+    /* wrong magic, unknown format version */
+    assert_int_equal(s_hand_decode(M_NONE, &s_kr.auth, "zorgnet-konvenant", 1, &c, &e), -1);
+    assert_int_equal(s_hand_decode(M_NONE, &s_kr.auth, "zorgnet-convenant", 2, &c, &e), -1);
+    assert_non_null(strstr(e.text, "version"));
+    /* not msgpack at all, and an empty buffer */
+    static const uint8_t junk[] = "not a convenant";
+    assert_int_equal(zn_convenant_decode(junk, sizeof junk - 1, &c, &e), -1);
+    assert_int_equal(zn_convenant_decode(junk, 0, &c, &e), -1);
+    assert_null(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_every_field),
+        cmocka_unit_test(test_save_and_load),
+        cmocka_unit_test(test_every_flipped_byte_refused),
+        cmocka_unit_test(test_signing_needs_the_named_authority),
+        cmocka_unit_test(test_coordinator_holds_no_other_role),
+        cmocka_unit_test(test_netkey_sealed_to_partners_and_auditors_only),
+        cmocka_unit_test(test_policy_set_ranges),
+        cmocka_unit_test(test_convenant_set_fields_and_dates),
+        cmocka_unit_test(test_check_time_window),
+        cmocka_unit_test(test_handmade_body_follows_the_documented_format),
+        cmocka_unit_test(test_handmade_body_refusals),
+    };
+    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+}
