@@ -83,7 +83,9 @@ int zn_request_build(const char *kind, const char *partner, const char *handler,
         goto done;
     }
     if (body_len == 0 || body_len > ZN_MAX_REQUEST ||
-        zn_wire_check(body_raw, body_len, ZN_WIRE_MAX_DEPTH - 1, S_MAX_OBJECTS) != 0) {
+        zn_wire_check(body_raw, body_len, ZN_WIRE_MAX_DEPTH - 1, S_MAX_OBJECTS - S_FIELDS) != 0) {
+        /* the body sits one level down and next to the request's own fields: what passes here
+         * also passes zn_request_parse */
         zn_err_set(e, ZN_E_USAGE, "the request body is not one well-formed msgpack object");
         goto done;
     }

@@ -226,6 +226,31 @@ static void test_unacked_redelivered(void **state)
     zh_close(w->h, &r);
 }
 
+static void test_ack_only_own_items(void **state)
+{
+    s_world *w = *state;
+    zh_env *h = w->h;
+    uint8_t ids[2][ZN_ID_LEN];
+    s_send_n(w, "wijkracht", 2, ids);
+    zh_item items[4];
+    void *r = s_recipient(w, ZH_WIJKRACHT, 16);
+    assert_int_equal(zh_drain(h, r, items, 4, false, ZH_TIMEOUT), 2);
+    zh_close(h, &r);
+    /* politie acknowledges wijkracht's item ids (learnt somehow): nothing happens to them */
+    void *p = s_recipient(w, ZH_POLITIE, 16);
+    assert_int_equal(zh_drain(h, p, NULL, 0, false, ZH_TIMEOUT), 0);
+    assert_int_equal(zh_ack(p, 1, items[0].item_id), 0);
+    assert_int_equal(zh_ack(p, 2, items[1].item_id), 0);
+    assert_int_equal(zh_sync(p, 3, NULL), 0);
+    zh_close(h, &p);
+    r = s_recipient(w, ZH_WIJKRACHT, 16);
+    zh_item again[4];
+    assert_int_equal(zh_drain(h, r, again, 4, true, ZH_TIMEOUT), 2);
+    assert_memory_equal(again[0].item_id, items[0].item_id, ZN_ID_LEN);
+    assert_memory_equal(again[1].item_id, items[1].item_id, ZN_ID_LEN);
+    zh_close(h, &r);
+}
+
 static void test_retry_same_msgid(void **state)
 {
     s_world *w = *state;
@@ -684,13 +709,15 @@ typedef struct {
     atomic_bool done;
     uint8_t (*ids)[ZN_ID_LEN]; /* accepted ids; read after the thread ended */
     int n_ids;
+    uint8_t (*sent)[ZN_ID_LEN]; /* ids of every envelope sent */
+    int n_sent;
 } s_burst;
 
 static void *s_burst_run(void *arg)
 {
     s_burst *b = arg;
     enum { DEPTH = 64 };
-    uint8_t (*sent)[ZN_ID_LEN] = calloc((size_t)b->total, ZN_ID_LEN);
+    uint8_t (*sent)[ZN_ID_LEN] = b->sent;
     void *s = zh_connect_party(b->h, ZH_SCHOOL);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -712,7 +739,7 @@ static void *s_burst_run(void *arg)
             if (zh_send_sb(s, &sb) != 0)
                 send_failed = true;
             else
-                next++;
+                b->n_sent = ++next;
         }
         zh_msg m;
         if (zh_recv(s, 3000, &m) != 0)
@@ -731,7 +758,6 @@ static void *s_burst_run(void *arg)
 out:
     msgpack_sbuffer_destroy(&sb);
     zh_close(b->h, &s);
-    free(sent);
     atomic_store(&b->done, true);
     return NULL;
 }
@@ -745,7 +771,9 @@ static void test_kill9_mid_burst(void **state)
     atomic_init(&b.errors, 0);
     atomic_init(&b.done, false);
     b.ids = calloc((size_t)b.total, ZN_ID_LEN);
+    b.sent = calloc((size_t)b.total, ZN_ID_LEN);
     assert_non_null(b.ids);
+    assert_non_null(b.sent);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, s_burst_run, &b), 0);
     uint64_t end = zh_now_ms() + 60000;
@@ -760,6 +788,7 @@ static void test_kill9_mid_burst(void **state)
     assert_true(at_kill >= 1);
     assert_true(b.n_ids < b.total);
     assert_int_equal(b.n_ids, atomic_load(&b.accepted));
+    print_message("burst: %d sent, %d accepted (%d when the broker was killed)\n", b.n_sent, b.n_ids, at_kill);
 
     size_t mark = zh_log_size(h);
     assert_int_equal(zh_broker_start(h), 0);
@@ -785,12 +814,41 @@ static void test_kill9_mid_burst(void **state)
     assert_int_equal(missing, 0);
     assert_int_equal(zh_sync(r, 5, NULL), 0);
     zh_close(h, &r);
+
+    /* the sender retries everything it sent (sealed anew, same ids): those accepted before are
+     * recognised as duplicates, the rest are stored now, and every id is delivered once */
+    void *s = zh_connect_party(h, ZH_SCHOOL);
+    assert_int_equal(zh_hello(s, 1, h->version, 0), 0);
+    int dups = 0;
+    for (int i = 0; i < b.n_sent; i++) {
+        bool accepted = false;
+        for (int j = 0; j < b.n_ids && !accepted; j++)
+            accepted = memcmp(b.sent[i], b.ids[j], ZN_ID_LEN) == 0;
+        uint8_t *env = NULL;
+        size_t len;
+        assert_int_equal(zh_seal(h, ZH_SCHOOL, "wijkracht", w->kase, b.sent[i], "opnieuw", 7, &env, &len, NULL), 0);
+        bool dup = false;
+        assert_int_equal(zh_send_env(s, (uint32_t)i + 1, env, len, &dup), 0);
+        free(env);
+        if (accepted)
+            assert_true(dup);
+        dups += dup;
+    }
+    zh_close(h, &s);
+    r = s_recipient(w, ZH_WIJKRACHT, 512);
+    int m = zh_drain(h, r, items, b.total + 1, true, ZH_TIMEOUT * 2);
+    /* what was received before plus what arrives now is every sent id, each exactly once */
+    assert_int_equal(n + m, b.n_sent);
+    assert_int_equal(m, b.n_sent - dups);
+    assert_int_equal(zh_sync(r, 6, NULL), 0);
+    zh_close(h, &r);
     /* nothing left after the acknowledgements */
     r = s_recipient(w, ZH_WIJKRACHT, 16);
     assert_int_equal(zh_drain(h, r, NULL, 0, false, ZH_TIMEOUT), 0);
     zh_close(h, &r);
     free(items);
     free(b.ids);
+    free(b.sent);
 }
 
 static void test_sigterm_clean_exit(void **state)
@@ -833,6 +891,7 @@ int main(void)
         cmocka_unit_test_prestate_setup_teardown(test_online_delivery_and_ack, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_offline_queue_in_order, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_unacked_redelivered, s_setup, s_teardown, &s_default),
+        cmocka_unit_test_prestate_setup_teardown(test_ack_only_own_items, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_retry_same_msgid, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_same_msgid_other_recipient, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_quota, s_setup, s_teardown, &s_small_quota),

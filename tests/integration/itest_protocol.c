@@ -392,6 +392,14 @@ static void test_unknown_frame_type(void **state)
     msgpack_pack_uint64(&p.pk, 1);
     msgpack_pack_uint32(&p.pk, 5);
     s_expect(w->school, &p.sb, ZN_E_UNKNOWN_TYPE, 70);
+    /* a validly signed request of a kind the broker does not know */
+    uint8_t nonce[ZN_NONCE_LEN];
+    zh_random(nonce, sizeof nonce);
+    s_pack_reset(&p);
+    assert_int_equal(zh_request_frame_ex(w->h, &p.sb, 71, ZH_SCHOOL, 1, "consent-grant", "school", nonce, zh_now_ms(),
+                                         (const uint8_t *)"\x90", 1),
+                     0);
+    s_expect(w->school, &p.sb, ZN_E_UNKNOWN_TYPE, 71);
     msgpack_sbuffer_destroy(&p.sb);
     s_still_serves(w, w->school);
 }
@@ -580,6 +588,18 @@ static void test_wrong_field_types(void **state)
     msgpack_pack_array(&p.pk, 1);
     zn_pack_str(&p.pk, "0123456789abcdef");
     s_expect(s, &p.sb, ZN_E_MALFORMED, 102);
+    /* ACK: one id more than ZN_MAX_ACK is refused; ZN_MAX_ACK unknown ids change nothing */
+    uint8_t (*many)[ZN_ID_LEN] = calloc(ZN_MAX_ACK + 1, ZN_ID_LEN);
+    assert_non_null(many);
+    zh_random(many, (ZN_MAX_ACK + 1) * ZN_ID_LEN);
+    msgpack_sbuffer_clear(&p.sb);
+    zn_frame_ack(&p.sb, 106, (const uint8_t(*)[ZN_ID_LEN])many, ZN_MAX_ACK + 1);
+    s_expect(s, &p.sb, ZN_E_MALFORMED, 106);
+    msgpack_sbuffer_clear(&p.sb);
+    zn_frame_ack(&p.sb, 107, (const uint8_t(*)[ZN_ID_LEN])many, ZN_MAX_ACK);
+    assert_int_equal(zh_send_sb(s, &p.sb), 0);
+    assert_true(zh_quiet(s, ZH_QUIET));
+    free(many);
     /* REQUEST: a 63-byte signature; a request that is not msgpack; a case-new body of one field */
     uint8_t sig[ZN_SIG_LEN];
     zh_random(sig, sizeof sig);
@@ -609,12 +629,12 @@ static void test_wrong_field_types(void **state)
     s_expect(s, &p.sb, ZN_E_MALFORMED, 105);
     /* the refused request consumed nothing: its nonce still works with a proper body */
     s_pack_reset(&p);
-    assert_int_equal(zh_case_new_frame(w->h, &p.sb, 106, ZH_SCHOOL, NULL, case_id, ZH_NET0, 0, nonce), 0);
+    assert_int_equal(zh_case_new_frame(w->h, &p.sb, 108, ZH_SCHOOL, NULL, case_id, ZH_NET0, 0, nonce), 0);
     zh_msg m;
     assert_int_equal(zh_call(s, &p.sb, &m, ZH_TIMEOUT), 0);
     assert_true(m.parsed);
     assert_int_equal(m.f.type, ZN_T_RESULT);
-    assert_int_equal(m.f.corr, 106);
+    assert_int_equal(m.f.corr, 108);
     zh_msg_free(&m);
     msgpack_sbuffer_destroy(&body);
     msgpack_sbuffer_destroy(&p.sb);
@@ -914,8 +934,22 @@ static void test_request_replayed(void **state)
     assert_false(s_case_exists(w, other));
     /* a fresh nonce for an existing case id: case-exists, not a second case */
     msgpack_sbuffer_clear(&sb);
-    assert_int_equal(zh_case_new_frame(w->h, &sb, 203, ZH_SCHOOL, NULL, case_id, ZH_NET0, 0, NULL), 0);
+    uint8_t nonce2[ZN_NONCE_LEN], third[ZN_ID_LEN];
+    zh_random(nonce2, sizeof nonce2);
+    zh_random(third, sizeof third);
+    assert_int_equal(zh_case_new_frame(w->h, &sb, 203, ZH_SCHOOL, NULL, case_id, ZH_NET0, 0, nonce2), 0);
     s_expect(c, &sb, ZN_E_CASE_EXISTS, 203);
+    /* the refusal stored nothing, not even its nonce: the nonce opens another case */
+    msgpack_sbuffer_clear(&sb);
+    assert_int_equal(zh_case_new_frame(w->h, &sb, 205, ZH_SCHOOL, NULL, third, ZH_NET0, 0, nonce2), 0);
+    assert_int_equal(zh_call(c, &sb, &m, ZH_TIMEOUT), 0);
+    assert_true(m.parsed);
+    assert_int_equal(m.f.type, ZN_T_RESULT);
+    assert_int_equal(m.f.corr, 205);
+    zh_msg_free(&m);
+    msgpack_sbuffer_clear(&sb);
+    assert_int_equal(zh_case_new_frame(w->h, &sb, 206, ZH_SCHOOL, NULL, third, ZH_NET0, 0, NULL), 0);
+    s_expect(c, &sb, ZN_E_CASE_EXISTS, 206);
     /* another partner may use the same nonce: nonces are per partner */
     void *g = zh_connect_party(w->h, ZH_GGD);
     assert_int_equal(zh_hello(g, 1, w->h->version, 0), 0);

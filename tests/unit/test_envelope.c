@@ -1098,6 +1098,42 @@ static void test_request_build_refuses_bad_input(void **state)
     assert_int_equal(e.code, ZN_E_TOO_LARGE);
     assert_null(req);
     free(big);
+    /* body limits: what build accepts, parse accepts (depth 7 and 4088 objects), one more is refused */
+    for (int extra = 0; extra <= 1; extra++) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        zn_doc doc;
+        zn_request r;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        for (int d = 0; d < ZN_WIRE_MAX_DEPTH - 1 + extra; d++)
+            msgpack_pack_array(&pk, 1);
+        msgpack_pack_nil(&pk);
+        int rc = zn_request_build("x", "wijkracht", "A", 1, 1, (const uint8_t *)sb.data, sb.size, &signer, &req,
+                                  &len, sig, &e);
+        assert_int_equal(rc, extra ? -1 : 0);
+        if (rc == 0) {
+            assert_int_equal(zn_request_parse(req, len, &doc, &r, &e), 0);
+            zn_doc_free(&doc);
+            free(req);
+        }
+        msgpack_sbuffer_destroy(&sb);
+
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, (size_t)(4087 + extra)); /* 4088 (+1) objects */
+        for (int i = 0; i < 4087 + extra; i++)
+            msgpack_pack_nil(&pk);
+        rc = zn_request_build("x", "wijkracht", "A", 1, 1, (const uint8_t *)sb.data, sb.size, &signer, &req, &len,
+                              sig, &e);
+        assert_int_equal(rc, extra ? -1 : 0);
+        if (rc == 0) {
+            assert_int_equal(zn_request_parse(req, len, &doc, &r, &e), 0);
+            zn_doc_free(&doc);
+            free(req);
+        }
+        msgpack_sbuffer_destroy(&sb);
+    }
     /* and a request over the limit is refused by parse and verify */
     uint8_t *huge = calloc(1, ZN_MAX_REQUEST + 1);
     assert_non_null(huge);
