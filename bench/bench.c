@@ -1552,6 +1552,31 @@ out:
     return rc;
 }
 
+/* "N CPUs, MODEL, load L" from /proc (Linux); empty elsewhere. */
+static void b_machine(char *out, size_t cap, double *load)
+{
+    char line[512], model[256] = "unknown CPU";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (!strncmp(line, "model name", 10) && colon) {
+            snprintf(model, sizeof model, "%s", colon + 2);
+            model[strcspn(model, "\n")] = '\0';
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    *load = -1;
+    f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", load) != 1)
+            *load = -1;
+        fclose(f);
+    }
+    snprintf(out, cap, "%ld CPUs, %s", sysconf(_SC_NPROCESSORS_ONLN), model);
+}
+
 static void b_print_row(const b_result *r)
 {
     printf("%-8s %10" PRIu64 " %9.3f %11.1f %9.2f %9.2f\n", r->name, r->messages, r->seconds, r->rate, r->p50_ms,
@@ -1590,11 +1615,15 @@ int main(int argc, char **argv)
 
     b_result broker = {0}, raw = {0};
     size_t frame_len = 0;
+    char machine[320];
+    double load0 = -1, load1 = -1;
+    b_machine(machine, sizeof machine, &load0);
     int rc = b_bench_broker(&o, &broker, &frame_len);
     if (rc == 0)
         rc = b_bench_raw(&o, frame_len, &raw);
     b_rmtree();
     free(o.wrap_buf);
+    b_machine(machine, sizeof machine, &load1);
     if (rc != 0 || b_failed()) {
         fprintf(stderr, "zn_bench: FAILED: %s\n", g_fail_msg[0] ? g_fail_msg : "see the messages above");
         return 1;
@@ -1603,6 +1632,7 @@ int main(int argc, char **argv)
     printf("zn_bench: %d pairs x %d messages, content %zu bytes (padded to %zu, SEND frame %zu bytes), "
            "window %d, in flight %d\n",
            o.pairs, o.count, o.size, bucket, frame_len, o.window, o.inflight);
+    printf("machine: %s; load average %.2f before, %.2f after\n", machine, load0, load1);
     printf("%-8s %10s %9s %11s %9s %9s\n", "run", "messages", "seconds", "msg/s", "p50 ms", "p99 ms");
     b_print_row(&broker);
     b_print_row(&raw);

@@ -27,7 +27,6 @@ typedef enum {
     X(TOO_LARGE,        "too-large",           ZN_CLASS_REFUSED,     "The frame is larger than the broker accepts; content is limited to 1 MiB.") \
     X(UNKNOWN_TYPE,     "unknown-type",        ZN_CLASS_REFUSED,     "The broker does not know this frame type; update the client.") \
     X(VERSION,          "unsupported-version", ZN_CLASS_REFUSED,     "This protocol version is not supported; update the client.") \
-    X(NO_SESSION,       "no-session",          ZN_CLASS_REFUSED,     "Say HELLO first; the client library does this for you.") \
     X(SENDER_MISMATCH,  "sender-mismatch",     ZN_CLASS_REFUSED,     "The envelope or request names another sender than the connected partner; it was refused.") \
     X(UNKNOWN_PARTNER,  "unknown-partner",     ZN_CLASS_REFUSED,     "No partner with this id is in the convenant; 'zorgnet partners' lists them.") \
     X(UNKNOWN_NETWORK,  "unknown-network",     ZN_CLASS_REFUSED,     "No network with this name is in the convenant; 'zorgnet partners' lists the networks.") \

@@ -293,6 +293,29 @@ void zh_env_destroy(zh_env **hp)
     *hp = NULL;
 }
 
+int zh_env_finish(zh_env **hp)
+{
+    if (!hp || !*hp)
+        return 0;
+    zh_env *h = *hp;
+    int rc = 0;
+    if (h->pid > 0) {
+        int st = zh_broker_stop(h, SIGTERM, 10000);
+        if (st != 0) {
+            fprintf(stderr, "harness: zorgnetd did not shut down cleanly on SIGTERM (status %d)\n", st);
+            rc = -1;
+        }
+    }
+    if (zh_log_count(h, 0, "Sanitizer", NULL) > 0 || zh_log_count(h, 0, "runtime error:", NULL) > 0) {
+        fprintf(stderr, "harness: the broker log holds a sanitizer report\n");
+        rc = -1;
+    }
+    if (rc != 0)
+        zh_log_dump(h);
+    zh_env_destroy(hp);
+    return rc;
+}
+
 /* ---- broker process ------------------------------------------------------------------------ */
 
 static pid_t s_spawn(zh_env *h, const char *conv, const char *key, const char *db)

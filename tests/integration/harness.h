@@ -97,6 +97,9 @@ typedef struct {
 /* queue_quota 0 keeps the policy default. NULL on failure (with a message on stderr). */
 zh_env *zh_env_new(uint64_t queue_quota);
 void zh_env_destroy(zh_env **h);
+/* End of a test: stop a running broker with SIGTERM (it must exit 0), check that its log holds
+ * no sanitizer report, then destroy. -1 (with the log on stderr) when either check fails. */
+int zh_env_finish(zh_env **h);
 uint64_t zh_now_ms(void);
 /* out = h->dir + "/" + name; -1 when it does not fit. */
 int zh_path(const zh_env *h, char out[ZH_PATH_MAX], const char *name) __attribute__((warn_unused_result));

@@ -57,11 +57,12 @@ fail:
 static int s_teardown(void **state)
 {
     s_world *w = *state;
+    int rc = 0;
     if (w) {
-        zh_env_destroy(&w->h);
+        rc = zh_env_finish(&w->h);
         free(w);
     }
-    return 0;
+    return rc;
 }
 
 /* Seal message i (content "bericht i") from school to `to`; msgid written back. */

@@ -49,11 +49,12 @@ fail:
 static int s_teardown(void **state)
 {
     s_world *w = *state;
+    int rc = 0;
     if (w) {
-        zh_env_destroy(&w->h);
+        rc = zh_env_finish(&w->h);
         free(w);
     }
-    return 0;
+    return rc;
 }
 
 static void s_send_bytes(void *sock, const void *p, size_t n)
