@@ -263,25 +263,6 @@ static void b_kill_broker(int sig)
         (void)kill(pid, sig);
 }
 
-/* Watchdog: the whole run is bounded; past the deadline it kills the broker and leaves. */
-static void *b_watchdog(void *arg)
-{
-    int timeout_s = *(const int *)arg;
-    uint64_t deadline = b_now_ns() + (uint64_t)timeout_s * 1000000000u;
-    while (b_now_ns() < deadline) {
-        struct timespec ts = {0, 100 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    fprintf(stderr, "zn_bench: timed out after %d s while %s; aborting (raise --timeout or lower --count)\n",
-            timeout_s, atomic_load(&g_phase));
-    b_kill_broker(SIGKILL);
-    pid_t pid = (pid_t)atomic_load(&g_broker_pid);
-    if (pid > 0)
-        (void)waitpid(pid, NULL, 0);
-    b_rmtree();
-    _exit(3);
-}
-
 /* ---- start gate: every thread ready, then one common start time ---------------------------- */
 
 typedef struct {
@@ -365,7 +346,39 @@ typedef struct {
     uint64_t last_ns;  /* sender: last ACCEPTED; receiver: last delivery */
     uint64_t dups;
     uint64_t first_ns; /* sender: first send */
+    atomic_int sent, done; /* progress, for the timeout message: sent / ACCEPTED or received */
+    bool is_sender;
 } b_worker;
+
+static _Atomic(b_worker *) g_workers; /* the current run's workers, 2 * g_nworkers */
+static atomic_int g_nworkers;
+
+/* Watchdog: the whole run is bounded; past the deadline it kills the broker and leaves. */
+static void *b_watchdog(void *arg)
+{
+    int timeout_s = *(const int *)arg;
+    uint64_t deadline = b_now_ns() + (uint64_t)timeout_s * 1000000000u;
+    while (b_now_ns() < deadline) {
+        struct timespec ts = {0, 100 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "zn_bench: timed out after %d s while %s; aborting (raise --timeout or lower --count)\n",
+            timeout_s, atomic_load(&g_phase));
+    b_worker *w = atomic_load(&g_workers);
+    for (int i = 0; w && i < 2 * atomic_load(&g_nworkers); i++) {
+        if (w[i].is_sender)
+            fprintf(stderr, "  sender %d: sent %d, acknowledged %d\n", w[i].pair, atomic_load(&w[i].sent),
+                    atomic_load(&w[i].done));
+        else
+            fprintf(stderr, "  receiver %d: received %d\n", w[i].pair, atomic_load(&w[i].done));
+    }
+    b_kill_broker(SIGKILL);
+    pid_t pid = (pid_t)atomic_load(&g_broker_pid);
+    if (pid > 0)
+        (void)waitpid(pid, NULL, 0);
+    b_rmtree();
+    _exit(3);
+}
 
 static void b_put32(uint8_t *p, uint32_t v)
 {
@@ -630,6 +643,7 @@ static void *b_broker_sender(void *arg)
             free(frames[next]);
             frames[next] = NULL;
             next++, inflight++;
+            atomic_store(&w->sent, next);
         }
         zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, 100) <= 0)
@@ -659,6 +673,7 @@ static void *b_broker_sender(void *arg)
                 else {
                     accepted[idx] = 1;
                     done++, inflight--;
+                    atomic_store(&w->done, done);
                     w->last_ns = b_now_ns();
                 }
             }
@@ -782,6 +797,7 @@ static void *b_broker_receiver(void *arg)
                     if (recv_ns[idx] == 0) {
                         recv_ns[idx] = t;
                         got++;
+                        atomic_store(&w->done, got);
                         w->last_ns = t;
                     } else {
                         w->dups++;
@@ -1011,6 +1027,32 @@ static int b_stop_broker(pid_t pid)
     return -1;
 }
 
+/* Watches the broker while the run lasts: if it dies, the run fails at once instead of waiting
+ * for the timeout. */
+typedef struct {
+    pid_t pid;
+    atomic_int stop;
+} b_monitor;
+
+static void *b_monitor_thread(void *arg)
+{
+    b_monitor *m = arg;
+    while (!atomic_load(&m->stop)) {
+        int st = 0;
+        if (waitpid(m->pid, &st, WNOHANG) == m->pid) {
+            atomic_store(&g_broker_pid, 0);
+            if (WIFSIGNALED(st))
+                b_fail("the broker died during the run (signal %d)", WTERMSIG(st));
+            else
+                b_fail("the broker exited during the run (status %d)", WEXITSTATUS(st));
+            return NULL;
+        }
+        struct timespec ts = {0, 50 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
 /* After the broker stopped: every message id recorded, nothing left in the queue. */
 static int b_check_store(int64_t want_msgids)
 {
@@ -1166,6 +1208,7 @@ static void *b_raw_sender(void *arg)
                 goto out;
             }
             next++, inflight++;
+            atomic_store(&w->sent, next);
         }
         zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, 100) <= 0)
@@ -1182,6 +1225,7 @@ static void *b_raw_sender(void *arg)
             }
             acked[idx] = 1;
             done++, inflight--;
+            atomic_store(&w->done, done);
             w->last_ns = b_now_ns();
         }
     }
@@ -1230,6 +1274,7 @@ static void *b_raw_receiver(void *arg)
             if (recv_ns[idx] == 0) {
                 recv_ns[idx] = t;
                 got++;
+                atomic_store(&w->done, got);
                 w->last_ns = t;
             } else {
                 w->dups++;
@@ -1358,6 +1403,10 @@ static int b_run_threads(b_run *R, b_worker *snd, b_worker *rcv, void *(*sfn)(vo
         b_fail("out of memory");
         return -1;
     }
+    for (int i = 0; i < o->pairs; i++)
+        snd[i].is_sender = true;
+    atomic_store(&g_nworkers, o->pairs);
+    atomic_store(&g_workers, snd); /* snd and rcv are one array of 2 * pairs */
     for (int i = 0; i < o->pairs; i++) {
         if (pthread_create(&th[started], NULL, rfn, &rcv[i]) != 0) {
             b_fail("cannot start a thread");
@@ -1374,10 +1423,13 @@ static int b_run_threads(b_run *R, b_worker *snd, b_worker *rcv, void *(*sfn)(vo
     *t0 = R->gate.t0;
     double bcpu = R->broker_pid > 0 ? b_cpu_s(R->broker_pid) : 0, scpu = b_cpu_s(0);
     double bwr = R->broker_pid > 0 ? b_write_bytes(R->broker_pid) : -1;
-    if (rc == 0)
+    if (rc == 0) {
         fprintf(stderr, "zn_bench: %s: clock started\n", atomic_load(&g_phase));
+        atomic_store(&g_phase, R->broker_pid > 0 ? "measuring the broker" : "measuring the raw relay");
+    }
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
+    atomic_store(&g_workers, NULL);
     R->broker_cpu_s = R->broker_pid > 0 ? b_cpu_s(R->broker_pid) - bcpu : 0;
     R->self_cpu_s = b_cpu_s(0) - scpu;
     double bwr1 = R->broker_pid > 0 ? b_write_bytes(R->broker_pid) : -1;
@@ -1421,6 +1473,9 @@ static int b_bench_broker(const b_opts *o, b_result *res, size_t *frame_len)
     pid_t pid = -1;
     uint64_t t0 = 0;
     int rc = -1;
+    b_monitor mon = {.pid = -1};
+    pthread_t mon_th;
+    bool mon_started = false;
 
     if (b_run_init(&R, o) != 0 || !sk || !w)
         goto out;
@@ -1448,6 +1503,12 @@ static int b_bench_broker(const b_opts *o, b_result *res, size_t *frame_len)
     if (pid < 0)
         goto out;
     R.broker_pid = pid;
+    mon.pid = pid;
+    if (pthread_create(&mon_th, NULL, b_monitor_thread, &mon) != 0) {
+        b_fail("cannot start a thread");
+        goto out;
+    }
+    mon_started = true;
     for (int i = 0; i < o->pairs; i++) {
         b_worker *s = &w[i], *r = &w[o->pairs + i];
         s->R = r->R = &R;
@@ -1463,18 +1524,20 @@ static int b_bench_broker(const b_opts *o, b_result *res, size_t *frame_len)
     fprintf(stderr, "zn_bench: broker pid %d on %s; sealing %d x %d envelopes\n", (int)pid, R.endpoint, o->pairs,
             o->count);
     /* the threads reach the gate only when sealing is done; the clock starts there */
-    if (b_run_threads(&R, w, w + o->pairs, b_broker_sender, b_broker_receiver, &t0) != 0) {
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            atomic_store(&g_broker_pid, 0);
-            b_fail("the broker exited during the run");
-        }
+    if (b_run_threads(&R, w, w + o->pairs, b_broker_sender, b_broker_receiver, &t0) != 0)
         goto out;
-    }
     res->name = "broker";
     if (b_stats(&R, w, w + o->pairs, t0, res) != 0)
         goto out;
     *frame_len = atomic_load(&R.frame_len);
     atomic_store(&g_phase, "stopping the broker");
+    atomic_store(&mon.stop, 1);
+    pthread_join(mon_th, NULL);
+    mon_started = false;
+    if (atomic_load(&g_broker_pid) != (int)pid) { /* the monitor saw it go */
+        pid = -1;
+        goto out;
+    }
     if (b_stop_broker(pid) != 0) {
         pid = -1;
         b_fail("the broker did not shut down cleanly");
@@ -1485,6 +1548,10 @@ static int b_bench_broker(const b_opts *o, b_result *res, size_t *frame_len)
         goto out;
     rc = 0;
 out:
+    if (mon_started) {
+        atomic_store(&mon.stop, 1);
+        pthread_join(mon_th, NULL);
+    }
     if (pid > 0 && atomic_load(&g_broker_pid) == (int)pid)
         (void)b_stop_broker(pid);
     if (rc != 0 && g_tmpdir[0])
@@ -1648,6 +1715,7 @@ int main(int argc, char **argv)
     if (broker.dups || raw.dups)
         printf("duplicate deliveries: broker %" PRIu64 ", raw %" PRIu64 "\n", broker.dups, raw.dups);
     double ratio = raw.rate > 0 ? broker.rate / raw.rate : 0;
+    ratio = (double)(long long)(ratio * 100.0) / 100.0; /* truncated, so the verdict matches the digits */
     printf("ratio broker/raw throughput: %.2f\n", ratio);
     printf("target >= 0.25: %s\n", ratio >= 0.25 ? "met" : "NOT met");
     return 0;

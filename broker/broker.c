@@ -21,13 +21,22 @@
 #define S_PRUNE_EVERY_MS 60000u
 #define S_FETCH_MAX 256
 
-/* One delivery session per partner: the latest connection that said HELLO with a window. */
+/* An item pushed on a session and not yet acknowledged on it. */
+typedef struct {
+    uint8_t id[ZN_ID_LEN];
+    bool live;
+} s_slot;
+
+/* One delivery session per partner: the latest connection that said HELLO with a window. The
+ * ring holds the ids pushed on it in push order; only ACKs on this connection for those ids free
+ * places, so neither another connection's ACKs nor made-up ids can widen the window. */
 typedef struct {
     uint8_t rid[S_RID_MAX];
     size_t rid_len;
     bool online;
     uint32_t window;      /* items the client accepts unacknowledged */
-    uint32_t inflight;    /* pushed, not yet acknowledged */
+    s_slot *ring;         /* window slots */
+    uint32_t head, span;  /* oldest slot; slots in use from head (some may be acknowledged) */
     int64_t last_pushed;  /* highest queue seq pushed on this connection */
     bool backlog;         /* the queue may hold items beyond last_pushed */
     bool idle_due;        /* send IDLE once the backlog is drained */
@@ -50,6 +59,7 @@ typedef struct {
 typedef struct {
     uint32_t partner;
     int64_t seq;
+    uint8_t item_id[ZN_ID_LEN];
     uint8_t *frame; /* a DELIVER frame */
     size_t len;
 } s_push;
@@ -66,7 +76,6 @@ struct zn_broker {
     s_keyidx *keys;      /* transport key -> partner index, sorted */
     int64_t *queued;     /* items waiting per partner (committed) */
     int64_t *delta;      /* this batch's change to queued */
-    uint32_t *acked;     /* this batch's acknowledgements per partner */
     s_pending replies[ZN_BATCH_MAX];
     size_t n_replies;
     s_push pushes[ZN_BATCH_MAX];
@@ -113,9 +122,8 @@ static int s_tables(zn_broker *b, const zn_convenant *old, s_session *old_sessio
     s_session *sessions = calloc(n, sizeof *sessions);
     s_keyidx *keys = calloc(n, sizeof *keys);
     int64_t *queued = calloc(n, sizeof *queued), *delta = calloc(n, sizeof *delta);
-    uint32_t *acked = calloc(n, sizeof *acked);
-    if (!sessions || !keys || !queued || !delta || !acked) {
-        free(sessions), free(keys), free(queued), free(delta), free(acked);
+    if (!sessions || !keys || !queued || !delta) {
+        free(sessions), free(keys), free(queued), free(delta);
         return -1;
     }
     for (size_t i = 0; i < b->conv->n_partners; i++) {
@@ -126,12 +134,13 @@ static int s_tables(zn_broker *b, const zn_convenant *old, s_session *old_sessio
         if (was && old_sessions &&
             memcmp(was->keys.transport, p->keys.transport, ZN_KEY_LEN) == 0) {
             sessions[i] = old_sessions[was - old->partners];
+            old_sessions[was - old->partners].ring = NULL; /* moved */
             sessions[i].backlog = true; /* re-read the queue: notices may have been added */
         }
     }
     qsort(keys, b->conv->n_partners, sizeof *keys, s_key_cmp);
-    free(b->sessions), free(b->keys), free(b->queued), free(b->delta), free(b->acked);
-    b->sessions = sessions, b->keys = keys, b->queued = queued, b->delta = delta, b->acked = acked;
+    free(b->keys), free(b->queued), free(b->delta);
+    b->sessions = sessions, b->keys = keys, b->queued = queued, b->delta = delta;
     return zn_store_queue_counts(b->store, s_count_cb, b) < 0 ? -1 : 0;
 }
 
@@ -175,7 +184,7 @@ static const char *s_type_name(uint32_t t)
 {
     static const char *const names[] = {"?", "HELLO", "WELCOME", "SEND", "ACCEPTED", "DELIVER", "ACK",
                                         "REQUEST", "RESULT", "ERROR", "BYE", "CONVENANT_GET",
-                                        "CONVENANT", "IDLE"};
+                                        "CONVENANT", "IDLE", "RELEASE"};
     return t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -187,7 +196,20 @@ typedef struct {
     bool stalled;
 } s_fetch_ctx;
 
-static bool s_deliver(zn_broker *b, s_session *s, int64_t seq, const uint8_t *frame, size_t len)
+static bool s_has_room(const s_session *s)
+{
+    return s->online && s->span < s->window;
+}
+
+static void s_session_free(s_session *sessions, size_t n)
+{
+    for (size_t i = 0; sessions && i < n; i++)
+        free(sessions[i].ring);
+    free(sessions);
+}
+
+static bool s_deliver(zn_broker *b, s_session *s, int64_t seq, const uint8_t item_id[ZN_ID_LEN],
+                      const uint8_t *frame, size_t len)
 {
     if (s_send(b, s->rid, s->rid_len, frame, len) != 0) {
         if (errno == EHOSTUNREACH)
@@ -195,10 +217,28 @@ static bool s_deliver(zn_broker *b, s_session *s, int64_t seq, const uint8_t *fr
         s->backlog = true;
         return false;
     }
+    s_slot *slot = &s->ring[(s->head + s->span++) % s->window];
+    memcpy(slot->id, item_id, ZN_ID_LEN);
+    slot->live = true;
     s->last_pushed = seq;
-    s->inflight++;
     s->idle_due = true;
     return true;
+}
+
+/* An ACK or RELEASE on the session's own connection frees the place of an item pushed on it. */
+static void s_free_place(s_session *s, const uint8_t id[ZN_ID_LEN])
+{
+    for (uint32_t i = 0; i < s->span; i++) {
+        s_slot *slot = &s->ring[(s->head + i) % s->window];
+        if (slot->live && memcmp(slot->id, id, ZN_ID_LEN) == 0) {
+            slot->live = false;
+            break;
+        }
+    }
+    while (s->span && !s->ring[s->head].live) {
+        s->head = (s->head + 1) % s->window;
+        s->span--;
+    }
 }
 
 static int s_fetch_cb(void *ctx, const char *recipient, const zn_queue_item *it)
@@ -207,7 +247,7 @@ static int s_fetch_cb(void *ctx, const char *recipient, const zn_queue_item *it)
     s_fetch_ctx *f = ctx;
     msgpack_sbuffer_clear(&f->b->sb);
     zn_frame_deliver(&f->b->sb, it->item_id, (uint32_t)it->kind, it->body, it->body_len);
-    if (!s_deliver(f->b, f->s, it->seq, (const uint8_t *)f->b->sb.data, f->b->sb.size)) {
+    if (!s_deliver(f->b, f->s, it->seq, it->item_id, (const uint8_t *)f->b->sb.data, f->b->sb.size)) {
         f->stalled = true;
         return 1;
     }
@@ -219,8 +259,8 @@ static void s_push_backlog(zn_broker *b, uint32_t idx)
 {
     s_session *s = &b->sessions[idx];
     const char *id = b->conv->partners[idx].id;
-    while (s->online && s->window && s->backlog && s->inflight < s->window) {
-        uint32_t want = s->window - s->inflight;
+    while (s->backlog && s_has_room(s)) {
+        uint32_t want = s->window - s->span;
         if (want > S_FETCH_MAX)
             want = S_FETCH_MAX;
         s_fetch_ctx f = {b, s, false};
@@ -242,7 +282,7 @@ static void s_push_backlog(zn_broker *b, uint32_t idx)
 
 static bool s_wants_push(const s_session *s)
 {
-    return s->online && s->window && ((s->backlog && s->inflight < s->window) || (!s->backlog && s->idle_due));
+    return s->online && ((s->backlog && s->span < s->window) || (!s->backlog && s->idle_due));
 }
 
 static void s_push_all(zn_broker *b)
@@ -278,14 +318,16 @@ static void s_on_hello(s_ctx *x, const zn_frame *f)
     msgpack_sbuffer_clear(&b->sb);
     zn_frame_welcome(&b->sb, f->corr, b->conv->version, x->p->id, x->now);
     s_reply(b, x->rid, x->rid_len, f->corr, false);
-    if (f->u.hello.window > 0) {
-        s_session *s = &b->sessions[x->pidx];
+    s_session *s = &b->sessions[x->pidx];
+    s_slot *ring = f->u.hello.window ? calloc(f->u.hello.window, sizeof *ring) : NULL;
+    if (ring) {
+        free(s->ring);
+        memset(s, 0, sizeof *s);
         memcpy(s->rid, x->rid, x->rid_len);
         s->rid_len = x->rid_len;
         s->online = true;
         s->window = f->u.hello.window;
-        s->inflight = 0;
-        s->last_pushed = 0;
+        s->ring = ring;
         s->backlog = true;
         s->idle_due = true;
     }
@@ -361,6 +403,7 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
     s_push *push = &b->pushes[b->n_pushes++];
     push->partner = (uint32_t)ridx;
     push->seq = seq;
+    memcpy(push->item_id, item_id, ZN_ID_LEN);
     push->len = item.size;
     push->frame = (uint8_t *)msgpack_sbuffer_release(&item);
 
@@ -375,9 +418,17 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
     return 0;
 }
 
+static bool s_own_session(const s_ctx *x)
+{
+    const s_session *s = &x->b->sessions[x->pidx];
+    return s->online && s->rid_len == x->rid_len && memcmp(s->rid, x->rid, x->rid_len) == 0;
+}
+
 static int s_on_ack(s_ctx *x, const zn_frame *f, zn_err *e)
 {
     zn_broker *b = x->b;
+    s_session *s = &b->sessions[x->pidx];
+    bool own = s_own_session(x);
     if (s_tx(b, e) != 0)
         return -1;
     for (uint32_t i = 0; i < f->u.ack.n; i++) {
@@ -387,9 +438,22 @@ static int s_on_ack(s_ctx *x, const zn_frame *f, zn_err *e)
         if (n < 0)
             return zn_err_set(e, ZN_E_STORE, NULL);
         b->delta[x->pidx] -= n;
-        b->acked[x->pidx] += (uint32_t)n;
+        if (own)
+            s_free_place(s, id);
     }
     return 0;
+}
+
+/* Items the client leaves queued (filtered out): free their places, keep them stored. */
+static void s_on_release(s_ctx *x, const zn_frame *f)
+{
+    if (!s_own_session(x))
+        return;
+    for (uint32_t i = 0; i < f->u.ack.n; i++) {
+        uint8_t id[ZN_ID_LEN];
+        zn_frame_ack_id(f, i, id);
+        s_free_place(&x->b->sessions[x->pidx], id);
+    }
 }
 
 static int s_case_new(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
@@ -490,6 +554,7 @@ static void s_handle(zn_broker *b, const uint8_t *rid, size_t rid_len, zmq_msg_t
         case ZN_T_HELLO: s_on_hello(&x, &f); rc = 0; break;
         case ZN_T_SEND: rc = s_on_send(&x, &f, &e); break;
         case ZN_T_ACK: rc = s_on_ack(&x, &f, &e); break;
+        case ZN_T_RELEASE: s_on_release(&x, &f); rc = 0; break;
         case ZN_T_REQUEST: rc = s_on_request(&x, &f, &e); break;
         case ZN_T_CONVENANT_GET:
             msgpack_sbuffer_clear(&b->sb);
@@ -557,20 +622,16 @@ static void s_batch(zn_broker *b)
     }
     b->n_replies = 0;
     for (size_t i = 0; i < b->conv->n_partners; i++) {
-        if (!failed) {
+        if (!failed)
             b->queued[i] += b->delta[i];
-            s_session *s = &b->sessions[i];
-            s->inflight = b->acked[i] >= s->inflight ? 0 : s->inflight - b->acked[i];
-        }
         b->delta[i] = 0;
-        b->acked[i] = 0;
     }
     for (size_t i = 0; i < b->n_pushes; i++) {
         s_push *p = &b->pushes[i];
         s_session *s = &b->sessions[p->partner];
-        if (!failed && s->online && s->window) {
-            if (!s->backlog && s->inflight < s->window)
-                (void)s_deliver(b, s, p->seq, p->frame, p->len);
+        if (!failed && s->online) {
+            if (!s->backlog && s_has_room(s))
+                (void)s_deliver(b, s, p->seq, p->item_id, p->frame, p->len);
             else
                 s->backlog = true;
         }
@@ -713,7 +774,7 @@ int zn_broker_reload(zn_broker *b, zn_err *e)
     b->sessions = NULL;
     b->conv = next;
     int rc = s_tables(b, old, old_sessions);
-    free(old_sessions);
+    s_session_free(old_sessions, old->n_partners);
     zn_convenant_destroy(&old);
     zn_log("convenant-loaded version=%llu partners=%zu removed=%zu dropped-envelopes=%zu",
            (unsigned long long)b->conv->version, b->conv->n_partners, removed, d.dropped);
@@ -878,9 +939,10 @@ void zn_broker_destroy(zn_broker **bp)
         zmq_ctx_term(b->ctx);
     zn_store_close(&b->store);
     zn_zap_destroy(&b->zap);
+    s_session_free(b->sessions, b->conv ? b->conv->n_partners : 0);
     zn_convenant_destroy(&b->conv);
     zn_seckeys_wipe(&b->key);
-    free(b->sessions), free(b->keys), free(b->queued), free(b->delta), free(b->acked);
+    free(b->keys), free(b->queued), free(b->delta);
     free(b->convenant_path);
     msgpack_sbuffer_destroy(&b->sb);
     free(b);

@@ -584,7 +584,10 @@ static int s_cmd_inbox(s_cli *x)
         if (rc <= 0)
             break;
         if (!zn_type_filter_match(&filter, &it)) {
-            zn_item_clear(&it); /* not shown: left unacknowledged for another run */
+            rc = zn_client_release(c, &it, &e); /* not shown: stays queued for another run */
+            zn_item_clear(&it);
+            if (rc != 0)
+                break;
             continue;
         }
         rc = x->json ? s_print_json(&it, &e) : s_print_text(&it, &e);

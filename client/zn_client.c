@@ -1051,7 +1051,8 @@ static int s_salvage(const uint8_t *buf, size_t len, zn_item *it, zn_err *e)
     return 0;
 }
 
-static int s_send_ack(zn_client *c, const uint8_t item_id[ZN_ID_LEN], zn_err *e)
+/* ACK (the broker forgets the item) or RELEASE (it stays queued); either frees a window place. */
+static int s_send_ids(zn_client *c, const uint8_t item_id[ZN_ID_LEN], bool release, zn_err *e)
 {
     if (!c->connected)
         return zn_err_set(e, ZN_E_UNREACHABLE,
@@ -1060,7 +1061,7 @@ static int s_send_ack(zn_client *c, const uint8_t item_id[ZN_ID_LEN], zn_err *e)
     msgpack_sbuffer b;
     const uint8_t(*ids)[ZN_ID_LEN] = (const uint8_t(*)[ZN_ID_LEN])item_id;
     msgpack_sbuffer_init(&b);
-    zn_frame_ack(&b, s_next_corr(c), ids, 1);
+    (release ? zn_frame_release : zn_frame_ack)(&b, s_next_corr(c), ids, 1);
     int rc = s_send_buf(c, &b, e);
     msgpack_sbuffer_destroy(&b);
     if (rc == 0 && c->outstanding > 0)
@@ -1103,7 +1104,7 @@ static int s_deliver(zn_client *c, const uint8_t *buf, size_t len, zn_item *it, 
         uint8_t id[ZN_ID_LEN];
         memcpy(id, it->item_id, ZN_ID_LEN);
         zn_item_clear(it);
-        return s_send_ack(c, id, e) == 0 ? 0 : -1;
+        return s_send_ids(c, id, false, e) == 0 ? 0 : -1;
     }
     return 1;
 }
@@ -1163,5 +1164,14 @@ int zn_client_ack(zn_client *c, const zn_item *it, zn_err *e)
     if (it->kind == ZN_ITEM_KIND_ENVELOPE && it->valid &&
         zn_state_mark_seen(c->state, it->sender, it->msgid, s_now_ms() / 1000u, e) != 0)
         return -1;
-    return s_send_ack(c, it->item_id, e);
+    return s_send_ids(c, it->item_id, false, e);
+}
+
+int zn_client_release(zn_client *c, const zn_item *it, zn_err *e)
+{
+    if (s_need_keys(c, e) != 0)
+        return -1;
+    if (!it)
+        return zn_err_set(e, ZN_E_USAGE, "release needs an item");
+    return s_send_ids(c, it->item_id, true, e);
 }

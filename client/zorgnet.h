@@ -15,6 +15,7 @@
  *   zn_client_case_new()  a signed "case-new" request.
  *   zn_client_next()      the next delivered item (message or notice), fully checked;
  *   zn_client_ack()       marks it shown and acknowledges it to the broker.
+ *   zn_client_release()   leaves it queued for a later run (e.g. filtered out).
  *   zn_client_close()     closes the connection, wipes the secret keys, NULLs the pointer.
  *
  * Errors: every function that can fail returns -1 and fills a caller-owned zn_err (code, and
@@ -156,6 +157,10 @@ int zn_client_next(zn_client *c, int wait_ms, zn_item *out, zn_err *e)
  * then forgets it. Acknowledge invalid items and notices too once handled, or the broker
  * delivers them again. */
 int zn_client_ack(zn_client *c, const zn_item *item, zn_err *e) __attribute__((warn_unused_result));
+
+/* Leave an item queued at the broker (it is delivered again on a later connection) and free
+ * its place in this connection's window, so items behind it keep coming. */
+int zn_client_release(zn_client *c, const zn_item *item, zn_err *e) __attribute__((warn_unused_result));
 
 /* Wipe and free the content and reset the item; safe on a zeroed item. */
 void zn_item_clear(zn_item *item);

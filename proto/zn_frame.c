@@ -7,7 +7,7 @@
 /* Largest legitimate frame: an ACK of ZN_MAX_ACK ids (about 1030 objects); a notice or a
  * RESULT body is far smaller. The limit bounds the work msgpack-c does for a hostile frame. */
 #define S_MAX_OBJECTS 4200
-#define S_LAST_TYPE ZN_T_IDLE
+#define S_LAST_TYPE ZN_T_RELEASE
 
 static const struct {
     const char *name;
@@ -27,6 +27,7 @@ static const struct {
     [ZN_T_CONVENANT_GET] = {"CONVENANT_GET", 0, false},
     [ZN_T_CONVENANT] = {"CONVENANT", 1, false},
     [ZN_T_IDLE] = {"IDLE", 0, true},
+    [ZN_T_RELEASE] = {"RELEASE", 1, false},
 };
 
 /* Put "WHAT: " before the text a lower layer left in e. */
@@ -159,7 +160,8 @@ static int s_parse_fields(zn_frame *f, const msgpack_object *a, zn_err *e)
         }
         return 0;
 
-    case ZN_T_ACK: {
+    case ZN_T_ACK:
+    case ZN_T_RELEASE: {
         uint32_t n = 0;
         const msgpack_object *ids = zn_obj_array_min(&a[0], 1, &n);
         if (!ids || n > ZN_MAX_ACK)
@@ -304,7 +306,7 @@ void zn_frame_free(zn_frame *f)
 
 void zn_frame_ack_id(const zn_frame *f, uint32_t i, uint8_t out[ZN_ID_LEN])
 {
-    if (!f || f->type != ZN_T_ACK || i >= f->u.ack.n || !f->u.ack.ids) {
+    if (!f || (f->type != ZN_T_ACK && f->type != ZN_T_RELEASE) || i >= f->u.ack.n || !f->u.ack.ids) {
         memset(out, 0, ZN_ID_LEN);
         return;
     }
@@ -386,13 +388,23 @@ void zn_frame_deliver(msgpack_sbuffer *b, const uint8_t item_id[ZN_ID_LEN], uint
     zn_pack_raw(&pk, item, item_len);
 }
 
-void zn_frame_ack(msgpack_sbuffer *b, uint32_t corr, const uint8_t (*ids)[ZN_ID_LEN], uint32_t n)
+static void s_ids(msgpack_sbuffer *b, uint32_t type, uint32_t corr, const uint8_t (*ids)[ZN_ID_LEN], uint32_t n)
 {
     msgpack_packer pk;
-    s_head(&pk, b, ZN_T_ACK, corr);
+    s_head(&pk, b, type, corr);
     msgpack_pack_array(&pk, n);
     for (uint32_t i = 0; i < n; i++)
         zn_pack_bin(&pk, ids[i], ZN_ID_LEN);
+}
+
+void zn_frame_ack(msgpack_sbuffer *b, uint32_t corr, const uint8_t (*ids)[ZN_ID_LEN], uint32_t n)
+{
+    s_ids(b, ZN_T_ACK, corr, ids, n);
+}
+
+void zn_frame_release(msgpack_sbuffer *b, uint32_t corr, const uint8_t (*ids)[ZN_ID_LEN], uint32_t n)
+{
+    s_ids(b, ZN_T_RELEASE, corr, ids, n);
 }
 
 void zn_frame_request(msgpack_sbuffer *b, uint32_t corr, const uint8_t *req, size_t len,

@@ -16,6 +16,9 @@
  *  12  CONVENANT      b->c  [1,12,corr, convenant file bin]
  *  13  IDLE           b->c  [1,13,0]   (everything queued for this connection has been pushed;
  *                                      sent once the backlog is drained, again after new pushes)
+ *  14  RELEASE        c->b  [1,14,corr, [item_id bin16, ...] (1..ZN_MAX_ACK)]   (no reply)
+ *                            items the client leaves queued (e.g. filtered out): their window
+ *                            places are freed, the items stay for a later session
  *
  * Notice item: [type str, time_ms u64, fields map]. Type "envelope-dropped" has fields
  *   {"msgid": bin16, "case": bin16, "recipient": str, "reason": str (an error code)}.
@@ -56,6 +59,7 @@ typedef enum {
     ZN_T_CONVENANT_GET = 11,
     ZN_T_CONVENANT = 12,
     ZN_T_IDLE = 13,
+    ZN_T_RELEASE = 14,
 } zn_ftype;
 
 typedef struct {
@@ -79,7 +83,7 @@ typedef struct {
             zn_envelope env;   /* kind ZN_ITEM_ENVELOPE */
             zn_notice notice;  /* kind ZN_ITEM_NOTICE */
         } deliver;
-        struct { uint32_t n; const msgpack_object *ids; } ack; /* each a bin16, checked */
+        struct { uint32_t n; const msgpack_object *ids; } ack; /* ACK and RELEASE: each a bin16, checked */
         struct { const uint8_t *req; size_t len; uint8_t sig[ZN_SIG_LEN]; } request;
         struct { char kind[ZN_IDENT_MAX]; const msgpack_object *body; } result;
         struct { zn_code code; char name[ZN_IDENT_MAX]; char text[ZN_ERR_TEXT_MAX]; } error; /* ERROR, BYE */
@@ -92,7 +96,7 @@ typedef struct {
  * f->corr holds the correlation id when it could be read (else 0). */
 int zn_frame_parse(const uint8_t *p, size_t n, zn_frame *f, zn_err *e) __attribute__((warn_unused_result));
 void zn_frame_free(zn_frame *f);
-/* Copy the i-th acknowledged id (i < u.ack.n). */
+/* Copy the i-th acknowledged or released id (i < u.ack.n). */
 void zn_frame_ack_id(const zn_frame *f, uint32_t i, uint8_t out[ZN_ID_LEN]);
 
 /* Encoders. */
@@ -106,6 +110,7 @@ void zn_frame_accepted(msgpack_sbuffer *b, uint32_t corr, const uint8_t msgid[ZN
 void zn_frame_deliver(msgpack_sbuffer *b, const uint8_t item_id[ZN_ID_LEN], uint32_t kind,
                       const uint8_t *item, size_t item_len);
 void zn_frame_ack(msgpack_sbuffer *b, uint32_t corr, const uint8_t (*ids)[ZN_ID_LEN], uint32_t n);
+void zn_frame_release(msgpack_sbuffer *b, uint32_t corr, const uint8_t (*ids)[ZN_ID_LEN], uint32_t n);
 void zn_frame_request(msgpack_sbuffer *b, uint32_t corr, const uint8_t *req, size_t len,
                       const uint8_t sig[ZN_SIG_LEN]);
 /* RESULT wraps an already encoded body. */

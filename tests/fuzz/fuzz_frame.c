@@ -133,12 +133,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         zn_obj_ident(zn_obj_map_get(n->fields, "reason"), s, sizeof s) == 0);
         }
         break;
-    case ZN_T_ACK: {
+    case ZN_T_ACK:
+    case ZN_T_RELEASE: {
         uint8_t (*ids)[ZN_ID_LEN] = malloc((size_t)f.u.ack.n * ZN_ID_LEN);
         s_check(ids != NULL && f.u.ack.n >= 1 && f.u.ack.n <= ZN_MAX_ACK);
         for (uint32_t i = 0; i < f.u.ack.n; i++)
             zn_frame_ack_id(&f, i, ids[i]);
-        zn_frame_ack(&b, f.corr, (const uint8_t(*)[ZN_ID_LEN])ids, f.u.ack.n);
+        (f.type == ZN_T_ACK ? zn_frame_ack : zn_frame_release)(&b, f.corr, (const uint8_t(*)[ZN_ID_LEN])ids,
+                                                               f.u.ack.n);
         s_reparse(&b, &g);
         s_check(g.u.ack.n == f.u.ack.n);
         for (uint32_t i = 0; i < g.u.ack.n; i++) {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2015  # "check && ok || fail": ok always succeeds
 # cli_faults.sh — every bad input gets a clear error and its documented exit status
 # (0 done, 1 local fault, 2 usage, 3 refused, 4 unreachable or handshake refused, 5 verification
 # failed), zorgnetd refuses to start on a bad convenant, key or database, convenant rollback is
@@ -6,6 +7,7 @@
 # partners after each refusal. Real programs on loopback, the demo convenant, synthetic data.
 # Needs ZN_BIN (the build folder) and ZN_SRC (the source folder).
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 D="$T/demo"
@@ -89,6 +91,16 @@ expect_exit 2 "$Z" --key "$D/school-essen.key" --handler "$(printf 'J. de Vries\
 expect_contains "$ERR" "the handler must be" "handler with a control character"
 expect_exit 2 "$Z" --key "$D/school-essen.key" --handler "$IB" send --to politie --case "$CASE" "$NOTE" "$NOTE"
 expect_contains "$ERR" "send takes one FILE" "two files"
+expect_exit 2 "$Z" --handler "$IB" case new --network 0-12-binnenstad
+expect_contains "$ERR" "case new needs --key" "case new without --key"
+expect_exit 2 "$Z" inbox
+expect_contains "$ERR" "inbox needs --key" "inbox without --key"
+H127=$(printf 'M%.0s' $(seq 1 127))
+expect_exit 0 "$Z" --key "$D/school-essen.key" --handler "$H127" send --to politie --case "$CASE" "$NOTE"
+expect_exit 0 "$Z" --key "$D/politie.key" --json inbox
+expect_contains "$OUT" "\"handler\":\"$H127\"" "a handler of 127 bytes arrives whole"
+expect_exit 2 "$Z" --key "$D/school-essen.key" --handler "${H127}M" send --to politie --case "$CASE" "$NOTE"
+expect_contains "$ERR" "the handler must be 1 to 127 bytes" "a handler of 128 bytes"
 expect_exit 2 "$Z" --json --key "$D/school-essen.key" send --to politie --case xyz "$NOTE"
 expect_match "$OUT" '^\{"error":"usage","code":"usage","text":"--case takes a case id of 32 hex characters[^"]*"\}$' "--json error line"
 
@@ -226,6 +238,9 @@ expect_exit 4 "$Z" --convenant "$T/x/convenant.msgpack" --key "$T/x/vreemd.key" 
 expect_contains "$ERR" "zorgnet: handshake-refused:" "stranger's inbox"
 expect_exit 4 "$Z" --convenant "$T/x/convenant.msgpack" --key "$T/x/vreemd.key" --json --timeout 3 inbox
 expect_match "$OUT" '^\{"error":"handshake-refused","code":"handshake-refused","text":"[^"]+"\}$' "--json error line"
+# A partner given that newer file refuses the broker that runs an older version.
+expect_exit 5 "$Z" --convenant "$T/x/convenant.msgpack" --key "$D/mplein.key" --timeout 3 inbox
+expect_contains "$ERR" "zorgnet: convenant-outdated: the broker runs convenant version $V0, older than version $((V0 + 1))" "a client ahead of the broker"
 # With the broker's own convenant the client already knows the key is not in it.
 expect_exit 3 "$Z" --key "$T/x/vreemd.key" --timeout 3 inbox
 expect_contains "$ERR" "zorgnet: not-in-convenant:" "stranger's key with the current convenant"
@@ -234,6 +249,7 @@ healthy "refused handshakes"
 # ------------------------------------------------------------------ zorgnetd refuses to start
 say "zorgnetd refuses to start, saying why"
 expect_exit 2 "$ZD"
+expect_exit 2 "$ZD" --convenant "$BCONV" --key "$D/broker.key" --db "$T/r0.db" --colour blue
 RP=$(free_port)
 L=(--listen "tcp://127.0.0.1:$RP")
 cp "$BCONV" "$T/tampered.msgpack"
@@ -280,6 +296,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 expect_broker_refuses "a port already in use" "cannot listen on tcp://127.0.0.1:$PORT" \
     "$BCONV" "$D/broker.key" "$T/r8.db" --listen "tcp://127.0.0.1:$PORT"
+expect_broker_refuses "an endpoint that is not an address" "cannot listen on not-an-endpoint" \
+    "$BCONV" "$D/broker.key" "$T/r9.db" --listen not-an-endpoint
 expect_exit 5 "$ZK" convenant verify "$T/tampered.msgpack"
 expect_contains "$ERR" "signature does not verify" "verify a tampered convenant"
 expect_exit 5 "$ZK" convenant verify "$T/tampered-sig.msgpack"

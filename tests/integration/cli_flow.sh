@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2015  # "check && ok || fail": ok always succeeds
 # cli_flow.sh — the README walkthrough, end to end, with the real programs on loopback:
-# keys, a convenant written with zorgnet-keys, zorgnetd, and the zorgnet CLI of three partners
-# (open a case, send from a file and from standard input, read the inbox in text and JSON,
-# --wait, a retry with --id, an offline recipient, envelope-dropped notices after a partner is
-# removed, the environment variables, a clean shutdown). Synthetic data only.
+# keys, a convenant written with zorgnet-keys (partners, a coordinator, an auditor, a policy
+# number), zorgnetd, and the zorgnet CLI: partners, case new, send from a file and from standard
+# input, the inbox in text and JSON (exact content, control characters, non-UTF-8 content),
+# --wait, a retry with --id, an offline recipient across a broker restart, envelope-dropped
+# notices after partners are removed with a SIGHUP reload (also behind a long backlog, with
+# --type), the environment variables, and a clean shutdown. Synthetic data only.
 # Needs ZN_BIN (the build folder) and ZN_SRC (the source folder).
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 W="$T/flow"
@@ -15,13 +19,12 @@ PORT=$(free_port)
 ENDPOINT="tcp://127.0.0.1:$PORT"
 IB="J. de Vries (IB)"
 MW="A. Jansen (maatschappelijk werk)"
-JGZ="S. Bakker (jeugdarts)"
 
 # ------------------------------------------------------------------ 1. keys
-say "1. key pairs for the authority, the broker and five entries"
+say "1. key pairs for the authority, the broker and six entries"
 expect_exit 0 "$ZK" new --kind authority --out gemeente
 expect_exit 0 "$ZK" new --kind broker --out broker
-for k in school wijkracht ggd coordinator auditor; do
+for k in school wijkracht ggd coordinator auditor impuls; do
     expect_exit 0 "$ZK" new --kind partner --out "$k"
 done
 expect_eq "$(stat -c %a school.key)" 600 "school.key mode"
@@ -29,7 +32,7 @@ expect_eq "$(stat -c %a school.pub)" 644 "school.pub mode"
 expect_eq "$(stat -c %a gemeente.key)" 600 "gemeente.key mode"
 
 # ------------------------------------------------------------------ 2. convenant
-say "2. the convenant: init, five entries (a coordinator and an auditor among them), queue_quota"
+say "2. the convenant: init, six entries (a coordinator and an auditor among them), queue_quota"
 expect_exit 0 "$ZK" convenant init --authority gemeente.key --broker broker.pub \
     --name "Zorgnetwerk Oldenzaal (test)" --endpoint "$ENDPOINT" --out convenant.msgpack
 expect_contains "$OUT" "version 1" "init"
@@ -49,37 +52,40 @@ expect_exit 0 "$ZK" convenant add-partner convenant.msgpack --authority gemeente
 expect_contains "$OUT" "added coordinator" "add coordinator"
 expect_exit 0 "$ZK" convenant add-partner convenant.msgpack --authority gemeente.key --id auditor \
     --name "Auditor gegevensdeling" --category audit --pub auditor.pub --role auditor
-expect_exit 0 "$ZK" convenant set convenant.msgpack --authority gemeente.key queue_quota=50
-expect_contains "$OUT" "signed version 7" "set raises the version"
+expect_exit 0 "$ZK" convenant add-partner convenant.msgpack --authority gemeente.key --id impuls \
+    --name "Impuls (kinderwerk)" --category youth-work --pub impuls.pub \
+    --role partner --network 0-12-binnenstad
+expect_exit 0 "$ZK" convenant set convenant.msgpack --authority gemeente.key queue_quota=5000
+expect_contains "$OUT" "signed version 8" "set raises the version"
 expect_exit 0 "$ZK" convenant verify convenant.msgpack --authority gemeente.pub
-expect_contains "$OUT" "valid: convenant \"Zorgnetwerk Oldenzaal (test)\" version 7" "verify"
-expect_contains "$OUT" "5 entries in 2 networks" "verify"
+expect_contains "$OUT" "valid: convenant \"Zorgnetwerk Oldenzaal (test)\" version 8" "verify"
+expect_contains "$OUT" "6 entries in 2 networks" "verify"
 expect_exit 0 "$ZK" convenant show convenant.msgpack
-for want in "Broker endpoint: $ENDPOINT" "0-12-binnenstad: 4 members" "12-18: 3 members" \
+for want in "Broker endpoint: $ENDPOINT" "0-12-binnenstad: 5 members" "12-18: 3 members" \
     "school               partner      Basisschool De Essen [school]" \
     "coordinator          coordinator  Procesmanager zorgnetwerken" \
-    "Auditors (1)" "queue_quota = 50 items (changed from the default)"; do
+    "Auditors (1)" "queue_quota = 5000 items (changed from the default)"; do
     expect_contains "$OUT" "$want" "show"
 done
-cp convenant.msgpack convenant.v7.msgpack
+cp convenant.msgpack convenant.v8.msgpack
 
 # ------------------------------------------------------------------ 3. broker
 say "3. start the broker (its endpoint comes from the convenant)"
 start_broker flow convenant.msgpack broker.key broker.db
-expect_contains "$BROKER_LOG" "version=7 partners=5 listen=$ENDPOINT" "broker log"
+expect_contains "$BROKER_LOG" "version=8 partners=6 listen=$ENDPOINT" "broker log"
 export ZORGNET_CONVENANT=convenant.msgpack
 
 # ------------------------------------------------------------------ 4. partners
 say "4. zorgnet partners lists the convenant"
 expect_exit 0 "$Z" --key school.key partners
-expect_contains "$OUT" 'convenant "Zorgnetwerk Oldenzaal (test)", version 7' "partners"
+expect_contains "$OUT" 'convenant "Zorgnetwerk Oldenzaal (test)", version 8' "partners"
 expect_contains "$OUT" "networks: 0-12-binnenstad 12-18" "partners"
 expect_match "$OUT" '^school \(you\) +Basisschool De Essen +school +0-12-binnenstad:partner$' "partners"
 expect_match "$OUT" '^wijkracht +Wijkracht +social-work +0-12-binnenstad:partner 12-18:partner$' "partners"
 expect_match "$OUT" '^coordinator +Procesmanager zorgnetwerken +municipality +0-12-binnenstad:coordinator 12-18:coordinator$' "partners"
 expect_match "$OUT" '^auditor +Auditor gegevensdeling +audit +auditor$' "partners"
 expect_exit 0 "$Z" --json --key school.key partners
-expect_eq "$(wc -l <"$OUT" | tr -d ' ')" 5 "partners --json: one line per entry"
+expect_eq "$(wc -l <"$OUT" | tr -d ' ')" 6 "partners --json: one line per entry"
 expect_contains "$OUT" '{"id":"school","name":"Basisschool De Essen","category":"school","roles":{"0-12-binnenstad":["partner"]},"auditor":false,"self":true}' "partners --json"
 expect_contains "$OUT" '{"id":"auditor","name":"Auditor gegevensdeling","category":"audit","roles":{},"auditor":true,"self":false}' "partners --json"
 
@@ -141,7 +147,7 @@ L2=$(grep -F "\"msgid\":\"$M2\"" inbox2.jsonl || true)
 [ -n "$L2" ] && ok "inbox --json has $M2" || fail "inbox --json lacks $M2"
 printf '%s\n' "$L2" >line2.json
 for want in '{"kind":"envelope","item":"' '"valid":true' "\"case\":\"$CASE\"" '"sender":"school"' \
-    '"sender_name":"Basisschool De Essen"' "\"handler\":\"$IB\"" '"convenant_version":7' \
+    '"sender_name":"Basisschool De Essen"' "\"handler\":\"$IB\"" '"convenant_version":8' \
     '"content":"Zorg over leerling groep 6, afspraak volgt\n"}'; do
     expect_contains line2.json "$want" "inbox --json fields"
 done
@@ -163,11 +169,22 @@ if grep -q "$(printf '\033')" "$OUT"; then fail "a raw ESC byte reached the term
 expect_exit 0 "$Z" --key school.key --handler "$IB" send --to wijkracht --case "$CASE" ctl.txt
 expect_exit 0 "$Z" --key wijkracht.key --json inbox
 expect_contains "$OUT" '"content":"Afspraak 12:00\u001b[31m rood\\ einde\n"' "inbox --json keeps the exact bytes"
+printf 'Bijlage \377\376\000\001 binair\n' >bin.dat
+expect_exit 0 "$Z" --key school.key --handler "$IB" send --to wijkracht --case "$CASE" bin.dat
+expect_exit 0 "$Z" --key wijkracht.key --json inbox
+expect_contains "$OUT" '"content_encoding":"base64"' "content that is not UTF-8 comes as base64"
+if [ "$(json_str "$(cat "$OUT")" content | base64 -d 2>/dev/null | od -An -tx1)" = "$(od -An -tx1 <bin.dat)" ]; then
+    ok "the base64 content decodes to the exact bytes sent"
+else
+    fail "the base64 content does not decode to the bytes sent: $(json_str "$(cat "$OUT")" content)"
+fi
+expect_exit 0 "$Z" --key wijkracht.key inbox
+expect_empty "$OUT" "nothing left after the binary message"
 
 # ------------------------------------------------------------------ --wait
 say "10. inbox --wait receives a message sent while it waits"
 before=$(count_in "$BROKER_LOG" "connect partner=wijkracht window=")
-(timeout -k 2 20 "$Z" --key wijkracht.key inbox --wait 10 >wait.out 2>wait.err; echo $? >wait.rc) &
+(rc=0; timeout -k 2 20 "$Z" --key wijkracht.key inbox --wait 10 >wait.out 2>wait.err || rc=$?; echo "$rc" >wait.rc) &
 WAITER=$!
 track "$WAITER"
 n=0
@@ -241,7 +258,9 @@ expect_eq "$(grep '^message   ' inbox-ggd.txt | cut -c11- | tr '\n' ' ')" "${OFF
 expect_contains inbox-ggd.txt "from      wijkracht (Wijkracht)" "ggd inbox"
 expect_contains inbox-ggd.txt "handler   $MW" "ggd inbox"
 expect_contains inbox-ggd.txt "case      $CASE2" "ggd inbox"
-expect_contains inbox-ggd.txt "Zorg over jongere, overleg 3, afspraak volgt" "ggd inbox"
+for i in 1 2 3; do
+    expect_eq "$(grep -cxF "$(cat "off$i.txt")" inbox-ggd.txt || true)" 1 "content of message $i shown once"
+done
 
 # ------------------------------------------------------------------ notices
 say "13. removing a partner drops what waits for it and tells the sender"
@@ -259,12 +278,12 @@ printf 'Zorg over leerling groep 6, reactie van Wijkracht\n' >reply.txt
 expect_exit 0 "$Z" --key wijkracht.key --handler "$MW" send --to school --case "$CASE" reply.txt
 MREPLY=$(cat "$OUT")
 expect_exit 0 "$ZK" convenant remove-partner convenant.msgpack --authority gemeente.key --id ggd
-expect_contains "$OUT" "signed version 8" "remove-partner"
+expect_contains "$OUT" "signed version 9" "remove-partner"
 kill -HUP "$BROKER_PID"
-wait_for_log "$BROKER_LOG" "convenant-loaded version=8 partners=4 removed=1 dropped-envelopes=2" 10 &&
-    ok "broker reloaded version 8 and dropped the 2 waiting envelopes" ||
-    fail "broker log has no 'convenant-loaded version=8 ... dropped-envelopes=2'"
-cp convenant.v7.msgpack school-conv.msgpack   # school's client still has version 7
+wait_for_log "$BROKER_LOG" "convenant-loaded version=9 partners=5 removed=1 dropped-envelopes=2" 10 &&
+    ok "broker reloaded version 9 and dropped the 2 waiting envelopes" ||
+    fail "broker log has no 'convenant-loaded version=9 ... dropped-envelopes=2'"
+cp convenant.v8.msgpack school-conv.msgpack   # school's client still has version 8
 expect_exit 0 "$Z" --convenant school-conv.msgpack --key school.key inbox --type envelope-dropped
 cp "$OUT" notices.txt
 expect_eq "$(count_in notices.txt 'notice    envelope-dropped')" 2 "two envelope-dropped notices"
@@ -275,8 +294,8 @@ expect_eq "$(count_in notices.txt "recipient ggd")" 2 "notices name the recipien
 expect_eq "$(count_in notices.txt "reason    not-in-convenant")" 2 "notices give the reason"
 expect_eq "$(count_in notices.txt "case      $CASE3")" 2 "notices name the case"
 expect_not_contains notices.txt "message   $MREPLY" "--type envelope-dropped leaves envelopes queued"
-expect_contains "$ERR" "the broker runs convenant version 8; it replaced version 7" "the client took the newer convenant"
-expect_eq "$(conv_version school-conv.msgpack)" 8 "school's convenant file after the update"
+expect_contains "$ERR" "the broker runs convenant version 9; it replaced version 8" "the client took the newer convenant"
+expect_eq "$(conv_version school-conv.msgpack)" 9 "school's convenant file after the update"
 expect_exit 0 "$Z" --convenant school-conv.msgpack --key school.key inbox --type envelope-dropped
 expect_empty "$OUT" "the notices were acknowledged"
 expect_exit 0 "$Z" --convenant school-conv.msgpack --key school.key --json inbox
@@ -291,8 +310,58 @@ expect_contains "$ERR" "zorgnet: not-in-convenant:" "removed partner, current co
 expect_exit 3 "$Z" --key wijkracht.key --handler "$MW" send --to ggd --case "$CASE2" off1.txt
 expect_contains "$ERR" "zorgnet: unknown-partner:" "sending to the removed partner"
 
+# ------------------------------------------------------------------ notices behind a backlog
+say "15. a notice behind more than a client window (256) of envelopes; a removed partner's open inbox"
+expect_exit 0 "$Z" --key school.key --handler "$IB" send --to impuls --case "$CASE" note.txt
+MIMP=$(cat "$OUT")
+BACKLOG=260
+failed=0
+for i in $(seq 1 "$BACKLOG"); do
+    printf 'Zorg over leerling groep 6, achterstand %d\n' "$i" |
+        timeout -k 2 30 "$Z" --key wijkracht.key --handler "$MW" send --to school --case "$CASE" - \
+            >/dev/null 2>>backlog.err || failed=$((failed + 1))
+done
+[ $failed -eq 0 ] && ok "$BACKLOG envelopes wait for school" || fail "$failed of $BACKLOG backlog sends failed: $(tail -n 1 backlog.err)"
+before=$(count_in "$BROKER_LOG" "connect partner=coordinator window=")
+(rc=0; timeout -k 2 30 "$Z" --key coordinator.key inbox --wait 20 >coord.out 2>coord.err || rc=$?; echo "$rc" >coord.rc) &
+COORD=$!
+track "$COORD"
+n=0
+while [ "$(count_in "$BROKER_LOG" "connect partner=coordinator window=")" -le "$before" ] && [ $n -lt 100 ]; do
+    sleep 0.1
+    n=$((n + 1))
+done
+[ $n -lt 100 ] && ok "the coordinator's inbox --wait is connected" || fail "the coordinator's inbox did not connect"
+expect_exit 0 "$ZK" convenant remove-partner convenant.msgpack --authority gemeente.key --id impuls
+expect_exit 0 "$ZK" convenant remove-partner convenant.msgpack --authority gemeente.key --id coordinator
+kill -HUP "$BROKER_PID"
+t0=$(now_ms)
+wait_for_log "$BROKER_LOG" "convenant-loaded version=11 partners=3 removed=2 dropped-envelopes=1" 10 &&
+    ok "broker reloaded version 11: impuls and coordinator removed, 1 envelope dropped" ||
+    fail "broker log has no 'convenant-loaded version=11 partners=3 removed=2 dropped-envelopes=1'"
+if wait_pid "$COORD" 10; then
+    t1=$(now_ms)
+    expect_eq "$(cat coord.rc)" 3 "the removed coordinator's waiting inbox exit status"
+    expect_contains coord.err "zorgnet: not-in-convenant:" "the removed coordinator's waiting inbox"
+    [ $((t1 - t0)) -lt 5000 ] && ok "it ended $((t1 - t0)) ms after the reload" || fail "it ended only $((t1 - t0)) ms after the reload"
+else
+    fail "the removed coordinator's inbox --wait 20 did not end within 10 s of the reload"
+fi
+expect_exit 0 "$Z" --key school.key --json inbox --type envelope-dropped
+cp "$OUT" backlog-notices.jsonl
+expect_eq "$(count_in backlog-notices.jsonl '"type":"envelope-dropped"')" 1 \
+    "inbox --type envelope-dropped finds the notice behind $BACKLOG envelopes"
+expect_not_contains backlog-notices.jsonl '"kind":"envelope"' "--type envelope-dropped shows no envelope"
+expect_exit 0 "$Z" --key school.key --json inbox
+cp "$OUT" backlog-all.jsonl
+expect_eq "$(count_in backlog-all.jsonl '"kind":"envelope"')" "$BACKLOG" "then inbox shows the $BACKLOG envelopes"
+expect_eq "$(cat backlog-notices.jsonl backlog-all.jsonl | grep -c "\"msgid\":\"$MIMP\",\"case\":\"$CASE\",\"recipient\":\"impuls\",\"reason\":\"not-in-convenant\"" || true)" 1 \
+    "the notice for impuls is shown exactly once in all"
+expect_exit 0 "$Z" --key school.key inbox
+expect_empty "$OUT" "school's inbox is empty"
+
 # ------------------------------------------------------------------ environment
-say "15. ZORGNET_CONVENANT, ZORGNET_KEY, ZORGNET_HANDLER (and ZORGNET_BROKER, ZORGNET_TIMEOUT)"
+say "16. ZORGNET_CONVENANT, ZORGNET_KEY, ZORGNET_HANDLER (and ZORGNET_BROKER, ZORGNET_TIMEOUT)"
 unset ZORGNET_CONVENANT
 expect_exit 2 "$Z" --key school.key partners
 expect_contains "$ERR" "no convenant file given" "without ZORGNET_CONVENANT"
@@ -320,9 +389,28 @@ unset ZORGNET_KEY ZORGNET_HANDLER
 export ZORGNET_CONVENANT=convenant.msgpack
 
 # ------------------------------------------------------------------ shutdown
-say "16. SIGTERM stops the broker cleanly"
+say "17. SIGTERM stops the broker cleanly; a waiting inbox is told at once"
+before=$(count_in "$BROKER_LOG" "connect partner=wijkracht window=")
+(rc=0; timeout -k 2 30 "$Z" --key wijkracht.key inbox --wait 20 >bye.out 2>bye.err || rc=$?; echo "$rc" >bye.rc) &
+BYE=$!
+track "$BYE"
+n=0
+while [ "$(count_in "$BROKER_LOG" "connect partner=wijkracht window=")" -le "$before" ] && [ $n -lt 100 ]; do
+    sleep 0.1
+    n=$((n + 1))
+done
+[ $n -lt 100 ] && ok "wijkracht's inbox --wait is connected" || fail "wijkracht's inbox --wait did not connect"
+t0=$(now_ms)
 stop_broker TERM
 expect_eq "$BROKER_STATUS" 0 "zorgnetd exit status after SIGTERM"
 expect_contains "$BROKER_LOG" "zorgnetd: shutdown" "broker log"
+if wait_pid "$BYE" 10; then
+    t1=$(now_ms)
+    expect_eq "$(cat bye.rc)" 4 "the waiting inbox's exit status"
+    expect_contains bye.err "zorgnet: shutting-down:" "the waiting inbox"
+    [ $((t1 - t0)) -lt 5000 ] && ok "it ended $((t1 - t0)) ms after SIGTERM" || fail "it ended $((t1 - t0)) ms after SIGTERM"
+else
+    fail "the waiting inbox did not end within 10 s of the broker's shutdown"
+fi
 
 finish

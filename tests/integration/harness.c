@@ -149,15 +149,13 @@ int zh_write_convenant_ex(zh_env *h, const zh_conv_spec *spec, const char *path)
     memcpy(c->broker_transport, h->broker.pub.transport, ZN_KEY_LEN);
     memcpy(c->broker_sign, h->broker.pub.sign, ZN_KEY_LEN);
     snprintf(c->endpoint, sizeof c->endpoint, "%s", h->endpoint);
-    c->netkey_epoch = 1;
+    c->netkey_epoch = h->netkey.epoch;
     c->n_networks = 2;
     snprintf(c->networks[0], ZN_IDENT_MAX, "%s", ZH_NET0);
     snprintf(c->networks[1], ZN_IDENT_MAX, "%s", ZH_NET1);
     c->partners = calloc(ZH_NPARTY, sizeof *c->partners);
     if (!c->partners)
         goto done;
-    uint8_t netkey[ZN_KEY_LEN];
-    crypto_generichash(netkey, sizeof netkey, h->authority.sign, ZN_SIGN_SK_LEN, NULL, 0);
     for (int i = 0; i < ZH_NPARTY; i++) {
         if (spec->exclude & ZH_BIT(i))
             continue;
@@ -171,7 +169,7 @@ int zh_write_convenant_ex(zh_env *h, const zh_conv_spec *spec, const char *path)
         p->auditor = s_parties[i].auditor;
         bool coordinator = (p->roles[0] | p->roles[1]) & ZN_ROLE_COORDINATOR;
         if (!coordinator) {
-            if (crypto_box_seal(p->sealed_netkey, netkey, ZN_KEY_LEN, p->keys.box) != 0)
+            if (crypto_box_seal(p->sealed_netkey, h->netkey.key, ZN_KEY_LEN, p->keys.box) != 0)
                 goto done;
             p->has_netkey = true;
         }
@@ -185,11 +183,12 @@ int zh_write_convenant_ex(zh_env *h, const zh_conv_spec *spec, const char *path)
                 zn_code_name(e.code), e.text);
         goto done;
     }
-    if (!path)
+    if (!path) {
         h->version = spec->version;
+        h->spec = *spec;
+    }
     rc = 0;
 done:
-    sodium_memzero(netkey, sizeof netkey);
     zn_convenant_destroy(&c);
     return rc;
 }
@@ -253,6 +252,12 @@ zh_env *zh_env_new(uint64_t queue_quota)
         if (s_keys(h, ZN_KIND_PARTNER, &h->party[i].keys, base))
             goto fail;
     }
+    h->netkey.epoch = 1;
+    zh_random(h->netkey.key, ZN_KEY_LEN);
+    char nkpath[ZH_PATH_MAX];
+    zn_err e;
+    if (s_path(nkpath, h->dir, "keys/network.key") != 0 || zn_netkey_write(nkpath, &h->netkey, &e) != 0)
+        goto fail;
     h->port = s_free_port();
     if (h->port <= 0)
         goto fail;
@@ -287,6 +292,7 @@ void zh_env_destroy(zh_env **hp)
     zn_seckeys_wipe(&h->authority);
     zn_seckeys_wipe(&h->broker);
     zn_seckeys_wipe(&h->outsider);
+    sodium_memzero(&h->netkey, sizeof h->netkey);
     for (int i = 0; i < ZH_NPARTY; i++)
         zn_seckeys_wipe(&h->party[i].keys);
     free(h);
@@ -388,28 +394,48 @@ int zh_broker_start(zh_env *h)
         fprintf(stderr, "harness: a broker is already running\n");
         return -1;
     }
-    pid_t pid = s_spawn(h, NULL, NULL, NULL);
-    if (pid < 0)
-        return -1;
-    uint64_t end = s_mono_ms() + S_START_TIMEOUT_MS;
-    while (s_mono_ms() < end) {
-        int status = 0;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            fprintf(stderr, "harness: zorgnetd exited during start (status %d)\n", s_decode_status(status));
-            zh_log_dump(h);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        size_t mark = zh_log_size(h);
+        pid_t pid = s_spawn(h, NULL, NULL, NULL);
+        if (pid < 0)
             return -1;
+        uint64_t end = s_mono_ms() + S_START_TIMEOUT_MS;
+        bool retry = false;
+        while (!retry && s_mono_ms() < end) {
+            int status = 0;
+            if (waitpid(pid, &status, WNOHANG) == pid) {
+                if (attempt < 2 && zh_log_count(h, mark, "cannot listen", NULL) > 0) {
+                    /* someone else took the port between our probe and the broker's bind */
+                    int port = s_free_port();
+                    if (port <= 0)
+                        return -1;
+                    h->port = port;
+                    snprintf(h->endpoint, sizeof h->endpoint, "tcp://127.0.0.1:%d", h->port);
+                    zh_conv_spec spec = h->spec;
+                    if (zh_write_convenant_ex(h, &spec, NULL) != 0)
+                        return -1;
+                    retry = true;
+                    break;
+                }
+                fprintf(stderr, "harness: zorgnetd exited during start (status %d)\n", s_decode_status(status));
+                zh_log_dump(h);
+                return -1;
+            }
+            if (zh_log_count(h, mark, "zorgnetd: started", NULL) > 0 && s_tcp_accepts(h->port)) {
+                h->pid = pid;
+                return 0;
+            }
+            zh_sleep_ms(20);
         }
-        if (s_tcp_accepts(h->port)) {
-            h->pid = pid;
-            return 0;
-        }
-        zh_sleep_ms(20);
+        if (retry)
+            continue;
+        fprintf(stderr, "harness: zorgnetd did not listen within %d ms\n", S_START_TIMEOUT_MS);
+        kill(pid, SIGKILL);
+        int status;
+        (void)s_wait_exit(pid, 5000, &status);
+        zh_log_dump(h);
+        return -1;
     }
-    fprintf(stderr, "harness: zorgnetd did not listen within %d ms\n", S_START_TIMEOUT_MS);
-    kill(pid, SIGKILL);
-    int status;
-    (void)s_wait_exit(pid, 5000, &status);
-    zh_log_dump(h);
     return -1;
 }
 

@@ -1,10 +1,12 @@
 /* harness — integration tests against the real zorgnetd on loopback.
  *
  * A zh_env is one world: a temporary directory, the keys of an authority, a broker and a few
- * partners (generated in-process and also written as key files under DIR/keys, so tools run by a
- * test can use them), a signed convenant at DIR/convenant.zc, a database path and a broker log.
- * zh_broker_start() runs ZN_BIN/zorgnetd --listen tcp://127.0.0.1:PORT with stderr appended to
- * DIR/broker.log.
+ * partners (generated in-process and also written as files, so tools run by a test can use them:
+ * DIR/keys/{authority,broker,outsider,<party id>}.{key,pub} and DIR/keys/network.key), a signed
+ * convenant at DIR/convenant.zc (networks 0-12-binnenstad and 12-18, the network key sealed to
+ * every partner and the auditor), a database path and a broker log. zh_broker_start() runs
+ * ZN_BIN/zorgnetd --listen tcp://127.0.0.1:PORT --verbose with stdout and stderr appended to
+ * DIR/broker.log. Set ZH_KEEP in the environment to keep the directory for a post-mortem.
  *
  * The parties (index into h->party):
  *   school       partner in 0-12-binnenstad
@@ -15,12 +17,15 @@
  *   auditor      auditor
  * h->outsider holds partner keys that no convenant names.
  *
- * Raw clients are ZMQ_DEALER sockets with CURVE client keys and ZMQ_LINGER 0, owned by the
- * caller (zh_close). Every wait takes a timeout in milliseconds; nothing blocks without one.
+ * Raw clients are ZMQ_DEALER sockets with CURVE client keys and ZMQ_LINGER 0 (so an unsent ACK
+ * is lost on close: zh_sync first). Every wait takes a timeout in milliseconds; nothing blocks
+ * without one.
  *
- * Ownership: zh_env_new returns an env released by zh_env_destroy(&h), which stops a running
- * broker (SIGKILL if it does not leave on SIGTERM), closes the ZeroMQ context and removes the
- * directory. zh_msg holds a received frame and its buffer; release it with zh_msg_free. */
+ * Ownership: zh_env_new returns an env released by zh_env_destroy(&h) (or zh_env_finish, which
+ * also checks the broker's exit), which stops a running broker (SIGKILL if it does not leave on
+ * SIGTERM), closes raw clients still open and the ZeroMQ context, and removes the directory.
+ * zh_connect's sockets belong to the caller until zh_close(h, &sock). zh_msg holds a received
+ * frame and its buffer; release it with zh_msg_free. */
 #ifndef ZN_HARNESS_H
 #define ZN_HARNESS_H
 
@@ -74,8 +79,10 @@ typedef struct {
     pid_t pid; /* 0 when no broker runs */
     void *zctx;
     zn_seckeys authority, broker, outsider;
+    zn_netkey netkey;
     zh_party party[ZH_NPARTY];
     uint64_t version;     /* version of the convenant last written to conv_path */
+    zh_conv_spec spec;    /* and how it was made */
     uint64_t queue_quota; /* used by zh_write_convenant */
     uint64_t request_window_s;
     unsigned mon_seq;
@@ -112,10 +119,10 @@ int zh_write_convenant(zh_env *h, uint64_t version, unsigned exclude);
 
 /* ---- broker process ---- */
 
-/* Start zorgnetd with the env's files and wait (bounded) until it accepts TCP. extra_args
- * (NULL-terminated, may be NULL) replace nothing and come last. Returns 0 when it serves; -1
- * when it exited or did not listen in time (then *status, if given, holds its wait status, or
- * -1 when it was killed for being slow). */
+/* Start zorgnetd with the env's files and wait (bounded) until it has logged "started" and
+ * accepts TCP. When another process took the port meanwhile, a new port is chosen (and the
+ * convenant rewritten with it) up to twice. 0 when it serves; -1 when it exited or did not
+ * listen in time (the log is then dumped to stderr). */
 int zh_broker_start(zh_env *h);
 /* Start with other files (NULL: the env's) and wait for it to exit within timeout_ms. Returns
  * the exit code, or -1 when it did not exit in time (then it is killed), or -2 on a signal. */

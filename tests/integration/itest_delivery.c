@@ -170,6 +170,43 @@ static void test_online_delivery_and_ack(void **state)
     zh_close(h, &r);
 }
 
+static void test_largest_message(void **state)
+{
+    s_world *w = *state;
+    zh_env *h = w->h;
+    /* the largest content a message may hold travels whole */
+    size_t n = ZN_MAX_CONTENT;
+    uint8_t *content = malloc(n);
+    assert_non_null(content);
+    for (size_t i = 0; i < n; i++)
+        content[i] = (uint8_t)('a' + i % 26);
+    uint8_t *env = NULL, msgid[ZN_ID_LEN];
+    size_t len;
+    assert_int_equal(zh_seal(h, ZH_SCHOOL, "wijkracht", w->kase, NULL, content, n, &env, &len, msgid), 0);
+    bool dup = true;
+    assert_int_equal(zh_send_env(w->school, 3, env, len, &dup), 0);
+    assert_false(dup);
+    free(env);
+    void *r = s_recipient(w, ZH_WIJKRACHT, 4);
+    zh_msg m;
+    assert_int_equal(zh_wait_type(r, ZN_T_DELIVER, ZH_TIMEOUT, &m, NULL), 0);
+    assert_memory_equal(m.f.u.deliver.env.h.msgid, msgid, ZN_ID_LEN);
+    uint8_t *plain = NULL;
+    size_t plain_len = 0;
+    zn_err e;
+    assert_int_equal(zn_envelope_open(&m.f.u.deliver.env, h->party[ZH_SCHOOL].keys.pub.box,
+                                      h->party[ZH_WIJKRACHT].keys.box, &plain, &plain_len, &e),
+                     0);
+    assert_int_equal(plain_len, n);
+    assert_memory_equal(plain, content, n);
+    assert_int_equal(zh_ack(r, 4, m.f.u.deliver.item_id), 0);
+    zh_msg_free(&m);
+    assert_int_equal(zh_sync(r, 5, NULL), 0);
+    zh_close(h, &r);
+    free(plain);
+    free(content);
+}
+
 static void test_offline_queue_in_order(void **state)
 {
     s_world *w = *state;
@@ -507,6 +544,9 @@ static void test_reload_removes_partner(void **state)
     assert_true(first || swapped);
     assert_int_equal(zh_sync(sn, 9, NULL), 0);
     zh_close(h, &sn);
+    sn = s_recipient(w, ZH_SCHOOL, 16);
+    assert_int_equal(zh_drain(h, sn, NULL, 0, false, ZH_TIMEOUT), 0); /* acknowledged notices are gone */
+    zh_close(h, &sn);
 
     /* sending to it is refused; others keep their queue */
     size_t len;
@@ -699,6 +739,53 @@ static void test_start_unreadable_database(void **state)
     assert_int_equal(zh_broker_start(h), 0);
 }
 
+/* ---- store faults ---- */
+
+static void test_store_locked(void **state)
+{
+    s_world *w = *state;
+    zh_env *h = w->h;
+    /* another process holds the database's write lock longer than the broker waits */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(h->db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    uint8_t msgid[ZN_ID_LEN], case2[ZN_ID_LEN];
+    size_t len;
+    uint8_t *env = s_env(w, "wijkracht", 1, NULL, msgid, &len);
+    msgpack_sbuffer sb, req;
+    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_init(&req);
+    zh_frame_send(&sb, 81, env, len);
+    zh_msg m;
+    assert_int_equal(zh_call(w->school, &sb, &m, 30000), 0);
+    assert_true(zh_is_error(&m, ZN_E_STORE, 81));
+    zh_msg_free(&m);
+    zh_random(case2, sizeof case2);
+    assert_int_equal(zh_case_new_frame(h, &req, 82, ZH_SCHOOL, NULL, case2, ZH_NET0, 0, NULL), 0);
+    assert_int_equal(zh_call(w->school, &req, &m, 30000), 0);
+    assert_true(zh_is_error(&m, ZN_E_STORE, 82));
+    zh_msg_free(&m);
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    /* nothing of the refused frames was kept: the same envelope and request are new */
+    bool dup = true;
+    assert_int_equal(zh_send_env(w->school, 83, env, len, &dup), 0);
+    assert_false(dup);
+    assert_int_equal(zh_call(w->school, &req, &m, ZH_TIMEOUT), 0);
+    assert_true(m.parsed);
+    assert_int_equal(m.f.type, ZN_T_RESULT);
+    assert_int_equal(m.f.corr, 82);
+    zh_msg_free(&m);
+    free(env);
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&req);
+    zh_item items[4];
+    void *r = s_recipient(w, ZH_WIJKRACHT, 16);
+    assert_int_equal(zh_drain(h, r, items, 4, true, ZH_TIMEOUT), 1);
+    assert_memory_equal(items[0].msgid, msgid, ZN_ID_LEN);
+    zh_close(h, &r);
+}
+
 /* ---- crash and shutdown ---- */
 
 typedef struct {
@@ -858,6 +945,17 @@ static void test_sigterm_clean_exit(void **state)
     zh_env *h = w->h;
     uint8_t ids[3][ZN_ID_LEN];
     s_send_n(w, "politie", 3, ids);
+    /* a signed request, to be replayed after the restart */
+    uint8_t case2[ZN_ID_LEN];
+    zh_random(case2, sizeof case2);
+    msgpack_sbuffer req;
+    msgpack_sbuffer_init(&req);
+    assert_int_equal(zh_case_new_frame(h, &req, 77, ZH_SCHOOL, NULL, case2, ZH_NET0, 0, NULL), 0);
+    zh_msg m;
+    assert_int_equal(zh_call(w->school, &req, &m, ZH_TIMEOUT), 0);
+    assert_true(m.parsed);
+    assert_int_equal(m.f.type, ZN_T_RESULT);
+    zh_msg_free(&m);
     void *r = s_recipient(w, ZH_WIJKRACHT, 16);
     assert_int_equal(zh_drain(h, r, NULL, 0, false, ZH_TIMEOUT), 0);
     size_t mark = zh_log_size(h);
@@ -867,7 +965,6 @@ static void test_sigterm_clean_exit(void **state)
     assert_int_equal(rc, 0);
     assert_int_equal(zh_log_count(h, mark, "shutdown", NULL), 1);
     /* the online session was told */
-    zh_msg m;
     assert_int_equal(zh_wait_type(r, ZN_T_BYE, ZH_TIMEOUT, &m, NULL), 0);
     assert_int_equal(m.f.u.error.code, ZN_E_SHUTDOWN);
     zh_msg_free(&m);
@@ -880,6 +977,18 @@ static void test_sigterm_clean_exit(void **state)
     for (int i = 0; i < 3; i++)
         assert_memory_equal(items[i].msgid, ids[i], ZN_ID_LEN);
     zh_close(h, &r);
+    /* nonces and message ids outlive the restart */
+    void *s = zh_connect_party(h, ZH_SCHOOL);
+    assert_int_equal(zh_hello(s, 1, h->version, 0), 0);
+    assert_int_equal(zh_expect_error(s, &req, ZN_E_REPLAY, 77), 0);
+    msgpack_sbuffer_destroy(&req);
+    size_t len;
+    uint8_t *env = s_env(w, "politie", 0, ids[0], NULL, &len);
+    bool dup = false;
+    assert_int_equal(zh_send_env(s, 78, env, len, &dup), 0);
+    assert_true(dup);
+    free(env);
+    zh_close(h, &s);
     /* SIGINT is a clean shutdown too */
     mark = zh_log_size(h);
     assert_int_equal(zh_broker_stop(h, SIGINT, 10000), 0);
@@ -890,6 +999,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate_setup_teardown(test_online_delivery_and_ack, s_setup, s_teardown, &s_default),
+        cmocka_unit_test_prestate_setup_teardown(test_largest_message, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_offline_queue_in_order, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_unacked_redelivered, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_ack_only_own_items, s_setup, s_teardown, &s_default),
@@ -904,6 +1014,7 @@ int main(void)
         cmocka_unit_test_prestate_setup_teardown(test_start_wrong_broker_key, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_start_expired_convenant, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_start_unreadable_database, s_setup, s_teardown, &s_default),
+        cmocka_unit_test_prestate_setup_teardown(test_store_locked, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_kill9_mid_burst, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_sigterm_clean_exit, s_setup, s_teardown, &s_default),
     };

@@ -12,10 +12,13 @@
 
 #include "harness.h"
 
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <zmq.h>
 
 typedef struct {
@@ -211,6 +214,13 @@ static void test_baseline(void **state)
     assert_int_equal(zn_convenant_load(h->conv_path, &c, &e), 0);
     assert_int_equal(m.f.u.convenant.len, c->raw_len);
     assert_memory_equal(m.f.u.convenant.raw, c->raw, c->raw_len);
+    /* the network key opens for partners and the auditor, never for a coordinator */
+    zn_netkey nk;
+    assert_int_equal(zn_convenant_open_netkey(c, &h->party[ZH_SCHOOL].keys, "school", &nk, &e), 0);
+    assert_memory_equal(nk.key, h->netkey.key, ZN_KEY_LEN);
+    assert_int_equal(zn_convenant_open_netkey(c, &h->party[ZH_AUDITOR].keys, "auditor", &nk, &e), 0);
+    assert_memory_equal(nk.key, h->netkey.key, ZN_KEY_LEN);
+    assert_int_not_equal(zn_convenant_open_netkey(c, &h->party[ZH_COORD].keys, "coordinator", &nk, &e), 0);
     zn_convenant_destroy(&c);
     zh_msg_free(&m);
     /* an ACK of ids the broker never handed out changes nothing and is not answered */
@@ -381,7 +391,7 @@ static void test_unknown_frame_type(void **state)
     s_world *w = *state;
     s_pack p;
     s_pack_init(&p);
-    static const uint64_t types[] = {0, 14, 99, 255, 65536, UINT64_MAX};
+    static const uint64_t types[] = {0, 15, 99, 255, 65536, UINT64_MAX};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         s_pack_reset(&p);
         s_head(&p, 1, types[i], (uint32_t)(60 + i), 0);
@@ -1128,6 +1138,92 @@ static void test_handshake_refused(void **state)
     zn_seckeys_wipe(&other);
 }
 
+static void test_handshake_refused_many_keys(void **state)
+{
+    s_world *w = *state;
+    zh_env *h = w->h;
+    enum { KEYS = 70 }; /* more than the broker tracks one by one per minute */
+    size_t mark = zh_log_size(h);
+    uint64_t start_minute = zh_now_ms() / 60000u;
+    for (int i = 0; i < KEYS; i++) {
+        zn_seckeys k;
+        assert_int_equal(zn_keys_generate(ZN_KIND_PARTNER, &k), 0);
+        assert_int_equal(zh_handshake(h, &k, ZH_TIMEOUT), 1);
+        zn_seckeys_wipe(&k);
+    }
+    s_still_serves(w, w->school);
+    uint64_t minutes = zh_now_ms() / 60000u - start_minute + 1;
+    assert_int_equal(zh_broker_stop(h, SIGTERM, 10000), 0);
+    int lines = zh_log_count(h, mark, "handshake-refused", NULL);
+    assert_true(lines >= 1);
+    assert_true((uint64_t)lines <= minutes * 65u);
+    if (minutes == 1) {
+        char line[1024];
+        assert_int_equal(zh_log_line(h, mark, "handshake-refused key=other", line, sizeof line), 0);
+        const char *cnt = strstr(line, " count=");
+        assert_non_null(cnt);
+        assert_true(atoi(cnt + 7) >= KEYS - 64);
+        assert_int_equal(lines, 65);
+    }
+    char line[1024];
+    assert_int_equal(zh_log_line(h, mark, "shutdown handshakes-refused=", line, sizeof line), 0);
+    const char *total = strstr(line, "handshakes-refused=");
+    assert_true(atoi(total + 19) >= KEYS);
+}
+
+static int s_tcp(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static void test_non_curve_peers(void **state)
+{
+    s_world *w = *state;
+    zh_env *h = w->h;
+    /* raw bytes on the TCP port: a ZMTP greeting that lies, then noise */
+    uint8_t noise[4096];
+    zh_random(noise, sizeof noise);
+    int fd = s_tcp(h->port);
+    static const uint8_t greeting[] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0, 'N', 'U', 'L', 'L'};
+    assert_int_equal(write(fd, greeting, sizeof greeting), (ssize_t)sizeof greeting);
+    assert_int_equal(write(fd, noise, sizeof noise), (ssize_t)sizeof noise);
+    close(fd);
+    fd = s_tcp(h->port);
+    assert_int_equal(write(fd, noise, sizeof noise), (ssize_t)sizeof noise);
+    close(fd);
+    fd = s_tcp(h->port);
+    close(fd); /* connect and leave */
+    /* a ZeroMQ peer without CURVE gets no answer */
+    void *plain = zmq_socket(h->zctx, ZMQ_DEALER);
+    assert_non_null(plain);
+    int linger = 0;
+    assert_int_equal(zmq_setsockopt(plain, ZMQ_LINGER, &linger, sizeof linger), 0);
+    assert_int_equal(zmq_connect(plain, h->endpoint), 0);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    zn_frame_hello(&sb, 1, h->version, 0);
+    assert_int_equal(zmq_send(plain, sb.data, sb.size, ZMQ_DONTWAIT), (int)sb.size);
+    zmq_pollitem_t it = {plain, 0, ZMQ_POLLIN, 0};
+    assert_int_equal(zmq_poll(&it, 1, ZH_QUIET * 2), 0);
+    zmq_close(plain);
+    /* a member key talking to a server key that is not the broker's: the handshake fails */
+    uint8_t real[ZN_KEY_LEN];
+    memcpy(real, h->broker.pub.transport, ZN_KEY_LEN);
+    zh_random(h->broker.pub.transport, ZN_KEY_LEN);
+    assert_int_not_equal(zh_handshake(h, &h->party[ZH_SCHOOL].keys, ZH_QUIET * 2), 0);
+    memcpy(h->broker.pub.transport, real, ZN_KEY_LEN);
+    msgpack_sbuffer_destroy(&sb);
+    s_still_serves(w, w->school);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1152,6 +1248,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_request_other_partner, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_case_new_role_not_allowed, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_handshake_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_handshake_refused_many_keys, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_non_curve_peers, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name("itest_protocol", tests, NULL, NULL);
 }

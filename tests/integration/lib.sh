@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables here are used by the scripts that source it
 # lib.sh — helpers shared by the shell integration tests (tests/integration/cli_*.sh).
 #
 # Source it from a test script:   . "$(dirname "$0")/lib.sh"
@@ -30,7 +30,10 @@
 set -euo pipefail
 
 ZN_BIN=${ZN_BIN:-./build}
-ZN_SRC=${ZN_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+ZN_SRC=${ZN_SRC:-$(dirname "${BASH_SOURCE[0]}")/../..}
+# absolute, so that a test may change folder
+ZN_BIN=$(cd "$ZN_BIN" 2>/dev/null && pwd) || { echo "${0##*/}: ZN_BIN folder not found" >&2; exit 1; }
+ZN_SRC=$(cd "$ZN_SRC" 2>/dev/null && pwd) || { echo "${0##*/}: ZN_SRC folder not found" >&2; exit 1; }
 ZK="$ZN_BIN/zorgnet-keys"
 ZD="$ZN_BIN/zorgnetd"
 Z="$ZN_BIN/zorgnet"
@@ -62,20 +65,30 @@ _ZN_BROKER_SEQ=0
 _ZN_PIDS=()     # every background process a test started (brokers, loops)
 _ZN_PORTS=" "   # ports handed out by free_port in this run
 
+# _zn_is_child PID: PID is a live child of this shell (so a recycled PID is never signalled).
+_zn_is_child() {
+    local st
+    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    st=${st##*) }
+    # shellcheck disable=SC2086  # split "state ppid ..." into fields
+    set -- $st
+    [ "${2:-}" = "$$" ]
+}
+
 _zn_cleanup() {
     local rc=$?
     set +e
     local p
     for p in "${_ZN_PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null
+        _zn_is_child "$p" && kill -TERM "$p" 2>/dev/null
     done
     for p in "${_ZN_PIDS[@]}"; do
         local n=0
-        while kill -0 "$p" 2>/dev/null && [ $n -lt 50 ]; do
+        while _zn_is_child "$p" && [ $n -lt 50 ]; do
             sleep 0.1
             n=$((n + 1))
         done
-        kill -KILL "$p" 2>/dev/null
+        _zn_is_child "$p" && kill -KILL "$p" 2>/dev/null
         wait "$p" 2>/dev/null
     done
     if [ $rc -ne 0 ] || [ "$FAILS" -ne 0 ]; then
@@ -284,9 +297,16 @@ count_in() {
     echo "${n:-0}"
 }
 
-# track PID: a background process to end when the script ends.
+# track PID: a background process to end when the script ends; untrack PID once it is reaped.
 track() {
     _ZN_PIDS+=("$1")
+}
+untrack() {
+    local p keep=()
+    for p in "${_ZN_PIDS[@]}"; do
+        [ "$p" = "$1" ] || keep+=("$p")
+    done
+    _ZN_PIDS=("${keep[@]}")
 }
 
 # wait_pid PID SECONDS: wait for a child to end; its status in WAIT_STATUS. 1 on time-out.
@@ -303,6 +323,7 @@ wait_pid() {
     fi
     WAIT_STATUS=0
     wait "$pid" 2>/dev/null || WAIT_STATUS=$?
+    untrack "$pid"
     return 0
 }
 
@@ -311,8 +332,8 @@ wait_pid() {
 # free_port: a port on 127.0.0.1 that nothing listens on now and that this run has not handed
 # out before.
 free_port() {
-    local i port
-    for i in $(seq 1 200); do
+    local port
+    for _ in $(seq 1 200); do
         port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
         case $_ZN_PORTS in *" $port "*) continue ;; esac
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -382,6 +403,7 @@ stop_broker() {
     else
         kill -KILL "$BROKER_PID" 2>/dev/null || true
         wait "$BROKER_PID" 2>/dev/null || true
+        untrack "$BROKER_PID"
         BROKER_STATUS=timeout
         fail "zorgnetd did not stop within 15 s of SIG$sig"
     fi
@@ -392,6 +414,7 @@ kill9_broker() {
     [ -n "$BROKER_PID" ] || return 0
     kill -KILL "$BROKER_PID" 2>/dev/null || true
     wait "$BROKER_PID" 2>/dev/null || true
+    untrack "$BROKER_PID"
     BROKER_PID=""
 }
 

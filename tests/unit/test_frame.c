@@ -433,13 +433,15 @@ static const struct {
     {ZN_T_CONVENANT_GET, 0, {K_NONE}, {NULL}},
     {ZN_T_CONVENANT, 1, {K_CONV}, {"convenant"}},
     {ZN_T_IDLE, 0, {K_NONE}, {NULL}},
+    {ZN_T_RELEASE, 1, {K_IDS}, {"ids"}},
 };
 #define S_NSPECS (sizeof s_specs / sizeof *s_specs)
 
 static const char *s_type_name(uint32_t t)
 {
     static const char *names[] = {"?", "HELLO", "WELCOME", "SEND", "ACCEPTED", "DELIVER", "ACK", "REQUEST",
-                                  "RESULT", "ERROR", "BYE", "CONVENANT_GET", "CONVENANT", "IDLE"};
+                                  "RESULT", "ERROR", "BYE", "CONVENANT_GET", "CONVENANT", "IDLE",
+                                  "RELEASE"};
     return t < sizeof names / sizeof *names ? names[t] : "?";
 }
 
@@ -652,7 +654,7 @@ static int s_build(msgpack_sbuffer *b, size_t si, int pos, int m, int count_delt
             else if (mm == M_NIL) msgpack_pack_nil(&pk), r = ZN_E_MALFORMED;
             else if (mm == M_TYPE) zn_pack_str(&pk, "HELLO"), r = ZN_E_MALFORMED;
             else if (mm == M_BAD) msgpack_pack_uint64(&pk, 0), r = ZN_E_UNKNOWN_TYPE;
-            else if (mm == M_BAD2) msgpack_pack_uint64(&pk, ZN_T_IDLE + 1), r = ZN_E_UNKNOWN_TYPE;
+            else if (mm == M_BAD2) msgpack_pack_uint64(&pk, ZN_T_RELEASE + 1), r = ZN_E_UNKNOWN_TYPE;
             else msgpack_pack_uint64(&pk, 1ull << 40), r = ZN_E_UNKNOWN_TYPE;
         } else if (i == 2) {
             bool pushed = s_specs[si].type == ZN_T_DELIVER || s_specs[si].type == ZN_T_BYE ||
@@ -910,7 +912,7 @@ static void test_shapes(void **state)
         {"\x81\x01\x01", 3, ZN_E_MALFORMED, 0},                /* a map */
         {"\x93\x01\x0b\x05", 4, ZN_E_OK, 5},                   /* CONVENANT_GET */
         {"\x93\x02\x0b\x05", 4, ZN_E_VERSION, 5},              /* version 2: corr kept */
-        {"\x93\x01\x0e\x05", 4, ZN_E_UNKNOWN_TYPE, 5},         /* type 14 */
+        {"\x93\x01\x0f\x05", 4, ZN_E_UNKNOWN_TYPE, 5},         /* type 15 */
         {"\x93\x01\xcc\xff\x05", 5, ZN_E_UNKNOWN_TYPE, 5},     /* type 255 */
         {"\x93\x01\x00\x05", 4, ZN_E_UNKNOWN_TYPE, 5},         /* type 0 */
         {"\x93\x01\xff\x05", 4, ZN_E_MALFORMED, 5},            /* type -1 */
