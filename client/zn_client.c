@@ -93,18 +93,6 @@ static bool s_all_zero(const uint8_t *p, size_t n)
     return acc == 0;
 }
 
-/* Put "what: " before the text a lower layer left in e, keeping its code. */
-static int s_prefix(zn_err *e, const char *what)
-{
-    if (e) {
-        char tmp[ZN_ERR_TEXT_MAX];
-        memcpy(tmp, e->text, sizeof tmp);
-        tmp[sizeof tmp - 1] = '\0';
-        zn_err_set(e, e->code, "%s: %s", what, tmp);
-    }
-    return -1;
-}
-
 static int s_need_keys(const zn_client *c, zn_err *e)
 {
     if (!c)
@@ -614,7 +602,7 @@ static int s_fetch_convenant(zn_client *c, uint64_t announced, zn_err *e)
     if (rc != 0) {
         if (e)
             e->code = ZN_E_CONVENANT_INVALID;
-        s_prefix(e, "the convenant the broker sent does not verify");
+        zn_err_prefix(e, "the convenant the broker sent does not verify");
         goto fail;
     }
     if (sodium_memcmp(nc->authority, c->conv->authority, ZN_KEY_LEN) != 0) {
@@ -637,7 +625,7 @@ static int s_fetch_convenant(zn_client *c, uint64_t announced, zn_err *e)
     if (s_find_self(nc, c->keys, self, e) != 0)
         goto fail;
     if (zn_convenant_save(c->convenant_path, nc, e) != 0) {
-        s_prefix(e, "the newer convenant could not be saved");
+        zn_err_prefix(e, "the newer convenant could not be saved");
         goto fail;
     }
     if (zn_state_record_convenant(c->state, nc->version, nc->authority, e) != 0)

@@ -6,39 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Length of the well-formed UTF-8 sequence at p[0..n), or 0 when it is not one; *cp gets the
- * code point. */
-static size_t s_utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
-{
-    uint8_t c = p[0];
-    size_t extra;
-    uint32_t v;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf)
-        extra = 1, v = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        extra = 2, v = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        extra = 3, v = c & 0x07;
-    else
-        return 0;
-    if (n - 1 < extra)
-        return 0;
-    for (size_t k = 1; k <= extra; k++) {
-        if ((p[k] & 0xc0) != 0x80)
-            return 0;
-        v = (v << 6) | (p[k] & 0x3f);
-    }
-    if ((extra == 2 && v < 0x800) || (extra == 3 && (v < 0x10000 || v > 0x10ffff)) ||
-        (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return extra + 1;
-}
-
 static bool s_is_control(uint32_t cp)
 {
     return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f);
@@ -49,7 +16,7 @@ bool zn_utf8_valid(const uint8_t *p, size_t n, bool allow_nul)
     size_t i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t k = s_utf8_seq(p + i, n - i, &cp);
+        size_t k = zn_utf8_next(p + i, n - i, &cp);
         if (k == 0 || (cp == 0 && !allow_nul))
             return false;
         i += k;
@@ -65,7 +32,7 @@ size_t zn_text_sanitize(char *dst, size_t cap, const char *src, size_t n)
         return 0;
     while (i < n) {
         uint32_t cp;
-        size_t k = s_utf8_seq(p + i, n - i, &cp);
+        size_t k = zn_utf8_next(p + i, n - i, &cp);
         if (k == 0 || s_is_control(cp)) {
             if (o + 1 >= cap)
                 break;
@@ -90,7 +57,7 @@ void zn_json_str(FILE *f, const char *s, size_t n)
     fputc('"', f);
     while (i < n) {
         uint32_t cp;
-        size_t k = s_utf8_seq(p + i, n - i, &cp);
+        size_t k = zn_utf8_next(p + i, n - i, &cp);
         if (k == 0) {
             fputs("\\ufffd", f);
             i++;
@@ -122,7 +89,7 @@ void zn_text_content(FILE *f, const uint8_t *p, size_t n)
     size_t i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t k = s_utf8_seq(p + i, n - i, &cp);
+        size_t k = zn_utf8_next(p + i, n - i, &cp);
         if (k == 0) {
             fprintf(f, "\\x%02x", p[i]);
             i++;

@@ -41,27 +41,11 @@ static int s_header_fields_check(const zn_header *h, zn_err *e)
     return 0;
 }
 
-/* An sbuffer that remembers a failed write, so a short encoding is never handed out. */
-typedef struct {
-    msgpack_sbuffer sb;
-    bool failed;
-} s_buf;
-
-static int s_buf_write(void *data, const char *buf, size_t len)
-{
-    s_buf *b = data;
-    if (b->failed || msgpack_sbuffer_write(&b->sb, buf, len) != 0) {
-        b->failed = true;
-        return -1;
-    }
-    return 0;
-}
-
 /* Encode the 10-field header into sb. */
-static void s_header_pack(s_buf *b, const zn_header *h)
+static void s_header_pack(zn_buf *b, const zn_header *h)
 {
     msgpack_packer pk;
-    msgpack_packer_init(&pk, b, s_buf_write);
+    msgpack_packer_init(&pk, b, zn_buf_write);
     msgpack_pack_array(&pk, S_HEADER_FIELDS);
     msgpack_pack_uint64(&pk, 1);
     zn_pack_bin(&pk, h->msgid, ZN_ID_LEN);
@@ -94,7 +78,7 @@ int zn_envelope_seal(const zn_header *h, const uint8_t *content, size_t len,
     uint8_t *padded = NULL, *ct = NULL;
     uint8_t sig[ZN_SIG_LEN];
     size_t bucket = 0, padded_len = 0, ct_len = 0;
-    s_buf hb = {.failed = false}, eb = {.failed = false};
+    zn_buf hb = {.failed = false}, eb = {.failed = false};
     msgpack_packer pk;
     zn_header hh;
     int rc = -1;
@@ -154,7 +138,7 @@ int zn_envelope_seal(const zn_header *h, const uint8_t *content, size_t len,
         goto done;
     }
 
-    msgpack_packer_init(&pk, &eb, s_buf_write);
+    msgpack_packer_init(&pk, &eb, zn_buf_write);
     msgpack_pack_array(&pk, 3);
     zn_pack_bin(&pk, hb.sb.data, hb.sb.size);
     zn_pack_bin(&pk, sig, ZN_SIG_LEN);

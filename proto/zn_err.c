@@ -30,6 +30,17 @@ int zn_err_set(zn_err *e, zn_code code, const char *fmt, ...)
     return -1;
 }
 
+int zn_err_prefix(zn_err *e, const char *what)
+{
+    if (e) {
+        char tmp[ZN_ERR_TEXT_MAX];
+        memcpy(tmp, e->text, sizeof tmp);
+        tmp[sizeof tmp - 1] = '\0';
+        zn_err_set(e, e->code, "%s: %s", what, tmp);
+    }
+    return -1;
+}
+
 void zn_err_clear(zn_err *e)
 {
     if (e) {

@@ -73,6 +73,8 @@ typedef struct {
 int zn_err_set(zn_err *e, zn_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void zn_err_clear(zn_err *e);
+/* Put "what: " before the text already in e, keeping its code. Returns -1. */
+int zn_err_prefix(zn_err *e, const char *what);
 
 const char *zn_code_name(zn_code code);  /* wire code, e.g. "quota-exceeded" */
 const char *zn_code_hint(zn_code code);  /* the standard sentence */

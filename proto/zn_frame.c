@@ -30,18 +30,6 @@ static const struct {
     [ZN_T_RELEASE] = {"RELEASE", 1, false},
 };
 
-/* Put "WHAT: " before the text a lower layer left in e. */
-static int s_prefix(zn_err *e, const char *what)
-{
-    if (e) {
-        char tmp[ZN_ERR_TEXT_MAX];
-        memcpy(tmp, e->text, sizeof tmp);
-        tmp[sizeof tmp - 1] = '\0';
-        zn_err_set(e, e->code, "%s: %s", what, tmp);
-    }
-    return -1;
-}
-
 /* ---------------------------------------------------------------- notices */
 
 static bool s_map_keys_valid(const msgpack_object *m)
@@ -134,7 +122,7 @@ static int s_parse_fields(zn_frame *f, const msgpack_object *a, zn_err *e)
 
     case ZN_T_SEND:
         if (zn_envelope_parse(&a[0], &f->u.send.env, e) != 0)
-            return s_prefix(e, t);
+            return zn_err_prefix(e, t);
         return 0;
 
     case ZN_T_ACCEPTED:
@@ -153,7 +141,7 @@ static int s_parse_fields(zn_frame *f, const msgpack_object *a, zn_err *e)
         f->u.deliver.kind = (uint32_t)v;
         if (v == ZN_ITEM_ENVELOPE) {
             if (zn_envelope_parse(&a[2], &f->u.deliver.env, e) != 0)
-                return s_prefix(e, t);
+                return zn_err_prefix(e, t);
         } else if (zn_notice_parse(&a[2], &f->u.deliver.notice) != 0) {
             return zn_err_set(e, ZN_E_MALFORMED,
                               "%s: field 'item' is not a notice [type, time, fields map]", t);
@@ -187,7 +175,7 @@ static int s_parse_fields(zn_frame *f, const msgpack_object *a, zn_err *e)
             return zn_err_set(e, ZN_E_MALFORMED, "%s: field 'signature' is not a %d-byte bin", t, ZN_SIG_LEN);
         /* The request is checked here as a whole; its body is checked by whoever acts on its kind. */
         if (zn_request_parse(f->u.request.req, f->u.request.len, &rdoc, &r, e) != 0)
-            return s_prefix(e, t);
+            return zn_err_prefix(e, t);
         zn_doc_free(&rdoc);
         return 0;
     }

@@ -10,21 +10,6 @@
 /* A request of at most 64 KiB holds fewer objects than this; nesting is bounded by the wire. */
 #define S_MAX_OBJECTS 4096
 
-typedef struct {
-    msgpack_sbuffer sb;
-    bool failed;
-} s_buf;
-
-static int s_buf_write(void *data, const char *buf, size_t len)
-{
-    s_buf *b = data;
-    if (b->failed || msgpack_sbuffer_write(&b->sb, buf, len) != 0) {
-        b->failed = true;
-        return -1;
-    }
-    return 0;
-}
-
 static bool s_ident_ok(const char *s)
 {
     return s && strnlen(s, ZN_IDENT_MAX) < ZN_IDENT_MAX && zn_ident_valid(s);
@@ -56,7 +41,7 @@ int zn_request_build(const char *kind, const char *partner, const char *handler,
     uint8_t nonce[ZN_NONCE_LEN];
     uint8_t *m = NULL;
     size_t mlen = 0;
-    s_buf b = {.failed = false};
+    zn_buf b = {.failed = false};
     msgpack_packer pk;
     int rc = -1;
 
@@ -91,7 +76,7 @@ int zn_request_build(const char *kind, const char *partner, const char *handler,
     }
 
     randombytes_buf(nonce, sizeof nonce);
-    msgpack_packer_init(&pk, &b, s_buf_write);
+    msgpack_packer_init(&pk, &b, zn_buf_write);
     msgpack_pack_array(&pk, S_FIELDS);
     msgpack_pack_uint64(&pk, 1);
     zn_pack_str(&pk, kind);
@@ -208,13 +193,13 @@ int zn_request_verify(const uint8_t *req, size_t len, const uint8_t sig[ZN_SIG_L
 
 int zn_body_case_new(msgpack_sbuffer *out, const uint8_t case_id[ZN_ID_LEN], const char *network)
 {
-    s_buf b = {.failed = false};
+    zn_buf b = {.failed = false};
     msgpack_packer pk;
 
     if (!out || !case_id || !s_ident_ok(network))
         return -1;
     msgpack_sbuffer_init(&b.sb);
-    msgpack_packer_init(&pk, &b, s_buf_write);
+    msgpack_packer_init(&pk, &b, zn_buf_write);
     msgpack_pack_array(&pk, 2);
     zn_pack_bin(&pk, case_id, ZN_ID_LEN);
     zn_pack_str(&pk, network);

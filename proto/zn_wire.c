@@ -147,41 +147,47 @@ int zn_obj_bin_fixed(const msgpack_object *o, void *dst, size_t n)
     return 0;
 }
 
+size_t zn_utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
+{
+    uint8_t c = p[0];
+    size_t extra;
+    uint32_t v;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf)
+        extra = 1, v = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        extra = 2, v = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        extra = 3, v = c & 0x07;
+    else
+        return 0;
+    if (n - 1 < extra)
+        return 0;
+    for (size_t k = 1; k <= extra; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (p[k] & 0x3f);
+    }
+    if ((extra == 2 && v < 0x800) || (extra == 3 && (v < 0x10000 || v > 0x10ffff)) ||
+        (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return extra + 1;
+}
+
 bool zn_text_valid(const char *s, size_t len)
 {
     const uint8_t *p = (const uint8_t *)s;
-    size_t i = 0;
     if (len == 0)
         return false;
-    while (i < len) {
-        uint8_t c = p[i];
-        size_t extra;
+    for (size_t i = 0, k; i < len; i += k) {
         uint32_t cp;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return false;
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            extra = 1, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            extra = 2, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            extra = 3, cp = c & 0x07;
-        else
-            return false;
-        if (len - i - 1 < extra)
-            return false;
-        for (size_t k = 1; k <= extra; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-            return false; /* overlong, out of range, surrogate, C1 control */
-        i += extra + 1;
+        k = zn_utf8_next(p + i, len - i, &cp);
+        if (k == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
+            return false; /* malformed, C0 or C1 control */
     }
     return true;
 }
@@ -254,6 +260,16 @@ const msgpack_object *zn_obj_map_get(const msgpack_object *o, const char *key)
         if (zn_obj_str_eq(&o->via.map.ptr[i].key, key))
             return &o->via.map.ptr[i].val;
     return NULL;
+}
+
+int zn_buf_write(void *data, const char *buf, size_t len)
+{
+    zn_buf *b = data;
+    if (b->failed || msgpack_sbuffer_write(&b->sb, buf, len) != 0) {
+        b->failed = true;
+        return -1;
+    }
+    return 0;
 }
 
 void zn_pack_str(msgpack_packer *pk, const char *s)

@@ -62,6 +62,17 @@ bool zn_obj_str_eq(const msgpack_object *o, const char *s);
 bool zn_ident_valid(const char *s);
 /* Human text (names, handler): 1..max-1 bytes of UTF-8 without C0/C1 control characters. */
 bool zn_text_valid(const char *s, size_t len);
+/* Length of the well-formed UTF-8 sequence at p[0..n) (n >= 1), or 0 when it is not one
+ * (overlong, surrogate, beyond U+10FFFF, truncated); *cp gets the code point. */
+size_t zn_utf8_next(const uint8_t *p, size_t n, uint32_t *cp);
+
+/* An sbuffer that remembers a failed write, so a short encoding is never handed out: pack with
+ * msgpack_packer_init(&pk, &buf, zn_buf_write) and check buf.failed afterwards. */
+typedef struct {
+    msgpack_sbuffer sb;
+    bool failed;
+} zn_buf;
+int zn_buf_write(void *data, const char *buf, size_t len);
 
 /* Packing helpers (msgpack-c does the encoding; these only fix str/bin pairs). */
 void zn_pack_str(msgpack_packer *pk, const char *s);
