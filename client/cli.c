@@ -401,10 +401,15 @@ static int s_cmd_send(s_cli *x)
     zn_client_close(&c);
     sodium_memzero(content, len);
     free(content);
-    if (rc != 0)
-        return s_fail(x, &e);
     char hex[2 * ZN_CLIENT_ID_LEN + 1], case_hex[2 * ZN_CLIENT_ID_LEN + 1];
     sodium_bin2hex(hex, sizeof hex, msgid, sizeof msgid);
+    if (rc != 0) {
+        rc = s_fail(x, &e);
+        if (zn_code_class(e.code) == ZN_CLASS_UNREACHABLE && !sodium_is_zero(msgid, sizeof msgid))
+            fprintf(stderr, "zorgnet: the broker may have stored the message; send it again with "
+                            "--id %s (it is then stored and shown once)\n", hex);
+        return rc;
+    }
     sodium_bin2hex(case_hex, sizeof case_hex, case_id, sizeof case_id);
     if (x->json) {
         printf("{\"msgid\":\"%s\",\"to\":", hex);

@@ -351,11 +351,10 @@ static int s_monitor_event(zn_client *c, zn_err *e)
                           "the secure handshake with the broker failed (protocol error %u); check "
                           "the broker address and the broker key in the convenant",
                           (unsigned)value);
-    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-        return zn_err_set(e, ZN_E_HANDSHAKE,
-                          "the broker closed the connection during the secure handshake; check "
-                          "that the convenant names this broker's key and that your key is in "
-                          "the broker's convenant");
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: /* e.g. the broker went away mid-handshake */
+        return zn_err_set(e, ZN_E_UNREACHABLE,
+                          "the connection to the broker closed during the secure handshake; try "
+                          "again, and if it persists check that the convenant names this broker's key");
     default:
         return 0;
     }

@@ -330,11 +330,16 @@ wait_pid() {
 # ------------------------------------------------------------------ ports
 
 # free_port: a port on 127.0.0.1 that nothing listens on now and that this run has not handed
-# out before.
+# out before. It is taken below the kernel's range for outgoing connections, so that no
+# client connection of a test running beside this one can hold it.
 free_port() {
-    local port
+    local port lo=10000 hi=32767 eph
+    eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null | tr -dc '0-9') || true
+    if [ -n "$eph" ] && [ "$eph" -gt $((lo + 1000)) ]; then
+        hi=$((eph - 1))
+    fi
     for _ in $(seq 1 200); do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        port=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
         case $_ZN_PORTS in *" $port "*) continue ;; esac
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             _ZN_PORTS="$_ZN_PORTS$port "
@@ -384,6 +389,9 @@ start_broker() {
         fi
         if ! kill -0 "$BROKER_PID" 2>/dev/null; then
             cat "$BROKER_LOG" >&2
+            if grep -q 'Address already in use' "$BROKER_LOG"; then
+                die "zorgnetd ($name) could not listen: another program took the port"
+            fi
             die "zorgnetd ($name) exited at start"
         fi
         sleep 0.1
