@@ -24,6 +24,7 @@
 /* An item pushed on a session and not yet acknowledged on it. */
 typedef struct {
     uint8_t id[ZN_ID_LEN];
+    int64_t seq;
     bool live;
 } s_slot;
 
@@ -82,6 +83,7 @@ struct zn_broker {
     size_t n_pushes;
     msgpack_sbuffer sb;
     uint64_t next_prune_ms;
+    uint64_t frames, commits; /* since start, for the shutdown line */
 };
 
 /* ---- partner tables ------------------------------------------------------------------- */
@@ -219,19 +221,23 @@ static bool s_deliver(zn_broker *b, s_session *s, int64_t seq, const uint8_t ite
     }
     s_slot *slot = &s->ring[(s->head + s->span++) % s->window];
     memcpy(slot->id, item_id, ZN_ID_LEN);
+    slot->seq = seq;
     slot->live = true;
     s->last_pushed = seq;
     s->idle_due = true;
     return true;
 }
 
-/* An ACK or RELEASE on the session's own connection frees the place of an item pushed on it. */
-static void s_free_place(s_session *s, const uint8_t id[ZN_ID_LEN])
+/* An ACK or RELEASE on the session's own connection frees the place of an item pushed on it.
+ * Returns the item's queue seq, or 0 when no item with this id is outstanding on the session. */
+static int64_t s_free_place(s_session *s, const uint8_t id[ZN_ID_LEN])
 {
+    int64_t seq = 0;
     for (uint32_t i = 0; i < s->span; i++) {
         s_slot *slot = &s->ring[(s->head + i) % s->window];
         if (slot->live && memcmp(slot->id, id, ZN_ID_LEN) == 0) {
             slot->live = false;
+            seq = slot->seq;
             break;
         }
     }
@@ -239,6 +245,7 @@ static void s_free_place(s_session *s, const uint8_t id[ZN_ID_LEN])
         s->head = (s->head + 1) % s->window;
         s->span--;
     }
+    return seq;
 }
 
 static int s_fetch_cb(void *ctx, const char *recipient, const zn_queue_item *it)
@@ -361,23 +368,30 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
     if (zn_policy_check(b->conv, &q, e) != ZN_E_OK)
         return -1;
 
+    /* The message id first: a retry of an accepted message is accepted again, even when the
+     * recipient's queue is full, and stored once. */
     char prev_rcpt[ZN_IDENT_MAX];
     uint8_t prev_case[ZN_ID_LEN];
-    rc = zn_store_msgid_get(b->store, x->p->id, env->h.msgid, prev_rcpt, prev_case);
-    if (rc < 0)
+    if (zn_store_savepoint(b->store) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
-    if (rc == 1) {
+    rc = zn_store_msgid_claim(b->store, x->p->id, env->h.msgid, env->h.recipient, env->h.case_id,
+                              x->now, prev_rcpt, prev_case);
+    if (rc != 0) {
+        zn_store_rollback_to(b->store);
+        if (rc < 0)
+            return zn_err_set(e, ZN_E_STORE, NULL);
         if (strcmp(prev_rcpt, env->h.recipient) != 0 || memcmp(prev_case, env->h.case_id, ZN_ID_LEN) != 0)
             return zn_err_set(e, ZN_E_DUPLICATE_ID, NULL);
-        msgpack_sbuffer_clear(&b->sb); /* a retry of an accepted message: accepted again, once */
+        msgpack_sbuffer_clear(&b->sb);
         zn_frame_accepted(&b->sb, f->corr, env->h.msgid, true);
         s_reply(b, x->rid, x->rid_len, f->corr, true);
         return 0;
     }
-    if ((uint64_t)(b->queued[ridx] + b->delta[ridx]) >= b->conv->policy.queue_quota)
+    if ((uint64_t)(b->queued[ridx] + b->delta[ridx]) >= b->conv->policy.queue_quota) {
+        zn_store_rollback_to(b->store);
         return zn_err_set(e, ZN_E_QUOTA, "%s has %llu items waiting, the convenant's quota; try again later",
                           env->h.recipient, (unsigned long long)b->conv->policy.queue_quota);
-
+    }
     uint8_t item_id[ZN_ID_LEN];
     int64_t seq = 0;
     randombytes_buf(item_id, sizeof item_id);
@@ -385,10 +399,7 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &b->sb, msgpack_sbuffer_write);
     zn_envelope_pack(&pk, env);
-    if (zn_store_savepoint(b->store) != 0)
-        return zn_err_set(e, ZN_E_STORE, NULL);
-    if (zn_store_msgid_insert(b->store, x->p->id, env->h.msgid, env->h.recipient, env->h.case_id, x->now) != 0 ||
-        zn_store_queue_insert(b->store, env->h.recipient, item_id, ZN_ITEM_ENVELOPE, x->p->id,
+    if (zn_store_queue_insert(b->store, env->h.recipient, item_id, ZN_ITEM_ENVELOPE, x->p->id,
                               env->h.case_id, (const uint8_t *)b->sb.data, b->sb.size, x->now, &seq) != 0 ||
         zn_store_release(b->store) != 0) {
         zn_store_rollback_to(b->store);
@@ -424,22 +435,24 @@ static bool s_own_session(const s_ctx *x)
     return s->online && s->rid_len == x->rid_len && memcmp(s->rid, x->rid, x->rid_len) == 0;
 }
 
+/* Acknowledgements count on the delivery session that received the items: an item is removed
+ * once the connection it was pushed on acknowledges it. ACKs on any other connection (an older,
+ * replaced session) are ignored; those items are pushed again on the current session. */
 static int s_on_ack(s_ctx *x, const zn_frame *f, zn_err *e)
 {
     zn_broker *b = x->b;
-    s_session *s = &b->sessions[x->pidx];
-    bool own = s_own_session(x);
+    if (!s_own_session(x))
+        return 0;
     if (s_tx(b, e) != 0)
         return -1;
     for (uint32_t i = 0; i < f->u.ack.n; i++) {
         uint8_t id[ZN_ID_LEN];
         zn_frame_ack_id(f, i, id);
-        int n = zn_store_queue_delete(b->store, x->p->id, id);
+        int64_t seq = s_free_place(&b->sessions[x->pidx], id);
+        int n = seq ? zn_store_queue_delete(b->store, x->p->id, seq) : 0;
         if (n < 0)
             return zn_err_set(e, ZN_E_STORE, NULL);
         b->delta[x->pidx] -= n;
-        if (own)
-            s_free_place(s, id);
     }
     return 0;
 }
@@ -452,7 +465,7 @@ static void s_on_release(s_ctx *x, const zn_frame *f)
     for (uint32_t i = 0; i < f->u.ack.n; i++) {
         uint8_t id[ZN_ID_LEN];
         zn_frame_ack_id(f, i, id);
-        s_free_place(&x->b->sessions[x->pidx], id);
+        (void)s_free_place(&x->b->sessions[x->pidx], id);
     }
 }
 
@@ -605,7 +618,8 @@ static void s_batch(zn_broker *b)
     }
 
     bool failed = false;
-    if (zn_store_in_tx(b->store) && zn_store_commit(b->store) != 0) {
+    b->frames += count;
+    if (zn_store_in_tx(b->store) && (++b->commits, zn_store_commit(b->store) != 0)) {
         failed = true;
         zn_log("store-failed batch=%zu: nothing of it was accepted", count);
     }
@@ -922,7 +936,8 @@ int zn_broker_run(zn_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic
         }
     }
     zn_zap_flush(b->zap, zn_now_ms(), 1);
-    zn_log("shutdown handshakes-refused=%llu", (unsigned long long)zn_zap_refused_total(b->zap));
+    zn_log("shutdown frames=%llu commits=%llu handshakes-refused=%llu", (unsigned long long)b->frames,
+           (unsigned long long)b->commits, (unsigned long long)zn_zap_refused_total(b->zap));
     return 0;
 }
 

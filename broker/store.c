@@ -1,8 +1,12 @@
 #include "store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#define S_CHECKPOINT_EVERY_MS 100
 
 /* Forward migrations: s_migrations[i] takes the schema from version i to i+1. */
 static const char *const s_migrations[] = {
@@ -10,9 +14,11 @@ static const char *const s_migrations[] = {
     "CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
     "CREATE TABLE cases(id BLOB PRIMARY KEY, network TEXT NOT NULL, regisseur TEXT NOT NULL,"
     "  created_ms INTEGER NOT NULL);"
-    "CREATE TABLE queue(seq INTEGER PRIMARY KEY, recipient TEXT NOT NULL, item_id BLOB NOT NULL,"
-    "  kind INTEGER NOT NULL, sender TEXT, case_id BLOB, body BLOB NOT NULL,"
-    "  created_ms INTEGER NOT NULL, UNIQUE(recipient, item_id));"
+    /* AUTOINCREMENT: a seq is never reused, so "items after the last one pushed" stays right
+     * after the newest items are acknowledged and deleted. */
+    "CREATE TABLE queue(seq INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT NOT NULL,"
+    "  item_id BLOB NOT NULL, kind INTEGER NOT NULL, sender TEXT, case_id BLOB, body BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
     "CREATE INDEX queue_by_recipient ON queue(recipient, seq);"
     "CREATE TABLE msgids(sender TEXT NOT NULL, msgid BLOB NOT NULL, recipient TEXT NOT NULL,"
     "  case_id BLOB NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY(sender, msgid)) WITHOUT ROWID;"
@@ -44,13 +50,14 @@ static const char *const s_sql[Q__COUNT] = {
     [Q_CASE_GET] = "SELECT network, regisseur, created_ms FROM cases WHERE id = ?1",
     [Q_CASE_INSERT] = "INSERT OR IGNORE INTO cases(id, network, regisseur, created_ms) VALUES(?1,?2,?3,?4)",
     [Q_MSGID_GET] = "SELECT recipient, case_id FROM msgids WHERE sender = ?1 AND msgid = ?2",
-    [Q_MSGID_INSERT] = "INSERT INTO msgids(sender, msgid, recipient, case_id, created_ms) VALUES(?1,?2,?3,?4,?5)",
+    [Q_MSGID_INSERT] = "INSERT OR IGNORE INTO msgids(sender, msgid, recipient, case_id, created_ms)"
+                       " VALUES(?1,?2,?3,?4,?5)",
     [Q_NONCE_INSERT] = "INSERT OR IGNORE INTO nonces(partner, nonce, at_ms) VALUES(?1,?2,?3)",
     [Q_NONCE_PRUNE] = "DELETE FROM nonces WHERE at_ms < ?1",
     [Q_MSGID_PRUNE] = "DELETE FROM msgids WHERE created_ms < ?1",
     [Q_QUEUE_INSERT] = "INSERT INTO queue(recipient, item_id, kind, sender, case_id, body, created_ms)"
                        " VALUES(?1,?2,?3,?4,?5,?6,?7)",
-    [Q_QUEUE_DELETE] = "DELETE FROM queue WHERE recipient = ?1 AND item_id = ?2",
+    [Q_QUEUE_DELETE] = "DELETE FROM queue WHERE seq = ?2 AND recipient = ?1",
     [Q_QUEUE_FETCH] = "SELECT seq, item_id, kind, sender, case_id, body FROM queue"
                       " WHERE recipient = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
     [Q_QUEUE_COUNTS] = "SELECT recipient, count(*) FROM queue GROUP BY recipient",
@@ -59,11 +66,81 @@ static const char *const s_sql[Q__COUNT] = {
     [Q_QUEUE_DELETE_ALL] = "DELETE FROM queue WHERE recipient = ?1",
 };
 
+/* WAL checkpoints run on their own thread and connection, so copying pages into the database
+ * file and syncing it never happen inside a commit that clients are waiting for. */
+typedef struct {
+    pthread_t thread;
+    bool running;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stop;
+    sqlite3 *db;
+} s_checkpointer;
+
 struct zn_store {
     sqlite3 *db;
     sqlite3_stmt *q[Q__COUNT];
     int in_tx;
+    s_checkpointer ck;
 };
+
+static void *s_checkpoint_main(void *arg)
+{
+    s_checkpointer *ck = arg;
+    pthread_mutex_lock(&ck->lock);
+    while (!ck->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += S_CHECKPOINT_EVERY_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&ck->wake, &ck->lock, &until);
+        if (ck->stop)
+            break;
+        pthread_mutex_unlock(&ck->lock);
+        (void)sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&ck->lock);
+    }
+    pthread_mutex_unlock(&ck->lock);
+    return NULL;
+}
+
+static int s_checkpointer_start(s_checkpointer *ck, const char *path)
+{
+    if (sqlite3_open_v2(path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_exec(ck->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_busy_timeout(ck->db, 1000);
+    if (pthread_mutex_init(&ck->lock, NULL) != 0)
+        return -1;
+    if (pthread_cond_init(&ck->wake, NULL) != 0) {
+        pthread_mutex_destroy(&ck->lock);
+        return -1;
+    }
+    if (pthread_create(&ck->thread, NULL, s_checkpoint_main, ck) != 0) {
+        pthread_cond_destroy(&ck->wake);
+        pthread_mutex_destroy(&ck->lock);
+        return -1;
+    }
+    ck->running = true;
+    return 0;
+}
+
+static void s_checkpointer_stop(s_checkpointer *ck)
+{
+    if (ck->running) {
+        pthread_mutex_lock(&ck->lock);
+        ck->stop = true;
+        pthread_cond_signal(&ck->wake);
+        pthread_mutex_unlock(&ck->lock);
+        pthread_join(ck->thread, NULL);
+        pthread_cond_destroy(&ck->wake);
+        pthread_mutex_destroy(&ck->lock);
+        ck->running = false;
+    }
+    sqlite3_close(ck->db);
+    ck->db = NULL;
+}
 
 /* Run a statement that returns no rows; 0 on success. */
 static int s_exec(zn_store *s, int q)
@@ -132,7 +209,9 @@ int zn_store_open(const char *path, zn_store **out, zn_err *e)
     char *msg = NULL;
     /* journal_mode answers with a row; sqlite3_exec ignores it. A file that is not a database
      * fails here with "file is not a database". */
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+    /* page_size only takes effect on a new database; rows of about 2 KiB fit one 8 KiB page. */
+    if (sqlite3_exec(s->db, "PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                            " PRAGMA wal_autocheckpoint=0;",
                      NULL, NULL, &msg) != SQLITE_OK) {
         zn_err_set(e, ZN_E_STORE, "cannot use database %s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
@@ -150,6 +229,11 @@ int zn_store_open(const char *path, zn_store **out, zn_err *e)
             return -1;
         }
     }
+    if (s_checkpointer_start(&s->ck, path) != 0) {
+        zn_err_set(e, ZN_E_STORE, "database %s: cannot start the checkpoint thread", path);
+        zn_store_close(&s);
+        return -1;
+    }
     *out = s;
     return 0;
 }
@@ -161,6 +245,7 @@ void zn_store_close(zn_store **sp)
     zn_store *s = *sp;
     if (s->in_tx)
         zn_store_rollback(s);
+    s_checkpointer_stop(&s->ck);
     for (int i = 0; i < Q__COUNT; i++)
         sqlite3_finalize(s->q[i]);
     sqlite3_close(s->db);
@@ -312,7 +397,7 @@ int zn_store_case_insert(zn_store *s, const zn_case *c)
     return sqlite3_changes(s->db) == 0 ? 1 : 0;
 }
 
-int zn_store_msgid_get(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
+static int s_msgid_get(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
                        char recipient[ZN_IDENT_MAX], uint8_t case_id[ZN_ID_LEN])
 {
     sqlite3_stmt *st = s_stmt(s, Q_MSGID_GET);
@@ -328,8 +413,9 @@ int zn_store_msgid_get(zn_store *s, const char *sender, const uint8_t msgid[ZN_I
     return r;
 }
 
-int zn_store_msgid_insert(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
-                          const char *recipient, const uint8_t case_id[ZN_ID_LEN], uint64_t now_ms)
+int zn_store_msgid_claim(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
+                         const char *recipient, const uint8_t case_id[ZN_ID_LEN], uint64_t now_ms,
+                         char prev_recipient[ZN_IDENT_MAX], uint8_t prev_case[ZN_ID_LEN])
 {
     sqlite3_stmt *st = s_stmt(s, Q_MSGID_INSERT);
     s_bind_text(st, 1, sender);
@@ -337,7 +423,11 @@ int zn_store_msgid_insert(zn_store *s, const char *sender, const uint8_t msgid[Z
     s_bind_text(st, 3, recipient);
     s_bind_blob(st, 4, case_id, ZN_ID_LEN);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)now_ms);
-    return s_exec(s, Q_MSGID_INSERT);
+    if (s_exec(s, Q_MSGID_INSERT) != 0)
+        return -1;
+    if (sqlite3_changes(s->db) == 1)
+        return 0;
+    return s_msgid_get(s, sender, msgid, prev_recipient, prev_case) == 1 ? 1 : -1;
 }
 
 int zn_store_nonce_insert(zn_store *s, const char *partner, const uint8_t nonce[16], uint64_t at_ms)
@@ -380,11 +470,11 @@ int zn_store_queue_insert(zn_store *s, const char *recipient, const uint8_t item
     return 0;
 }
 
-int zn_store_queue_delete(zn_store *s, const char *recipient, const uint8_t item_id[ZN_ID_LEN])
+int zn_store_queue_delete(zn_store *s, const char *recipient, int64_t seq)
 {
     sqlite3_stmt *st = s_stmt(s, Q_QUEUE_DELETE);
     s_bind_text(st, 1, recipient);
-    s_bind_blob(st, 2, item_id, ZN_ID_LEN);
+    sqlite3_bind_int64(st, 2, seq);
     if (s_exec(s, Q_QUEUE_DELETE) != 0)
         return -1;
     return sqlite3_changes(s->db);

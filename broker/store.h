@@ -1,6 +1,9 @@
 /* store — the broker's sqlite3 database: one file, WAL, synchronous=FULL, schema versioned with
  * PRAGMA user_version and forward migrations (see s_migrations in store.c).
  *
+ * Automatic checkpoints are off; a thread with its own connection checkpoints the WAL
+ * (PASSIVE) every 100 ms, so commits only append to the WAL and sync it.
+ *
  * Transactions are driven by the caller (the event loop's group commit): zn_store_begin, then
  * any number of operations, each optionally inside a savepoint so one failing request leaves
  * the others intact, then zn_store_commit. Nothing here replies to anyone.
@@ -41,11 +44,11 @@ int zn_store_meta_set_blob(zn_store *s, const char *key, const uint8_t *buf, siz
 int zn_store_case_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_case *out);
 int zn_store_case_insert(zn_store *s, const zn_case *c);
 
-/* message ids per sender, for de-duplicating retries: 1 found (recipient and case filled). */
-int zn_store_msgid_get(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
-                       char recipient[ZN_IDENT_MAX], uint8_t case_id[ZN_ID_LEN]);
-int zn_store_msgid_insert(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
-                          const char *recipient, const uint8_t case_id[ZN_ID_LEN], uint64_t now_ms);
+/* Record a sender's message id (for de-duplicating retries): 0 recorded now; 1 recorded
+ * before, with the recipient and case it was used for filled in; -1 error. */
+int zn_store_msgid_claim(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
+                         const char *recipient, const uint8_t case_id[ZN_ID_LEN], uint64_t now_ms,
+                         char prev_recipient[ZN_IDENT_MAX], uint8_t prev_case[ZN_ID_LEN]);
 /* request nonces: 0 recorded, 1 seen before, -1 error. */
 int zn_store_nonce_insert(zn_store *s, const char *partner, const uint8_t nonce[16], uint64_t at_ms);
 /* forget nonces before `before_ms` and message ids before `msgid_before_ms`. */
@@ -66,8 +69,8 @@ typedef int (*zn_queue_cb)(void *ctx, const char *recipient, const zn_queue_item
 int zn_store_queue_insert(zn_store *s, const char *recipient, const uint8_t item_id[ZN_ID_LEN],
                           int kind, const char *sender, const uint8_t *case_id,
                           const uint8_t *body, size_t len, uint64_t now_ms, int64_t *seq);
-/* Returns the number of rows removed (0 or 1), -1 on error. */
-int zn_store_queue_delete(zn_store *s, const char *recipient, const uint8_t item_id[ZN_ID_LEN]);
+/* Remove the item with this seq if it is the recipient's: rows removed (0 or 1), -1 on error. */
+int zn_store_queue_delete(zn_store *s, const char *recipient, int64_t seq);
 /* Items for recipient with seq > after, in order, at most limit; returns the count or -1. */
 int zn_store_queue_fetch(zn_store *s, const char *recipient, int64_t after, int limit,
                          zn_queue_cb cb, void *ctx);

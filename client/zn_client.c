@@ -990,28 +990,34 @@ static void s_check_envelope(zn_client *c, const zn_envelope *env, zn_item *it)
                   c->self);
         return;
     }
+    /* Opening checks the ciphertext against the signed header's hash before decrypting. */
     zn_err oe;
     zn_err_clear(&oe);
     if (zn_envelope_open(env, p->keys.box, c->keys->box, &it->content, &it->content_len, &oe) != 0) {
         it->content = NULL;
         it->content_len = 0;
-        s_invalid(it, ZN_E_VERIFY,
-                  "the content does not open with the box key of '%s' in the convenant (%.120s)",
-                  h->sender, oe.text);
+        if (oe.code == ZN_E_HASH_MISMATCH)
+            s_invalid(it, ZN_E_HASH_MISMATCH,
+                      "the content is not the one the signed header of '%s' names; it was altered "
+                      "after signing",
+                      h->sender);
+        else
+            s_invalid(it, ZN_E_VERIFY,
+                      "the content does not open with the box key of '%s' in the convenant (%.120s)",
+                      h->sender, oe.text);
         return;
     }
     it->valid = true;
     it->reason_code = ZN_E_OK;
 }
 
-/* A DELIVER the frame parser refused: report it as an invalid item so it can be acknowledged. */
+/* A DELIVER the frame parser refused (a malformed item; an altered ciphertext parses and is
+ * caught when opening): report it as an invalid item so it can be acknowledged. */
 static int s_salvage(const uint8_t *buf, size_t len, zn_item *it, zn_err *e)
 {
     zn_doc d;
     uint32_t n = 0;
     uint64_t kind = 0;
-    zn_err pe;
-    zn_err_clear(&pe);
     if (zn_doc_parse(&d, buf, len, ZN_WIRE_MAX_DEPTH, S_SALVAGE_OBJECTS) != 0)
         return zn_err_set(e, ZN_E_MALFORMED, "the broker delivered an item this client cannot read");
     const msgpack_object *a = zn_obj_array_min(&d.root, 4, &n);
@@ -1022,19 +1028,10 @@ static int s_salvage(const uint8_t *buf, size_t len, zn_item *it, zn_err *e)
     it->kind = ZN_ITEM_KIND_ENVELOPE;
     if (n >= 5 && zn_obj_u64(&a[4], &kind) == 0 && kind == ZN_ITEM_NOTICE)
         it->kind = ZN_ITEM_KIND_NOTICE;
-    zn_code code = ZN_E_MALFORMED;
-    if (it->kind == ZN_ITEM_KIND_ENVELOPE && n == 6) {
-        zn_envelope env;
-        if (zn_envelope_parse(&a[5], &env, &pe) != 0 && zn_code_class(pe.code) == ZN_CLASS_VERIFY)
-            code = pe.code; /* e.g. hash-mismatch: the ciphertext was altered */
-    }
     zn_doc_free(&d);
     it->valid = false;
-    it->reason_code = code;
-    if (code == ZN_E_MALFORMED)
-        snprintf(it->reason, sizeof it->reason, "the item is malformed and cannot be checked");
-    else
-        snprintf(it->reason, sizeof it->reason, "%s", zn_code_hint(code));
+    it->reason_code = ZN_E_MALFORMED;
+    snprintf(it->reason, sizeof it->reason, "the item is malformed and cannot be checked");
     return 0;
 }
 

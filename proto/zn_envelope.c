@@ -241,7 +241,6 @@ done:
 int zn_envelope_parse(const msgpack_object *o, zn_envelope *out, zn_err *e)
 {
     zn_envelope env;
-    uint8_t hash[ZN_HASH_LEN];
 
     if (!out)
         return zn_err_set(e, ZN_E_INTERNAL, "envelope parse called without output");
@@ -266,10 +265,7 @@ int zn_envelope_parse(const msgpack_object *o, zn_envelope *out, zn_err *e)
                           env.ct_len);
     if (s_header_parse(env.header_raw, env.header_len, &env.h, e) != 0)
         return -1;
-    if (crypto_hash_sha256(hash, env.ct, env.ct_len) != 0)
-        return zn_err_set(e, ZN_E_INTERNAL, "hashing the ciphertext failed");
-    if (sodium_memcmp(hash, env.h.ct_hash, ZN_HASH_LEN) != 0)
-        return zn_err_set(e, ZN_E_HASH_MISMATCH, NULL);
+    /* No hash here: the recipient checks it when opening (zn_envelope_check_hash). */
     *out = env;
     return 0;
 }
@@ -300,6 +296,18 @@ void zn_envelope_pack(msgpack_packer *pk, const zn_envelope *env)
     zn_pack_bin(pk, env->ct, env->ct_len);
 }
 
+int zn_envelope_check_hash(const zn_envelope *env, zn_err *e)
+{
+    uint8_t hash[ZN_HASH_LEN];
+    if (!env || (!env->ct && env->ct_len))
+        return zn_err_set(e, ZN_E_INTERNAL, "envelope hash check called without an envelope");
+    if (crypto_hash_sha256(hash, env->ct, env->ct_len) != 0)
+        return zn_err_set(e, ZN_E_INTERNAL, "hashing the ciphertext failed");
+    if (sodium_memcmp(hash, env->h.ct_hash, ZN_HASH_LEN) != 0)
+        return zn_err_set(e, ZN_E_HASH_MISMATCH, NULL);
+    return 0;
+}
+
 int zn_envelope_verify(const zn_envelope *env, const uint8_t sender_sign_pk[ZN_KEY_LEN])
 {
     uint8_t msg[S_NS_LEN + ZN_MAX_HEADER];
@@ -322,6 +330,9 @@ int zn_envelope_open(const zn_envelope *env, const uint8_t sender_box_pk[ZN_KEY_
         *out_len = 0;
     if (!env || !sender_box_pk || !recipient_box_sk || !out || !out_len)
         return zn_err_set(e, ZN_E_INTERNAL, "envelope open called without its arguments");
+    /* Before anything is decrypted: the ciphertext must be the one the signed header names. */
+    if (zn_envelope_check_hash(env, e) != 0)
+        return -1;
     if (!env->ct || env->ct_len < ZN_CT_OVERHEAD || !s_is_bucket(env->ct_len - ZN_CT_OVERHEAD))
         return zn_err_set(e, ZN_E_MALFORMED, "the ciphertext length is no padding bucket");
 

@@ -7,7 +7,8 @@
  * Ciphertext: nonce (24 random bytes) || crypto_box_easy(padded plaintext, nonce,
  *   recipient box public key, sender box secret key). The plaintext is padded with sodium_pad
  *   (ISO/IEC 7816-4) to its bucket: the smallest power of two >= len+1, at least 256 bytes.
- *   ct_hash = SHA-256(ciphertext, nonce included).
+ *   ct_hash = SHA-256(ciphertext, nonce included); checked by the recipient before decrypting
+ *   (zn_envelope_open), not by parsing, so the broker relays without hashing.
  * Envelope (msgpack array): [header bin, signature bin64, ciphertext bin].
  *
  * Ownership: zn_envelope_seal returns a malloc'd encoding the caller frees. A parsed
@@ -62,7 +63,9 @@ int zn_envelope_seal(const zn_header *h, const uint8_t *content, size_t len,
                      uint8_t **out, size_t *out_len, zn_err *e) __attribute__((warn_unused_result));
 
 /* Structural parse of an envelope object (from a parsed frame or file): field types, lengths,
- * header fields, and that ct_hash matches the ciphertext. Does not verify the signature. */
+ * header fields, and that the ciphertext length is 40 + a padding bucket. It neither hashes the
+ * ciphertext nor verifies the signature: a parsed envelope may still fail
+ * zn_envelope_check_hash (the broker relays it anyway; the recipient refuses it). */
 int zn_envelope_parse(const msgpack_object *o, zn_envelope *out, zn_err *e)
     __attribute__((warn_unused_result));
 /* Same, from the envelope's own encoding. doc keeps the parse alive; free it with zn_doc_free. */
@@ -72,11 +75,19 @@ int zn_envelope_parse_bytes(const uint8_t *p, size_t n, zn_doc *doc, zn_envelope
 /* Re-encode a parsed envelope as [header bin, sig bin64, ct bin] into pk. */
 void zn_envelope_pack(msgpack_packer *pk, const zn_envelope *env);
 
-/* Ed25519 verification of the header signature with the sender's signing key. */
+/* SHA-256 of the ciphertext against the header's ct_hash, compared in constant time:
+ * 0 when they match, else -1 with ZN_E_HASH_MISMATCH. zn_envelope_open calls it first. */
+int zn_envelope_check_hash(const zn_envelope *env, zn_err *e) __attribute__((warn_unused_result));
+
+/* Ed25519 verification of the header signature with the sender's signing key. This covers the
+ * header only (ct_hash included), not the ciphertext: a recipient must both verify and open,
+ * and only opening checks that the ciphertext is the one the signed header commits to. */
 int zn_envelope_verify(const zn_envelope *env, const uint8_t sender_sign_pk[ZN_KEY_LEN])
     __attribute__((warn_unused_result));
 
-/* Decrypt and unpad. *out is malloc'd (caller frees); fails on a wrong key or tampering. */
+/* Check the ciphertext hash (zn_envelope_check_hash: ZN_E_HASH_MISMATCH), then decrypt and unpad.
+ * *out is malloc'd (caller frees); fails with ZN_E_VERIFY when the keys do not fit or the box or
+ * its padding does not hold. Nothing is decrypted from a ciphertext the header does not name. */
 int zn_envelope_open(const zn_envelope *env, const uint8_t sender_box_pk[ZN_KEY_LEN],
                      const uint8_t recipient_box_sk[ZN_KEY_LEN], uint8_t **out, size_t *out_len,
                      zn_err *e) __attribute__((warn_unused_result));

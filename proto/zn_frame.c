@@ -121,6 +121,7 @@ static int s_parse_fields(zn_frame *f, const msgpack_object *a, zn_err *e)
         return 0;
 
     case ZN_T_SEND:
+        /* Structure only: the ciphertext hash is the recipient's check (zn_envelope_open). */
         if (zn_envelope_parse(&a[0], &f->u.send.env, e) != 0)
             return zn_err_prefix(e, t);
         return 0;
@@ -139,7 +140,7 @@ static int s_parse_fields(zn_frame *f, const msgpack_object *a, zn_err *e)
             return zn_err_set(e, ZN_E_MALFORMED, "%s: field 'kind' is neither %d (envelope) nor %d (notice)",
                               t, ZN_ITEM_ENVELOPE, ZN_ITEM_NOTICE);
         f->u.deliver.kind = (uint32_t)v;
-        if (v == ZN_ITEM_ENVELOPE) {
+        if (v == ZN_ITEM_ENVELOPE) { /* structure only, as for SEND */
             if (zn_envelope_parse(&a[2], &f->u.deliver.env, e) != 0)
                 return zn_err_prefix(e, t);
         } else if (zn_notice_parse(&a[2], &f->u.deliver.notice) != 0) {

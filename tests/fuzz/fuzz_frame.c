@@ -1,6 +1,7 @@
 /* libFuzzer target: zn_frame_parse on arbitrary bytes; for frames that parse, every check a
- * receiver runs next (envelope signature and decryption, notice fields, request and case-new
- * body), and a re-encode / re-parse that must give the same fields. Any disagreement aborts. */
+ * receiver runs next (envelope signature, ciphertext hash and decryption, notice fields, request
+ * and case-new body), and a re-encode / re-parse that must give the same fields. Any
+ * disagreement aborts. */
 #include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,11 +51,23 @@ static void s_envelope(const zn_envelope *env)
     s_check(zn_text_valid(env->h.handler, strlen(env->h.handler)));
     if (zn_envelope_verify(env, s_keys.pub.sign) == 0)
         s_passed++;
+    /* the hash is not checked by parsing: check it here, and against a plain SHA-256 */
+    uint8_t hash[ZN_HASH_LEN];
+    s_check(crypto_hash_sha256(hash, env->ct, env->ct_len) == 0);
+    bool same = memcmp(hash, env->h.ct_hash, ZN_HASH_LEN) == 0;
+    zn_err_clear(&e);
+    int hrc = zn_envelope_check_hash(env, &e);
+    s_check(same ? (hrc == 0 && e.code == ZN_E_OK) : (hrc == -1 && e.code == ZN_E_HASH_MISMATCH));
+    if (same)
+        s_passed++;
+    zn_err_clear(&e);
     if (zn_envelope_open(env, s_keys.pub.box, s_keys.box, &plain, &plain_len, &e) == 0) {
+        s_check(same); /* nothing opens that its header does not name */
         s_check(plain_len <= env->ct_len - ZN_CT_OVERHEAD);
         free(plain);
     } else {
         s_check(plain == NULL && plain_len == 0);
+        s_check(same ? e.code != ZN_E_HASH_MISMATCH : e.code == ZN_E_HASH_MISMATCH);
     }
 
     /* re-pack, re-parse: the same envelope */

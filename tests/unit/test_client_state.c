@@ -2,7 +2,7 @@
  * opening a client (convenant rollback, authority pin, own entry), local refusals that must
  * happen before anything goes on the network, and the protocol against a small in-process
  * fake broker (CURVE server on loopback) that answers HELLO, CONVENANT_GET, SEND, REQUEST and
- * pushes prepared items: valid, duplicate, forged, tampered, misaddressed. */
+ * pushes prepared items: valid, duplicate, forged, tampered, misaddressed, malformed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1063,9 +1063,9 @@ static void test_inbox_checks(void **state)
     zn_err e;
     s_fake *f = s_fake_new(v, 1);
     const uint8_t *self_box = v->p[P_SELF].pub.box;
-    uint8_t m1[16], m2[16], m3[16], m4[16], m5[16], m6[16];
+    uint8_t m1[16], m2[16], m3[16], m4[16], m5[16], m6[16], m7[16];
     memset(m1, 1, 16), memset(m2, 2, 16), memset(m3, 3, 16);
-    memset(m4, 4, 16), memset(m5, 5, 16), memset(m6, 6, 16);
+    memset(m4, 4, 16), memset(m5, 5, 16), memset(m6, 6, 16), memset(m7, 7, 16);
 
     /* 0: valid */
     s_fake_add_envelope(f, &v->p[P_PEER], "wijkracht", "school-a", self_box, m1, "Warme overdracht: gesprek 12 mei.");
@@ -1075,7 +1075,7 @@ static void test_inbox_checks(void **state)
     zn_seckeys forged = v->p[P_PEER];
     memcpy(forged.sign, v->p[P_COORD].sign, sizeof forged.sign);
     s_fake_add_envelope(f, &forged, "wijkracht", "school-a", self_box, m2, "forged");
-    /* 3: ciphertext altered after sealing */
+    /* 3: ciphertext altered after sealing: relayed as a valid frame, refused when opened */
     size_t k = s_fake_add_envelope(f, &v->p[P_PEER], "wijkracht", "school-a", self_box, m3, "tampered");
     {
         zn_doc doc;
@@ -1096,6 +1096,19 @@ static void test_inbox_checks(void **state)
     s_fake_add_envelope(f, &v->p[P_OUT], "outsider", "school-a", self_box, m6, "who am I");
     /* 7: a notice */
     s_fake_add_notice(f);
+    /* 8: malformed: kind envelope, but the item is a notice (the frame parser refuses it) */
+    s_fake_add_notice(f);
+    f->items[8].kind = ZN_ITEM_ENVELOPE;
+    /* 9: forged and altered: the signature is checked before the hash */
+    k = s_fake_add_envelope(f, &forged, "wijkracht", "school-a", self_box, m7, "forged, then altered");
+    {
+        zn_doc doc;
+        zn_envelope env;
+        assert_int_equal(zn_envelope_parse_bytes(f->items[k].bytes, f->items[k].len, &doc, &env, &e), 0);
+        size_t off = (size_t)(env.ct - f->items[k].bytes);
+        zn_doc_free(&doc);
+        f->items[k].bytes[off + 40] ^= 0x01;
+    }
     s_fake_start(f);
 
     zn_client *c = s_open(v, v->key_path, f->endpoint, &e);
@@ -1113,6 +1126,8 @@ static void test_inbox_checks(void **state)
         {false, ZN_E_VERIFY, 5},
         {false, ZN_E_UNKNOWN_PARTNER, 6},
         {true, ZN_E_OK, 7},
+        {false, ZN_E_MALFORMED, 8},
+        {false, ZN_E_BAD_SIGNATURE, 9},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         int rc = zn_client_next(c, 0, &it, &e);
@@ -1135,6 +1150,17 @@ static void test_inbox_checks(void **state)
             assert_memory_equal(it.msgid, m1, 16);
             assert_int_equal(it.content_len, strlen("Warme overdracht: gesprek 12 mei."));
             assert_memory_equal(it.content, "Warme overdracht: gesprek 12 mei.", it.content_len);
+        }
+        if (i == 2) { /* the frame parsed: the header is read, the content never shown */
+            assert_int_equal(it.kind, ZN_ITEM_KIND_ENVELOPE);
+            assert_string_equal(it.sender, "wijkracht");
+            assert_memory_equal(it.msgid, m3, 16);
+            assert_non_null(strstr(it.reason, "altered"));
+        }
+        if (i == 7) { /* salvaged: only the item id is known */
+            assert_int_equal(it.kind, ZN_ITEM_KIND_ENVELOPE);
+            assert_string_equal(it.sender, "");
+            assert_non_null(strstr(it.reason, "malformed"));
         }
         if (i == 6) {
             assert_int_equal(it.kind, ZN_ITEM_KIND_NOTICE);
@@ -1167,8 +1193,8 @@ static void test_inbox_checks(void **state)
     s_fake_stop(f);
 
     assert_int_equal(f->last_window, ZN_CLIENT_DEFAULT_WINDOW);
-    assert_int_equal(f->n_ack, 8); /* every item, the skipped duplicate included */
-    for (size_t i = 0; i < 8; i++) {
+    assert_int_equal(f->n_ack, 10); /* every item, the skipped duplicate included */
+    for (size_t i = 0; i < 10; i++) {
         bool found = false;
         for (size_t j = 0; j < f->n_ack; j++)
             found = found || memcmp(f->acked[j], f->items[i].id, 16) == 0;

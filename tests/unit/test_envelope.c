@@ -1,5 +1,6 @@
-/* Unit tests for envelopes (seal, parse, verify, open, padding, tampering) and signed requests,
- * and the test vectors printed in docs/PROTOCOL.md (checked byte for byte against the doc). */
+/* Unit tests for envelopes (seal, parse, verify, hash check, open, padding, tampering) and
+ * signed requests, and the test vectors printed in docs/PROTOCOL.md (checked byte for byte
+ * against the doc). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -242,6 +243,7 @@ static void test_vector_envelope(void **state)
 
     /* and the printed bytes themselves open with the printed keys */
     assert_int_equal(zn_envelope_verify(&p, sender.pub.sign), 0);
+    assert_int_equal(zn_envelope_check_hash(&p, &e), 0);
     assert_int_equal(zn_envelope_open(&p, sender.pub.box, recipient.box, &plain, &plain_len, &e), 0);
     assert_int_equal(plain_len, strlen(s_plain));
     assert_memory_equal(plain, s_plain, plain_len);
@@ -529,12 +531,23 @@ static void test_tamper_parts(void **state)
         zn_doc_free(&doc);
         env[soff + i] ^= 0x20;
     }
-    /* ciphertext: the header's hash no longer matches */
+    /* ciphertext: parses (the hash is not checked there) and the header still verifies, but
+     * the header's hash no longer matches, so it never opens */
     for (size_t i = 0; i < clen; i++) {
+        uint8_t *plain = (uint8_t *)&e;
+        size_t plain_len = 1;
         env[coff + i] ^= 0x80;
-        assert_int_equal(zn_envelope_parse_bytes(env, len, &doc, &p, &e), -1);
+        assert_int_equal(zn_envelope_parse_bytes(env, len, &doc, &p, &e), 0);
+        assert_int_equal(zn_envelope_verify(&p, sender.pub.sign), 0);
+        zn_err_clear(&e);
+        assert_int_equal(zn_envelope_check_hash(&p, &e), -1);
         assert_int_equal(e.code, ZN_E_HASH_MISMATCH);
-        assert_false(doc.live);
+        zn_err_clear(&e);
+        assert_int_equal(zn_envelope_open(&p, sender.pub.box, recipient.box, &plain, &plain_len, &e), -1);
+        assert_int_equal(e.code, ZN_E_HASH_MISMATCH);
+        assert_null(plain);
+        assert_int_equal(plain_len, 0);
+        zn_doc_free(&doc);
         env[coff + i] ^= 0x80;
     }
     /* wrong keys */
@@ -694,11 +707,14 @@ static void test_header_fields_refused(void **state)
         }
     }
 
-    /* a header hash that does not match the ciphertext */
-    {
+    /* a header hash that does not match the ciphertext: the envelope is well formed (it parses)
+     * and the ciphertext is a good box for these keys, yet it does not open, on the hash; with
+     * the right hash the same ciphertext opens */
+    for (int right = 0; right <= 1; right++) {
         uint8_t wrong[ZN_HASH_LEN];
         memcpy(wrong, hash, sizeof wrong);
-        wrong[31] ^= 1;
+        if (!right)
+            wrong[31] ^= 1;
         msgpack_sbuffer hb;
         msgpack_packer pk;
         msgpack_sbuffer_init(&hb);
@@ -711,8 +727,24 @@ static void test_header_fields_refused(void **state)
         zn_doc doc;
         zn_envelope p;
         zn_err e;
-        assert_int_equal(zn_envelope_parse_bytes(env, len, &doc, &p, &e), -1);
-        assert_int_equal(e.code, ZN_E_HASH_MISMATCH);
+        uint8_t *plain = NULL;
+        size_t plain_len = 0;
+        assert_int_equal(zn_envelope_parse_bytes(env, len, &doc, &p, &e), 0);
+        zn_err_clear(&e);
+        int hrc = zn_envelope_check_hash(&p, &e);
+        int orc = zn_envelope_open(&p, sender.pub.box, recipient.box, &plain, &plain_len, &e);
+        if (right) {
+            assert_int_equal(hrc, 0);
+            assert_int_equal(orc, 0);
+            assert_int_equal(plain_len, 0); /* the padded bucket held no content */
+            free(plain);
+        } else {
+            assert_int_equal(hrc, -1);
+            assert_int_equal(orc, -1);
+            assert_int_equal(e.code, ZN_E_HASH_MISMATCH);
+            assert_null(plain);
+        }
+        zn_doc_free(&doc);
         free(env);
         msgpack_sbuffer_destroy(&hb);
     }
@@ -790,10 +822,13 @@ static void test_envelope_shape_refused(void **state)
     env = s_assemble(hdr, hlen, sig, ZN_SIG_LEN, huge, ZN_MAX_CT + 1, &elen);
     assert_int_equal(zn_envelope_parse_bytes(env, elen, &doc, &p, &e), -1);
     free(env);
-    /* the largest bucket with a hash that does not match: refused on the hash, not the size */
+    /* the largest bucket is a size that parses; its hash (of another ciphertext) does not match */
     env = s_assemble(hdr, hlen, sig, ZN_SIG_LEN, huge, ZN_MAX_CT, &elen);
-    assert_int_equal(zn_envelope_parse_bytes(env, elen, &doc, &p, &e), -1);
+    assert_int_equal(zn_envelope_parse_bytes(env, elen, &doc, &p, &e), 0);
+    assert_int_equal(p.ct_len, ZN_MAX_CT);
+    assert_int_equal(zn_envelope_check_hash(&p, &e), -1);
     assert_int_equal(e.code, ZN_E_HASH_MISMATCH);
+    zn_doc_free(&doc);
     free(env);
     free(huge);
     /* header larger than ZN_MAX_HEADER */
@@ -824,6 +859,72 @@ static void test_envelope_shape_refused(void **state)
     assert_int_equal(zn_envelope_parse_bytes(longer, len + 1, &doc, &p, &e), -1);
     free(longer);
     free(good);
+}
+
+/* The hash is checked when opening, not when parsing: a ciphertext swapped in from another
+ * envelope, genuinely sealed with the same keys, parses and its header verifies, but it does not
+ * open, because the signed header names another ciphertext. */
+static void test_open_checks_hash(void **state)
+{
+    (void)state;
+    zn_seckeys sender, recipient;
+    zn_doc d1, d2, d3;
+    zn_envelope p1, p2, p3;
+    zn_err e;
+    uint8_t *plain = NULL;
+    size_t plain_len = 0, len1 = 0, len2 = 0, len3 = 0;
+    s_keys(&sender, 0xa1, 0xa2);
+    s_keys(&recipient, 0xa3, 0xa4);
+    zn_header h = s_header();
+    uint8_t *env1 = NULL, *env2 = NULL;
+    assert_int_equal(zn_envelope_seal(&h, (const uint8_t *)"first", 5, recipient.pub.box, &sender, &env1,
+                                      &len1, &e), 0);
+    assert_int_equal(zn_envelope_seal(&h, (const uint8_t *)"second", 6, recipient.pub.box, &sender, &env2,
+                                      &len2, &e), 0);
+    assert_int_equal(zn_envelope_parse_bytes(env1, len1, &d1, &p1, &e), 0);
+    assert_int_equal(zn_envelope_parse_bytes(env2, len2, &d2, &p2, &e), 0);
+    assert_int_equal(zn_envelope_check_hash(&p1, &e), 0);
+    assert_int_equal(zn_envelope_check_hash(&p2, &e), 0);
+    assert_int_equal(p1.ct_len, p2.ct_len);
+
+    /* header and signature of the first, ciphertext of the second */
+    uint8_t *mixed = s_assemble(p1.header_raw, p1.header_len, p1.sig, ZN_SIG_LEN, p2.ct, p2.ct_len, &len3);
+    assert_int_equal(zn_envelope_parse_bytes(mixed, len3, &d3, &p3, &e), 0);
+    assert_int_equal(zn_envelope_verify(&p3, sender.pub.sign), 0);
+    zn_err_clear(&e);
+    assert_int_equal(zn_envelope_check_hash(&p3, &e), -1);
+    assert_int_equal(e.code, ZN_E_HASH_MISMATCH);
+    assert_string_equal(e.text, zn_code_hint(ZN_E_HASH_MISMATCH));
+    zn_err_clear(&e);
+    plain = (uint8_t *)&e;
+    plain_len = 1;
+    assert_int_equal(zn_envelope_open(&p3, sender.pub.box, recipient.box, &plain, &plain_len, &e), -1);
+    assert_int_equal(e.code, ZN_E_HASH_MISMATCH);
+    assert_null(plain);
+    assert_int_equal(plain_len, 0);
+    /* the same ciphertext under its own header opens */
+    assert_int_equal(zn_envelope_open(&p2, sender.pub.box, recipient.box, &plain, &plain_len, &e), 0);
+    assert_int_equal(plain_len, 6);
+    assert_memory_equal(plain, "second", 6);
+    free(plain);
+
+    /* one bit of the parsed ct_hash is enough; the check reads the envelope as given */
+    p1.h.ct_hash[ZN_HASH_LEN - 1] ^= 0x01;
+    assert_int_equal(zn_envelope_check_hash(&p1, &e), -1);
+    assert_int_equal(e.code, ZN_E_HASH_MISMATCH);
+    p1.h.ct_hash[ZN_HASH_LEN - 1] ^= 0x01;
+    assert_int_equal(zn_envelope_check_hash(&p1, &e), 0);
+    /* no envelope */
+    assert_int_equal(zn_envelope_check_hash(NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_INTERNAL);
+    assert_int_equal(zn_envelope_check_hash(&p1, NULL), 0);
+
+    zn_doc_free(&d3);
+    zn_doc_free(&d2);
+    zn_doc_free(&d1);
+    free(mixed);
+    free(env2);
+    free(env1);
 }
 
 static void test_open_refuses_bad_padding(void **state)
@@ -1201,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_tamper_parts),
         cmocka_unit_test(test_header_fields_refused),
         cmocka_unit_test(test_envelope_shape_refused),
+        cmocka_unit_test(test_open_checks_hash),
         cmocka_unit_test(test_open_refuses_bad_padding),
         cmocka_unit_test(test_request_roundtrip),
         cmocka_unit_test(test_request_fields_refused),

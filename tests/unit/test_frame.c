@@ -534,15 +534,25 @@ static int s_pack_value(msgpack_packer *pk, int k, int m)
             msgpack_pack_array(pk, 2);
             zn_pack_bin(pk, buf, 1);
             zn_pack_bin(pk, buf, 64);
-        } else if (m == M_BAD2) {
+        } else if (m == M_BAD2) { /* a ciphertext one byte short of its bucket */
+            zn_doc doc;
+            zn_envelope env;
+            zn_err e;
+            assert_int_equal(zn_envelope_parse_bytes(s_env, s_env_len, &doc, &env, &e), 0);
+            msgpack_pack_array(pk, 3);
+            zn_pack_bin(pk, env.header_raw, env.header_len);
+            zn_pack_bin(pk, env.sig, ZN_SIG_LEN);
+            zn_pack_bin(pk, env.ct, env.ct_len - 1);
+            zn_doc_free(&doc);
+        } else { /* M_BAD3: the last ciphertext byte altered; the hash is the recipient's check */
             uint8_t *copy = malloc(s_env_len);
             assert_non_null(copy);
             memcpy(copy, s_env, s_env_len);
-            copy[s_env_len - 1] ^= 1; /* last ciphertext byte */
+            copy[s_env_len - 1] ^= 1;
             zn_pack_raw(pk, copy, s_env_len);
             free(copy);
-            return ZN_E_HASH_MISMATCH;
-        } else return -1;
+            return ZN_E_OK;
+        }
         break;
     case K_ITEMKIND:
         if (m == M_NONE) msgpack_pack_uint64(pk, ZN_ITEM_NOTICE);
@@ -705,7 +715,15 @@ static void test_every_field_refused(void **state)
                 int rc = zn_frame_parse((const uint8_t *)b.data, b.size, &f, &e);
                 if (want == ZN_E_OK) {
                     if (rc != 0)
-                        fail_msg("%s: valid frame refused: %s", s_type_name(s_specs[si].type), e.text);
+                        fail_msg("%s position %d mutation %d: valid frame refused: %s",
+                                 s_type_name(s_specs[si].type), pos, m, e.text);
+                    if (f.type == ZN_T_SEND) { /* parsed; only the recipient's check sees the change */
+                        bool altered = pos == 3 && m == M_BAD3;
+                        zn_err he;
+                        zn_err_clear(&he);
+                        assert_int_equal(zn_envelope_check_hash(&f.u.send.env, &he), altered ? -1 : 0);
+                        assert_int_equal(he.code, altered ? ZN_E_HASH_MISMATCH : ZN_E_OK);
+                    }
                     zn_frame_free(&f);
                 } else {
                     if (rc != -1 || (int)e.code != want)
@@ -800,6 +818,56 @@ static void test_names_the_field(void **state)
     msgpack_sbuffer_destroy(&eb);
     msgpack_sbuffer_destroy(&hb);
     zn_doc_free(&doc);
+}
+
+/* A SEND or DELIVER whose ciphertext was changed after sealing is a valid frame: the parser checks
+ * structure only. The header still verifies; the recipient's hash check and opening refuse it. */
+static void test_hash_left_to_recipient(void **state)
+{
+    (void)state;
+    uint8_t *copy = malloc(s_env_len);
+    assert_non_null(copy);
+    for (int where = 0; where < 2; where++) {
+        memcpy(copy, s_env, s_env_len);
+        copy[where == 0 ? s_env_len - 1 : s_env_len - 100] ^= 0x10; /* inside the ciphertext */
+        for (int type = 0; type < 2; type++) {
+            msgpack_sbuffer b;
+            zn_frame f;
+            zn_err e;
+            uint8_t *plain = (uint8_t *)&e;
+            size_t plain_len = 1;
+            msgpack_sbuffer_init(&b);
+            if (type == 0)
+                zn_frame_send(&b, 9, copy, s_env_len);
+            else
+                zn_frame_deliver(&b, s_id_a, ZN_ITEM_ENVELOPE, copy, s_env_len);
+            s_parse_ok(&b, &f);
+            const zn_envelope *env = type == 0 ? &f.u.send.env : &f.u.deliver.env;
+            assert_int_equal(f.type, type == 0 ? ZN_T_SEND : ZN_T_DELIVER);
+            assert_string_equal(env->h.sender, "basisschool-de-linde");
+            assert_int_equal(zn_envelope_verify(env, s_sender.pub.sign), 0);
+            zn_err_clear(&e);
+            assert_int_equal(zn_envelope_check_hash(env, &e), -1);
+            assert_int_equal(e.code, ZN_E_HASH_MISMATCH);
+            zn_err_clear(&e);
+            assert_int_equal(zn_envelope_open(env, s_sender.pub.box, s_recipient.box, &plain, &plain_len, &e), -1);
+            assert_int_equal(e.code, ZN_E_HASH_MISMATCH);
+            assert_null(plain);
+            assert_int_equal(plain_len, 0);
+            /* re-packed, the bytes are relayed unchanged */
+            msgpack_sbuffer rb;
+            msgpack_packer pk;
+            msgpack_sbuffer_init(&rb);
+            msgpack_packer_init(&pk, &rb, msgpack_sbuffer_write);
+            zn_envelope_pack(&pk, env);
+            assert_int_equal(rb.size, s_env_len);
+            assert_memory_equal(rb.data, copy, s_env_len);
+            msgpack_sbuffer_destroy(&rb);
+            zn_frame_free(&f);
+            msgpack_sbuffer_destroy(&b);
+        }
+    }
+    free(copy);
 }
 
 /* ------------------------------------------------------------ truncation, trailing bytes, size */
@@ -1213,28 +1281,48 @@ static void test_corpus_write(void **state)
         }
         msgpack_sbuffer_destroy(&fr[k]);
     }
-    /* field mutations of a few kinds */
+    /* field mutations of a few kinds; a changed ciphertext is a valid frame (the hash is the
+     * recipient's check), kept as a seed for the envelope checks after parsing */
     const struct {
         size_t spec;
         int pos, m;
+        bool valid;
         const char *name;
     } muts[] = {
-        {0, 0, M_BAD, "hello-version-2"},       {0, 1, M_BAD2, "unknown-type"},
-        {0, 4, M_BAD, "hello-window"},          {1, 4, M_BAD, "welcome-partner"},
-        {2, 3, M_BAD2, "send-hash-mismatch"},   {2, 3, M_TYPE, "send-envelope-in-bin"},
-        {4, 4, M_BAD, "deliver-kind"},          {4, 5, M_BAD3, "deliver-notice-dup-key"},
-        {4, 2, M_BAD3, "deliver-corr"},         {5, 3, M_BAD2, "ack-short-id"},
-        {6, 3, M_BAD2, "request-version-2"},    {6, 4, M_BAD, "request-short-sig"},
-        {7, 4, M_BAD, "result-case-new-body"},  {8, 4, M_BAD, "error-control-char"},
-        {8, 3, M_BAD2, "error-ok"},             {11, 3, M_BAD, "convenant-empty"},
+        {0, 0, M_BAD, false, "hello-version-2"},       {0, 1, M_BAD2, false, "unknown-type"},
+        {0, 4, M_BAD, false, "hello-window"},          {1, 4, M_BAD, false, "welcome-partner"},
+        {2, 3, M_BAD3, true, "send-hash-mismatch"},    {2, 3, M_TYPE, false, "send-envelope-in-bin"},
+        {2, 3, M_BAD2, false, "send-ciphertext-length"},
+        {4, 4, M_BAD, false, "deliver-kind"},          {4, 5, M_BAD3, false, "deliver-notice-dup-key"},
+        {4, 2, M_BAD3, false, "deliver-corr"},         {5, 3, M_BAD2, false, "ack-short-id"},
+        {6, 3, M_BAD2, false, "request-version-2"},    {6, 4, M_BAD, false, "request-short-sig"},
+        {7, 4, M_BAD, false, "result-case-new-body"},  {8, 4, M_BAD, false, "error-control-char"},
+        {8, 3, M_BAD2, false, "error-ok"},             {11, 3, M_BAD, false, "convenant-empty"},
     };
     for (size_t i = 0; i < sizeof muts / sizeof *muts; i++) {
         msgpack_sbuffer b;
         msgpack_sbuffer_init(&b);
-        assert_true(s_build(&b, muts[i].spec, muts[i].pos, muts[i].m, 0) > 0);
-        snprintf(name, sizeof name, "bad-%s.bin", muts[i].name);
+        int want = s_build(&b, muts[i].spec, muts[i].pos, muts[i].m, 0);
+        if (muts[i].valid)
+            assert_int_equal(want, ZN_E_OK);
+        else
+            assert_true(want > 0);
+        snprintf(name, sizeof name, "%s-%s.bin", muts[i].valid ? "valid" : "bad", muts[i].name);
         s_write(dir, name, b.data, b.size);
         msgpack_sbuffer_destroy(&b);
+    }
+    /* the same change in a DELIVER */
+    {
+        msgpack_sbuffer b;
+        uint8_t *copy = malloc(s_env_len);
+        assert_non_null(copy);
+        memcpy(copy, s_env, s_env_len);
+        copy[s_env_len - 1] ^= 1;
+        msgpack_sbuffer_init(&b);
+        zn_frame_deliver(&b, s_id_a, ZN_ITEM_ENVELOPE, copy, s_env_len);
+        s_write(dir, "valid-deliver-hash-mismatch.bin", b.data, b.size);
+        msgpack_sbuffer_destroy(&b);
+        free(copy);
     }
     s_write(dir, "bad-float.bin", "\x95\x01\x01\x05\x01\xcb\x40\x50\x00\x00\x00\x00\x00\x00", 14);
     s_write(dir, "bad-ext.bin", "\x95\x01\x01\x05\x01\xd4\x00\x00", 8);
@@ -1254,7 +1342,7 @@ static void test_corpus_files(void **state)
     if (!d)
         fail_msg("no tests/fuzz/corpus");
     struct dirent *de;
-    unsigned valid = 0, bad = 0;
+    unsigned valid = 0, bad = 0, hashed = 0, mismatched = 0;
     while ((de = readdir(d)) != NULL) {
         bool is_valid = strncmp(de->d_name, "valid-", 6) == 0, is_bad = strncmp(de->d_name, "bad-", 4) == 0;
         if (!is_valid && !is_bad)
@@ -1275,13 +1363,32 @@ static void test_corpus_files(void **state)
             fail_msg("%s refused: %s", de->d_name, e.text);
         if (is_bad && rc == 0)
             fail_msg("%s accepted", de->d_name);
+        /* the envelope of a valid SEND or DELIVER passes the recipient's hash check, unless the
+         * file is named for a hash mismatch */
+        const zn_envelope *env = NULL;
+        if (rc == 0 && f.type == ZN_T_SEND)
+            env = &f.u.send.env;
+        if (rc == 0 && f.type == ZN_T_DELIVER && f.u.deliver.kind == ZN_ITEM_ENVELOPE)
+            env = &f.u.deliver.env;
+        if (env) {
+            bool mismatch = strstr(de->d_name, "hash-mismatch") != NULL;
+            zn_err_clear(&e);
+            if (zn_envelope_check_hash(env, &e) != (mismatch ? -1 : 0) ||
+                e.code != (mismatch ? ZN_E_HASH_MISMATCH : ZN_E_OK))
+                fail_msg("%s: hash check gave %s", de->d_name, zn_code_name(e.code));
+            hashed++;
+            if (mismatch)
+                mismatched++;
+        }
         zn_frame_free(&f);
         free(buf);
         is_valid ? valid++ : bad++;
     }
     closedir(d);
-    assert_true(valid >= 14);
+    assert_true(valid >= 16);
     assert_true(bad >= 14);
+    assert_true(hashed >= 4);     /* valid-send, valid-deliver-envelope and both mismatches */
+    assert_true(mismatched >= 2);
 }
 
 /* ------------------------------------------------------------ the error table in the doc */
@@ -1331,6 +1438,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_every_type),
         cmocka_unit_test(test_every_field_refused),
         cmocka_unit_test(test_names_the_field),
+        cmocka_unit_test(test_hash_left_to_recipient),
         cmocka_unit_test(test_truncated_and_trailing),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_shapes),
