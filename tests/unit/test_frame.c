@@ -850,7 +850,8 @@ static void test_hash_left_to_recipient(void **state)
             assert_int_equal(zn_envelope_check_hash(env, &e), -1);
             assert_int_equal(e.code, ZN_E_HASH_MISMATCH);
             zn_err_clear(&e);
-            assert_int_equal(zn_envelope_open(env, s_sender.pub.box, s_recipient.box, &plain, &plain_len, &e), -1);
+            assert_int_equal(
+                zn_envelope_open(env, s_sender.pub.box, s_recipient.box, &plain, &plain_len, &e), -1);
             assert_int_equal(e.code, ZN_E_HASH_MISMATCH);
             assert_null(plain);
             assert_int_equal(plain_len, 0);
