@@ -807,7 +807,10 @@ fail:
 
 static int s_sockets(zn_broker *b, const char *endpoint, zn_err *e)
 {
-    int one = 1, hb_ivl = 5000, hb_timeout = 15000, linger = 1000, hwm = 100000;
+    /* High-water marks per connection: a window of DELIVERs plus replies going out; incoming
+     * frames beyond rcvhwm wait in the client's TCP stream (back-pressure), not in memory. */
+    int one = 1, hb_ivl = 5000, hb_timeout = 15000, linger = 1000;
+    int sndhwm = 2 * ZN_MAX_WINDOW, rcvhwm = 1024;
     int64_t maxmsg = 2 * (int64_t)ZN_FRAME_MAX; /* beyond this the peer is cut off; below, "too-large" */
     b->ctx = zmq_ctx_new();
     if (!b->ctx)
@@ -821,8 +824,8 @@ static int s_sockets(zn_broker *b, const char *endpoint, zn_err *e)
         zmq_setsockopt(b->router, ZMQ_ZAP_DOMAIN, "zorgnet", 7) != 0 ||
         zmq_setsockopt(b->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_setsockopt(b->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
-        zmq_setsockopt(b->router, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_setsockopt(b->router, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm) != 0 ||
         zmq_setsockopt(b->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
         zmq_setsockopt(b->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
         zmq_setsockopt(b->router, ZMQ_LINGER, &linger, sizeof linger) != 0)

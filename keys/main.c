@@ -45,26 +45,30 @@ enum { S_EXIT_OK = 0, S_EXIT_FAULT = 1, S_EXIT_USAGE = 2, S_EXIT_VERIFY = 5 };
 
 /* ---- messages ---- */
 
+static void s_vmsg(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static void s_vmsg(const char *fmt, va_list ap)
+{
+    fputs(S_PROG ": ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 static void s_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void s_msg(const char *fmt, ...)
 {
     va_list ap;
-    fputs(S_PROG ": ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    s_vmsg(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 static int s_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int s_usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs(S_PROG ": ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    s_vmsg(fmt, ap);
     va_end(ap);
-    fputs("\n", stderr);
     fputs(s_usage, stderr);
     return S_EXIT_USAGE;
 }

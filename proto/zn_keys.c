@@ -258,6 +258,22 @@ done:
 
 /* ---- secret key files ---- */
 
+
+/* An X25519 pair the kind has must match; a pair it does not have must be all zero. */
+static int s_check_x25519(const char *path, zn_kind kind, const char *what, bool has, const uint8_t *sk,
+                          const uint8_t *pk, uint8_t derived[ZN_KEY_LEN], zn_err *e)
+{
+    if (has) {
+        if (crypto_scalarmult_base(derived, sk) != 0 || sodium_memcmp(derived, pk, ZN_KEY_LEN) != 0)
+            return zn_err_set(e, ZN_E_KEY_FILE, "key file %s: the %s secret key does not match its public key",
+                              path, what);
+    } else if (!sodium_is_zero(sk, ZN_KEY_LEN)) {
+        return zn_err_set(e, ZN_E_KEY_FILE, "key file %s: a %s has no %s key, but the file holds one", path,
+                          zn_kind_name(kind), what);
+    }
+    return 0;
+}
+
 static int s_check_halves(const zn_seckeys *k, const char *path, zn_err *e)
 {
     uint8_t derived[ZN_KEY_LEN];
@@ -265,30 +281,10 @@ static int s_check_halves(const zn_seckeys *k, const char *path, zn_err *e)
     uint8_t sk2[crypto_sign_SECRETKEYBYTES];
     int rc = -1;
 
-    if (s_has_transport(k->pub.kind)) {
-        if (crypto_scalarmult_base(derived, k->transport) != 0 ||
-            sodium_memcmp(derived, k->pub.transport, ZN_KEY_LEN) != 0) {
-            zn_err_set(e, ZN_E_KEY_FILE, "key file %s: the transport secret key does not match its public key",
-                       path);
-            goto done;
-        }
-    } else if (!sodium_is_zero(k->transport, ZN_KEY_LEN)) {
-        zn_err_set(e, ZN_E_KEY_FILE, "key file %s: a %s has no transport key, but the file holds one", path,
-                   zn_kind_name(k->pub.kind));
+    if (s_check_x25519(path, k->pub.kind, "transport", s_has_transport(k->pub.kind), k->transport,
+                       k->pub.transport, derived, e) != 0 ||
+        s_check_x25519(path, k->pub.kind, "box", s_has_box(k->pub.kind), k->box, k->pub.box, derived, e) != 0)
         goto done;
-    }
-    if (s_has_box(k->pub.kind)) {
-        if (crypto_scalarmult_base(derived, k->box) != 0 ||
-            sodium_memcmp(derived, k->pub.box, ZN_KEY_LEN) != 0) {
-            zn_err_set(e, ZN_E_KEY_FILE, "key file %s: the box secret key does not match its public key",
-                       path);
-            goto done;
-        }
-    } else if (!sodium_is_zero(k->box, ZN_KEY_LEN)) {
-        zn_err_set(e, ZN_E_KEY_FILE, "key file %s: a %s has no box key, but the file holds one", path,
-                   zn_kind_name(k->pub.kind));
-        goto done;
-    }
     /* An Ed25519 secret key is seed || public key: check the stored copy and the one the seed
      * derives, so neither half can be swapped on its own. */
     if (crypto_sign_ed25519_sk_to_pk(derived, k->sign) != 0 ||
