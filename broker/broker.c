@@ -84,6 +84,7 @@ struct zn_broker {
     msgpack_sbuffer sb;
     uint64_t next_prune_ms;
     uint64_t frames, commits; /* since start, for the shutdown line */
+    bool fatal;               /* stop serving: the state in memory cannot be trusted */
 };
 
 /* ---- partner tables ------------------------------------------------------------------- */
@@ -108,42 +109,58 @@ static int s_partner_index(const zn_broker *b, const char *id)
     return p ? (int)(p - b->conv->partners) : -1;
 }
 
+static void s_session_free(s_session *sessions, size_t n)
+{
+    for (size_t i = 0; sessions && i < n; i++)
+        free(sessions[i].ring);
+    free(sessions);
+}
+
+typedef struct {
+    const zn_convenant *conv;
+    int64_t *queued;
+} s_count_ctx;
+
 static int s_count_cb(void *ctx, const char *recipient, const zn_queue_item *it)
 {
-    zn_broker *b = ctx;
-    int i = s_partner_index(b, recipient);
-    if (i >= 0)
-        b->queued[i] = it->seq;
+    s_count_ctx *c = ctx;
+    const zn_partner *p = zn_convenant_partner(c->conv, recipient);
+    if (p)
+        c->queued[p - c->conv->partners] = it->seq;
     return 0;
 }
 
-/* (Re)build the per-partner tables for b->conv; sessions of partners that stay keep going. */
-static int s_tables(zn_broker *b, const zn_convenant *old, s_session *old_sessions)
+/* Build the per-partner tables for conv and put conv in force; sessions of partners that stay
+ * (same id, same transport key) keep going. On failure nothing of b changes. */
+static int s_tables(zn_broker *b, zn_convenant *conv)
 {
-    size_t n = b->conv->n_partners ? b->conv->n_partners : 1;
+    const zn_convenant *old = b->conv;
+    size_t n = conv->n_partners ? conv->n_partners : 1;
     s_session *sessions = calloc(n, sizeof *sessions);
     s_keyidx *keys = calloc(n, sizeof *keys);
     int64_t *queued = calloc(n, sizeof *queued), *delta = calloc(n, sizeof *delta);
-    if (!sessions || !keys || !queued || !delta) {
+    s_count_ctx cc = {conv, queued};
+    if (!sessions || !keys || !queued || !delta || zn_store_queue_counts(b->store, s_count_cb, &cc) < 0) {
         free(sessions), free(keys), free(queued), free(delta);
         return -1;
     }
-    for (size_t i = 0; i < b->conv->n_partners; i++) {
-        const zn_partner *p = &b->conv->partners[i];
+    for (size_t i = 0; i < conv->n_partners; i++) {
+        const zn_partner *p = &conv->partners[i];
         memcpy(keys[i].key, p->keys.transport, ZN_KEY_LEN);
         keys[i].idx = (uint32_t)i;
         const zn_partner *was = old ? zn_convenant_partner(old, p->id) : NULL;
-        if (was && old_sessions &&
-            memcmp(was->keys.transport, p->keys.transport, ZN_KEY_LEN) == 0) {
-            sessions[i] = old_sessions[was - old->partners];
-            old_sessions[was - old->partners].ring = NULL; /* moved */
+        if (was && memcmp(was->keys.transport, p->keys.transport, ZN_KEY_LEN) == 0) {
+            sessions[i] = b->sessions[was - old->partners];
+            b->sessions[was - old->partners].ring = NULL; /* moved */
             sessions[i].backlog = true; /* re-read the queue: notices may have been added */
         }
     }
-    qsort(keys, b->conv->n_partners, sizeof *keys, s_key_cmp);
+    qsort(keys, conv->n_partners, sizeof *keys, s_key_cmp);
+    s_session_free(b->sessions, old ? old->n_partners : 0);
     free(b->keys), free(b->queued), free(b->delta);
     b->sessions = sessions, b->keys = keys, b->queued = queued, b->delta = delta;
-    return zn_store_queue_counts(b->store, s_count_cb, b) < 0 ? -1 : 0;
+    b->conv = conv;
+    return 0;
 }
 
 /* ---- sending ---------------------------------------------------------------------------- */
@@ -201,13 +218,6 @@ typedef struct {
 static bool s_has_room(const s_session *s)
 {
     return s->online && s->span < s->window;
-}
-
-static void s_session_free(s_session *sessions, size_t n)
-{
-    for (size_t i = 0; sessions && i < n; i++)
-        free(sessions[i].ring);
-    free(sessions);
 }
 
 static bool s_deliver(zn_broker *b, s_session *s, int64_t seq, const uint8_t item_id[ZN_ID_LEN],
@@ -784,16 +794,17 @@ int zn_broker_reload(zn_broker *b, zn_err *e)
         }
     }
     zn_convenant *old = b->conv;
-    s_session *old_sessions = b->sessions;
-    b->sessions = NULL;
-    b->conv = next;
-    int rc = s_tables(b, old, old_sessions);
-    s_session_free(old_sessions, old->n_partners);
+    if (s_tables(b, next) != 0) {
+        /* The database already holds the new version; serving on with the old one would let
+         * removed partners back in. Stop instead; a restart loads the new version. */
+        zn_log("reload-failed reason=\"out of memory or unreadable queue\"; stopping");
+        zn_convenant_destroy(&next);
+        b->fatal = true;
+        return zn_err_set(e, ZN_E_INTERNAL, "the new convenant was recorded but could not be put in force");
+    }
     zn_convenant_destroy(&old);
     zn_log("convenant-loaded version=%llu partners=%zu removed=%zu dropped-envelopes=%zu",
            (unsigned long long)b->conv->version, b->conv->n_partners, removed, d.dropped);
-    if (rc != 0)
-        return zn_err_set(e, ZN_E_STORE, "the queue counts could not be read");
     s_push_all(b);
     return 0;
 fail:
@@ -837,6 +848,7 @@ static int s_sockets(zn_broker *b, const char *endpoint, zn_err *e)
 
 int zn_broker_new(const zn_broker_opts *opts, zn_broker **out, zn_err *e)
 {
+    zn_convenant *conv = NULL;
     *out = NULL;
     if (sodium_init() < 0)
         return zn_err_set(e, ZN_E_INTERNAL, "libsodium could not start");
@@ -851,7 +863,7 @@ int zn_broker_new(const zn_broker_opts *opts, zn_broker **out, zn_err *e)
         goto fail;
     }
     if (zn_keys_load_secret(opts->key_path, ZN_KIND_BROKER, &b->key, e) != 0 ||
-        s_load_convenant(opts->convenant_path, &b->key, NULL, &b->conv, e) != 0)
+        s_load_convenant(opts->convenant_path, &b->key, NULL, &conv, e) != 0)
         goto fail;
     if (zn_store_open(opts->db_path, &b->store, e) != 0)
         goto fail;
@@ -859,16 +871,17 @@ int zn_broker_new(const zn_broker_opts *opts, zn_broker **out, zn_err *e)
         zn_err_set(e, ZN_E_STORE, "the database %s cannot be written", opts->db_path);
         goto fail;
     }
-    if (s_pin_convenant(b, b->conv, e) != 0 || zn_store_commit(b->store) != 0) {
+    if (s_pin_convenant(b, conv, e) != 0 || zn_store_commit(b->store) != 0) {
         if (e && e->code == ZN_E_OK)
             zn_err_set(e, ZN_E_STORE, NULL);
         zn_store_rollback(b->store);
         goto fail;
     }
-    if (s_tables(b, NULL, NULL) != 0) {
+    if (s_tables(b, conv) != 0) {
         zn_err_set(e, ZN_E_STORE, "the queue in %s cannot be read", opts->db_path);
         goto fail;
     }
+    conv = NULL; /* in force: b owns it */
     b->zap = zn_zap_new();
     if (!b->zap) {
         zn_err_set(e, ZN_E_INTERNAL, "out of memory");
@@ -882,6 +895,7 @@ int zn_broker_new(const zn_broker_opts *opts, zn_broker **out, zn_err *e)
     *out = b;
     return 0;
 fail:
+    zn_convenant_destroy(&conv);
     zn_broker_destroy(&b);
     return -1;
 }
@@ -889,7 +903,7 @@ fail:
 int zn_broker_run(zn_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
     sig_atomic_t reloads_seen = reload ? *reload : 0;
-    while (!(stop && *stop)) {
+    while (!(stop && *stop) && !b->fatal) {
         if (reload && *reload != reloads_seen) {
             reloads_seen = *reload;
             zn_err e;
@@ -939,6 +953,8 @@ int zn_broker_run(zn_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic
         }
     }
     zn_zap_flush(b->zap, zn_now_ms(), 1);
+    if (b->fatal)
+        return -1;
     zn_log("shutdown frames=%llu commits=%llu handshakes-refused=%llu", (unsigned long long)b->frames,
            (unsigned long long)b->commits, (unsigned long long)zn_zap_refused_total(b->zap));
     return 0;
