@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "vectors.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +27,7 @@
 
 static char *s_hex(const uint8_t *p, size_t n)
 {
-    char *s = malloc(2 * n + 1);
-    assert_non_null(s);
-    zn_hex(s, p, n);
-    return s;
+    return zn_test_hex(p, n);
 }
 
 /* Bytes from hex (test constants; spaces are skipped); the caller frees. */
@@ -49,58 +48,10 @@ static uint8_t *s_unhex(const char *hex, size_t *n)
     return p;
 }
 
-/* The hex of vector NAME in FILE (the fenced block after "<!-- vector: NAME -->"), or NULL. */
-static char *s_doc_vector(const char *file, const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/docs/%s", ZN_SOURCE_DIR, file);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    char *doc = malloc(1 << 20);
-    size_t n = doc ? fread(doc, 1, (1 << 20) - 1, fp) : 0;
-    fclose(fp);
-    if (!doc)
-        return NULL;
-    doc[n] = '\0';
-    char marker[128];
-    snprintf(marker, sizeof marker, "<!-- vector: %s -->", name);
-    char *at = strstr(doc, marker), *out = NULL;
-    if (at) {
-        char *open = strstr(at + strlen(marker), "```");
-        char *body = open ? strchr(open, '\n') : NULL;
-        char *close = body ? strstr(body, "```") : NULL;
-        if (close && (out = malloc((size_t)(close - body) + 1)) != NULL) {
-            size_t k = 0;
-            for (char *c = body; c < close; c++)
-                if ((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'))
-                    out[k++] = *c;
-            out[k] = '\0';
-        }
-    }
-    free(doc);
-    return out;
-}
-
-/* The bytes computed here == the vector printed in docs/AUDIT.md. With ZN_PRINT_VECTORS set the
- * blocks are printed instead of checked. */
+/* The bytes computed here == the vector printed in docs/AUDIT.md. */
 static void s_check_vector(const char *name, const uint8_t *p, size_t n)
 {
-    char *got = s_hex(p, n);
-    if (getenv("ZN_PRINT_VECTORS")) {
-        printf("<!-- vector: %s -->\n```\n", name);
-        for (size_t i = 0; i < strlen(got); i += 64)
-            printf("%.64s\n", got + i);
-        printf("```\n");
-        free(got);
-        return;
-    }
-    char *doc = s_doc_vector("AUDIT.md", name);
-    if (!doc)
-        fail_msg("docs/AUDIT.md has no vector '%s'", name);
-    assert_string_equal(got, doc);
-    free(doc);
-    free(got);
+    zn_test_check_vector("AUDIT.md", name, NULL, p, n);
 }
 
 static void s_sign_keys(zn_seckeys *k, zn_kind kind, uint8_t seed_byte)
@@ -347,8 +298,8 @@ static void test_vectors(void **state)
 
     /* the evidence is the envelope header and signature of docs/PROTOCOL.md 9.4 */
     if (!getenv("ZN_PRINT_VECTORS")) {
-        char *h = s_doc_vector("PROTOCOL.md", "envelope-header");
-        char *s = s_doc_vector("PROTOCOL.md", "envelope-signature");
+        char *h = zn_test_doc_vector("PROTOCOL.md", "envelope-header");
+        char *s = zn_test_doc_vector("PROTOCOL.md", "envelope-signature");
         char *gh = s_hex(s_header, s_header_len), *gs = s_hex(s_header_sig, ZN_SIG_LEN);
         assert_non_null(h);
         assert_non_null(s);
@@ -420,10 +371,10 @@ static void test_vectors(void **state)
 
     /* and the vectors as printed in the doc decode and verify on their own */
     if (!getenv("ZN_PRINT_VECTORS")) {
-        char *h0 = s_doc_vector("AUDIT.md", "audit-entry-0");
-        char *h = s_doc_vector("AUDIT.md", "tree-head");
-        char *s = s_doc_vector("AUDIT.md", "tree-head-signature");
-        char *pk = s_doc_vector("AUDIT.md", "broker-sign-pk");
+        char *h0 = zn_test_doc_vector("AUDIT.md", "audit-entry-0");
+        char *h = zn_test_doc_vector("AUDIT.md", "tree-head");
+        char *s = zn_test_doc_vector("AUDIT.md", "tree-head-signature");
+        char *pk = zn_test_doc_vector("AUDIT.md", "broker-sign-pk");
         size_t n0, n, ns, npk;
         assert_non_null(h0);
         assert_non_null(h);

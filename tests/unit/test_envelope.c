@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "vectors.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,65 +82,10 @@ static zn_header s_header(void)
     return h;
 }
 
-static char *s_hex(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 1);
-    assert_non_null(s);
-    zn_hex(s, p, n);
-    return s;
-}
 
-/* The hex of the vector NAME in docs/PROTOCOL.md: the fenced block after "<!-- vector: NAME -->".
- * Returns a malloc'd lowercase hex string without spaces, or NULL. */
-static char *s_doc_vector(const char *name)
-{
-    FILE *fp = fopen(ZN_SOURCE_DIR "/docs/PROTOCOL.md", "rb");
-    if (!fp)
-        return NULL;
-    char *doc = malloc(1 << 20);
-    size_t n = doc ? fread(doc, 1, (1 << 20) - 1, fp) : 0;
-    fclose(fp);
-    if (!doc)
-        return NULL;
-    doc[n] = '\0';
-    char marker[128];
-    snprintf(marker, sizeof marker, "<!-- vector: %s -->", name);
-    char *at = strstr(doc, marker), *out = NULL;
-    if (at) {
-        char *open = strstr(at + strlen(marker), "```");
-        char *body = open ? strchr(open, '\n') : NULL;
-        char *close = body ? strstr(body, "```") : NULL;
-        if (close && (out = malloc((size_t)(close - body) + 1)) != NULL) {
-            size_t k = 0;
-            for (char *c = body; c < close; c++)
-                if ((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'))
-                    out[k++] = *c;
-            out[k] = '\0';
-        }
-    }
-    free(doc);
-    return out;
-}
-
-/* bytes == the vector constant in this file == the vector printed in the doc */
 static void s_check_vector(const char *name, const char *expected, const uint8_t *p, size_t n)
 {
-    char *got = s_hex(p, n);
-    if (getenv("ZN_PRINT_VECTORS")) {
-        printf("<!-- vector: %s -->\n```\n", name);
-        for (size_t i = 0; i < strlen(got); i += 64)
-            printf("%.64s\n", got + i);
-        printf("```\n");
-        free(got);
-        return; /* printing, not checking */
-    }
-    assert_string_equal(got, expected);
-    char *doc = s_doc_vector(name);
-    if (!doc)
-        fail_msg("docs/PROTOCOL.md has no vector '%s'", name);
-    assert_string_equal(doc, expected);
-    free(doc);
-    free(got);
+    zn_test_check_vector("PROTOCOL.md", name, expected, p, n);
 }
 
 static const char s_plain[] = "Zorgsignaal: graag overleg over gezin, zie dossier.";
