@@ -8,7 +8,6 @@
 #define S_FIELDS 13
 #define S_EVIDENCE_FIELDS 3
 #define S_HEAD_FIELDS 4
-#define S_NS_LEN (sizeof ZN_TREE_HEAD_NS - 1)
 /* The entry array, its 13 fields, the 3 evidence elements, 16 detail keys and values. */
 #define S_MAX_OBJECTS (1 + S_FIELDS + S_EVIDENCE_FIELDS + 2 * ZN_AUDIT_DETAILS_MAX)
 #define S_MAX_DEPTH 2 /* entry -> evidence array or details map */
@@ -451,18 +450,10 @@ static void s_head_pack(zn_buf *b, const zn_tree_head *th)
     msgpack_pack_uint64(&pk, th->time_ms);
 }
 
-/* NS || head, for signing and verifying; len <= S_HEAD_MAX. */
-static size_t s_head_message(uint8_t msg[S_NS_LEN + S_HEAD_MAX], const uint8_t *head, size_t len)
-{
-    memcpy(msg, ZN_TREE_HEAD_NS, S_NS_LEN);
-    memcpy(msg + S_NS_LEN, head, len);
-    return S_NS_LEN + len;
-}
 
 int zn_tree_head_sign(msgpack_sbuffer *out, uint8_t sig[ZN_SIG_LEN], const zn_tree_head *th,
                       const zn_seckeys *broker, zn_err *e)
 {
-    uint8_t msg[S_NS_LEN + S_HEAD_MAX];
     zn_buf b = {.failed = false};
     int rc = -1;
 
@@ -478,8 +469,7 @@ int zn_tree_head_sign(msgpack_sbuffer *out, uint8_t sig[ZN_SIG_LEN], const zn_tr
         zn_err_set(e, ZN_E_INTERNAL, "the tree head could not be encoded");
         goto done;
     }
-    size_t mlen = s_head_message(msg, (const uint8_t *)b.sb.data, b.sb.size);
-    if (crypto_sign_detached(sig, NULL, msg, mlen, broker->sign) != 0) {
+    if (zn_sign_ns(sig, ZN_TREE_HEAD_NS, (const uint8_t *)b.sb.data, b.sb.size, broker->sign) != 0) {
         memset(sig, 0, ZN_SIG_LEN);
         zn_err_set(e, ZN_E_INTERNAL, "signing the tree head failed");
         goto done;
@@ -552,7 +542,6 @@ done:
 int zn_tree_head_verify(const uint8_t *p, size_t n, const uint8_t sig[ZN_SIG_LEN],
                         const uint8_t broker_sign_pk[ZN_KEY_LEN], zn_tree_head *out, zn_err *e)
 {
-    uint8_t msg[S_NS_LEN + S_HEAD_MAX];
     zn_tree_head th;
 
     if (!sig || !broker_sign_pk || !out)
@@ -563,8 +552,7 @@ int zn_tree_head_verify(const uint8_t *p, size_t n, const uint8_t sig[ZN_SIG_LEN
         return zn_err_set(e, ZN_E_MALFORMED, "the tree head is not 1 to %d bytes", S_HEAD_MAX);
     if (s_head_parse(p, n, &th, e) != 0)
         return -1;
-    size_t mlen = s_head_message(msg, p, n);
-    if (crypto_sign_verify_detached(sig, msg, mlen, broker_sign_pk) != 0)
+    if (zn_verify_ns(sig, ZN_TREE_HEAD_NS, p, n, broker_sign_pk) != 0)
         return zn_err_set(e, ZN_E_BAD_SIGNATURE,
                           "the tree head's signature does not verify with the broker's key");
     *out = th;

@@ -475,29 +475,13 @@ static void s_pack_body(msgpack_packer *pk, const zn_convenant *c)
     }
 }
 
-/* "zorgnet/v1/convenant" || body, malloc'd. */
-static uint8_t *s_signed_message(const uint8_t *body, size_t n, size_t *len)
-{
-    size_t ns = sizeof S_NS - 1;
-    if (n > SIZE_MAX - ns)
-        return NULL;
-    uint8_t *m = malloc(ns + n);
-    if (!m)
-        return NULL;
-    memcpy(m, S_NS, ns);
-    if (n)
-        memcpy(m + ns, body, n);
-    *len = ns + n;
-    return m;
-}
 
 int zn_convenant_sign(zn_convenant *c, const zn_seckeys *authority, zn_err *e)
 {
     msgpack_sbuffer body, file;
     msgpack_packer pk;
     uint8_t sig[ZN_SIG_LEN];
-    uint8_t *msg = NULL, *raw = NULL;
-    size_t msg_len = 0;
+    uint8_t *raw = NULL;
     int rc = -1;
 
     if (!c || !authority)
@@ -519,12 +503,7 @@ int zn_convenant_sign(zn_convenant *c, const zn_seckeys *authority, zn_err *e)
         zn_err_set(e, ZN_E_INTERNAL, "the convenant is larger than %u bytes", ZN_CONVENANT_MAX_BYTES);
         goto done;
     }
-    msg = s_signed_message((const uint8_t *)body.data, body.size, &msg_len);
-    if (!msg) {
-        zn_err_set(e, ZN_E_INTERNAL, "out of memory signing the convenant");
-        goto done;
-    }
-    if (crypto_sign_detached(sig, NULL, msg, msg_len, authority->sign) != 0) {
+    if (zn_sign_ns(sig, S_NS, (const uint8_t *)body.data, body.size, authority->sign) != 0) {
         zn_err_set(e, ZN_E_INTERNAL, "signing the convenant failed");
         goto done;
     }
@@ -547,7 +526,6 @@ int zn_convenant_sign(zn_convenant *c, const zn_seckeys *authority, zn_err *e)
     rc = 0;
 done:
     free(raw);
-    free(msg);
     msgpack_sbuffer_destroy(&body);
     msgpack_sbuffer_destroy(&file);
     return rc;
@@ -763,9 +741,8 @@ int zn_convenant_decode(const uint8_t *file, size_t len, zn_convenant **out, zn_
     zn_doc outer, body;
     const msgpack_object *a, *auth;
     const uint8_t *bp = NULL, *sp = NULL;
-    size_t bn = 0, sn = 0, msg_len = 0;
+    size_t bn = 0, sn = 0;
     uint64_t version = 0;
-    uint8_t *msg = NULL;
     zn_convenant *c = NULL;
     int rc = -1;
 
@@ -807,12 +784,7 @@ int zn_convenant_decode(const uint8_t *file, size_t len, zn_convenant **out, zn_
         zn_err_set(e, ZN_E_CONVENANT_INVALID, "the convenant does not name one 32-byte authority key");
         goto done;
     }
-    msg = s_signed_message(bp, bn, &msg_len);
-    if (!msg) {
-        zn_err_set(e, ZN_E_INTERNAL, "out of memory reading the convenant");
-        goto done;
-    }
-    if (crypto_sign_verify_detached(sp, msg, msg_len, c->authority) != 0) {
+    if (zn_verify_ns(sp, S_NS, bp, bn, c->authority) != 0) {
         zn_err_set(e, ZN_E_BAD_SIGNATURE,
                    "the convenant's signature does not verify with the authority key it names; it was "
                    "changed or damaged");
@@ -831,7 +803,6 @@ int zn_convenant_decode(const uint8_t *file, size_t len, zn_convenant **out, zn_
     c = NULL;
     rc = 0;
 done:
-    free(msg);
     zn_convenant_destroy(&c);
     zn_doc_free(&body);
     zn_doc_free(&outer);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_NS_LEN (sizeof ZN_ENVELOPE_NS - 1)
 #define S_HEADER_FIELDS 10
 #define S_HEADER_MAX_OBJECTS 16
 
@@ -59,17 +58,6 @@ static void s_header_pack(zn_buf *b, const zn_header *h)
     zn_pack_bin(&pk, h->ct_hash, ZN_HASH_LEN);
 }
 
-/* Ed25519 over NS || header; header_len <= ZN_MAX_HEADER so the message fits on the stack. */
-static int s_sign_header(uint8_t sig[ZN_SIG_LEN], const uint8_t *hdr, size_t len,
-                         const uint8_t sk[ZN_SIGN_SK_LEN])
-{
-    uint8_t msg[S_NS_LEN + ZN_MAX_HEADER];
-    if (len > ZN_MAX_HEADER)
-        return -1;
-    memcpy(msg, ZN_ENVELOPE_NS, S_NS_LEN);
-    memcpy(msg + S_NS_LEN, hdr, len);
-    return crypto_sign_detached(sig, NULL, msg, S_NS_LEN + len, sk) == 0 ? 0 : -1;
-}
 
 int zn_envelope_seal(const zn_header *h, const uint8_t *content, size_t len,
                      const uint8_t recipient_box_pk[ZN_KEY_LEN], const zn_seckeys *sender,
@@ -133,7 +121,7 @@ int zn_envelope_seal(const zn_header *h, const uint8_t *content, size_t len,
                    ZN_MAX_HEADER);
         goto done;
     }
-    if (s_sign_header(sig, (const uint8_t *)hb.sb.data, hb.sb.size, sender->sign) != 0) {
+    if (zn_sign_ns(sig, ZN_ENVELOPE_NS, (const uint8_t *)hb.sb.data, hb.sb.size, sender->sign) != 0) {
         zn_err_set(e, ZN_E_INTERNAL, "signing the envelope header failed");
         goto done;
     }
@@ -310,14 +298,9 @@ int zn_envelope_check_hash(const zn_envelope *env, zn_err *e)
 
 int zn_envelope_verify(const zn_envelope *env, const uint8_t sender_sign_pk[ZN_KEY_LEN])
 {
-    uint8_t msg[S_NS_LEN + ZN_MAX_HEADER];
     if (!env || !sender_sign_pk || !env->header_raw || env->header_len > ZN_MAX_HEADER)
         return -1;
-    memcpy(msg, ZN_ENVELOPE_NS, S_NS_LEN);
-    memcpy(msg + S_NS_LEN, env->header_raw, env->header_len);
-    return crypto_sign_verify_detached(env->sig, msg, S_NS_LEN + env->header_len, sender_sign_pk) == 0
-               ? 0
-               : -1;
+    return zn_verify_ns(env->sig, ZN_ENVELOPE_NS, env->header_raw, env->header_len, sender_sign_pk);
 }
 
 int zn_envelope_open(const zn_envelope *env, const uint8_t sender_box_pk[ZN_KEY_LEN],

@@ -497,3 +497,39 @@ done:
         sodium_memzero(out, sizeof *out);
     return rc;
 }
+
+/* ns || m, malloc'd (Ed25519 signs one contiguous message). */
+static uint8_t *s_ns_message(const char *ns, const uint8_t *m, size_t n, size_t *len)
+{
+    size_t k = strlen(ns);
+    if (n > SIZE_MAX - k)
+        return NULL;
+    uint8_t *msg = malloc(k + n ? k + n : 1);
+    if (!msg)
+        return NULL;
+    memcpy(msg, ns, k);
+    if (n)
+        memcpy(msg + k, m, n);
+    *len = k + n;
+    return msg;
+}
+
+int zn_sign_ns(uint8_t sig[ZN_SIG_LEN], const char *ns, const uint8_t *m, size_t n,
+               const uint8_t sk[ZN_SIGN_SK_LEN])
+{
+    size_t len = 0;
+    uint8_t *msg = s_ns_message(ns, m, n, &len);
+    int rc = msg && crypto_sign_detached(sig, NULL, msg, len, sk) == 0 ? 0 : -1;
+    free(msg);
+    return rc;
+}
+
+int zn_verify_ns(const uint8_t sig[ZN_SIG_LEN], const char *ns, const uint8_t *m, size_t n,
+                 const uint8_t pk[ZN_KEY_LEN])
+{
+    size_t len = 0;
+    uint8_t *msg = s_ns_message(ns, m, n, &len);
+    int rc = msg && crypto_sign_verify_detached(sig, msg, len, pk) == 0 ? 0 : -1;
+    free(msg);
+    return rc;
+}

@@ -61,6 +61,13 @@ int zn_keys_load_secret(const char *path, zn_kind want, zn_seckeys *out, zn_err 
 int zn_keys_load_public(const char *path, zn_kind want, zn_pubkeys *out, zn_err *e)
     __attribute__((warn_unused_result));
 
+/* Ed25519 over ns || m (the namespace string without its NUL), so that a signature made for one
+ * purpose ("zorgnet/v1/envelope", "zorgnet/v1/request", ...) never passes for another. 0 or -1. */
+int zn_sign_ns(uint8_t sig[ZN_SIG_LEN], const char *ns, const uint8_t *m, size_t n,
+               const uint8_t sk[ZN_SIGN_SK_LEN]) __attribute__((warn_unused_result));
+int zn_verify_ns(const uint8_t sig[ZN_SIG_LEN], const char *ns, const uint8_t *m, size_t n,
+                 const uint8_t pk[ZN_KEY_LEN]) __attribute__((warn_unused_result));
+
 int zn_netkey_write(const char *path, const zn_netkey *k, zn_err *e) __attribute__((warn_unused_result));
 int zn_netkey_load(const char *path, zn_netkey *out, zn_err *e) __attribute__((warn_unused_result));
 

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_NS_LEN (sizeof ZN_REQUEST_NS - 1)
 #define S_FIELDS 8
 /* A request of at most 64 KiB holds fewer objects than this; nesting is bounded by the wire. */
 #define S_MAX_OBJECTS 4096
@@ -22,16 +21,6 @@ static bool s_handler_ok(const char *s)
 }
 
 /* Ed25519 over NS || req. The request is at most ZN_MAX_REQUEST bytes. */
-static uint8_t *s_signed_message(const uint8_t *req, size_t len, size_t *mlen)
-{
-    uint8_t *m = malloc(S_NS_LEN + len);
-    if (!m)
-        return NULL;
-    memcpy(m, ZN_REQUEST_NS, S_NS_LEN);
-    memcpy(m + S_NS_LEN, req, len);
-    *mlen = S_NS_LEN + len;
-    return m;
-}
 
 int zn_request_build(const char *kind, const char *partner, const char *handler,
                      uint64_t time_ms, uint64_t convenant_version, const uint8_t *body_raw,
@@ -39,8 +28,6 @@ int zn_request_build(const char *kind, const char *partner, const char *handler,
                      uint8_t sig[ZN_SIG_LEN], zn_err *e)
 {
     uint8_t nonce[ZN_NONCE_LEN];
-    uint8_t *m = NULL;
-    size_t mlen = 0;
     zn_buf b = {.failed = false};
     msgpack_packer pk;
     int rc = -1;
@@ -95,12 +82,7 @@ int zn_request_build(const char *kind, const char *partner, const char *handler,
                    ZN_MAX_REQUEST);
         goto done;
     }
-    m = s_signed_message((const uint8_t *)b.sb.data, b.sb.size, &mlen);
-    if (!m) {
-        zn_err_set(e, ZN_E_INTERNAL, "out of memory while signing a request");
-        goto done;
-    }
-    if (crypto_sign_detached(sig, NULL, m, mlen, signer->sign) != 0) {
+    if (zn_sign_ns(sig, ZN_REQUEST_NS, (const uint8_t *)b.sb.data, b.sb.size, signer->sign) != 0) {
         zn_err_set(e, ZN_E_INTERNAL, "signing the request failed");
         goto done;
     }
@@ -111,7 +93,6 @@ int zn_request_build(const char *kind, const char *partner, const char *handler,
     rc = 0;
 
 done:
-    free(m);
     msgpack_sbuffer_destroy(&b.sb);
     return rc;
 }
@@ -180,15 +161,9 @@ fail:
 int zn_request_verify(const uint8_t *req, size_t len, const uint8_t sig[ZN_SIG_LEN],
                       const uint8_t signer_pk[ZN_KEY_LEN])
 {
-    size_t mlen = 0;
     if (!req || !sig || !signer_pk || len == 0 || len > ZN_MAX_REQUEST)
         return -1;
-    uint8_t *m = s_signed_message(req, len, &mlen);
-    if (!m)
-        return -1;
-    int rc = crypto_sign_verify_detached(sig, m, mlen, signer_pk) == 0 ? 0 : -1;
-    free(m);
-    return rc;
+    return zn_verify_ns(sig, ZN_REQUEST_NS, req, len, signer_pk);
 }
 
 int zn_body_case_new(msgpack_sbuffer *out, const uint8_t case_id[ZN_ID_LEN], const char *network)
