@@ -20,11 +20,13 @@
 #define S_RID_MAX 256
 #define S_PRUNE_EVERY_MS 60000u
 #define S_FETCH_MAX 256
+#define S_SESSION_BYTES (32u * 1024 * 1024) /* pushed, unacknowledged bytes per session */
 
 /* An item pushed on a session and not yet acknowledged on it. */
 typedef struct {
     uint8_t id[ZN_ID_LEN];
     int64_t seq;
+    size_t len; /* bytes of the DELIVER frame */
     bool live;
 } s_slot;
 
@@ -38,6 +40,10 @@ typedef struct {
     uint32_t window;      /* items the client accepts unacknowledged */
     s_slot *ring;         /* window slots */
     uint32_t head, span;  /* oldest slot; slots in use from head (some may be acknowledged) */
+    uint32_t *index;      /* item id -> ring slot + 1 (0: empty); open addressing, 2^k >= 2 window */
+    uint32_t mask;
+    size_t bytes;         /* DELIVER bytes pushed and not yet acknowledged or released */
+    bool reset;           /* a commit failed after places were freed: start over */
     int64_t last_pushed;  /* highest queue seq pushed on this connection */
     bool backlog;         /* the queue may hold items beyond last_pushed */
     bool idle_due;        /* send IDLE once the backlog is drained */
@@ -112,8 +118,91 @@ static int s_partner_index(const zn_broker *b, const char *id)
 static void s_session_free(s_session *sessions, size_t n)
 {
     for (size_t i = 0; sessions && i < n; i++)
-        free(sessions[i].ring);
+        free(sessions[i].ring), free(sessions[i].index);
     free(sessions);
+}
+
+/* ---- the session's index of outstanding item ids ----------------------------------------- *
+ * Item ids are random bytes chosen by the broker, so their first bytes are a fair hash; an id in
+ * an ACK that matches nothing costs one short probe, not a scan of the window. */
+
+static uint32_t s_hash(const s_session *s, const uint8_t id[ZN_ID_LEN])
+{
+    uint32_t h;
+    memcpy(&h, id, sizeof h);
+    return h & s->mask;
+}
+
+static void s_index_put(s_session *s, uint32_t slot)
+{
+    uint32_t i = s_hash(s, s->ring[slot].id);
+    while (s->index[i])
+        i = (i + 1) & s->mask;
+    s->index[i] = slot + 1;
+}
+
+/* Position in the index of a live outstanding id, or UINT32_MAX. */
+static uint32_t s_index_find(const s_session *s, const uint8_t id[ZN_ID_LEN])
+{
+    for (uint32_t i = s_hash(s, id), n = 0; s->index[i] && n <= s->mask; i = (i + 1) & s->mask, n++)
+        if (memcmp(s->ring[s->index[i] - 1].id, id, ZN_ID_LEN) == 0)
+            return i;
+    return UINT32_MAX;
+}
+
+/* Remove entry i, shifting later entries of its cluster back (no tombstones). */
+static void s_index_erase(s_session *s, uint32_t i)
+{
+    s->index[i] = 0;
+    for (uint32_t j = (i + 1) & s->mask; s->index[j]; j = (j + 1) & s->mask) {
+        uint32_t k = s_hash(s, s->ring[s->index[j] - 1].id);
+        bool stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            s->index[i] = s->index[j];
+            s->index[j] = 0;
+            i = j;
+        }
+    }
+}
+
+/* Start a delivery session on this connection. */
+static int s_session_start(s_session *s, const uint8_t *rid, size_t rid_len, uint32_t window)
+{
+    uint32_t cap = 2;
+    while (cap < 2 * window)
+        cap <<= 1;
+    s_slot *ring = calloc(window, sizeof *ring);
+    uint32_t *index = calloc(cap, sizeof *index);
+    if (!ring || !index) {
+        free(ring), free(index);
+        return -1;
+    }
+    free(s->ring), free(s->index);
+    memset(s, 0, sizeof *s);
+    memcpy(s->rid, rid, rid_len);
+    s->rid_len = rid_len;
+    s->online = true;
+    s->window = window;
+    s->ring = ring;
+    s->index = index;
+    s->mask = cap - 1;
+    s->backlog = true;
+    s->idle_due = true;
+    return 0;
+}
+
+/* Forget what was pushed and push the queue again from its start (the client shows each message
+ * once): after a failed commit the ring no longer matches the queue. */
+static void s_session_restart(s_session *s)
+{
+    memset(s->ring, 0, s->window * sizeof *s->ring);
+    memset(s->index, 0, (s->mask + 1) * sizeof *s->index);
+    s->head = s->span = 0;
+    s->bytes = 0;
+    s->last_pushed = 0;
+    s->backlog = true;
+    s->idle_due = true;
+    s->reset = false;
 }
 
 typedef struct {
@@ -152,6 +241,7 @@ static int s_tables(zn_broker *b, zn_convenant *conv)
         if (was && memcmp(was->keys.transport, p->keys.transport, ZN_KEY_LEN) == 0) {
             sessions[i] = b->sessions[was - old->partners];
             b->sessions[was - old->partners].ring = NULL; /* moved */
+            b->sessions[was - old->partners].index = NULL;
             sessions[i].backlog = true; /* re-read the queue: notices may have been added */
         }
     }
@@ -217,7 +307,7 @@ typedef struct {
 
 static bool s_has_room(const s_session *s)
 {
-    return s->online && s->span < s->window;
+    return s->online && s->span < s->window && s->bytes < S_SESSION_BYTES;
 }
 
 static bool s_deliver(zn_broker *b, s_session *s, int64_t seq, const uint8_t item_id[ZN_ID_LEN],
@@ -229,10 +319,14 @@ static bool s_deliver(zn_broker *b, s_session *s, int64_t seq, const uint8_t ite
         s->backlog = true;
         return false;
     }
-    s_slot *slot = &s->ring[(s->head + s->span++) % s->window];
+    uint32_t at = (s->head + s->span++) % s->window;
+    s_slot *slot = &s->ring[at];
     memcpy(slot->id, item_id, ZN_ID_LEN);
     slot->seq = seq;
+    slot->len = len;
     slot->live = true;
+    s->bytes += len;
+    s_index_put(s, at);
     s->last_pushed = seq;
     s->idle_due = true;
     return true;
@@ -242,15 +336,14 @@ static bool s_deliver(zn_broker *b, s_session *s, int64_t seq, const uint8_t ite
  * Returns the item's queue seq, or 0 when no item with this id is outstanding on the session. */
 static int64_t s_free_place(s_session *s, const uint8_t id[ZN_ID_LEN])
 {
-    int64_t seq = 0;
-    for (uint32_t i = 0; i < s->span; i++) {
-        s_slot *slot = &s->ring[(s->head + i) % s->window];
-        if (slot->live && memcmp(slot->id, id, ZN_ID_LEN) == 0) {
-            slot->live = false;
-            seq = slot->seq;
-            break;
-        }
-    }
+    uint32_t i = s_index_find(s, id);
+    if (i == UINT32_MAX)
+        return 0;
+    s_slot *slot = &s->ring[s->index[i] - 1];
+    int64_t seq = slot->seq;
+    slot->live = false;
+    s->bytes -= slot->len;
+    s_index_erase(s, i);
     while (s->span && !s->ring[s->head].live) {
         s->head = (s->head + 1) % s->window;
         s->span--;
@@ -336,18 +429,11 @@ static void s_on_hello(s_ctx *x, const zn_frame *f)
     zn_frame_welcome(&b->sb, f->corr, b->conv->version, x->p->id, x->now);
     s_reply(b, x->rid, x->rid_len, f->corr, false);
     s_session *s = &b->sessions[x->pidx];
-    s_slot *ring = f->u.hello.window ? calloc(f->u.hello.window, sizeof *ring) : NULL;
-    if (ring) {
-        free(s->ring);
-        memset(s, 0, sizeof *s);
-        memcpy(s->rid, x->rid, x->rid_len);
-        s->rid_len = x->rid_len;
-        s->online = true;
-        s->window = f->u.hello.window;
-        s->ring = ring;
-        s->backlog = true;
-        s->idle_due = true;
-    }
+    bool same = s->online && s->rid_len == x->rid_len && memcmp(s->rid, x->rid, x->rid_len) == 0;
+    /* A repeated HELLO on the session's own connection keeps the session: pushing everything
+     * again would only pile up copies in this connection's send queue. */
+    if (f->u.hello.window > 0 && !same)
+        (void)s_session_start(s, x->rid, x->rid_len, f->u.hello.window);
     zn_log("connect partner=%s window=%u client-convenant=%llu%s", x->p->id, f->u.hello.window,
            (unsigned long long)f->u.hello.convenant_version,
            f->u.hello.convenant_version > b->conv->version ? " (newer than ours: reload with SIGHUP)" : "");
@@ -459,6 +545,8 @@ static int s_on_ack(s_ctx *x, const zn_frame *f, zn_err *e)
         uint8_t id[ZN_ID_LEN];
         zn_frame_ack_id(f, i, id);
         int64_t seq = s_free_place(&b->sessions[x->pidx], id);
+        if (seq)
+            b->sessions[x->pidx].reset = true; /* undone below if the batch does not commit */
         int n = seq ? zn_store_queue_delete(b->store, x->p->id, seq) : 0;
         if (n < 0)
             return zn_err_set(e, ZN_E_STORE, NULL);
@@ -646,8 +734,12 @@ static void s_batch(zn_broker *b)
     }
     b->n_replies = 0;
     for (size_t i = 0; i < b->conv->n_partners; i++) {
+        s_session *s = &b->sessions[i];
         if (!failed)
             b->queued[i] += b->delta[i];
+        else if (s->reset && s->online)
+            s_session_restart(s);
+        s->reset = false;
         b->delta[i] = 0;
     }
     for (size_t i = 0; i < b->n_pushes; i++) {
