@@ -488,6 +488,76 @@ static void test_window_respected(void **state)
     zh_close(h, &r);
 }
 
+/* Only the session that received items frees their places: made-up ids in ACK or RELEASE, ACKs
+ * on another connection of the same partner, and a repeated HELLO change nothing. */
+static void test_acks_bound_to_session(void **state)
+{
+    s_world *w = *state;
+    zh_env *h = w->h;
+    enum { N = 6, WINDOW = 3 };
+    uint8_t ids[N][ZN_ID_LEN], items[N][ZN_ID_LEN];
+    s_send_n(w, "wijkracht", N, ids);
+    void *r = s_recipient(w, ZH_WIJKRACHT, WINDOW);
+    for (int i = 0; i < WINDOW; i++) {
+        zh_msg m;
+        zh_item it;
+        assert_int_equal(zh_wait_type(r, ZN_T_DELIVER, ZH_TIMEOUT, &m, NULL), 0);
+        assert_int_equal(zh_item_from(h, &m, &it), 0);
+        zh_msg_free(&m);
+        assert_memory_equal(it.msgid, ids[i], ZN_ID_LEN);
+        memcpy(items[i], it.item_id, ZN_ID_LEN);
+    }
+    s_no_deliver(r, ZH_QUIET);
+
+    /* 1024 made-up ids, acknowledged and released: the window stays full */
+    uint8_t(*bogus)[ZN_ID_LEN] = malloc(ZN_MAX_ACK * (size_t)ZN_ID_LEN);
+    assert_non_null(bogus);
+    zh_random(bogus, ZN_MAX_ACK * (size_t)ZN_ID_LEN);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    zn_frame_ack(&sb, 200, (const uint8_t(*)[ZN_ID_LEN])bogus, ZN_MAX_ACK);
+    assert_int_equal(zh_send_sb(r, &sb), 0);
+    msgpack_sbuffer_clear(&sb);
+    zn_frame_release(&sb, 201, (const uint8_t(*)[ZN_ID_LEN])bogus, ZN_MAX_ACK);
+    assert_int_equal(zh_send_sb(r, &sb), 0);
+    msgpack_sbuffer_destroy(&sb);
+    free(bogus);
+    assert_int_equal(zh_sync(r, 202, NULL), 0);
+    s_no_deliver(r, ZH_QUIET);
+
+    /* a repeated HELLO on the same connection pushes nothing again */
+    assert_int_equal(zh_hello(r, 203, h->version, WINDOW), 0);
+    s_no_deliver(r, ZH_QUIET);
+
+    /* another connection of the same partner cannot acknowledge the session's items */
+    void *other = zh_connect_party(h, ZH_WIJKRACHT);
+    assert_non_null(other);
+    assert_int_equal(zh_ack(other, 204, items[0]), 0);
+    assert_int_equal(zh_sync(other, 205, NULL), 0);
+    s_no_deliver(r, ZH_QUIET);
+
+    /* the session's own ACK frees exactly one place: the 4th item follows */
+    assert_int_equal(zh_ack(r, 206, items[0]), 0);
+    zh_msg m;
+    zh_item it;
+    assert_int_equal(zh_wait_type(r, ZN_T_DELIVER, ZH_TIMEOUT, &m, NULL), 0);
+    assert_int_equal(zh_item_from(h, &m, &it), 0);
+    zh_msg_free(&m);
+    assert_memory_equal(it.msgid, ids[WINDOW], ZN_ID_LEN);
+    memcpy(items[WINDOW], it.item_id, ZN_ID_LEN);
+    s_no_deliver(r, ZH_QUIET);
+
+    /* the rest arrives once each after the outstanding ones are acknowledged */
+    for (int i = 1; i <= WINDOW; i++)
+        assert_int_equal(zh_ack(r, (uint32_t)(210 + i), items[i]), 0);
+    zh_item rest[N];
+    assert_int_equal(zh_drain(h, r, rest, N, true, ZH_TIMEOUT), N - WINDOW - 1);
+    for (int i = 0; i < N - WINDOW - 1; i++)
+        assert_memory_equal(rest[i].msgid, ids[WINDOW + 1 + i], ZN_ID_LEN);
+    zh_close(h, &other);
+    zh_close(h, &r);
+}
+
 /* ---- convenant reloads ---- */
 
 static void test_reload_removes_partner(void **state)
@@ -1007,6 +1077,7 @@ int main(void)
         cmocka_unit_test_prestate_setup_teardown(test_same_msgid_other_recipient, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_quota, s_setup, s_teardown, &s_small_quota),
         cmocka_unit_test_prestate_setup_teardown(test_window_respected, s_setup, s_teardown, &s_default),
+        cmocka_unit_test_prestate_setup_teardown(test_acks_bound_to_session, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_reload_removes_partner, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_reload_older_or_same_refused, s_setup, s_teardown, &s_default),
         cmocka_unit_test_prestate_setup_teardown(test_restart_older_convenant_refused, s_setup, s_teardown,
