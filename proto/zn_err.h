@@ -41,10 +41,8 @@ typedef enum {
     X(HASH_MISMATCH,    "hash-mismatch",       ZN_CLASS_VERIFY,      "The content does not match the hash its header names; it was refused.") \
     X(QUOTA,            "quota-exceeded",      ZN_CLASS_REFUSED,     "The recipient's queue is full; try again later or ask the recipient to read its inbox.") \
     X(CONVENANT_OLD,    "convenant-outdated",  ZN_CLASS_VERIFY,      "This convenant is older than one already seen; get the current convenant from the authority.") \
-    X(CONVENANT_MISMATCH, "convenant-mismatch", ZN_CLASS_REFUSED,    "Client and broker use different convenant versions; get the current convenant from the authority.") \
     X(CONVENANT_INVALID, "convenant-invalid",  ZN_CLASS_VERIFY,      "The convenant's signature or validity does not hold; ask the authority for a valid one.") \
     X(NOT_IN_CONVENANT, "not-in-convenant",    ZN_CLASS_REFUSED,     "Your organisation is not (or no longer) in the convenant; contact the authority.") \
-    X(BUSY,             "busy",                ZN_CLASS_REFUSED,     "The broker is busy; try again in a moment.") \
     X(STORE,            "store-failed",        ZN_CLASS_FAULT,       "The broker could not store the request; nothing was accepted. Try again.") \
     X(SHUTDOWN,         "shutting-down",       ZN_CLASS_UNREACHABLE, "The broker is shutting down; try again in a moment.") \
     X(UNREACHABLE,      "unreachable",         ZN_CLASS_UNREACHABLE, "The broker did not answer in time; check the address and try again (retrying is safe).") \

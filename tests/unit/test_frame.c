@@ -311,12 +311,12 @@ static void test_roundtrip_every_type(void **state)
     msgpack_sbuffer_destroy(&b);
 
     msgpack_sbuffer_init(&b);
-    zn_frame_error(&b, 11, ZN_E_CONVENANT_MISMATCH, "Client 3, broker 4.");
+    zn_frame_error(&b, 11, ZN_E_CONVENANT_OLD, "Client 3, broker 4.");
     s_parse_ok(&b, &f);
     assert_int_equal(f.type, ZN_T_ERROR);
     assert_int_equal(f.corr, 11);
-    assert_int_equal(f.u.error.code, ZN_E_CONVENANT_MISMATCH);
-    assert_string_equal(f.u.error.name, "convenant-mismatch");
+    assert_int_equal(f.u.error.code, ZN_E_CONVENANT_OLD);
+    assert_string_equal(f.u.error.name, "convenant-outdated");
     assert_string_equal(f.u.error.text, "Client 3, broker 4.");
     zn_frame_free(&f);
     msgpack_sbuffer_destroy(&b);
@@ -1054,13 +1054,13 @@ static void test_error_text_encoding(void **state)
     longtext[k] = '\0';
     for (size_t shift = 0; shift < 2; shift++) {
         msgpack_sbuffer_init(&b);
-        zn_frame_bye(&b, ZN_E_BUSY, longtext + shift); /* shift 1 starts mid-character: invalid */
+        zn_frame_bye(&b, ZN_E_SHUTDOWN, longtext + shift); /* shift 1 starts mid-character: invalid */
         s_parse_ok(&b, &f);
         if (shift == 0) {
             assert_true(strlen(f.u.error.text) == ZN_ERR_TEXT_MAX - 2); /* 254: whole characters */
             assert_true(zn_text_valid(f.u.error.text, strlen(f.u.error.text)));
         } else {
-            assert_string_equal(f.u.error.text, zn_code_hint(ZN_E_BUSY));
+            assert_string_equal(f.u.error.text, zn_code_hint(ZN_E_SHUTDOWN));
         }
         zn_frame_free(&f);
         msgpack_sbuffer_destroy(&b);
@@ -1070,7 +1070,7 @@ static void test_error_text_encoding(void **state)
     memset(t255, 'y', 255);
     t255[255] = '\0';
     msgpack_sbuffer_init(&b);
-    zn_frame_error(&b, 1, ZN_E_BUSY, t255);
+    zn_frame_error(&b, 1, ZN_E_SHUTDOWN, t255);
     s_parse_ok(&b, &f);
     assert_string_equal(f.u.error.text, t255);
     zn_frame_free(&f);
