@@ -1135,3 +1135,35 @@ int zh_sync(void *sock, uint32_t corr, int *skipped)
             return 0;
     }
 }
+
+zh_world *zh_world_new(uint64_t queue_quota)
+{
+    zh_world *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->h = zh_env_new(queue_quota);
+    if (!w->h || zh_broker_start(w->h) != 0)
+        goto fail;
+    w->school = zh_connect_party(w->h, ZH_SCHOOL);
+    if (!w->school || zh_hello(w->school, 1, w->h->version, 0) != 0 ||
+        zh_case_new(w->h, w->school, ZH_SCHOOL, ZH_NET0, w->kase) != 0)
+        goto fail;
+    return w;
+fail:
+    if (w->h)
+        zh_log_dump(w->h);
+    zh_env_destroy(&w->h);
+    free(w);
+    return NULL;
+}
+
+int zh_world_finish(zh_world **wp)
+{
+    int rc = 0;
+    if (wp && *wp) {
+        rc = zh_env_finish(&(*wp)->h);
+        free(*wp);
+        *wp = NULL;
+    }
+    return rc;
+}

@@ -108,6 +108,19 @@ void zh_env_destroy(zh_env **h);
  * no sanitizer report, then destroy. -1 (with the log on stderr) when either check fails. */
 int zh_env_finish(zh_env **h);
 uint64_t zh_now_ms(void);
+
+/* The usual start of a test: an env with a running broker, school connected (HELLO, window 0:
+ * sends only) and a case of school's in ZH_NET0. */
+typedef struct {
+    zh_env *h;
+    void *school;
+    uint8_t kase[ZN_ID_LEN];
+} zh_world;
+/* NULL on failure (with the broker's log on stderr). */
+zh_world *zh_world_new(uint64_t queue_quota);
+/* zh_env_finish, then free; NULLs *w; 0 when the broker ended cleanly (or w is NULL). */
+int zh_world_finish(zh_world **w);
+
 /* out = h->dir + "/" + name; -1 when it does not fit. */
 int zh_path(const zh_env *h, char out[ZH_PATH_MAX], const char *name) __attribute__((warn_unused_result));
 void zh_sleep_ms(unsigned ms);

@@ -23,43 +23,21 @@
 #include <unistd.h>
 #include <zmq.h>
 
-typedef struct {
-    zh_env *h;
-    void *school; /* said HELLO with window 0 */
-    uint8_t kase[ZN_ID_LEN]; /* school's case in ZH_NET0 */
-} s_world;
+typedef zh_world s_world;
 
 static int s_setup(void **state)
 {
-    s_world *w = calloc(1, sizeof *w);
+    zh_world *w = zh_world_new(0);
     if (!w)
         return -1;
-    w->h = zh_env_new(0);
-    if (!w->h || zh_broker_start(w->h) != 0)
-        goto fail;
-    w->school = zh_connect_party(w->h, ZH_SCHOOL);
-    if (!w->school || zh_hello(w->school, 1, w->h->version, 0) != 0 ||
-        zh_case_new(w->h, w->school, ZH_SCHOOL, ZH_NET0, w->kase) != 0)
-        goto fail;
     *state = w;
     return 0;
-fail:
-    if (w->h)
-        zh_log_dump(w->h);
-    zh_env_destroy(&w->h);
-    free(w);
-    return -1;
 }
 
 static int s_teardown(void **state)
 {
-    s_world *w = *state;
-    int rc = 0;
-    if (w) {
-        rc = zh_env_finish(&w->h);
-        free(w);
-    }
-    return rc;
+    zh_world *w = *state;
+    return zh_world_finish(&w);
 }
 
 static void s_send_bytes(void *sock, const void *p, size_t n)
