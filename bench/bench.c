@@ -77,6 +77,7 @@ typedef struct {
     char zorgnetd[PATH_MAX];
     char *wrap[B_MAX_WRAP + 1]; /* argv prefix for zorgnetd (a profiler), NULL-terminated */
     char *wrap_buf;
+    bool audit_off; /* this broker run: ZN_BENCH_AUDIT_OFF for zorgnetd-bench */
 } b_opts;
 
 static void b_usage(FILE *f)
@@ -90,11 +91,13 @@ static void b_usage(FILE *f)
           "  --inflight K     SEND frames a sender keeps un-ACCEPTED (default 256)\n"
           "  --timeout S      abort the whole run after S seconds (default 120)\n"
           "  --io-threads T   ZeroMQ I/O threads of the client side (default 1)\n"
-          "  --zorgnetd PATH  the broker binary (default: zorgnetd beside zn_bench)\n"
+          "  --zorgnetd PATH  the broker binary (default: zorgnetd-bench beside zn_bench: zorgnetd\n"
+          "                   with a switch that turns the audit log off for the comparison run)\n"
           "  --broker-wrap CMD  start the broker as CMD... zorgnetd ARGS (e.g. a profiler;\n"
           "                   CMD is split on spaces)\n"
-          "Prints throughput (msg/s) and latency (p50, p99) for the broker and for a raw CurveZMQ\n"
-          "relay, and their ratio. Exit 0 unless a message was lost or refused.\n",
+          "Prints throughput (msg/s) and latency (p50, p99) for the broker with its audit log, the\n"
+          "broker without it, and a raw CurveZMQ relay, and their ratios. Exit 0 unless a message\n"
+          "was lost or refused.\n",
           f);
 }
 
@@ -116,12 +119,12 @@ static int b_default_zorgnetd(char *out, size_t cap)
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0)
-        return snprintf(out, cap, "./zorgnetd") < (int)cap ? 0 : -1;
+        return snprintf(out, cap, "./zorgnetd-bench") < (int)cap ? 0 : -1;
     self[n] = '\0';
     char *slash = strrchr(self, '/');
     if (slash)
         *slash = '\0';
-    return snprintf(out, cap, "%s/zorgnetd", slash ? self : ".") < (int)cap ? 0 : -1;
+    return snprintf(out, cap, "%s/zorgnetd-bench", slash ? self : ".") < (int)cap ? 0 : -1;
 }
 
 static int b_parse(int argc, char **argv, b_opts *o)
@@ -480,7 +483,7 @@ static int b_hello(b_worker *w, void *s, msgpack_sbuffer *sb, uint32_t window)
     zmq_msg_t m;
     zn_frame f;
     msgpack_sbuffer_clear(sb);
-    zn_frame_hello(sb, 1, w->R->convenant_version, window);
+    zn_frame_hello(sb, 1, w->R->convenant_version, window, 0);
     if (b_send_sb(s, sb) != 0) {
         b_fail("%s: cannot send HELLO: %s", w->self_id, zmq_strerror(errno));
         return -1;
@@ -949,6 +952,12 @@ static pid_t b_start_broker(const b_opts *o, const char *endpoint)
     snprintf(key, sizeof key, "%s/broker.key", g_tmpdir);
     snprintf(db, sizeof db, "%s/broker.db", g_tmpdir);
     snprintf(log, sizeof log, "%s/broker.log", g_tmpdir);
+    static const char *const suffix[] = {"", "-wal", "-shm"}; /* every run on a fresh database */
+    for (size_t i = 0; i < 3; i++) {
+        char p[PATH_MAX + 80];
+        snprintf(p, sizeof p, "%s%s", db, suffix[i]);
+        (void)unlink(p);
+    }
     if (access(o->zorgnetd, X_OK) != 0) {
         fprintf(stderr, "zn_bench: cannot run %s (%s); build zorgnetd or pass --zorgnetd PATH\n", o->zorgnetd,
                 strerror(errno));
@@ -981,6 +990,10 @@ static pid_t b_start_broker(const b_opts *o, const char *endpoint)
             (void)dup2(fd, 2);
             close(fd);
         }
+        if (o->audit_off)
+            setenv("ZN_BENCH_AUDIT_OFF", "1", 1);
+        else
+            unsetenv("ZN_BENCH_AUDIT_OFF");
         execvp(argv[0], argv);
         fprintf(stderr, "exec %s failed: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -1053,19 +1066,26 @@ static void *b_monitor_thread(void *arg)
 }
 
 /* After the broker stopped: every message id recorded, nothing left in the queue. */
-static int b_check_store(int64_t want_msgids)
+/* After a run: nothing waits in the queue, every message id is recorded, and with the audit log
+ * on every accepted message has its entry and the last signed head covers the whole log. */
+static int b_check_store(int64_t want_msgids, bool audit)
 {
     char path[PATH_MAX + 64];
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
-    int64_t queued = -1, msgids = -1;
+    int64_t queued = -1, msgids = -1, sends = -1, entries = -1, head = -1;
     snprintf(path, sizeof path, "%s/broker.db", g_tmpdir);
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM queue), (SELECT count(*) FROM msgids)", -1, &st,
-                           NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM queue), (SELECT count(*) FROM msgids),"
+                               " (SELECT count(*) FROM msgids WHERE audit_idx IS NOT NULL),"
+                               " (SELECT count(*) FROM audit), (SELECT coalesce(max(size), 0) FROM audit_head)",
+                           -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW) {
         queued = sqlite3_column_int64(st, 0);
         msgids = sqlite3_column_int64(st, 1);
+        sends = sqlite3_column_int64(st, 2);
+        entries = sqlite3_column_int64(st, 3);
+        head = sqlite3_column_int64(st, 4);
     }
     sqlite3_finalize(st);
     sqlite3_close(db);
@@ -1077,6 +1097,16 @@ static int b_check_store(int64_t want_msgids)
         b_fail("the broker's database holds %" PRId64 " message ids (want %" PRId64 ") and %" PRId64
                " unacknowledged items (want 0)",
                msgids, want_msgids, queued);
+        return -1;
+    }
+    if (audit && (sends != want_msgids || entries <= want_msgids || head != entries)) {
+        b_fail("the audit log holds %" PRId64 " entries for %" PRId64 " accepted messages, and its last signed "
+               "head covers %" PRId64 " entries", entries, sends, head);
+        return -1;
+    }
+    if (!audit && entries != 0) {
+        b_fail("the broker wrote %" PRId64 " audit entries with the log switched off (is --zorgnetd "
+               "zorgnetd-bench?)", entries);
         return -1;
     }
     return 0;
@@ -1542,7 +1572,7 @@ static int b_bench_broker(const b_opts *o, b_result *res, size_t *frame_len)
         goto out;
     }
     pid = -1;
-    if (b_check_store((int64_t)o->pairs * o->count) != 0)
+    if (b_check_store((int64_t)o->pairs * o->count, !o->audit_off) != 0)
         goto out;
     rc = 0;
 out:
@@ -1678,12 +1708,17 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    b_result broker = {0}, raw = {0};
+    b_result broker = {0}, noaudit = {0}, raw = {0};
     size_t frame_len = 0;
     char machine[320];
     double load0 = -1, load1 = -1;
     b_machine(machine, sizeof machine, &load0);
     int rc = b_bench_broker(&o, &broker, &frame_len);
+    if (rc == 0) { /* the same broker with its audit log off, on a fresh database */
+        o.audit_off = true;
+        rc = b_bench_broker(&o, &noaudit, &frame_len);
+        noaudit.name = "no-audit";
+    }
     if (rc == 0)
         rc = b_bench_raw(&o, frame_len, &raw);
     b_rmtree();
@@ -1700,6 +1735,7 @@ int main(int argc, char **argv)
     printf("machine: %s; load average %.2f before, %.2f after\n", machine, load0, load1);
     printf("%-8s %10s %9s %11s %9s %9s\n", "run", "messages", "seconds", "msg/s", "p50 ms", "p99 ms");
     b_print_row(&broker);
+    b_print_row(&noaudit);
     b_print_row(&raw);
     printf("broker stored (ACCEPTED) %.1f msg/s; raw relay acknowledged %.1f msg/s\n", broker.stored_rate,
            raw.stored_rate);
@@ -1712,9 +1748,15 @@ int main(int argc, char **argv)
         printf("broker storage writes: %.1f KiB per message\n", broker.broker_write_b / 1024.0 / nb);
     if (broker.dups || raw.dups)
         printf("duplicate deliveries: broker %" PRIu64 ", raw %" PRIu64 "\n", broker.dups, raw.dups);
-    double ratio = raw.rate > 0 ? broker.rate / raw.rate : 0;
+    double ratio = raw.rate > 0 ? broker.rate / raw.rate : 0, ratio_off = raw.rate > 0 ? noaudit.rate / raw.rate : 0;
     ratio = (double)(long long)(ratio * 100.0) / 100.0; /* truncated, so the verdict matches the digits */
-    printf("ratio broker/raw throughput: %.2f\n", ratio);
+    ratio_off = (double)(long long)(ratio_off * 100.0) / 100.0;
+    double cost = noaudit.rate > 0 ? broker.rate / noaudit.rate : 0;
+    cost = (double)(long long)(cost * 100.0) / 100.0;
+    printf("broker without its audit log: %.1f us CPU per message\n",
+           noaudit.messages ? noaudit.broker_cpu_s * 1e6 / (double)noaudit.messages : 0);
+    printf("ratio broker/raw throughput: %.2f (without the audit log: %.2f)\n", ratio, ratio_off);
     printf("target >= 0.25: %s\n", ratio >= 0.25 ? "met" : "NOT met");
+    printf("audit log: ratio with / without = %.2f; target >= 0.90: %s\n", cost, cost >= 0.90 ? "met" : "NOT met");
     return 0;
 }

@@ -1,9 +1,12 @@
 #include "broker.h"
 
+#include "audit.h"
 #include "log.h"
 #include "policy.h"
 #include "store.h"
 #include "zap.h"
+#include "zn_auditlog.h"
+#include "zn_auditreq.h"
 #include "zn_convenant.h"
 #include "zn_frame.h"
 #include "zn_keys.h"
@@ -71,6 +74,19 @@ typedef struct {
     size_t len;
 } s_push;
 
+/* An item pushed to a partner whose "deliver" entry is not yet in the audit log. */
+typedef struct {
+    uint32_t partner;
+    uint8_t item_id[ZN_ID_LEN];
+} s_pushed;
+
+#define S_PUSHED_MAX 8192             /* pushed items recorded at once, at most */
+#define S_PUSHED_DELAY_MS 1000u       /* recorded with the next batch, or after this long */
+#define S_ITEMS_PER_ENTRY 1024        /* item ids in one "deliver" or "ack" entry */
+#define S_REDACT_EVERY_MS 60000u
+#define S_REDACT_MAX 4096             /* entries looked at per redaction step */
+#define S_READ_BYTES (900u * 1024)    /* records in one audit-read result, at most */
+
 struct zn_broker {
     char *convenant_path;
     bool verbose;
@@ -91,6 +107,13 @@ struct zn_broker {
     uint64_t next_prune_ms;
     uint64_t frames, commits; /* since start, for the shutdown line */
     bool fatal;               /* stop serving: the state in memory cannot be trusted */
+    zn_audit_log *audit;
+    bool head_wanted;         /* a reader needs a head covering this batch */
+    bool poisoned;            /* an audit append failed: this batch must not commit */
+    s_pushed *pushed;         /* S_PUSHED_MAX, pushed and not yet recorded */
+    size_t n_pushed;
+    uint64_t pushed_since_ms;
+    uint64_t next_redact_ms;
 };
 
 /* ---- partner tables ------------------------------------------------------------------- */
@@ -299,6 +322,8 @@ static const char *s_type_name(uint32_t t)
 
 /* ---- delivery --------------------------------------------------------------------------- */
 
+static void s_audit_tick(zn_broker *b, uint64_t now, bool force);
+
 typedef struct {
     zn_broker *b;
     s_session *s;
@@ -329,6 +354,16 @@ static bool s_deliver(zn_broker *b, s_session *s, int64_t seq, const uint8_t ite
     s_index_put(s, at);
     s->last_pushed = seq;
     s->idle_due = true;
+    if (!zn_audit_off(b->audit)) {
+        if (b->n_pushed >= S_PUSHED_MAX)
+            s_audit_tick(b, zn_now_ms(), false);
+        if (b->n_pushed < S_PUSHED_MAX) {
+            if (!b->n_pushed)
+                b->pushed_since_ms = zn_now_ms();
+            b->pushed[b->n_pushed].partner = (uint32_t)(s - b->sessions);
+            memcpy(b->pushed[b->n_pushed++].item_id, item_id, ZN_ID_LEN);
+        }
+    }
     return true;
 }
 
@@ -402,17 +437,139 @@ static void s_push_all(zn_broker *b)
             s_push_backlog(b, i);
 }
 
-/* ---- transactions ----------------------------------------------------------------------- */
+/* ---- transactions ----------------------------------------------------------------------- *
+ * The audit log keeps the tree's edge in memory; every rollback tells it, so it reloads the
+ * edge when entries were undone. If even that fails, the broker stops (b->fatal). */
+
+static int s_begin(zn_broker *b)
+{
+    if (zn_store_begin(b->store) != 0)
+        return -1;
+    zn_audit_tx_begin(b->audit);
+    return 0;
+}
+
+static void s_undone(zn_broker *b, int rc)
+{
+    if (rc != 0) {
+        zn_log("audit-log-unreadable after a rollback; stopping");
+        b->fatal = true;
+    }
+}
+
+static int s_commit(zn_broker *b)
+{
+    if (zn_store_commit(b->store) == 0)
+        return 0;
+    s_undone(b, zn_audit_tx_undo(b->audit));
+    return -1;
+}
+
+static void s_rollback(zn_broker *b)
+{
+    zn_store_rollback(b->store);
+    s_undone(b, zn_audit_tx_undo(b->audit));
+}
+
+static int s_savepoint(zn_broker *b)
+{
+    if (zn_store_savepoint(b->store) != 0)
+        return -1;
+    zn_audit_mark(b->audit);
+    return 0;
+}
+
+static void s_rollback_to(zn_broker *b)
+{
+    zn_store_rollback_to(b->store);
+    s_undone(b, zn_audit_undo(b->audit));
+}
 
 static int s_tx(zn_broker *b, zn_err *e)
 {
-    if (!zn_store_in_tx(b->store) && zn_store_begin(b->store) != 0)
+    if (!zn_store_in_tx(b->store) && s_begin(b) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
     return 0;
 }
 
+/* ---- audit entries ------------------------------------------------------------------------ */
+
+/* Append an entry inside the open transaction; idx may be NULL. */
+static int s_audit(zn_broker *b, zn_audit_entry *en, uint64_t *idx)
+{
+    uint64_t i;
+    if (zn_audit_append(b->audit, en, zn_now_ms(), idx ? idx : &i) == 0)
+        return 0;
+    zn_log("audit-append-failed action=%s", en->action);
+    b->poisoned = true; /* a change without its entry must not commit */
+    return -1;
+}
+
+/* Record pushed items: one "deliver" entry per partner and up to S_ITEMS_PER_ENTRY items. A
+ * push changes nothing stored, so its entry follows in the next transaction (at most
+ * S_PUSHED_DELAY_MS later); the recipient's "ack" entry records the receipt itself. */
+static int s_pushed_cmp(const void *a, const void *b)
+{
+    const s_pushed *x = a, *y = b;
+    return x->partner < y->partner ? -1 : x->partner > y->partner;
+}
+
+static int s_record_pushed(zn_broker *b)
+{
+    if (!b->n_pushed)
+        return 0;
+    qsort(b->pushed, b->n_pushed, sizeof *b->pushed, s_pushed_cmp);
+    uint8_t *ids = malloc(S_ITEMS_PER_ENTRY * ZN_ID_LEN);
+    if (!ids)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < b->n_pushed && rc == 0;) {
+        uint32_t p = b->pushed[i].partner, n = 0;
+        for (; i < b->n_pushed && b->pushed[i].partner == p && n < S_ITEMS_PER_ENTRY; i++, n++)
+            memcpy(ids + (size_t)n * ZN_ID_LEN, b->pushed[i].item_id, ZN_ID_LEN);
+        zn_audit_detail det[] = {
+            {.key = "count", .type = ZN_AUDIT_U64, .u64 = n},
+            {.key = "items", .type = ZN_AUDIT_BIN, .p = ids, .len = (size_t)n * ZN_ID_LEN},
+        };
+        zn_audit_entry en = {.action = "deliver", .counterpart = p < b->conv->n_partners ? b->conv->partners[p].id : NULL,
+                             .decision = ZN_AUDIT_ALLOWED, .details = det, .n_details = 2};
+        rc = s_audit(b, &en, NULL);
+    }
+    free(ids);
+    return rc; /* the caller empties b->pushed once the transaction commits */
+}
+
+/* Sign a head in the open transaction when one is due (or a reader asked for one). */
+static int s_head_if_due(zn_broker *b, uint64_t now)
+{
+    if (!b->head_wanted && !zn_audit_head_due(b->audit, now))
+        return 0;
+    b->head_wanted = false;
+    return zn_audit_sign_head(b->audit, now);
+}
+
+/* Work for the log outside a batch, in its own transaction: pushed items waiting too long, or a
+ * head that is due. */
+static void s_audit_tick(zn_broker *b, uint64_t now, bool force)
+{
+    bool pushed = b->n_pushed && (force || now >= b->pushed_since_ms + S_PUSHED_DELAY_MS ||
+                                  b->n_pushed >= S_PUSHED_MAX);
+    if (!pushed && !force && !zn_audit_head_due(b->audit, now))
+        return;
+    if (s_begin(b) != 0 || (pushed && s_record_pushed(b) != 0) ||
+        (force ? zn_audit_sign_head(b->audit, now) : s_head_if_due(b, now)) != 0 || s_commit(b) != 0) {
+        if (zn_store_in_tx(b->store))
+            s_rollback(b);
+        zn_log("audit-write-failed");
+    } else if (pushed) {
+        b->n_pushed = 0;
+    }
+}
+
 /* ---- frame handlers --------------------------------------------------------------------- */
 
+/* One frame being handled. The handlers fill in what a refusal entry should say as soon as they
+ * know it (pointers into the frame, valid until it is freed). */
 typedef struct {
     zn_broker *b;
     const uint8_t *rid;
@@ -420,14 +577,69 @@ typedef struct {
     uint32_t pidx;
     const zn_partner *p;
     uint64_t now;
+    const char *action;      /* what was attempted */
+    const char *handler;
+    const uint8_t *case_id;
+    const char *counterpart;
+    const char *ev_kind;     /* evidence: signed bytes whose signer is this partner */
+    const uint8_t *ev, *ev_sig;
+    size_t ev_len;
+    bool recorded;           /* the refusal entry is written already */
 } s_ctx;
 
-static void s_on_hello(s_ctx *x, const zn_frame *f)
+static void s_evidence(zn_audit_entry *en, const s_ctx *x)
+{
+    en->evidence_kind = x->ev_kind;
+    en->evidence = x->ev;
+    en->evidence_len = x->ev_len;
+    en->evidence_sig = x->ev_sig;
+}
+
+/* The refusal entry of a frame (in the batch's transaction, after the frame's changes were
+ * rolled back). A failure to write it stops nothing else: the refusal stands. */
+static void s_record_refusal(s_ctx *x, const zn_err *e, const char *frame)
+{
+    zn_err te;
+    if (x->recorded || zn_audit_off(x->b->audit) || s_tx(x->b, &te) != 0)
+        return;
+    x->recorded = true;
+    zn_audit_detail det = {.key = "frame", .type = ZN_AUDIT_STR, .p = (const uint8_t *)frame, .len = strlen(frame)};
+    zn_audit_entry en = {.actor = x->p->id, .handler = x->handler, .action = x->action ? x->action : "frame",
+                         .case_id = x->case_id, .counterpart = x->counterpart, .decision = ZN_AUDIT_REFUSED,
+                         .reason = zn_code_name(e->code), .details = &det, .n_details = 1};
+    s_evidence(&en, x);
+    (void)s_audit(x->b, &en, NULL);
+}
+
+static int s_on_hello(s_ctx *x, const zn_frame *f, zn_err *e)
 {
     zn_broker *b = x->b;
+    x->action = "hello";
+    size_t head_len;
+    const uint8_t *sig;
+    zn_tree_head th;
+    const uint8_t *head = zn_audit_head(b->audit, &head_len, &sig, &th);
+    uint8_t proof[ZN_MERKLE_MAX_CONSISTENCY * ZN_HASH_LEN];
+    uint32_t n = 0;
+    static const uint8_t none[ZN_SIG_LEN];
+    if (!head) { /* only with the log switched off (bench builds) */
+        static const uint8_t empty[] = {0x94, 0x01, 0x00, 0xc4, 0x00, 0x00};
+        head = empty, head_len = sizeof empty, sig = none;
+    }
+    if (zn_audit_consistency(b->audit, f->u.hello.known_size, th.size, proof, &n) != 0)
+        return zn_err_set(e, ZN_E_STORE, "the consistency proof cannot be read from the audit log");
+    zn_audit_detail det[] = {
+        {.key = "convenant", .type = ZN_AUDIT_U64, .u64 = f->u.hello.convenant_version},
+        {.key = "known_size", .type = ZN_AUDIT_U64, .u64 = f->u.hello.known_size},
+        {.key = "window", .type = ZN_AUDIT_U64, .u64 = f->u.hello.window},
+    };
+    zn_audit_entry en = {.actor = x->p->id, .action = "hello", .decision = ZN_AUDIT_ALLOWED, .details = det,
+                         .n_details = 3};
+    if (s_tx(b, e) != 0 || s_audit(b, &en, NULL) != 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
     msgpack_sbuffer_clear(&b->sb);
-    zn_frame_welcome(&b->sb, f->corr, b->conv->version, x->p->id, x->now);
-    s_reply(b, x->rid, x->rid_len, f->corr, false);
+    zn_frame_welcome(&b->sb, f->corr, b->conv->version, x->p->id, x->now, head, head_len, sig, proof, n);
+    s_reply(b, x->rid, x->rid_len, f->corr, true);
     s_session *s = &b->sessions[x->pidx];
     bool same = s->online && s->rid_len == x->rid_len && memcmp(s->rid, x->rid, x->rid_len) == 0;
     /* A repeated HELLO on the session's own connection keeps the session: pushing everything
@@ -437,16 +649,23 @@ static void s_on_hello(s_ctx *x, const zn_frame *f)
     zn_log("connect partner=%s window=%u client-convenant=%llu%s", x->p->id, f->u.hello.window,
            (unsigned long long)f->u.hello.convenant_version,
            f->u.hello.convenant_version > b->conv->version ? " (newer than ours: reload with SIGHUP)" : "");
+    return 0;
 }
 
 static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
 {
     zn_broker *b = x->b;
     const zn_envelope *env = &f->u.send.env;
+    x->action = "send";
+    x->case_id = env->h.case_id;
+    x->counterpart = env->h.recipient;
     if (strcmp(env->h.sender, x->p->id) != 0)
         return zn_err_set(e, ZN_E_SENDER_MISMATCH,
                           "the envelope names sender %s, but this connection belongs to %s",
                           env->h.sender, x->p->id);
+    /* The sender signed this header (recipients verify it); it is the entry's evidence. */
+    x->handler = env->h.handler;
+    x->ev_kind = "envelope-header", x->ev = env->header_raw, x->ev_len = env->header_len, x->ev_sig = env->sig;
     int ridx = s_partner_index(b, env->h.recipient);
     if (ridx < 0)
         return zn_err_set(e, ZN_E_UNKNOWN_PARTNER, "recipient %s is not in the convenant",
@@ -465,43 +684,50 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
         return -1;
 
     /* The message id first: a retry of an accepted message is accepted again, even when the
-     * recipient's queue is full, and stored once. */
+     * recipient's queue is full, and stored once (with the audit index of its acceptance). */
     char prev_rcpt[ZN_IDENT_MAX];
     uint8_t prev_case[ZN_ID_LEN];
-    if (zn_store_savepoint(b->store) != 0)
+    uint64_t index = zn_audit_size(b->audit);
+    if (s_savepoint(b) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
     rc = zn_store_msgid_claim(b->store, x->p->id, env->h.msgid, env->h.recipient, env->h.case_id,
-                              x->now, prev_rcpt, prev_case);
+                              x->now, &index, prev_rcpt, prev_case);
     if (rc != 0) {
-        zn_store_rollback_to(b->store);
+        s_rollback_to(b);
         if (rc < 0)
             return zn_err_set(e, ZN_E_STORE, NULL);
         if (strcmp(prev_rcpt, env->h.recipient) != 0 || memcmp(prev_case, env->h.case_id, ZN_ID_LEN) != 0)
             return zn_err_set(e, ZN_E_DUPLICATE_ID, NULL);
         msgpack_sbuffer_clear(&b->sb);
-        zn_frame_accepted(&b->sb, f->corr, env->h.msgid, true);
+        zn_frame_accepted(&b->sb, f->corr, env->h.msgid, true, index);
         s_reply(b, x->rid, x->rid_len, f->corr, true);
         return 0;
     }
     if ((uint64_t)(b->queued[ridx] + b->delta[ridx]) >= b->conv->policy.queue_quota) {
-        zn_store_rollback_to(b->store);
+        s_rollback_to(b);
         return zn_err_set(e, ZN_E_QUOTA, "%s has %llu items waiting, the convenant's quota; try again later",
                           env->h.recipient, (unsigned long long)b->conv->policy.queue_quota);
     }
     uint8_t item_id[ZN_ID_LEN];
     int64_t seq = 0;
     randombytes_buf(item_id, sizeof item_id);
+    zn_audit_detail det = {.key = "item", .type = ZN_AUDIT_BIN, .p = item_id, .len = ZN_ID_LEN};
+    zn_audit_entry en = {.actor = x->p->id, .handler = x->handler, .action = "send", .case_id = x->case_id,
+                         .counterpart = x->counterpart, .decision = ZN_AUDIT_ALLOWED, .details = &det,
+                         .n_details = 1};
+    s_evidence(&en, x);
     msgpack_sbuffer_clear(&b->sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &b->sb, msgpack_sbuffer_write);
     zn_envelope_pack(&pk, env);
     if (zn_store_queue_insert(b->store, env->h.recipient, item_id, ZN_ITEM_ENVELOPE, x->p->id,
                               env->h.case_id, (const uint8_t *)b->sb.data, b->sb.size, x->now, &seq) != 0 ||
-        zn_store_release(b->store) != 0) {
-        zn_store_rollback_to(b->store);
+        s_audit(b, &en, NULL) != 0 || zn_store_release(b->store) != 0) {
+        s_rollback_to(b);
         return zn_err_set(e, ZN_E_STORE, NULL);
     }
     b->delta[ridx]++;
+    x->recorded = true;
 
     /* The DELIVER frame goes out once the batch is durable. */
     msgpack_sbuffer item;
@@ -515,12 +741,13 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
     push->frame = (uint8_t *)msgpack_sbuffer_release(&item);
 
     msgpack_sbuffer_clear(&b->sb);
-    zn_frame_accepted(&b->sb, f->corr, env->h.msgid, false);
+    zn_frame_accepted(&b->sb, f->corr, env->h.msgid, false, index);
     s_reply(b, x->rid, x->rid_len, f->corr, true);
     if (b->verbose) {
         char mid[2 * ZN_ID_LEN + 1];
         zn_hex(mid, env->h.msgid, ZN_ID_LEN);
-        zn_log("accepted msgid=%s from=%s to=%s", mid, x->p->id, env->h.recipient);
+        zn_log("accepted msgid=%s from=%s to=%s audit=%llu", mid, x->p->id, env->h.recipient,
+               (unsigned long long)index);
     }
     return 0;
 }
@@ -537,10 +764,13 @@ static bool s_own_session(const s_ctx *x)
 static int s_on_ack(s_ctx *x, const zn_frame *f, zn_err *e)
 {
     zn_broker *b = x->b;
+    x->action = "ack";
     if (!s_own_session(x))
         return 0;
     if (s_tx(b, e) != 0)
         return -1;
+    uint8_t ids[ZN_MAX_ACK][ZN_ID_LEN];
+    uint32_t removed = 0;
     for (uint32_t i = 0; i < f->u.ack.n; i++) {
         uint8_t id[ZN_ID_LEN];
         zn_frame_ack_id(f, i, id);
@@ -550,8 +780,21 @@ static int s_on_ack(s_ctx *x, const zn_frame *f, zn_err *e)
         int n = seq ? zn_store_queue_delete(b->store, x->p->id, seq) : 0;
         if (n < 0)
             return zn_err_set(e, ZN_E_STORE, NULL);
+        if (n > 0)
+            memcpy(ids[removed++], id, ZN_ID_LEN);
         b->delta[x->pidx] -= n;
     }
+    if (!removed)
+        return 0;
+    zn_audit_detail det[] = {
+        {.key = "count", .type = ZN_AUDIT_U64, .u64 = removed},
+        {.key = "items", .type = ZN_AUDIT_BIN, .p = ids[0], .len = (size_t)removed * ZN_ID_LEN},
+    };
+    zn_audit_entry en = {.actor = x->p->id, .action = "ack", .decision = ZN_AUDIT_ALLOWED, .details = det,
+                         .n_details = 2};
+    if (s_audit(b, &en, NULL) != 0)
+        return zn_err_set(e, ZN_E_STORE, NULL); /* the batch does not commit: nothing was removed */
+    x->recorded = true;
     return 0;
 }
 
@@ -573,24 +816,31 @@ static int s_case_new(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
     zn_case kase = {.created_ms = x->now};
     if (zn_body_case_new_parse(rq->body, kase.id, kase.network, e) != 0)
         return -1;
+    x->case_id = kase.id;
     snprintf(kase.regisseur, sizeof kase.regisseur, "%s", x->p->id);
     zn_policy_query q = {.action = ZN_ACT_CASE_NEW, .actor = x->p, .network = kase.network};
     if (zn_policy_check(b->conv, &q, e) != ZN_E_OK)
         return -1;
-    if (s_tx(b, e) != 0 || zn_store_savepoint(b->store) != 0)
+    if (s_tx(b, e) != 0 || s_savepoint(b) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
+    zn_audit_detail det = {.key = "network", .type = ZN_AUDIT_STR, .p = (const uint8_t *)kase.network,
+                           .len = strlen(kase.network)};
+    zn_audit_entry en = {.actor = x->p->id, .handler = x->handler, .action = "case-new", .case_id = kase.id,
+                         .decision = ZN_AUDIT_ALLOWED, .details = &det, .n_details = 1};
+    s_evidence(&en, x);
     zn_code refusal = ZN_E_OK;
     int rc = zn_store_nonce_insert(b->store, x->p->id, rq->nonce, rq->time_ms);
     if (rc != 0)
         refusal = rc == 1 ? ZN_E_REPLAY : ZN_E_STORE;
     else if ((rc = zn_store_case_insert(b->store, &kase)) != 0)
         refusal = rc == 1 ? ZN_E_CASE_EXISTS : ZN_E_STORE;
-    else if (zn_store_release(b->store) != 0)
+    else if (s_audit(b, &en, NULL) != 0 || zn_store_release(b->store) != 0)
         refusal = ZN_E_STORE;
     if (refusal != ZN_E_OK) {
-        zn_store_rollback_to(b->store);
+        s_rollback_to(b);
         return zn_err_set(e, refusal, NULL);
     }
+    x->recorded = true;
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
     msgpack_packer pk;
@@ -607,12 +857,270 @@ static int s_case_new(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
     return 0;
 }
 
+/* ---- reading the log ------------------------------------------------------------------------- */
+
+/* Record a read (inside a savepoint with its nonce, so a replayed read is refused). */
+static int s_record_read(s_ctx *x, const zn_request *rq, const zn_audit_detail *det, size_t n, zn_err *e)
+{
+    zn_broker *b = x->b;
+    if (s_tx(b, e) != 0 || s_savepoint(b) != 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    zn_audit_entry en = {.actor = x->p->id, .handler = x->handler, .action = x->action,
+                         .decision = ZN_AUDIT_ALLOWED, .details = det, .n_details = n};
+    s_evidence(&en, x);
+    int rc = zn_store_nonce_insert(b->store, x->p->id, rq->nonce, rq->time_ms);
+    if (rc != 0 || s_audit(b, &en, NULL) != 0 || zn_store_release(b->store) != 0) {
+        s_rollback_to(b);
+        return zn_err_set(e, rc == 1 ? ZN_E_REPLAY : ZN_E_STORE, NULL);
+    }
+    x->recorded = true;
+    return 0;
+}
+
+typedef struct {
+    uint8_t d[ZN_HASH_LEN], salt[ZN_AUDIT_SALT_LEN];
+    uint8_t *entry;
+    size_t len;
+    bool found;
+} s_row_copy;
+
+static int s_row_cb(void *ctx, const zn_audit_row *r)
+{
+    s_row_copy *c = ctx;
+    memcpy(c->d, r->d, ZN_HASH_LEN);
+    if (r->entry) {
+        memcpy(c->salt, r->salt, ZN_AUDIT_SALT_LEN);
+        c->entry = malloc(r->entry_len);
+        if (!c->entry)
+            return 1;
+        memcpy(c->entry, r->entry, r->entry_len);
+        c->len = r->entry_len;
+    }
+    c->found = true;
+    return 0;
+}
+
+/* The head readers get: signed now when the log has grown since the latest one. */
+static int s_fresh_head(zn_broker *b, zn_err *e)
+{
+    if (s_tx(b, e) != 0 || zn_audit_sign_head(b->audit, zn_now_ms()) != 0)
+        return zn_err_set(e, ZN_E_STORE, "the audit log's tree head cannot be signed");
+    return 0;
+}
+
+static int s_receipt(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
+{
+    zn_broker *b = x->b;
+    uint64_t index, known;
+    if (zn_body_receipt_parse(rq->body, &index, &known, e) != 0)
+        return -1;
+    if (zn_audit_off(b->audit) || index >= zn_audit_size(b->audit))
+        return zn_err_set(e, ZN_E_UNKNOWN_ENTRY, "the audit log has %llu entries; there is no entry %llu",
+                          (unsigned long long)zn_audit_size(b->audit), (unsigned long long)index);
+    s_row_copy row = {0};
+    int rc = -1;
+    zn_doc doc = {0};
+    zn_receipt r = {0};
+    if (zn_store_audit_scan(b->store, index, index + 1, 1, s_row_cb, &row) != 1 || !row.found) {
+        zn_err_set(e, ZN_E_STORE, "audit entry %llu cannot be read", (unsigned long long)index);
+        goto out;
+    }
+    zn_audit_entry en;
+    zn_audit_detail det[ZN_AUDIT_DETAILS_MAX];
+    bool own = row.entry && zn_audit_entry_decode(row.entry, row.len, &doc, &en, det, NULL) == 0 && en.actor &&
+               strcmp(en.actor, x->p->id) == 0;
+    if (!own && !x->p->auditor) {
+        zn_err_set(e, ZN_E_FORBIDDEN, "entry %llu is not %s's own; only auditors read other entries",
+                   (unsigned long long)index, x->p->id);
+        goto out;
+    }
+    zn_tree_head th;
+    if (zn_audit_head(b->audit, &r.head_len, &r.head_sig, &th) == NULL || th.size <= index)
+        if (s_fresh_head(b, e) != 0)
+            goto out;
+    r.head = zn_audit_head(b->audit, &r.head_len, &r.head_sig, &th);
+    if (zn_audit_inclusion(b->audit, index, th.size, r.inclusion, &r.n_inclusion) != 0 ||
+        zn_audit_consistency(b->audit, known, th.size, r.consistency, &r.n_consistency) != 0) {
+        zn_err_set(e, ZN_E_STORE, "the proofs for entry %llu cannot be read", (unsigned long long)index);
+        goto out;
+    }
+    r.d = row.d;
+    r.salt = row.entry ? row.salt : NULL;
+    r.entry = row.entry;
+    r.entry_len = row.len;
+    zn_audit_detail rd = {.key = "index", .type = ZN_AUDIT_U64, .u64 = index};
+    if (s_record_read(x, rq, &rd, 1, e) != 0)
+        goto out;
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    zn_result_receipt(&body, &r);
+    msgpack_sbuffer_clear(&b->sb);
+    zn_frame_result(&b->sb, corr, "receipt", (const uint8_t *)body.data, body.size);
+    msgpack_sbuffer_destroy(&body);
+    s_reply(b, x->rid, x->rid_len, corr, true);
+    rc = 0;
+out:
+    zn_doc_free(&doc);
+    if (row.entry)
+        sodium_memzero(row.salt, sizeof row.salt);
+    free(row.entry);
+    return rc;
+}
+
+/* Records of one audit-read page, each a bin holding the record's bytes. */
+typedef struct {
+    zn_broker *b;
+    const zn_audit_filter *f;
+    msgpack_sbuffer out, rec;
+    msgpack_packer pk;
+    uint32_t n;
+    uint64_t next;
+    uint8_t leaves[S_ITEMS_PER_ENTRY * ZN_HASH_LEN]; /* a run of commitments not shown */
+    uint64_t leaves_first;
+    uint32_t n_leaves;
+    bool failed; /* a stored record could not be encoded */
+} s_page;
+
+/* Add the record just encoded into pg->rec (rc: the encoder's result). */
+static void s_page_add(s_page *pg, int rc)
+{
+    if (rc != 0) {
+        pg->failed = true;
+        return;
+    }
+    zn_pack_bin(&pg->pk, pg->rec.data, pg->rec.size);
+    msgpack_sbuffer_clear(&pg->rec);
+    pg->n++;
+}
+
+static void s_page_flush_leaves(s_page *pg)
+{
+    if (!pg->n_leaves)
+        return;
+    s_page_add(pg, zn_auditlog_enc_leaves(&pg->rec, pg->leaves_first, pg->leaves, pg->n_leaves, NULL));
+    pg->n_leaves = 0;
+}
+
+static bool s_page_full(const s_page *pg)
+{
+    return pg->failed || pg->n >= pg->f->limit || pg->out.size >= S_READ_BYTES;
+}
+
+static int s_page_entry_cb(void *ctx, const zn_audit_row *r)
+{
+    s_page *pg = ctx;
+    bool show = false;
+    if (r->entry) {
+        zn_doc doc = {0};
+        zn_audit_entry en;
+        zn_audit_detail det[ZN_AUDIT_DETAILS_MAX];
+        show = zn_audit_entry_decode(r->entry, r->entry_len, &doc, &en, det, NULL) != 0 ||
+               zn_audit_filter_match(pg->f, &en); /* an entry that does not decode is shown as it is */
+        zn_doc_free(&doc);
+    } else {
+        show = pg->f->leaves; /* a redacted entry is part of every export */
+    }
+    if (show) {
+        s_page_flush_leaves(pg);
+        s_page_add(pg, zn_auditlog_enc_entry(&pg->rec, r->idx, r->d, r->salt, r->entry, r->entry_len, NULL));
+    } else if (pg->f->leaves) {
+        if (pg->n_leaves == S_ITEMS_PER_ENTRY)
+            s_page_flush_leaves(pg);
+        if (!pg->n_leaves)
+            pg->leaves_first = r->idx;
+        memcpy(pg->leaves + (size_t)pg->n_leaves++ * ZN_HASH_LEN, r->d, ZN_HASH_LEN);
+    }
+    pg->next = r->idx + 1;
+    return s_page_full(pg);
+}
+
+static int s_page_pair_cb(void *ctx, uint64_t key, const uint8_t *a, size_t alen, const uint8_t *sig, size_t slen)
+{
+    s_page *pg = ctx;
+    if (pg->f->what == ZN_READ_CONVENANTS)
+        s_page_add(pg, zn_auditlog_enc_convenant(&pg->rec, a, alen, NULL));
+    else
+        s_page_add(pg, slen == ZN_SIG_LEN ? zn_auditlog_enc_head(&pg->rec, a, alen, sig, NULL) : -1);
+    pg->next = key + 1;
+    return s_page_full(pg);
+}
+
+static int s_audit_read(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
+{
+    zn_broker *b = x->b;
+    zn_audit_filter f;
+    if (zn_body_audit_read_parse(rq->body, &f, e) != 0)
+        return -1;
+    if (!x->p->auditor)
+        return zn_err_set(e, ZN_E_FORBIDDEN, "%s is not an auditor in the convenant", x->p->id);
+    if (f.what == ZN_READ_HEAD && s_fresh_head(b, e) != 0)
+        return -1;
+    s_page pg = {.b = b, .f = &f, .next = f.from};
+    msgpack_sbuffer_init(&pg.out);
+    msgpack_sbuffer_init(&pg.rec);
+    msgpack_packer_init(&pg.pk, &pg.out, msgpack_sbuffer_write);
+    uint64_t size = zn_audit_size(b->audit);
+    int n = 0;
+    switch (f.what) {
+    case ZN_READ_ENTRIES: {
+        uint64_t upto = f.upto && f.upto < size ? f.upto : size;
+        for (uint64_t from = f.from; n >= 0 && from < upto && !s_page_full(&pg); from = pg.next)
+            n = zn_store_audit_scan(b->store, from, upto, S_FETCH_MAX, s_page_entry_cb, &pg);
+        s_page_flush_leaves(&pg);
+        break;
+    }
+    case ZN_READ_HEADS:
+        n = zn_store_audit_heads(b->store, f.from, f.upto ? f.upto : UINT64_MAX, (int)f.limit, s_page_pair_cb, &pg);
+        break;
+    case ZN_READ_CONVENANTS:
+        n = zn_store_convenants(b->store, f.from, (int)f.limit, s_page_pair_cb, &pg);
+        break;
+    case ZN_READ_HEAD: {
+        size_t len;
+        const uint8_t *sig, *head = zn_audit_head(b->audit, &len, &sig, NULL);
+        if (head)
+            s_page_add(&pg, zn_auditlog_enc_head(&pg.rec, head, len, sig, NULL));
+        pg.next = size;
+        break;
+    }
+    }
+    int rc = -1;
+    if (n < 0 || pg.failed) {
+        zn_err_set(e, ZN_E_STORE, "the audit log cannot be read");
+        goto out;
+    }
+    const char *what = zn_read_what_name(f.what);
+    zn_audit_detail det[] = {
+        {.key = "from", .type = ZN_AUDIT_U64, .u64 = f.from},
+        {.key = "records", .type = ZN_AUDIT_U64, .u64 = pg.n},
+        {.key = "what", .type = ZN_AUDIT_STR, .p = (const uint8_t *)what, .len = strlen(what)},
+    };
+    if (s_record_read(x, rq, det, 3, e) != 0)
+        goto out;
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    zn_result_audit_read_begin(&pk, size, pg.next, pg.n);
+    msgpack_sbuffer_write(&body, pg.out.data, pg.out.size);
+    msgpack_sbuffer_clear(&b->sb);
+    zn_frame_result(&b->sb, corr, "audit-read", (const uint8_t *)body.data, body.size);
+    msgpack_sbuffer_destroy(&body);
+    s_reply(b, x->rid, x->rid_len, corr, true);
+    rc = 0;
+out:
+    msgpack_sbuffer_destroy(&pg.out);
+    msgpack_sbuffer_destroy(&pg.rec);
+    return rc;
+}
+
 static int s_on_request(s_ctx *x, const zn_frame *f, zn_err *e)
 {
     zn_broker *b = x->b;
     zn_doc doc = {0};
     zn_request rq;
     int rc = -1;
+    x->action = "request";
     if (zn_request_parse(f->u.request.req, f->u.request.len, &doc, &rq, e) != 0)
         goto out;
     if (strcmp(rq.partner, x->p->id) != 0) {
@@ -620,11 +1128,15 @@ static int s_on_request(s_ctx *x, const zn_frame *f, zn_err *e)
                    rq.partner, x->p->id);
         goto out;
     }
+    x->action = rq.kind;
+    x->handler = rq.handler;
     if (zn_request_verify(f->u.request.req, f->u.request.len, f->u.request.sig, x->p->keys.sign) != 0) {
         zn_err_set(e, ZN_E_BAD_SIGNATURE, "the request's signature does not verify with %s's signing key",
                    x->p->id);
         goto out;
     }
+    /* Signed by this partner: from here on the request is the evidence of every entry. */
+    x->ev_kind = "request", x->ev = f->u.request.req, x->ev_len = f->u.request.len, x->ev_sig = f->u.request.sig;
     uint64_t window = b->conv->policy.request_window_s * 1000u;
     if (rq.time_ms + window < x->now || rq.time_ms > x->now + window) {
         zn_err_set(e, ZN_E_STALE, NULL);
@@ -632,9 +1144,15 @@ static int s_on_request(s_ctx *x, const zn_frame *f, zn_err *e)
     }
     if (strcmp(rq.kind, "case-new") == 0)
         rc = s_case_new(x, f->corr, &rq, e);
+    else if (strcmp(rq.kind, "receipt") == 0)
+        rc = s_receipt(x, f->corr, &rq, e);
+    else if (strcmp(rq.kind, "audit-read") == 0)
+        rc = s_audit_read(x, f->corr, &rq, e);
     else
         zn_err_set(e, ZN_E_UNKNOWN_TYPE, "request kind %s is not known to this broker", rq.kind);
 out:
+    if (rc != 0)
+        s_record_refusal(x, e, "REQUEST"); /* while the request's strings are alive */
     zn_doc_free(&doc);
     return rc;
 }
@@ -642,7 +1160,7 @@ out:
 /* Handle one frame from one connection; replies wait in b->replies. */
 static void s_handle(zn_broker *b, const uint8_t *rid, size_t rid_len, zmq_msg_t *body, bool extra)
 {
-    s_ctx x = {b, rid, rid_len, 0, NULL, zn_now_ms()};
+    s_ctx x = {.b = b, .rid = rid, .rid_len = rid_len, .now = zn_now_ms()};
     zn_frame f;
     zn_err e;
     memset(&f, 0, sizeof f);
@@ -662,7 +1180,7 @@ static void s_handle(zn_broker *b, const uint8_t *rid, size_t rid_len, zmq_msg_t
         zn_err_set(&e, ZN_E_MALFORMED, "a zorgnet message is exactly one ZeroMQ frame");
     else if (zn_frame_parse(zmq_msg_data(body), zmq_msg_size(body), &f, &e) == 0) {
         switch (f.type) {
-        case ZN_T_HELLO: s_on_hello(&x, &f); rc = 0; break;
+        case ZN_T_HELLO: rc = s_on_hello(&x, &f, &e); break;
         case ZN_T_SEND: rc = s_on_send(&x, &f, &e); break;
         case ZN_T_ACK: rc = s_on_ack(&x, &f, &e); break;
         case ZN_T_RELEASE: s_on_release(&x, &f); rc = 0; break;
@@ -678,8 +1196,10 @@ static void s_handle(zn_broker *b, const uint8_t *rid, size_t rid_len, zmq_msg_t
                        f.type, s_type_name(f.type));
         }
     }
-    if (rc != 0)
+    if (rc != 0) {
+        s_record_refusal(&x, &e, s_type_name(f.type));
         s_reply_error(b, rid, rid_len, f.corr, x.p->id, s_type_name(f.type), &e);
+    }
     zn_frame_free(&f);
 }
 
@@ -717,10 +1237,22 @@ static void s_batch(zn_broker *b)
 
     bool failed = false;
     b->frames += count;
-    if (zn_store_in_tx(b->store) && (++b->commits, zn_store_commit(b->store) != 0)) {
-        failed = true;
-        zn_log("store-failed batch=%zu: nothing of it was accepted", count);
+    uint64_t now = zn_now_ms();
+    if (zn_store_in_tx(b->store)) {
+        if (!b->poisoned && (s_record_pushed(b) != 0 || s_head_if_due(b, now) != 0))
+            b->poisoned = true;
+        if (b->poisoned) {
+            s_rollback(b);
+            failed = true;
+        } else if (++b->commits, s_commit(b) != 0) {
+            failed = true;
+        } else {
+            b->n_pushed = 0;
+        }
     }
+    if (failed)
+        zn_log("store-failed batch=%zu: nothing of it was accepted", count);
+    b->poisoned = false;
     for (size_t i = 0; i < b->n_replies; i++) {
         s_pending *r = &b->replies[i];
         if (failed && r->durable) {
@@ -792,6 +1324,22 @@ fail:
     return -1;
 }
 
+/* Keep the convenant file and record its loading (in the open transaction). */
+static int s_record_convenant(zn_broker *b, const zn_convenant *c, const char *note)
+{
+    uint8_t digest[ZN_HASH_LEN];
+    crypto_hash_sha256(digest, c->raw, c->raw_len);
+    zn_audit_detail det[] = {
+        {.key = "sha256", .type = ZN_AUDIT_BIN, .p = digest, .len = sizeof digest},
+        {.key = "version", .type = ZN_AUDIT_U64, .u64 = c->version},
+    };
+    zn_audit_entry en = {.action = "convenant-load", .decision = ZN_AUDIT_ALLOWED, .reason = note,
+                         .details = det, .n_details = 2};
+    if (zn_store_convenant_put(b->store, c->version, c->raw, c->raw_len) != 0)
+        return -1;
+    return s_audit(b, &en, NULL);
+}
+
 /* Remember the authority and the highest version; refuse rollback (also across restarts). */
 static int s_pin_convenant(zn_broker *b, const zn_convenant *c, zn_err *e)
 {
@@ -838,6 +1386,16 @@ static int s_drop_cb(void *ctx, const char *recipient, const zn_queue_item *it)
     msgpack_sbuffer nb;
     msgpack_sbuffer_init(&nb);
     uint64_t now = zn_now_ms();
+    zn_audit_detail det[] = {
+        {.key = "item", .type = ZN_AUDIT_BIN, .p = it->item_id, .len = ZN_ID_LEN},
+        {.key = "msgid", .type = ZN_AUDIT_BIN, .p = env.h.msgid, .len = ZN_ID_LEN},
+        {.key = "sender", .type = ZN_AUDIT_STR, .p = (const uint8_t *)it->sender, .len = strlen(it->sender)},
+    };
+    zn_audit_entry en = {.action = "drop", .case_id = env.h.case_id, .counterpart = recipient,
+                         .decision = ZN_AUDIT_ALLOWED, .reason = zn_code_name(ZN_E_NOT_IN_CONVENANT),
+                         .details = det, .n_details = 3};
+    if (s_audit(d->b, &en, NULL) != 0)
+        d->failed = 1;
     zn_notice_dropped(&nb, now, env.h.msgid, env.h.case_id, recipient, ZN_E_NOT_IN_CONVENANT);
     uint8_t item_id[ZN_ID_LEN];
     int64_t seq;
@@ -857,8 +1415,9 @@ int zn_broker_reload(zn_broker *b, zn_err *e)
         return -1;
     size_t removed = 0;
     s_drop_ctx d = {b, next, 0, 0};
-    if (zn_store_begin(b->store) != 0 || s_pin_convenant(b, next, e) != 0)
+    if (s_begin(b) != 0 || s_pin_convenant(b, next, e) != 0)
         goto fail;
+    d.failed = s_record_convenant(b, next, "reload") != 0;
     for (size_t i = 0; i < b->conv->n_partners && !d.failed; i++) {
         const zn_partner *p = &b->conv->partners[i];
         if (zn_convenant_partner(next, p->id))
@@ -867,7 +1426,7 @@ int zn_broker_reload(zn_broker *b, zn_err *e)
         if (zn_store_queue_take_all(b->store, p->id, s_drop_cb, &d) < 0)
             d.failed = 1;
     }
-    if (d.failed || zn_store_commit(b->store) != 0) {
+    if (d.failed || zn_audit_sign_head(b->audit, zn_now_ms()) != 0 || s_commit(b) != 0) {
         zn_err_set(e, ZN_E_STORE, "the new convenant could not be recorded; version %llu stays in force",
                    (unsigned long long)b->conv->version);
         goto fail;
@@ -901,9 +1460,56 @@ int zn_broker_reload(zn_broker *b, zn_err *e)
     return 0;
 fail:
     if (zn_store_in_tx(b->store))
-        zn_store_rollback(b->store);
+        s_rollback(b);
     zn_convenant_destroy(&next);
     return -1;
+}
+
+/* ---- audit housekeeping ------------------------------------------------------------------------ */
+
+/* Refused handshakes of one key in one minute: one entry (ZAP counts them). */
+static void s_zap_report(void *ctx, const uint8_t *key, uint64_t count, uint64_t minute)
+{
+    zn_broker *b = ctx;
+    if (zn_audit_off(b->audit))
+        return;
+    zn_audit_detail det[] = {
+        {.key = "count", .type = ZN_AUDIT_U64, .u64 = count},
+        {.key = "key", .type = ZN_AUDIT_BIN, .p = key, .len = key ? ZN_KEY_LEN : 0},
+        {.key = "minute", .type = ZN_AUDIT_U64, .u64 = minute * 60000u},
+    };
+    zn_audit_entry en = {.action = "handshake-refused", .decision = ZN_AUDIT_REFUSED,
+                         .reason = zn_code_name(ZN_E_NOT_IN_CONVENANT), .details = det, .n_details = 3};
+    bool own = !zn_store_in_tx(b->store);
+    if (own && s_begin(b) != 0)
+        return;
+    if (s_audit(b, &en, NULL) != 0)
+        zn_log("audit-write-failed action=handshake-refused");
+    if (own && s_commit(b) != 0)
+        zn_log("audit-write-failed action=handshake-refused");
+}
+
+/* One step of redaction in its own transaction; true when more may be waiting. After a step
+ * that redacted something the WAL is truncated, so the deleted bytes leave the disk. */
+static bool s_redact(zn_broker *b, uint64_t now)
+{
+    uint64_t keep = b->conv->policy.retention_days * 86400000u, n = 0;
+    if (zn_audit_off(b->audit) || now <= keep)
+        return false;
+    if (s_begin(b) != 0 || zn_audit_redact(b->audit, now - keep, now, S_REDACT_MAX, &n) != 0 ||
+        (n && zn_audit_sign_head(b->audit, now) != 0) || s_commit(b) != 0) {
+        if (zn_store_in_tx(b->store))
+            s_rollback(b);
+        zn_log("redaction-failed");
+        return false;
+    }
+    if (!n)
+        return false;
+    if (zn_store_checkpoint_truncate(b->store) != 0)
+        zn_log("redaction-checkpoint-failed: the old bytes stay in the WAL until the next checkpoint");
+    zn_log("redacted entries=%llu retention-days=%llu", (unsigned long long)n,
+           (unsigned long long)b->conv->policy.retention_days);
+    return true;
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */
@@ -959,14 +1565,27 @@ int zn_broker_new(const zn_broker_opts *opts, zn_broker **out, zn_err *e)
         goto fail;
     if (zn_store_open(opts->db_path, &b->store, e) != 0)
         goto fail;
-    if (zn_store_begin(b->store) != 0) {
+    if (zn_audit_log_open(b->store, &b->key, opts->audit_off, &b->audit, e) != 0) {
+        zn_err_prefix(e, opts->db_path);
+        goto fail;
+    }
+    b->pushed = malloc(S_PUSHED_MAX * sizeof *b->pushed);
+    if (!b->pushed) {
+        zn_err_set(e, ZN_E_INTERNAL, "out of memory");
+        goto fail;
+    }
+    if (s_begin(b) != 0) {
         zn_err_set(e, ZN_E_STORE, "the database %s cannot be written", opts->db_path);
         goto fail;
     }
-    if (s_pin_convenant(b, conv, e) != 0 || zn_store_commit(b->store) != 0) {
+    /* Every start records the convenant in force and signs a head: the tree continues from the
+     * last signed head, including entries committed after it before a crash. */
+    if (s_pin_convenant(b, conv, e) != 0 || s_record_convenant(b, conv, "start") != 0 ||
+        zn_audit_sign_head(b->audit, zn_now_ms()) != 0 || s_commit(b) != 0) {
         if (e && e->code == ZN_E_OK)
             zn_err_set(e, ZN_E_STORE, NULL);
-        zn_store_rollback(b->store);
+        if (zn_store_in_tx(b->store))
+            s_rollback(b);
         goto fail;
     }
     if (s_tables(b, conv) != 0) {
@@ -979,6 +1598,7 @@ int zn_broker_new(const zn_broker_opts *opts, zn_broker **out, zn_err *e)
         zn_err_set(e, ZN_E_INTERNAL, "out of memory");
         goto fail;
     }
+    zn_zap_set_report(b->zap, s_zap_report, b);
     if (s_sockets(b, opts->listen ? opts->listen : b->conv->endpoint, e) != 0)
         goto fail;
     zn_log("started convenant=\"%s\" version=%llu partners=%zu listen=%s", b->conv->name,
@@ -1026,14 +1646,18 @@ int zn_broker_run(zn_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic
         if (now >= b->next_prune_ms) {
             uint64_t window = b->conv->policy.request_window_s * 1000u;
             uint64_t keep = (uint64_t)ZN_MSGID_KEEP_DAYS * 86400000u;
-            if (zn_store_begin(b->store) != 0 ||
+            if (s_begin(b) != 0 ||
                 zn_store_prune(b->store, now > 2 * window ? now - 2 * window : 0, now > keep ? now - keep : 0) != 0 ||
-                zn_store_commit(b->store) != 0) {
-                zn_store_rollback(b->store);
+                s_commit(b) != 0) {
+                if (zn_store_in_tx(b->store))
+                    s_rollback(b);
                 zn_log("prune-failed");
             }
             b->next_prune_ms = now + S_PRUNE_EVERY_MS;
         }
+        if (now >= b->next_redact_ms)
+            b->next_redact_ms = s_redact(b, now) ? now : now + S_REDACT_EVERY_MS;
+        s_audit_tick(b, now, false);
     }
     /* Everything accepted was committed before its reply; say goodbye and leave. */
     for (size_t i = 0; i < b->conv->n_partners; i++) {
@@ -1047,6 +1671,18 @@ int zn_broker_run(zn_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic
     zn_zap_flush(b->zap, zn_now_ms(), 1);
     if (b->fatal)
         return -1;
+    s_audit_tick(b, zn_now_ms(), false); /* deliveries not yet recorded */
+    zn_audit_detail det[] = {
+        {.key = "commits", .type = ZN_AUDIT_U64, .u64 = b->commits},
+        {.key = "frames", .type = ZN_AUDIT_U64, .u64 = b->frames},
+    };
+    zn_audit_entry en = {.action = "shutdown", .decision = ZN_AUDIT_ALLOWED, .details = det, .n_details = 2};
+    if (s_begin(b) != 0 || s_audit(b, &en, NULL) != 0 || zn_audit_sign_head(b->audit, zn_now_ms()) != 0 ||
+        s_commit(b) != 0) {
+        if (zn_store_in_tx(b->store))
+            s_rollback(b);
+        zn_log("audit-write-failed at shutdown");
+    }
     zn_log("shutdown frames=%llu commits=%llu handshakes-refused=%llu", (unsigned long long)b->frames,
            (unsigned long long)b->commits, (unsigned long long)zn_zap_refused_total(b->zap));
     return 0;
@@ -1063,8 +1699,10 @@ void zn_broker_destroy(zn_broker **bp)
         zmq_close(b->zap_sock);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
+    zn_audit_log_close(&b->audit);
     zn_store_close(&b->store);
     zn_zap_destroy(&b->zap);
+    free(b->pushed);
     s_session_free(b->sessions, b->conv ? b->conv->n_partners : 0);
     zn_convenant_destroy(&b->conv);
     zn_seckeys_wipe(&b->key);

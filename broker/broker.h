@@ -24,6 +24,7 @@ typedef struct {
     const char *db_path;
     const char *listen; /* NULL: the convenant's endpoint */
     bool verbose;       /* also log every accepted envelope and acknowledgement */
+    bool audit_off;     /* bench builds only (ZN_AUDIT_SWITCH): no audit log, for comparison */
 } zn_broker_opts;
 
 typedef struct zn_broker zn_broker;

@@ -26,6 +26,17 @@ static const char *const s_migrations[] = {
     "CREATE TABLE nonces(partner TEXT NOT NULL, nonce BLOB NOT NULL, at_ms INTEGER NOT NULL,"
     "  PRIMARY KEY(partner, nonce)) WITHOUT ROWID;"
     "CREATE INDEX nonces_by_time ON nonces(at_ms);",
+    /* 1 -> 2: the audit log. An entry row keeps its commitment d for good; redaction sets salt
+     * and entry to NULL. Tree nodes are stored from level S_NODE_LEVEL up; lower ones are
+     * recomputed from the commitments (at most 2^S_NODE_LEVEL of them). */
+    "ALTER TABLE msgids ADD COLUMN audit_idx INTEGER;"
+    "CREATE TABLE audit(idx INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, d BLOB NOT NULL, salt BLOB,"
+    "  entry BLOB);"
+    "CREATE TABLE audit_node(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,"
+    "  PRIMARY KEY(level, idx)) WITHOUT ROWID;"
+    "CREATE TABLE audit_head(size INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, head BLOB NOT NULL,"
+    "  sig BLOB NOT NULL);"
+    "CREATE TABLE convenants(version INTEGER PRIMARY KEY, raw BLOB NOT NULL);",
 };
 
 enum {
@@ -35,6 +46,8 @@ enum {
     Q_MSGID_GET, Q_MSGID_INSERT,
     Q_NONCE_INSERT, Q_NONCE_PRUNE, Q_MSGID_PRUNE,
     Q_QUEUE_INSERT, Q_QUEUE_DELETE, Q_QUEUE_FETCH, Q_QUEUE_COUNTS, Q_QUEUE_ALL, Q_QUEUE_DELETE_ALL,
+    Q_AUDIT_INSERT, Q_AUDIT_SIZE, Q_AUDIT_DS, Q_AUDIT_SCAN, Q_AUDIT_REDACT,
+    Q_NODE_PUT, Q_NODE_GET, Q_HEAD_PUT, Q_HEAD_LATEST, Q_HEAD_SCAN, Q_CONV_PUT, Q_CONV_SCAN,
     Q__COUNT
 };
 
@@ -49,9 +62,9 @@ static const char *const s_sql[Q__COUNT] = {
     [Q_META_SET] = "INSERT INTO meta(k, v) VALUES(?1, ?2) ON CONFLICT(k) DO UPDATE SET v = ?2",
     [Q_CASE_GET] = "SELECT network, regisseur, created_ms FROM cases WHERE id = ?1",
     [Q_CASE_INSERT] = "INSERT OR IGNORE INTO cases(id, network, regisseur, created_ms) VALUES(?1,?2,?3,?4)",
-    [Q_MSGID_GET] = "SELECT recipient, case_id FROM msgids WHERE sender = ?1 AND msgid = ?2",
-    [Q_MSGID_INSERT] = "INSERT OR IGNORE INTO msgids(sender, msgid, recipient, case_id, created_ms)"
-                       " VALUES(?1,?2,?3,?4,?5)",
+    [Q_MSGID_GET] = "SELECT recipient, case_id, audit_idx FROM msgids WHERE sender = ?1 AND msgid = ?2",
+    [Q_MSGID_INSERT] = "INSERT OR IGNORE INTO msgids(sender, msgid, recipient, case_id, created_ms, audit_idx)"
+                       " VALUES(?1,?2,?3,?4,?5,?6)",
     [Q_NONCE_INSERT] = "INSERT OR IGNORE INTO nonces(partner, nonce, at_ms) VALUES(?1,?2,?3)",
     [Q_NONCE_PRUNE] = "DELETE FROM nonces WHERE at_ms < ?1",
     [Q_MSGID_PRUNE] = "DELETE FROM msgids WHERE created_ms < ?1",
@@ -64,6 +77,20 @@ static const char *const s_sql[Q__COUNT] = {
     [Q_QUEUE_ALL] = "SELECT seq, item_id, kind, sender, case_id, body FROM queue"
                     " WHERE recipient = ?1 ORDER BY seq",
     [Q_QUEUE_DELETE_ALL] = "DELETE FROM queue WHERE recipient = ?1",
+    [Q_AUDIT_INSERT] = "INSERT INTO audit(idx, time_ms, d, salt, entry) VALUES(?1,?2,?3,?4,?5)",
+    [Q_AUDIT_SIZE] = "SELECT coalesce(max(idx) + 1, 0) FROM audit",
+    [Q_AUDIT_DS] = "SELECT d FROM audit WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+    [Q_AUDIT_SCAN] = "SELECT idx, time_ms, d, salt, entry FROM audit WHERE idx >= ?1 AND idx < ?2"
+                     " ORDER BY idx LIMIT ?3",
+    [Q_AUDIT_REDACT] = "UPDATE audit SET salt = NULL, entry = NULL WHERE idx = ?1",
+    [Q_NODE_PUT] = "INSERT OR REPLACE INTO audit_node(level, idx, hash) VALUES(?1,?2,?3)",
+    [Q_NODE_GET] = "SELECT hash FROM audit_node WHERE level = ?1 AND idx = ?2",
+    [Q_HEAD_PUT] = "INSERT OR REPLACE INTO audit_head(size, time_ms, head, sig) VALUES(?1,?2,?3,?4)",
+    [Q_HEAD_LATEST] = "SELECT size, head, sig FROM audit_head ORDER BY size DESC LIMIT 1",
+    [Q_HEAD_SCAN] = "SELECT size, head, sig FROM audit_head WHERE size >= ?1 AND size <= ?2 ORDER BY size"
+                    " LIMIT ?3",
+    [Q_CONV_PUT] = "INSERT OR IGNORE INTO convenants(version, raw) VALUES(?1,?2)",
+    [Q_CONV_SCAN] = "SELECT version, raw, NULL FROM convenants WHERE version >= ?1 ORDER BY version LIMIT ?2",
 };
 
 /* WAL checkpoints run on their own thread and connection, so copying pages into the database
@@ -211,7 +238,7 @@ int zn_store_open(const char *path, zn_store **out, zn_err *e)
      * fails here with "file is not a database". */
     /* page_size only takes effect on a new database; rows of about 2 KiB fit one 8 KiB page. */
     if (sqlite3_exec(s->db, "PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                            " PRAGMA wal_autocheckpoint=0;",
+                            " PRAGMA wal_autocheckpoint=0; PRAGMA secure_delete=FAST;",
                      NULL, NULL, &msg) != SQLITE_OK) {
         zn_err_set(e, ZN_E_STORE, "cannot use database %s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
@@ -398,7 +425,7 @@ int zn_store_case_insert(zn_store *s, const zn_case *c)
 }
 
 static int s_msgid_get(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
-                       char recipient[ZN_IDENT_MAX], uint8_t case_id[ZN_ID_LEN])
+                       char recipient[ZN_IDENT_MAX], uint8_t case_id[ZN_ID_LEN], uint64_t *audit_idx)
 {
     sqlite3_stmt *st = s_stmt(s, Q_MSGID_GET);
     s_bind_text(st, 1, sender);
@@ -407,17 +434,20 @@ static int s_msgid_get(zn_store *s, const char *sender, const uint8_t msgid[ZN_I
     if (rc == SQLITE_DONE)
         r = 0;
     else if (rc == SQLITE_ROW && s_col_text(st, 0, recipient, ZN_IDENT_MAX) == 0 &&
-             s_col_blob(st, 1, case_id, ZN_ID_LEN) == 0)
+             s_col_blob(st, 1, case_id, ZN_ID_LEN) == 0) {
+        *audit_idx = (uint64_t)sqlite3_column_int64(st, 2);
         r = 1;
+    }
     sqlite3_reset(st);
     return r;
 }
 
 int zn_store_msgid_claim(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
                          const char *recipient, const uint8_t case_id[ZN_ID_LEN], uint64_t now_ms,
-                         char prev_recipient[ZN_IDENT_MAX], uint8_t prev_case[ZN_ID_LEN])
+                         uint64_t *audit_idx, char prev_recipient[ZN_IDENT_MAX], uint8_t prev_case[ZN_ID_LEN])
 {
     sqlite3_stmt *st = s_stmt(s, Q_MSGID_INSERT);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)*audit_idx);
     s_bind_text(st, 1, sender);
     s_bind_blob(st, 2, msgid, ZN_ID_LEN);
     s_bind_text(st, 3, recipient);
@@ -427,7 +457,7 @@ int zn_store_msgid_claim(zn_store *s, const char *sender, const uint8_t msgid[ZN
         return -1;
     if (sqlite3_changes(s->db) == 1)
         return 0;
-    return s_msgid_get(s, sender, msgid, prev_recipient, prev_case) == 1 ? 1 : -1;
+    return s_msgid_get(s, sender, msgid, prev_recipient, prev_case, audit_idx) == 1 ? 1 : -1;
 }
 
 int zn_store_nonce_insert(zn_store *s, const char *partner, const uint8_t nonce[16], uint64_t at_ms)
@@ -543,4 +573,172 @@ int zn_store_queue_take_all(zn_store *s, const char *recipient, zn_queue_cb cb, 
     st = s_stmt(s, Q_QUEUE_DELETE_ALL);
     s_bind_text(st, 1, recipient);
     return s_exec(s, Q_QUEUE_DELETE_ALL) == 0 ? n : -1;
+}
+
+/* ---- audit log ---------------------------------------------------------------------------- */
+
+int zn_store_audit_insert(zn_store *s, uint64_t idx, uint64_t time_ms, const uint8_t d[ZN_HASH_LEN],
+                          const uint8_t salt[ZN_AUDIT_SALT_LEN], const uint8_t *entry, size_t len)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_AUDIT_INSERT);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)time_ms);
+    s_bind_blob(st, 3, d, ZN_HASH_LEN);
+    s_bind_blob(st, 4, salt, ZN_AUDIT_SALT_LEN);
+    s_bind_blob(st, 5, entry, len);
+    return s_exec(s, Q_AUDIT_INSERT);
+}
+
+int zn_store_audit_size(zn_store *s, uint64_t *size)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_AUDIT_SIZE);
+    int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -1;
+    if (r == 0)
+        *size = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return r;
+}
+
+int zn_store_audit_ds(zn_store *s, uint64_t first, uint64_t n, uint8_t *out)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_AUDIT_DS);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)first);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(first + n));
+    uint64_t got = 0;
+    int rc;
+    while (got < n && (rc = sqlite3_step(st)) == SQLITE_ROW && s_col_blob(st, 0, out + got * ZN_HASH_LEN, ZN_HASH_LEN) == 0)
+        got++;
+    sqlite3_reset(st);
+    return got == n ? 0 : -1;
+}
+
+int zn_store_audit_scan(zn_store *s, uint64_t from, uint64_t upto, int limit, zn_audit_row_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_AUDIT_SCAN);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(upto > INT64_MAX ? INT64_MAX : upto));
+    sqlite3_bind_int(st, 3, limit);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        zn_audit_row r = {0};
+        r.idx = (uint64_t)sqlite3_column_int64(st, 0);
+        r.time_ms = (uint64_t)sqlite3_column_int64(st, 1);
+        r.d = sqlite3_column_blob(st, 2);
+        r.salt = sqlite3_column_blob(st, 3);
+        r.entry = sqlite3_column_blob(st, 4);
+        r.entry_len = (size_t)sqlite3_column_bytes(st, 4);
+        if (!r.d || sqlite3_column_bytes(st, 2) != ZN_HASH_LEN || (!r.salt) != (!r.entry) ||
+            (r.salt && sqlite3_column_bytes(st, 3) != ZN_AUDIT_SALT_LEN)) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        n++;
+        if (cb(ctx, &r) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+}
+
+int zn_store_audit_redact(zn_store *s, uint64_t idx)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_AUDIT_REDACT);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
+    return s_exec(s, Q_AUDIT_REDACT);
+}
+
+int zn_store_audit_node_put(zn_store *s, unsigned level, uint64_t idx, const uint8_t hash[ZN_HASH_LEN])
+{
+    sqlite3_stmt *st = s_stmt(s, Q_NODE_PUT);
+    sqlite3_bind_int(st, 1, (int)level);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)idx);
+    s_bind_blob(st, 3, hash, ZN_HASH_LEN);
+    return s_exec(s, Q_NODE_PUT);
+}
+
+int zn_store_audit_node_get(zn_store *s, unsigned level, uint64_t idx, uint8_t hash[ZN_HASH_LEN])
+{
+    sqlite3_stmt *st = s_stmt(s, Q_NODE_GET);
+    sqlite3_bind_int(st, 1, (int)level);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)idx);
+    int r = sqlite3_step(st) == SQLITE_ROW && s_col_blob(st, 0, hash, ZN_HASH_LEN) == 0 ? 0 : -1;
+    sqlite3_reset(st);
+    return r;
+}
+
+int zn_store_audit_head_put(zn_store *s, uint64_t size, uint64_t time_ms, const uint8_t *head, size_t len,
+                            const uint8_t sig[ZN_SIG_LEN])
+{
+    sqlite3_stmt *st = s_stmt(s, Q_HEAD_PUT);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)time_ms);
+    s_bind_blob(st, 3, head, len);
+    s_bind_blob(st, 4, sig, ZN_SIG_LEN);
+    return s_exec(s, Q_HEAD_PUT);
+}
+
+/* Rows of (key, blob a, blob b or NULL) into cb. */
+static int s_walk_pairs(sqlite3_stmt *st, zn_pair_cb cb, void *ctx)
+{
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const uint8_t *a = sqlite3_column_blob(st, 1), *b = sqlite3_column_blob(st, 2);
+        if (!a) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        n++;
+        if (cb(ctx, (uint64_t)sqlite3_column_int64(st, 0), a, (size_t)sqlite3_column_bytes(st, 1), b,
+               (size_t)sqlite3_column_bytes(st, 2)) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+}
+
+int zn_store_audit_head_latest(zn_store *s, zn_pair_cb cb, void *ctx)
+{
+    return s_walk_pairs(s_stmt(s, Q_HEAD_LATEST), cb, ctx);
+}
+
+int zn_store_audit_heads(zn_store *s, uint64_t from_size, uint64_t upto_size, int limit, zn_pair_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_HEAD_SCAN);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(from_size > INT64_MAX ? INT64_MAX : from_size));
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(upto_size > INT64_MAX ? INT64_MAX : upto_size));
+    sqlite3_bind_int(st, 3, limit);
+    return s_walk_pairs(st, cb, ctx);
+}
+
+int zn_store_convenant_put(zn_store *s, uint64_t version, const uint8_t *raw, size_t len)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_CONV_PUT);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)version);
+    s_bind_blob(st, 2, raw, len);
+    return s_exec(s, Q_CONV_PUT);
+}
+
+int zn_store_convenants(zn_store *s, uint64_t from_version, int limit, zn_pair_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_CONV_SCAN);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(from_version > INT64_MAX ? INT64_MAX : from_version));
+    sqlite3_bind_int(st, 2, limit);
+    return s_walk_pairs(st, cb, ctx);
+}
+
+int zn_store_secure_delete(zn_store *s, bool on)
+{
+    return sqlite3_exec(s->db, on ? "PRAGMA secure_delete=ON" : "PRAGMA secure_delete=FAST", NULL, NULL, NULL) ==
+                   SQLITE_OK ? 0 : -1;
+}
+
+int zn_store_checkpoint_truncate(zn_store *s)
+{
+    for (int i = 0; i < 50; i++) {
+        if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK)
+            return 0;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
 }

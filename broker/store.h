@@ -14,11 +14,13 @@
 #define ZN_STORE_H
 
 #include "policy.h"
+#include "zn_audit.h"
 #include "zn_envelope.h"
 #include "zn_err.h"
+#include <stdbool.h>
 #include <stdint.h>
 
-#define ZN_SCHEMA_VERSION 1
+#define ZN_SCHEMA_VERSION 2
 
 typedef struct zn_store zn_store;
 
@@ -44,11 +46,12 @@ int zn_store_meta_set_blob(zn_store *s, const char *key, const uint8_t *buf, siz
 int zn_store_case_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_case *out);
 int zn_store_case_insert(zn_store *s, const zn_case *c);
 
-/* Record a sender's message id (for de-duplicating retries): 0 recorded now; 1 recorded
- * before, with the recipient and case it was used for filled in; -1 error. */
+/* Record a sender's message id (for de-duplicating retries) with the audit index of its
+ * acceptance: 0 recorded now; 1 recorded before, with the recipient, case and audit index it was
+ * recorded with filled in (*audit_idx is overwritten); -1 error. */
 int zn_store_msgid_claim(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
                          const char *recipient, const uint8_t case_id[ZN_ID_LEN], uint64_t now_ms,
-                         char prev_recipient[ZN_IDENT_MAX], uint8_t prev_case[ZN_ID_LEN]);
+                         uint64_t *audit_idx, char prev_recipient[ZN_IDENT_MAX], uint8_t prev_case[ZN_ID_LEN]);
 /* request nonces: 0 recorded, 1 seen before, -1 error. */
 int zn_store_nonce_insert(zn_store *s, const char *partner, const uint8_t nonce[16], uint64_t at_ms);
 /* forget nonces before `before_ms` and message ids before `msgid_before_ms`. */
@@ -78,5 +81,44 @@ int zn_store_queue_fetch(zn_store *s, const char *recipient, int64_t after, int 
 int zn_store_queue_counts(zn_store *s, zn_queue_cb cb, void *ctx);
 /* Every item of one recipient (cb), then delete them all. Returns count or -1. */
 int zn_store_queue_take_all(zn_store *s, const char *recipient, zn_queue_cb cb, void *ctx);
+
+/* ---- audit log (see audit.h; rows are written only by the audit module) ---- */
+
+typedef struct {
+    uint64_t idx, time_ms;
+    const uint8_t *d;     /* ZN_HASH_LEN bytes */
+    const uint8_t *salt;  /* ZN_AUDIT_SALT_LEN bytes, or NULL once redacted */
+    const uint8_t *entry; /* or NULL once redacted */
+    size_t entry_len;
+} zn_audit_row;
+typedef int (*zn_audit_row_cb)(void *ctx, const zn_audit_row *r); /* non-zero stops the walk */
+/* (key, a, b) rows: heads are (size, head bytes, signature), convenants (version, file, NULL). */
+typedef int (*zn_pair_cb)(void *ctx, uint64_t key, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+int zn_store_audit_insert(zn_store *s, uint64_t idx, uint64_t time_ms, const uint8_t d[ZN_HASH_LEN],
+                          const uint8_t salt[ZN_AUDIT_SALT_LEN], const uint8_t *entry, size_t len);
+/* Number of entries (highest index + 1). */
+int zn_store_audit_size(zn_store *s, uint64_t *size);
+/* The commitments of entries [first, first + n) end to end into out; -1 unless all exist. */
+int zn_store_audit_ds(zn_store *s, uint64_t first, uint64_t n, uint8_t *out);
+/* Entries with from <= idx < upto in order, at most limit: count visited or -1. */
+int zn_store_audit_scan(zn_store *s, uint64_t from, uint64_t upto, int limit, zn_audit_row_cb cb, void *ctx);
+/* Delete an entry's salt and bytes, keep its commitment. */
+int zn_store_audit_redact(zn_store *s, uint64_t idx);
+int zn_store_audit_node_put(zn_store *s, unsigned level, uint64_t idx, const uint8_t hash[ZN_HASH_LEN]);
+int zn_store_audit_node_get(zn_store *s, unsigned level, uint64_t idx, uint8_t hash[ZN_HASH_LEN]);
+int zn_store_audit_head_put(zn_store *s, uint64_t size, uint64_t time_ms, const uint8_t *head, size_t len,
+                            const uint8_t sig[ZN_SIG_LEN]);
+/* The head with the largest size (0 or 1 rows into cb), or -1. */
+int zn_store_audit_head_latest(zn_store *s, zn_pair_cb cb, void *ctx);
+/* Heads with from_size <= size <= upto_size in order, at most limit. */
+int zn_store_audit_heads(zn_store *s, uint64_t from_size, uint64_t upto_size, int limit, zn_pair_cb cb, void *ctx);
+/* Keep a convenant file the broker loaded (once per version); walk them from a version on. */
+int zn_store_convenant_put(zn_store *s, uint64_t version, const uint8_t *raw, size_t len);
+int zn_store_convenants(zn_store *s, uint64_t from_version, int limit, zn_pair_cb cb, void *ctx);
+/* secure_delete ON (overwrite every deleted byte, for redaction) or FAST (the default). */
+int zn_store_secure_delete(zn_store *s, bool on);
+/* Copy the WAL into the database and truncate it to zero bytes (after a redaction). */
+int zn_store_checkpoint_truncate(zn_store *s);
 
 #endif

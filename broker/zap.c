@@ -18,7 +18,15 @@ struct zn_zap {
     size_t n;
     uint64_t others;  /* refusals of keys beyond the tracked ones */
     uint64_t total;
+    zn_zap_report_fn report;
+    void *report_ctx;
 };
+
+void zn_zap_set_report(zn_zap *z, zn_zap_report_fn fn, void *ctx)
+{
+    z->report = fn;
+    z->report_ctx = ctx;
+}
 
 zn_zap *zn_zap_new(void) { return calloc(1, sizeof(zn_zap)); }
 
@@ -42,10 +50,15 @@ void zn_zap_flush(zn_zap *z, uint64_t now_ms, int force)
         zn_hex(hex, z->tally[i].key, ZN_KEY_LEN);
         zn_log("handshake-refused key=%s count=%llu minute=%llu reason=not-in-convenant", hex,
                (unsigned long long)z->tally[i].count, (unsigned long long)z->minute);
+        if (z->report)
+            z->report(z->report_ctx, z->tally[i].key, z->tally[i].count, z->minute);
     }
-    if (z->others)
+    if (z->others) {
         zn_log("handshake-refused key=other count=%llu minute=%llu reason=not-in-convenant",
                (unsigned long long)z->others, (unsigned long long)z->minute);
+        if (z->report)
+            z->report(z->report_ctx, NULL, z->others, z->minute);
+    }
     z->n = 0;
     z->others = 0;
     z->minute = minute;

@@ -23,7 +23,11 @@ zn_zap *zn_zap_new(void);
 void zn_zap_destroy(zn_zap **z);
 /* Answer one pending request on the REP socket. Returns 0, or -1 when nothing could be read. */
 int zn_zap_handle(zn_zap *z, void *rep, const zn_convenant *c, uint64_t now_ms);
-/* Log the counts of a minute that has ended (or everything, when force). */
+/* Called once per key and minute with the refusals counted (key NULL: the keys beyond the
+ * tracked ones, summed), so the broker can record them in its audit log. */
+typedef void (*zn_zap_report_fn)(void *ctx, const uint8_t *key, uint64_t count, uint64_t minute);
+void zn_zap_set_report(zn_zap *z, zn_zap_report_fn fn, void *ctx);
+/* Log and report the counts of a minute that has ended (or everything, when force). */
 void zn_zap_flush(zn_zap *z, uint64_t now_ms, int force);
 /* Total refusals since start (for tests and the shutdown line). */
 uint64_t zn_zap_refused_total(const zn_zap *z);

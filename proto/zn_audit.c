@@ -12,7 +12,7 @@
 #define S_MAX_OBJECTS (1 + S_FIELDS + S_EVIDENCE_FIELDS + 2 * ZN_AUDIT_DETAILS_MAX)
 #define S_MAX_DEPTH 2 /* entry -> evidence array or details map */
 /* [1, size u64, root bin32, time u64]: at most 1 + 1 + 9 + (2 + 32) + 9 bytes. */
-#define S_HEAD_MAX 54
+#define S_HEAD_MAX ZN_TREE_HEAD_MAX
 /* Strings a decoded entry holds: five identifiers, the handler, the evidence kind, 16 keys and
  * 16 text values. Each takes its bytes from the input plus one NUL. */
 #define S_MAX_STRINGS (7 + 2 * ZN_AUDIT_DETAILS_MAX)

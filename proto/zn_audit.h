@@ -32,6 +32,7 @@
 #define ZN_AUDIT_DETAILS_MAX 16
 #define ZN_AUDIT_MAX_ENTRY 65536u
 #define ZN_TREE_HEAD_NS "zorgnet/v1/tree-head"
+#define ZN_TREE_HEAD_MAX 54 /* bytes of an encoded tree head, at most */
 
 typedef enum { ZN_AUDIT_ALLOWED = 1, ZN_AUDIT_REFUSED = 2 } zn_audit_decision;
 

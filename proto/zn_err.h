@@ -43,6 +43,9 @@ typedef enum {
     X(CONVENANT_OLD,    "convenant-outdated",  ZN_CLASS_VERIFY,      "This convenant is older than one already seen; get the current convenant from the authority.") \
     X(CONVENANT_INVALID, "convenant-invalid",  ZN_CLASS_VERIFY,      "The convenant's signature or validity does not hold; ask the authority for a valid one.") \
     X(NOT_IN_CONVENANT, "not-in-convenant",    ZN_CLASS_REFUSED,     "Your organisation is not (or no longer) in the convenant; contact the authority.") \
+    X(FORBIDDEN,        "forbidden",           ZN_CLASS_REFUSED,     "Only auditors read the audit log (a partner only the receipts of its own entries); this refusal was recorded.") \
+    X(UNKNOWN_ENTRY,    "unknown-entry",       ZN_CLASS_REFUSED,     "The audit log has no entry with this index; check the number the reply gave.") \
+    X(LOG_INCONSISTENT, "log-inconsistent",    ZN_CLASS_VERIFY,      "The broker's audit log does not extend the history this client saw before: it was rewritten or truncated. Stop, and tell the authority and the auditors.") \
     X(STORE,            "store-failed",        ZN_CLASS_FAULT,       "The broker could not store the request; nothing was accepted. Try again.") \
     X(SHUTDOWN,         "shutting-down",       ZN_CLASS_UNREACHABLE, "The broker is shutting down; try again in a moment.") \
     X(UNREACHABLE,      "unreachable",         ZN_CLASS_UNREACHABLE, "The broker did not answer in time; check the address and try again (retrying is safe).") \

@@ -14,10 +14,10 @@ static const struct {
     uint32_t fields; /* after [version, type, corr] */
     bool pushed;     /* sent by the broker unasked: corr must be 0 */
 } s_types[S_LAST_TYPE + 1] = {
-    [ZN_T_HELLO] = {"HELLO", 2, false},
-    [ZN_T_WELCOME] = {"WELCOME", 3, false},
+    [ZN_T_HELLO] = {"HELLO", 3, false},
+    [ZN_T_WELCOME] = {"WELCOME", 6, false},
     [ZN_T_SEND] = {"SEND", 1, false},
-    [ZN_T_ACCEPTED] = {"ACCEPTED", 2, false},
+    [ZN_T_ACCEPTED] = {"ACCEPTED", 3, false},
     [ZN_T_DELIVER] = {"DELIVER", 3, true},
     [ZN_T_ACK] = {"ACK", 1, false},
     [ZN_T_REQUEST] = {"REQUEST", 2, false},
@@ -109,6 +109,8 @@ static int s_parse_fields(zn_frame *f, const msgpack_object *a, zn_err *e)
             return zn_err_set(e, ZN_E_MALFORMED, "%s: field 'window' is not an unsigned integer of at most %d",
                               t, ZN_MAX_WINDOW);
         f->u.hello.window = (uint32_t)v;
+        if (zn_obj_u64_max(&a[2], ZN_MERKLE_MAX_SIZE, &f->u.hello.known_size) != 0)
+            return zn_err_set(e, ZN_E_MALFORMED, "%s: field 'known_size' is not a tree size", t);
         return 0;
 
     case ZN_T_WELCOME:
@@ -118,6 +120,16 @@ static int s_parse_fields(zn_frame *f, const msgpack_object *a, zn_err *e)
             return zn_err_set(e, ZN_E_MALFORMED, "%s: field 'partner' is not an identifier", t);
         if (zn_obj_u64(&a[2], &f->u.welcome.time_ms) != 0)
             return zn_err_set(e, ZN_E_MALFORMED, "%s: field 'time' is not an unsigned integer", t);
+        if (zn_obj_bin(&a[3], ZN_TREE_HEAD_MAX, &f->u.welcome.head, &f->u.welcome.head_len) != 0 ||
+            f->u.welcome.head_len == 0)
+            return zn_err_set(e, ZN_E_MALFORMED, "%s: field 'tree_head' is not a bin of 1 to %d bytes", t,
+                              ZN_TREE_HEAD_MAX);
+        if (zn_obj_bin_fixed(&a[4], f->u.welcome.head_sig, ZN_SIG_LEN) != 0)
+            return zn_err_set(e, ZN_E_MALFORMED, "%s: field 'tree_head_sig' is not a %d-byte bin", t, ZN_SIG_LEN);
+        if (zn_obj_hashes(&a[5], ZN_MERKLE_MAX_CONSISTENCY, NULL, &f->u.welcome.n_proof) != 0)
+            return zn_err_set(e, ZN_E_MALFORMED, "%s: field 'consistency' is not an array of at most %d 32-byte bins",
+                              t, ZN_MERKLE_MAX_CONSISTENCY);
+        f->u.welcome.proof = &a[5];
         return 0;
 
     case ZN_T_SEND:
@@ -131,6 +143,8 @@ static int s_parse_fields(zn_frame *f, const msgpack_object *a, zn_err *e)
             return zn_err_set(e, ZN_E_MALFORMED, "%s: field 'msgid' is not a %d-byte bin", t, ZN_ID_LEN);
         if (zn_obj_bool(&a[1], &f->u.accepted.duplicate) != 0)
             return zn_err_set(e, ZN_E_MALFORMED, "%s: field 'duplicate' is not a boolean", t);
+        if (zn_obj_u64_max(&a[2], ZN_MERKLE_MAX_SIZE - 1, &f->u.accepted.audit_index) != 0)
+            return zn_err_set(e, ZN_E_MALFORMED, "%s: field 'audit_index' is not an unsigned integer", t);
         return 0;
 
     case ZN_T_DELIVER:
@@ -331,22 +345,28 @@ static void s_pack_text(msgpack_packer *pk, zn_code code, const char *text)
     msgpack_pack_str_body(pk, text, n);
 }
 
-void zn_frame_hello(msgpack_sbuffer *b, uint32_t corr, uint64_t convenant_version, uint32_t window)
+void zn_frame_hello(msgpack_sbuffer *b, uint32_t corr, uint64_t convenant_version, uint32_t window,
+                    uint64_t known_size)
 {
     msgpack_packer pk;
     s_head(&pk, b, ZN_T_HELLO, corr);
     msgpack_pack_uint64(&pk, convenant_version);
     msgpack_pack_uint32(&pk, window);
+    msgpack_pack_uint64(&pk, known_size);
 }
 
 void zn_frame_welcome(msgpack_sbuffer *b, uint32_t corr, uint64_t convenant_version,
-                      const char *partner, uint64_t time_ms)
+                      const char *partner, uint64_t time_ms, const uint8_t *head, size_t head_len,
+                      const uint8_t head_sig[ZN_SIG_LEN], const uint8_t *proof, size_t n_proof)
 {
     msgpack_packer pk;
     s_head(&pk, b, ZN_T_WELCOME, corr);
     msgpack_pack_uint64(&pk, convenant_version);
     zn_pack_str(&pk, partner);
     msgpack_pack_uint64(&pk, time_ms);
+    zn_pack_bin(&pk, head, head_len);
+    zn_pack_bin(&pk, head_sig, ZN_SIG_LEN);
+    zn_pack_hashes(&pk, proof, n_proof);
 }
 
 void zn_frame_send(msgpack_sbuffer *b, uint32_t corr, const uint8_t *env, size_t env_len)
@@ -356,7 +376,8 @@ void zn_frame_send(msgpack_sbuffer *b, uint32_t corr, const uint8_t *env, size_t
     zn_pack_raw(&pk, env, env_len);
 }
 
-void zn_frame_accepted(msgpack_sbuffer *b, uint32_t corr, const uint8_t msgid[ZN_ID_LEN], bool duplicate)
+void zn_frame_accepted(msgpack_sbuffer *b, uint32_t corr, const uint8_t msgid[ZN_ID_LEN], bool duplicate,
+                       uint64_t audit_index)
 {
     msgpack_packer pk;
     s_head(&pk, b, ZN_T_ACCEPTED, corr);
@@ -365,6 +386,7 @@ void zn_frame_accepted(msgpack_sbuffer *b, uint32_t corr, const uint8_t msgid[ZN
         msgpack_pack_true(&pk);
     else
         msgpack_pack_false(&pk);
+    msgpack_pack_uint64(&pk, audit_index);
 }
 
 void zn_frame_deliver(msgpack_sbuffer *b, const uint8_t item_id[ZN_ID_LEN], uint32_t kind,

@@ -2,10 +2,11 @@
  * array [protocol version = 1, type u8, corr u32, fields...]. corr is chosen by the client and
  * echoed in the reply; pushed frames (DELIVER, BYE) carry corr 0.
  *
- *   1  HELLO          c->b  [1,1,corr, convenant_version u64, window u32]
- *   2  WELCOME        b->c  [1,2,corr, convenant_version u64, partner_id str, time_ms u64]
+ *   1  HELLO          c->b  [1,1,corr, convenant_version u64, window u32, known_size u64]
+ *   2  WELCOME        b->c  [1,2,corr, convenant_version u64, partner_id str, time_ms u64,
+ *                            tree_head bin, tree_head_sig bin64, consistency [bin32, ...]]
  *   3  SEND           c->b  [1,3,corr, envelope]
- *   4  ACCEPTED       b->c  [1,4,corr, msgid bin16, duplicate bool]
+ *   4  ACCEPTED       b->c  [1,4,corr, msgid bin16, duplicate bool, audit_index u64]
  *   5  DELIVER        b->c  [1,5,0, item_id bin16, kind u8 (1 envelope, 2 notice), item]
  *   6  ACK            c->b  [1,6,corr, [item_id bin16, ...] (1..ZN_MAX_ACK)]   (no reply)
  *   7  REQUEST        c->b  [1,7,corr, request bin, signature bin64]
@@ -24,7 +25,10 @@
  *   {"msgid": bin16, "case": bin16, "recipient": str, "reason": str (an error code)}.
  *
  * window in HELLO: how many delivered, unacknowledged items the client accepts at once; 0 means
- * "do not deliver to this connection" (e.g. a one-shot send).
+ * "do not deliver to this connection" (e.g. a one-shot send). known_size: the size of the last
+ * signed tree head the client accepted (0: none); WELCOME answers with the broker's latest signed
+ * tree head and the consistency proof from known_size to its size (empty when known_size is 0 or
+ * not below the head's size). audit_index in ACCEPTED: the audit log entry of the acceptance.
  *
  * Ownership: zn_frame_parse keeps a zn_doc inside the frame that points into the input buffer;
  * keep the buffer alive and call zn_frame_free(). Encoders append one whole frame to an
@@ -33,7 +37,9 @@
 #define ZN_FRAME_H
 
 #include "zn_envelope.h"
+#include "zn_audit.h"
 #include "zn_err.h"
+#include "zn_merkle.h"
 #include "zn_request.h"
 #include "zn_wire.h"
 
@@ -73,10 +79,19 @@ typedef struct {
     uint32_t type;
     uint32_t corr;
     union {
-        struct { uint64_t convenant_version; uint32_t window; } hello;
-        struct { uint64_t convenant_version; char partner[ZN_IDENT_MAX]; uint64_t time_ms; } welcome;
+        struct { uint64_t convenant_version; uint32_t window; uint64_t known_size; } hello;
+        struct {
+            uint64_t convenant_version;
+            char partner[ZN_IDENT_MAX];
+            uint64_t time_ms;
+            const uint8_t *head; /* signed tree head bytes (verify with zn_tree_head_verify) */
+            size_t head_len;
+            uint8_t head_sig[ZN_SIG_LEN];
+            uint32_t n_proof;              /* consistency hashes; copy with zn_obj_hashes */
+            const msgpack_object *proof;
+        } welcome;
         struct { zn_envelope env; } send;
-        struct { uint8_t msgid[ZN_ID_LEN]; bool duplicate; } accepted;
+        struct { uint8_t msgid[ZN_ID_LEN]; bool duplicate; uint64_t audit_index; } accepted;
         struct {
             uint8_t item_id[ZN_ID_LEN];
             uint32_t kind;
@@ -100,12 +115,16 @@ void zn_frame_free(zn_frame *f);
 void zn_frame_ack_id(const zn_frame *f, uint32_t i, uint8_t out[ZN_ID_LEN]);
 
 /* Encoders. */
-void zn_frame_hello(msgpack_sbuffer *b, uint32_t corr, uint64_t convenant_version, uint32_t window);
+void zn_frame_hello(msgpack_sbuffer *b, uint32_t corr, uint64_t convenant_version, uint32_t window,
+                    uint64_t known_size);
+/* proof: n_proof hashes of 32 bytes end to end. */
 void zn_frame_welcome(msgpack_sbuffer *b, uint32_t corr, uint64_t convenant_version,
-                      const char *partner, uint64_t time_ms);
+                      const char *partner, uint64_t time_ms, const uint8_t *head, size_t head_len,
+                      const uint8_t head_sig[ZN_SIG_LEN], const uint8_t *proof, size_t n_proof);
 /* SEND wraps an already encoded envelope. */
 void zn_frame_send(msgpack_sbuffer *b, uint32_t corr, const uint8_t *env, size_t env_len);
-void zn_frame_accepted(msgpack_sbuffer *b, uint32_t corr, const uint8_t msgid[ZN_ID_LEN], bool duplicate);
+void zn_frame_accepted(msgpack_sbuffer *b, uint32_t corr, const uint8_t msgid[ZN_ID_LEN], bool duplicate,
+                       uint64_t audit_index);
 /* DELIVER wraps an already encoded item (an envelope or a notice). */
 void zn_frame_deliver(msgpack_sbuffer *b, const uint8_t item_id[ZN_ID_LEN], uint32_t kind,
                       const uint8_t *item, size_t item_len);

@@ -192,6 +192,22 @@ bool zn_text_valid(const char *s, size_t len)
     return true;
 }
 
+int zn_obj_hashes(const msgpack_object *o, size_t max, uint8_t *out, uint32_t *n)
+{
+    *n = 0;
+    if (!o || o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > max)
+        return -1;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        const msgpack_object *h = &o->via.array.ptr[i];
+        if (h->type != MSGPACK_OBJECT_BIN || h->via.bin.size != 32)
+            return -1;
+        if (out)
+            memcpy(out + 32 * (size_t)i, h->via.bin.ptr, 32);
+    }
+    *n = o->via.array.size;
+    return 0;
+}
+
 int zn_obj_text(const msgpack_object *o, char *dst, size_t cap)
 {
     if (!o || o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 || o->via.str.size >= cap ||
@@ -283,6 +299,13 @@ void zn_pack_bin(msgpack_packer *pk, const void *p, size_t n)
 {
     msgpack_pack_bin(pk, n);
     msgpack_pack_bin_body(pk, p, n);
+}
+
+void zn_pack_hashes(msgpack_packer *pk, const uint8_t *p, size_t n)
+{
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++)
+        zn_pack_bin(pk, p + 32 * i, 32);
 }
 
 void zn_pack_raw(msgpack_packer *pk, const void *p, size_t n)

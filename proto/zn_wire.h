@@ -44,6 +44,10 @@ int zn_obj_bin(const msgpack_object *o, size_t max, const uint8_t **p, size_t *n
     __attribute__((warn_unused_result));
 /* bin of exactly n bytes, copied to dst. */
 int zn_obj_bin_fixed(const msgpack_object *o, void *dst, size_t n) __attribute__((warn_unused_result));
+/* array of at most max 32-byte bins (hashes): *n set; when out is not NULL the hashes are copied
+ * there end to end (room for max * 32 bytes). */
+int zn_obj_hashes(const msgpack_object *o, size_t max, uint8_t *out, uint32_t *n)
+    __attribute__((warn_unused_result));
 /* str that is valid UTF-8 without control characters, 1..cap-1 bytes, copied NUL-terminated. */
 int zn_obj_text(const msgpack_object *o, char *dst, size_t cap) __attribute__((warn_unused_result));
 /* str that is an identifier (see zn_ident_valid), copied NUL-terminated. */
@@ -77,6 +81,8 @@ int zn_buf_write(void *data, const char *buf, size_t len);
 /* Packing helpers (msgpack-c does the encoding; these only fix str/bin pairs). */
 void zn_pack_str(msgpack_packer *pk, const char *s);
 void zn_pack_bin(msgpack_packer *pk, const void *p, size_t n);
+/* an array of n 32-byte bins taken from p (n * 32 bytes end to end) */
+void zn_pack_hashes(msgpack_packer *pk, const uint8_t *p, size_t n);
 /* Append already-encoded msgpack bytes as one element. */
 void zn_pack_raw(msgpack_packer *pk, const void *p, size_t n);
 

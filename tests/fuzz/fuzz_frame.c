@@ -109,27 +109,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     msgpack_sbuffer_init(&b);
     switch (f.type) {
     case ZN_T_HELLO:
-        zn_frame_hello(&b, f.corr, f.u.hello.convenant_version, f.u.hello.window);
+        zn_frame_hello(&b, f.corr, f.u.hello.convenant_version, f.u.hello.window, f.u.hello.known_size);
         s_reparse(&b, &g);
         s_check(g.u.hello.convenant_version == f.u.hello.convenant_version &&
-                g.u.hello.window == f.u.hello.window && g.corr == f.corr);
+                g.u.hello.window == f.u.hello.window && g.u.hello.known_size == f.u.hello.known_size &&
+                g.corr == f.corr);
         zn_frame_free(&g);
         break;
     case ZN_T_WELCOME:
-        zn_frame_welcome(&b, f.corr, f.u.welcome.convenant_version, f.u.welcome.partner, f.u.welcome.time_ms);
+        {
+            uint8_t proof[ZN_MERKLE_MAX_CONSISTENCY * 32];
+            uint32_t np = 0;
+            s_check(zn_obj_hashes(f.u.welcome.proof, ZN_MERKLE_MAX_CONSISTENCY, proof, &np) == 0 &&
+                    np == f.u.welcome.n_proof);
+            zn_frame_welcome(&b, f.corr, f.u.welcome.convenant_version, f.u.welcome.partner,
+                             f.u.welcome.time_ms, f.u.welcome.head, f.u.welcome.head_len,
+                             f.u.welcome.head_sig, proof, np);
+        }
         s_reparse(&b, &g);
         s_check(strcmp(g.u.welcome.partner, f.u.welcome.partner) == 0 &&
-                g.u.welcome.time_ms == f.u.welcome.time_ms);
+                g.u.welcome.time_ms == f.u.welcome.time_ms && g.u.welcome.head_len == f.u.welcome.head_len &&
+                memcmp(g.u.welcome.head, f.u.welcome.head, f.u.welcome.head_len) == 0 &&
+                g.u.welcome.n_proof == f.u.welcome.n_proof);
         zn_frame_free(&g);
         break;
     case ZN_T_SEND:
         s_envelope(&f.u.send.env);
         break;
     case ZN_T_ACCEPTED:
-        zn_frame_accepted(&b, f.corr, f.u.accepted.msgid, f.u.accepted.duplicate);
+        zn_frame_accepted(&b, f.corr, f.u.accepted.msgid, f.u.accepted.duplicate, f.u.accepted.audit_index);
         s_reparse(&b, &g);
         s_check(memcmp(g.u.accepted.msgid, f.u.accepted.msgid, ZN_ID_LEN) == 0 &&
-                g.u.accepted.duplicate == f.u.accepted.duplicate);
+                g.u.accepted.duplicate == f.u.accepted.duplicate &&
+                g.u.accepted.audit_index == f.u.accepted.audit_index);
         zn_frame_free(&g);
         break;
     case ZN_T_DELIVER:

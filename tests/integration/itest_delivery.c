@@ -569,7 +569,7 @@ static void test_reload_removes_partner(void **state)
     /* the old connection is refused at once, new handshakes are refused */
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    zn_frame_hello(&sb, 5, 2, 16);
+    zn_frame_hello(&sb, 5, 2, 16, 0);
     assert_int_equal(zh_send_sb(r, &sb), 0);
     assert_int_equal(zh_wait_type(r, ZN_T_BYE, ZH_TIMEOUT, &m, NULL), 0);
     assert_int_equal(m.f.u.error.code, ZN_E_NOT_IN_CONVENANT);
@@ -652,7 +652,7 @@ static void test_reload_older_or_same_refused(void **state)
     assert_non_null(c);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    zn_frame_hello(&sb, 61, 3, 0);
+    zn_frame_hello(&sb, 61, 3, 0, 0);
     zh_msg m;
     assert_int_equal(zh_call(c, &sb, &m, ZH_TIMEOUT), 0);
     assert_true(m.parsed);

@@ -173,7 +173,7 @@ static void test_baseline(void **state)
     /* WELCOME names the partner the key belongs to and the convenant in force */
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    zn_frame_hello(&sb, 17, h->version, 0);
+    zn_frame_hello(&sb, 17, h->version, 0, 0);
     zh_msg m;
     assert_int_equal(zh_call(w->school, &sb, &m, ZH_TIMEOUT), 0);
     assert_true(m.parsed);
@@ -251,7 +251,7 @@ static void test_truncated_frame(void **state)
     s_world *w = *state;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    zn_frame_hello(&sb, 21, w->h->version, 0);
+    zn_frame_hello(&sb, 21, w->h->version, 0, 0);
     for (size_t cut = 1; cut < sb.size; cut += 3)
         s_expect_bytes(w->school, sb.data, sb.size - cut, ZN_E_MALFORMED, 0);
     /* a SEND cut anywhere is refused whole and queues nothing */
@@ -272,7 +272,7 @@ static void test_trailing_byte(void **state)
     s_world *w = *state;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    zn_frame_hello(&sb, 31, w->h->version, 0);
+    zn_frame_hello(&sb, 31, w->h->version, 0, 0);
     msgpack_sbuffer_write(&sb, "\x00", 1);
     s_expect(w->school, &sb, ZN_E_MALFORMED, 0);
     /* a SEND followed by one more object: refused whole, nothing queued */
@@ -340,7 +340,7 @@ static void test_multipart_message(void **state)
     s_world *w = *state;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    zn_frame_hello(&sb, 51, w->h->version, 0);
+    zn_frame_hello(&sb, 51, w->h->version, 0, 0);
     /* two parts, each a valid HELLO: refused once, as one message */
     assert_int_equal(zmq_send(w->school, sb.data, sb.size, ZMQ_SNDMORE), (int)sb.size);
     assert_int_equal(zmq_send(w->school, sb.data, sb.size, 0), (int)sb.size);
@@ -404,10 +404,11 @@ static void test_broker_only_types(void **state)
     uint8_t id[ZN_ID_LEN];
     zh_random(id, sizeof id);
 
-    zn_frame_welcome(&sb, 71, w->h->version, "school", zh_now_ms());
+    static const uint8_t head[1] = {0x90}, sig[ZN_SIG_LEN];
+    zn_frame_welcome(&sb, 71, w->h->version, "school", zh_now_ms(), head, sizeof head, sig, NULL, 0);
     s_expect(s, &sb, ZN_E_UNKNOWN_TYPE, 71);
     msgpack_sbuffer_clear(&sb);
-    zn_frame_accepted(&sb, 72, id, false);
+    zn_frame_accepted(&sb, 72, id, false, 0);
     s_expect(s, &sb, ZN_E_UNKNOWN_TYPE, 72);
     msgpack_sbuffer_clear(&sb);
     msgpack_sbuffer body;
@@ -1128,7 +1129,7 @@ static void test_handshake_refused(void **state)
     assert_non_null(o);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    zn_frame_hello(&sb, 1, h->version, 0);
+    zn_frame_hello(&sb, 1, h->version, 0, 0);
     assert_int_equal(zh_send_sb(o, &sb), 0);
     assert_true(zh_quiet(o, ZH_QUIET * 2));
     zh_close(h, &o);
@@ -1230,7 +1231,7 @@ static void test_non_curve_peers(void **state)
     assert_int_equal(zmq_connect(plain, h->endpoint), 0);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    zn_frame_hello(&sb, 1, h->version, 0);
+    zn_frame_hello(&sb, 1, h->version, 0, 0);
     assert_int_equal(zmq_send(plain, sb.data, sb.size, ZMQ_DONTWAIT), (int)sb.size);
     zmq_pollitem_t it = {plain, 0, ZMQ_POLLIN, 0};
     assert_int_equal(zmq_poll(&it, 1, ZH_QUIET * 2), 0);

@@ -7,6 +7,9 @@
 
 #include "store.h"
 
+#define ZN_STR_(x) #x
+#define ZN_STR(x) ZN_STR_(x)
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,13 +110,16 @@ static void test_message_id_claimed_once(void **state)
     s_fix *f = *state;
     uint8_t msgid[ZN_ID_LEN] = {7}, kase[ZN_ID_LEN] = {9}, prev_case[ZN_ID_LEN];
     char prev[ZN_IDENT_MAX];
+    uint64_t idx = 41;
     assert_int_equal(zn_store_begin(f->s), 0);
-    assert_int_equal(zn_store_msgid_claim(f->s, "school", msgid, "ggd", kase, 1, prev, prev_case), 0);
-    assert_int_equal(zn_store_msgid_claim(f->s, "school", msgid, "wijkracht", kase, 2, prev, prev_case), 1);
+    assert_int_equal(zn_store_msgid_claim(f->s, "school", msgid, "ggd", kase, 1, &idx, prev, prev_case), 0);
+    idx = 99;
+    assert_int_equal(zn_store_msgid_claim(f->s, "school", msgid, "wijkracht", kase, 2, &idx, prev, prev_case), 1);
     assert_string_equal(prev, "ggd"); /* what it was first used for */
     assert_memory_equal(prev_case, kase, ZN_ID_LEN);
+    assert_int_equal(idx, 41); /* and the audit entry of its acceptance */
     /* the same id from another sender is another message */
-    assert_int_equal(zn_store_msgid_claim(f->s, "politie", msgid, "ggd", kase, 3, prev, prev_case), 0);
+    assert_int_equal(zn_store_msgid_claim(f->s, "politie", msgid, "ggd", kase, 3, &idx, prev, prev_case), 0);
     assert_int_equal(zn_store_commit(f->s), 0);
 }
 
@@ -169,12 +175,47 @@ static void test_schema_version_and_reopen(void **state)
     assert_non_null(strstr(e.text, "newer"));
 
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = " ZN_STR(ZN_SCHEMA_VERSION), NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(zn_store_open(f->path, &f->s, &e), 0);
     uint64_t v = 0;
     assert_int_equal(zn_store_meta_get_u64(f->s, "convenant_version", &v), 1);
     assert_int_equal(v, 42);
+}
+
+/* A database of schema 1 (before the audit log) is migrated forward and keeps its rows. */
+static void test_schema_1_migrated(void **state)
+{
+    s_fix *f = *state;
+    zn_store_close(&f->s);
+    unlink(f->path);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
+        "CREATE TABLE cases(id BLOB PRIMARY KEY, network TEXT NOT NULL, regisseur TEXT NOT NULL,"
+        "  created_ms INTEGER NOT NULL);"
+        "CREATE TABLE queue(seq INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT NOT NULL,"
+        "  item_id BLOB NOT NULL, kind INTEGER NOT NULL, sender TEXT, case_id BLOB, body BLOB NOT NULL,"
+        "  created_ms INTEGER NOT NULL);"
+        "CREATE INDEX queue_by_recipient ON queue(recipient, seq);"
+        "CREATE TABLE msgids(sender TEXT NOT NULL, msgid BLOB NOT NULL, recipient TEXT NOT NULL,"
+        "  case_id BLOB NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY(sender, msgid)) WITHOUT ROWID;"
+        "CREATE INDEX msgids_by_time ON msgids(created_ms);"
+        "CREATE TABLE nonces(partner TEXT NOT NULL, nonce BLOB NOT NULL, at_ms INTEGER NOT NULL,"
+        "  PRIMARY KEY(partner, nonce)) WITHOUT ROWID;"
+        "CREATE INDEX nonces_by_time ON nonces(at_ms);"
+        "INSERT INTO meta VALUES('convenant_version', 7);"
+        "INSERT INTO msgids VALUES('school', x'07', 'ggd', x'09', 5);"
+        "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    zn_err e;
+    assert_int_equal(zn_store_open(f->path, &f->s, &e), 0);
+    uint64_t v = 0, size = 1;
+    assert_int_equal(zn_store_meta_get_u64(f->s, "convenant_version", &v), 1);
+    assert_int_equal(v, 7);
+    assert_int_equal(zn_store_audit_size(f->s, &size), 0);
+    assert_int_equal(size, 0);
 }
 
 static void test_not_a_database_refused(void **state)
@@ -202,6 +243,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nonce_replay_and_prune, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_savepoint_undoes_one_request, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_schema_version_and_reopen, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_1_migrated, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database_refused, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
