@@ -260,6 +260,18 @@ static void b_rmtree(void)
     g_tmpdir[0] = '\0';
 }
 
+/* A new, empty temporary directory for the next run's keys, convenant and database. */
+static int b_fresh_tmpdir(void)
+{
+    b_rmtree();
+    snprintf(g_tmpdir, sizeof g_tmpdir, "%s/zn_bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (mkdtemp(g_tmpdir))
+        return 0;
+    fprintf(stderr, "zn_bench: cannot create a temporary directory: %s\n", strerror(errno));
+    g_tmpdir[0] = '\0';
+    return -1;
+}
+
 static void b_kill_broker(int sig)
 {
     pid_t pid = (pid_t)atomic_load(&g_broker_pid);
@@ -952,12 +964,6 @@ static pid_t b_start_broker(const b_opts *o, const char *endpoint)
     snprintf(key, sizeof key, "%s/broker.key", g_tmpdir);
     snprintf(db, sizeof db, "%s/broker.db", g_tmpdir);
     snprintf(log, sizeof log, "%s/broker.log", g_tmpdir);
-    static const char *const suffix[] = {"", "-wal", "-shm"}; /* every run on a fresh database */
-    for (size_t i = 0; i < 3; i++) {
-        char p[PATH_MAX + 80];
-        snprintf(p, sizeof p, "%s%s", db, suffix[i]);
-        (void)unlink(p);
-    }
     if (access(o->zorgnetd, X_OK) != 0) {
         fprintf(stderr, "zn_bench: cannot run %s (%s); build zorgnetd or pass --zorgnetd PATH\n", o->zorgnetd,
                 strerror(errno));
@@ -1696,11 +1702,8 @@ int main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    snprintf(g_tmpdir, sizeof g_tmpdir, "%s/zn_bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(g_tmpdir)) {
-        fprintf(stderr, "zn_bench: cannot create a temporary directory: %s\n", strerror(errno));
+    if (b_fresh_tmpdir() != 0)
         return 1;
-    }
     pthread_t wd;
     if (pthread_create(&wd, NULL, b_watchdog, &o.timeout_s) != 0 || pthread_detach(wd) != 0) {
         fprintf(stderr, "zn_bench: cannot start the watchdog\n");
@@ -1716,7 +1719,7 @@ int main(int argc, char **argv)
     int rc = b_bench_broker(&o, &broker, &frame_len);
     if (rc == 0) { /* the same broker with its audit log off, on a fresh database */
         o.audit_off = true;
-        rc = b_bench_broker(&o, &noaudit, &frame_len);
+        rc = b_fresh_tmpdir() == 0 ? b_bench_broker(&o, &noaudit, &frame_len) : -1;
         noaudit.name = "no-audit";
     }
     if (rc == 0)
@@ -1744,8 +1747,10 @@ int main(int argc, char **argv)
            "raw clients + relay %.1f us\n",
            broker.broker_cpu_s * 1e6 / nb, broker.seconds > 0 ? 100.0 * broker.broker_cpu_s / broker.seconds : 0,
            broker.self_cpu_s * 1e6 / nb, raw.self_cpu_s * 1e6 / nr);
-    if (broker.broker_write_b >= 0)
-        printf("broker storage writes: %.1f KiB per message\n", broker.broker_write_b / 1024.0 / nb);
+    if (broker.broker_write_b >= 0 && noaudit.broker_write_b >= 0)
+        printf("broker storage writes: %.1f KiB per message (without the audit log: %.1f KiB)\n",
+               broker.broker_write_b / 1024.0 / nb,
+               noaudit.broker_write_b / 1024.0 / (noaudit.messages ? (double)noaudit.messages : 1));
     if (broker.dups || raw.dups)
         printf("duplicate deliveries: broker %" PRIu64 ", raw %" PRIu64 "\n", broker.dups, raw.dups);
     double ratio = raw.rate > 0 ? broker.rate / raw.rate : 0, ratio_off = raw.rate > 0 ? noaudit.rate / raw.rate : 0;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define S_SALTS 128
+
 struct zn_audit_log {
     zn_store *store;
     const zn_seckeys *key;
@@ -18,6 +20,10 @@ struct zn_audit_log {
     uint8_t head_sig[ZN_SIG_LEN];
     zn_tree_head th;
     msgpack_sbuffer sb;
+    /* Salts are drawn from the system's random source S_SALTS at a time (one system call per
+     * S_SALTS entries, not per entry); each is wiped from the pool once used. */
+    uint8_t salts[S_SALTS][ZN_AUDIT_SALT_LEN];
+    unsigned n_salts; /* unused salts left, at the end of the pool */
 };
 
 /* ---- node access for zn_merkle ---------------------------------------------------------- */
@@ -127,6 +133,7 @@ void zn_audit_log_close(zn_audit_log **ap)
     if (!ap || !*ap)
         return;
     msgpack_sbuffer_destroy(&(*ap)->sb);
+    sodium_memzero((*ap)->salts, sizeof (*ap)->salts);
     free(*ap);
     *ap = NULL;
 }
@@ -148,17 +155,19 @@ int zn_audit_append(zn_audit_log *a, zn_audit_entry *en, uint64_t now_ms, uint64
     msgpack_sbuffer_clear(&a->sb);
     if (zn_audit_entry_encode(&a->sb, en, NULL) != 0)
         return -1;
-    randombytes_buf(salt, sizeof salt);
+    if (!a->n_salts) {
+        randombytes_buf(a->salts, sizeof a->salts);
+        a->n_salts = S_SALTS;
+    }
+    memcpy(salt, a->salts[--a->n_salts], sizeof salt);
+    sodium_memzero(a->salts[a->n_salts], sizeof salt);
     zn_audit_commit(d, salt, (const uint8_t *)a->sb.data, a->sb.size);
     zn_merkle_leaf_hash(leaf, d, sizeof d);
-    zn_merkle_frontier next = a->fr;
-    if (zn_store_audit_insert(a->store, en->index, now_ms, d, salt, (const uint8_t *)a->sb.data, a->sb.size) != 0 ||
-        zn_merkle_append(&next, leaf, s_emit, a) != 0) {
-        sodium_memzero(salt, sizeof salt);
-        return -1;
-    }
+    /* zn_merkle_append leaves the edge as it was when it fails */
+    int rc = zn_store_audit_insert(a->store, en->index, now_ms, d, salt, (const uint8_t *)a->sb.data, a->sb.size);
     sodium_memzero(salt, sizeof salt);
-    a->fr = next;
+    if (rc != 0 || zn_merkle_append(&a->fr, leaf, s_emit, a) != 0)
+        return -1;
     *index = en->index;
     return 0;
 }

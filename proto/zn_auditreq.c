@@ -111,7 +111,8 @@ int zn_body_audit_read(msgpack_sbuffer *out, const zn_audit_filter *f)
                                             f->decision != ZN_AUDIT_REFUSED) ||
         (f->partner[0] && !zn_ident_valid(f->partner)) || (f->action[0] && !zn_ident_valid(f->action)) ||
         (f->basis[0] && !zn_ident_valid(f->basis)) ||
-        (f->handler[0] && !zn_text_valid(f->handler, strnlen(f->handler, ZN_HANDLER_MAX))))
+        (f->handler[0] && (strnlen(f->handler, ZN_HANDLER_MAX) == ZN_HANDLER_MAX ||
+                           !zn_text_valid(f->handler, strlen(f->handler)))))
         return -1;
     uint32_t n = 1 + (f->from != 0) + (f->upto != 0) + (f->limit != 0) + (f->since_ms != 0) +
                  (f->until_ms != 0) + f->leaves + f->has_case + (f->partner[0] != 0) + (f->handler[0] != 0) +

@@ -1,7 +1,7 @@
 /* Unit tests for frames and notices: roundtrips of every frame type, every field refused when
  * it has the wrong type, length or range, missing and extra fields, truncation at every length,
- * trailing bytes, size limit, unknown type, bad version; the HELLO / ERROR / ACK vectors printed
- * in docs/PROTOCOL.md; and the fuzz corpus (tests/fuzz/corpus). */
+ * trailing bytes, size limit, unknown type, bad version; the HELLO / WELCOME / ACCEPTED / ERROR /
+ * ACK vectors printed in docs/PROTOCOL.md; and the fuzz corpus (tests/fuzz/corpus). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,12 +116,73 @@ static zn_code s_parse_fail(const uint8_t *p, size_t n, zn_frame *f, zn_err *e)
 
 /* ------------------------------------------------------------ vectors */
 
+/* The n bytes of vector NAME in docs/FILE. */
+static void s_doc_bytes(const char *file, const char *name, uint8_t *out, size_t n)
+{
+    char *hex = zn_test_doc_vector(file, name);
+    if (!hex)
+        fail_msg("docs/%s has no vector '%s'", file, name);
+    if (zn_unhex(out, n, hex) != 0)
+        fail_msg("docs/%s: vector '%s' is not %zu bytes", file, name, n);
+    free(hex);
+}
+
+/* The two-entry log of docs/AUDIT.md section 7: its leaves (from the commitments printed there)
+ * and its tree head of size 2, signed here with the broker key (seed 32 x 0x05); the head and
+ * its signature must be the bytes printed there. */
+typedef struct {
+    zn_seckeys broker;
+    uint8_t leaf0[ZN_MERKLE_HASH_LEN], leaf1[ZN_MERKLE_HASH_LEN];
+    zn_tree_head th;
+    msgpack_sbuffer head;
+    uint8_t sig[ZN_SIG_LEN];
+} s_log;
+
+static void s_log_init(s_log *l)
+{
+    uint8_t c[ZN_HASH_LEN], seed[32], want[ZN_TREE_HEAD_MAX];
+    zn_err e;
+    memset(l, 0, sizeof *l);
+    l->broker.pub.kind = ZN_KIND_BROKER;
+    memset(seed, 0x05, sizeof seed);
+    assert_int_equal(crypto_sign_seed_keypair(l->broker.pub.sign, l->broker.sign, seed), 0);
+    s_doc_bytes("AUDIT.md", "audit-commitment-0", c, sizeof c);
+    zn_merkle_leaf_hash(l->leaf0, c, sizeof c);
+    s_doc_bytes("AUDIT.md", "audit-commitment-1", c, sizeof c);
+    zn_merkle_leaf_hash(l->leaf1, c, sizeof c);
+    l->th.size = 2;
+    zn_merkle_node_hash(l->th.root, l->leaf0, l->leaf1);
+    l->th.time_ms = 1767225601000ull;
+    msgpack_sbuffer_init(&l->head);
+    assert_int_equal(zn_tree_head_sign(&l->head, l->sig, &l->th, &l->broker, &e), 0);
+    assert_true(l->head.size <= sizeof want);
+    s_doc_bytes("AUDIT.md", "tree-head", want, l->head.size);
+    assert_memory_equal(l->head.data, want, l->head.size);
+    s_doc_bytes("AUDIT.md", "tree-head-signature", want, ZN_SIG_LEN);
+    assert_memory_equal(l->sig, want, ZN_SIG_LEN);
+}
+
+static void s_log_free(s_log *l)
+{
+    msgpack_sbuffer_destroy(&l->head);
+    sodium_memzero(&l->broker, sizeof l->broker);
+}
+
 static const char VEC_HELLO[] =
-    "950101010340";
+    "96010101034000";
 static const char VEC_ERROR[] =
     "95010907ae71756f74612d6578636565646564d92f5468652072656369706965"
     "6e7427732071756575652069732066756c6c3b2074727920616761696e206c61"
     "7465722e";
+static const char VEC_WELCOME[] =
+    "9901020103b462617369737363686f6f6c2d64652d6c696e6465cf0000019b76"
+    "daafd0c42e940102c4203c035ab2f507b22fffda7036e864e0e09bf015567854"
+    "0677248eeba29342dbb5cf0000019b76daabe8c4402e406e59f3d1549e0d34bc"
+    "598a31302a94ffd3242950241c980699b50af283d0391ee2f24159e04f79b9ad"
+    "5987ebdb6b4178ce31e693f71ef928dc790a068b0191c420c3d20d877c0e913b"
+    "9742c8e7deaa0cbc34cefbb83bdc6997af9f19c6a7a171da";
+static const char VEC_ACCEPTED[] =
+    "96010402c41011111111111111111111111111111111c2cd012c";
 static const char VEC_ACK[] =
     "940106cd012c92c41011111111111111111111111111111111c4100001020304"
     "05060708090a0b0c0d0e0f";
@@ -133,10 +194,59 @@ static void test_vectors(void **state)
     zn_frame f;
 
     msgpack_sbuffer_init(&b);
-    zn_frame_hello(&b, 1, 3, 64);
+    zn_frame_hello(&b, 1, 3, 64, 0);
     s_check_vector("hello", VEC_HELLO, (const uint8_t *)b.data, b.size);
     s_parse_ok(&b, &f);
     assert_int_equal(f.type, ZN_T_HELLO);
+    assert_true(f.u.hello.known_size == 0);
+    zn_frame_free(&f);
+    msgpack_sbuffer_destroy(&b);
+
+    /* WELCOME, corr 1, answering a HELLO with known_size 1: the broker's log holds the two
+     * entries of docs/AUDIT.md; it sends their signed head (size 2) and the one-hash consistency
+     * proof from size 1, which is leaf 1 */
+    s_log log;
+    s_log_init(&log);
+    msgpack_sbuffer_init(&b);
+    zn_frame_welcome(&b, 1, 3, "basisschool-de-linde", 1767225602000ull, (const uint8_t *)log.head.data,
+                     log.head.size, log.sig, log.leaf1, 1);
+    s_check_vector("welcome", VEC_WELCOME, (const uint8_t *)b.data, b.size);
+    s_parse_ok(&b, &f);
+    assert_int_equal(f.type, ZN_T_WELCOME);
+    assert_string_equal(f.u.welcome.partner, "basisschool-de-linde");
+    assert_int_equal(f.u.welcome.n_proof, 1);
+    {
+        /* what the client does: the head verifies with the broker's key, and the proof takes the
+         * head it kept (size 1, root = leaf 0) to the new one; a different kept head fails */
+        zn_tree_head th;
+        zn_err e;
+        uint8_t proof[ZN_MERKLE_MAX_CONSISTENCY * ZN_MERKLE_HASH_LEN];
+        uint32_t np = 0;
+        assert_int_equal(zn_tree_head_verify(f.u.welcome.head, f.u.welcome.head_len, f.u.welcome.head_sig,
+                                             log.broker.pub.sign, &th, &e), 0);
+        assert_true(th.size == 2 && th.time_ms == 1767225601000ull);
+        assert_int_equal(zn_obj_hashes(f.u.welcome.proof, ZN_MERKLE_MAX_CONSISTENCY, proof, &np), 0);
+        assert_int_equal(np, 1);
+        assert_int_equal(zn_merkle_verify_consistency(1, th.size, log.leaf0, th.root, proof, np), 0);
+        assert_int_equal(zn_merkle_verify_consistency(1, th.size, log.leaf1, th.root, proof, np), -1);
+        assert_int_equal(zn_merkle_verify_consistency(2, th.size, th.root, th.root, NULL, 0), 0);
+    }
+    zn_frame_free(&f);
+    msgpack_sbuffer_destroy(&b);
+    s_log_free(&log);
+
+    /* ACCEPTED, corr 2, msgid 16 x 0x11, not a duplicate, audit entry 300 */
+    msgpack_sbuffer_init(&b);
+    {
+        uint8_t msgid[ZN_ID_LEN];
+        memset(msgid, 0x11, sizeof msgid);
+        zn_frame_accepted(&b, 2, msgid, false, 300);
+    }
+    s_check_vector("accepted", VEC_ACCEPTED, (const uint8_t *)b.data, b.size);
+    s_parse_ok(&b, &f);
+    assert_int_equal(f.type, ZN_T_ACCEPTED);
+    assert_false(f.u.accepted.duplicate);
+    assert_true(f.u.accepted.audit_index == 300);
     zn_frame_free(&f);
     msgpack_sbuffer_destroy(&b);
 
@@ -164,24 +274,37 @@ static void test_roundtrip_every_type(void **state)
     uint8_t id[ZN_ID_LEN];
 
     msgpack_sbuffer_init(&b);
-    zn_frame_hello(&b, 42, 9, ZN_MAX_WINDOW);
+    zn_frame_hello(&b, 42, 9, ZN_MAX_WINDOW, ZN_MERKLE_MAX_SIZE);
     s_parse_ok(&b, &f);
     assert_int_equal(f.type, ZN_T_HELLO);
     assert_int_equal(f.corr, 42);
     assert_true(f.u.hello.convenant_version == 9);
     assert_int_equal(f.u.hello.window, ZN_MAX_WINDOW);
+    assert_true(f.u.hello.known_size == ZN_MERKLE_MAX_SIZE);
     zn_frame_free(&f);
     zn_frame_free(&f); /* safe twice */
     msgpack_sbuffer_destroy(&b);
 
     msgpack_sbuffer_init(&b);
-    zn_frame_welcome(&b, UINT32_MAX, UINT64_MAX, "wijkracht", 1767225600123ull);
+    uint8_t head[ZN_TREE_HEAD_MAX], sig[ZN_SIG_LEN], proof[3 * 32], got[3 * 32];
+    uint32_t np = 0;
+    memset(head, 0x94, sizeof head), memset(sig, 0x5a, sizeof sig);
+    for (size_t k = 0; k < sizeof proof; k++)
+        proof[k] = (uint8_t)k;
+    zn_frame_welcome(&b, UINT32_MAX, UINT64_MAX, "wijkracht", 1767225600123ull, head, sizeof head, sig,
+                     proof, 3);
     s_parse_ok(&b, &f);
     assert_int_equal(f.type, ZN_T_WELCOME);
     assert_true(f.corr == UINT32_MAX);
     assert_true(f.u.welcome.convenant_version == UINT64_MAX);
     assert_string_equal(f.u.welcome.partner, "wijkracht");
     assert_true(f.u.welcome.time_ms == 1767225600123ull);
+    assert_int_equal(f.u.welcome.head_len, sizeof head);
+    assert_memory_equal(f.u.welcome.head, head, sizeof head);
+    assert_memory_equal(f.u.welcome.head_sig, sig, sizeof sig);
+    assert_int_equal(zn_obj_hashes(f.u.welcome.proof, ZN_MERKLE_MAX_CONSISTENCY, got, &np), 0);
+    assert_int_equal(np, 3);
+    assert_memory_equal(got, proof, sizeof proof);
     zn_frame_free(&f);
     msgpack_sbuffer_destroy(&b);
 
@@ -214,17 +337,19 @@ static void test_roundtrip_every_type(void **state)
     msgpack_sbuffer_destroy(&b);
 
     msgpack_sbuffer_init(&b);
-    zn_frame_accepted(&b, 6, s_id_b, true);
+    zn_frame_accepted(&b, 6, s_id_b, true, ZN_MERKLE_MAX_SIZE - 1);
     s_parse_ok(&b, &f);
     assert_int_equal(f.type, ZN_T_ACCEPTED);
     assert_memory_equal(f.u.accepted.msgid, s_id_b, ZN_ID_LEN);
     assert_true(f.u.accepted.duplicate);
+    assert_true(f.u.accepted.audit_index == ZN_MERKLE_MAX_SIZE - 1);
     zn_frame_free(&f);
     msgpack_sbuffer_destroy(&b);
     msgpack_sbuffer_init(&b);
-    zn_frame_accepted(&b, 6, s_id_b, false);
+    zn_frame_accepted(&b, 6, s_id_b, false, 0);
     s_parse_ok(&b, &f);
     assert_false(f.u.accepted.duplicate);
+    assert_true(f.u.accepted.audit_index == 0);
     zn_frame_free(&f);
     msgpack_sbuffer_destroy(&b);
 
@@ -359,20 +484,21 @@ static void test_roundtrip_every_type(void **state)
 
 /* ------------------------------------------------------------ every field refused */
 
-enum { K_NONE, K_U64, K_WINDOW, K_IDENT, K_TEXT, K_BIN16, K_BIN64, K_BOOL, K_ENV, K_ITEMKIND, K_ITEM, K_IDS,
-       K_REQ, K_KIND, K_BODY, K_CODE, K_CONV };
+enum { K_NONE, K_U64, K_WINDOW, K_SIZE, K_INDEX, K_IDENT, K_TEXT, K_BIN16, K_BIN64, K_BOOL, K_HEAD, K_PROOF,
+       K_ENV, K_ITEMKIND, K_ITEM, K_IDS, K_REQ, K_KIND, K_BODY, K_CODE, K_CONV };
 enum { M_NONE, M_NIL, M_TYPE, M_BAD, M_BAD2, M_BAD3, M__COUNT };
 
 static const struct {
     uint32_t type;
     uint32_t n;
-    int kinds[3];
-    const char *names[3];
+    int kinds[6];
+    const char *names[6];
 } s_specs[] = {
-    {ZN_T_HELLO, 2, {K_U64, K_WINDOW}, {"convenant_version", "window"}},
-    {ZN_T_WELCOME, 3, {K_U64, K_IDENT, K_U64}, {"convenant_version", "partner", "time"}},
+    {ZN_T_HELLO, 3, {K_U64, K_WINDOW, K_SIZE}, {"convenant_version", "window", "known_size"}},
+    {ZN_T_WELCOME, 6, {K_U64, K_IDENT, K_U64, K_HEAD, K_BIN64, K_PROOF},
+     {"convenant_version", "partner", "time", "tree_head", "tree_head_sig", "consistency"}},
     {ZN_T_SEND, 1, {K_ENV}, {"envelope"}},
-    {ZN_T_ACCEPTED, 2, {K_BIN16, K_BOOL}, {"msgid", "duplicate"}},
+    {ZN_T_ACCEPTED, 3, {K_BIN16, K_BOOL, K_INDEX}, {"msgid", "duplicate", "audit_index"}},
     {ZN_T_DELIVER, 3, {K_BIN16, K_ITEMKIND, K_ITEM}, {"item_id", "kind", "item"}},
     {ZN_T_ACK, 1, {K_IDS}, {"ids"}},
     {ZN_T_REQUEST, 2, {K_REQ, K_BIN64}, {"request", "signature"}},
@@ -433,6 +559,43 @@ static int s_pack_value(msgpack_packer *pk, int k, int m)
         else if (m == M_BAD) msgpack_pack_uint64(pk, ZN_MAX_WINDOW + 1);
         else if (m == M_BAD2) msgpack_pack_uint64(pk, UINT64_MAX);
         else if (m == M_BAD3) msgpack_pack_int64(pk, -1);
+        break;
+    case K_SIZE: /* a tree size: 0..2^63 */
+        if (m == M_NONE) msgpack_pack_uint64(pk, ZN_MERKLE_MAX_SIZE);
+        else if (m == M_TYPE) zn_pack_str(pk, "5");
+        else if (m == M_BAD) msgpack_pack_uint64(pk, ZN_MERKLE_MAX_SIZE + 1);
+        else if (m == M_BAD2) msgpack_pack_int64(pk, -1);
+        else if (m == M_BAD3) msgpack_pack_uint64(pk, UINT64_MAX);
+        break;
+    case K_INDEX: /* an audit index: 0..2^63 - 1 */
+        if (m == M_NONE) msgpack_pack_uint64(pk, 300);
+        else if (m == M_TYPE) zn_pack_str(pk, "300");
+        else if (m == M_BAD) msgpack_pack_int64(pk, -300);
+        else if (m == M_BAD2) msgpack_pack_true(pk);
+        else if (m == M_BAD3) msgpack_pack_uint64(pk, ZN_MERKLE_MAX_SIZE);
+        break;
+    case K_HEAD: /* the tree head bytes: a bin of 1..ZN_TREE_HEAD_MAX */
+        if (m == M_NONE) zn_pack_bin(pk, buf, ZN_TREE_HEAD_MAX);
+        else if (m == M_TYPE) zn_pack_str(pk, "head");
+        else if (m == M_BAD) zn_pack_bin(pk, buf, 0);
+        else if (m == M_BAD2) zn_pack_bin(pk, buf, ZN_TREE_HEAD_MAX + 1);
+        else if (m == M_BAD3) zn_pack_raw(pk, "\x94\x01\x00\xc4\x00\x00", 6); /* inline, not in a bin */
+        break;
+    case K_PROOF: /* [bin32, ...], at most ZN_MERKLE_MAX_CONSISTENCY */
+        if (m == M_NONE) zn_pack_hashes(pk, buf, 2);
+        else if (m == M_TYPE) zn_pack_bin(pk, buf, 32); /* one hash, not in an array */
+        else if (m == M_BAD) {
+            msgpack_pack_array(pk, 2);
+            zn_pack_bin(pk, buf, 32);
+            zn_pack_bin(pk, buf, 31);
+        } else if (m == M_BAD2) {
+            msgpack_pack_array(pk, 1);
+            zn_pack_bin(pk, buf, 33);
+        } else if (m == M_BAD3) {
+            msgpack_pack_array(pk, ZN_MERKLE_MAX_CONSISTENCY + 1);
+            for (int i = 0; i < ZN_MERKLE_MAX_CONSISTENCY + 1; i++)
+                zn_pack_bin(pk, buf, 32);
+        }
         break;
     case K_IDENT:
     case K_KIND:
@@ -824,13 +987,17 @@ static void test_hash_left_to_recipient(void **state)
 
 static void s_all_valid(msgpack_sbuffer *out, size_t *count)
 {
-    uint8_t ids[2][ZN_ID_LEN];
+    static const uint8_t sig[ZN_SIG_LEN];
+    uint8_t ids[2][ZN_ID_LEN], head[46], proof[2 * ZN_MERKLE_HASH_LEN];
     memset(ids, 0x44, sizeof ids);
+    memset(head, 0x94, sizeof head);
+    memset(proof, 0x0e, sizeof proof);
     size_t i = 0;
-    msgpack_sbuffer_init(&out[i]), zn_frame_hello(&out[i++], 1, 3, 64);
-    msgpack_sbuffer_init(&out[i]), zn_frame_welcome(&out[i++], 1, 3, "wijkracht", 1767225600000ull);
+    msgpack_sbuffer_init(&out[i]), zn_frame_hello(&out[i++], 1, 3, 64, 2);
+    msgpack_sbuffer_init(&out[i]), zn_frame_welcome(&out[i++], 1, 3, "wijkracht", 1767225600000ull, head,
+                                                    sizeof head, sig, proof, 2);
     msgpack_sbuffer_init(&out[i]), zn_frame_send(&out[i++], 2, s_env, s_env_len);
-    msgpack_sbuffer_init(&out[i]), zn_frame_accepted(&out[i++], 2, s_id_a, false);
+    msgpack_sbuffer_init(&out[i]), zn_frame_accepted(&out[i++], 2, s_id_a, false, 300);
     msgpack_sbuffer_init(&out[i]), zn_frame_deliver(&out[i++], s_id_a, ZN_ITEM_ENVELOPE, s_env, s_env_len);
     msgpack_sbuffer_init(&out[i]);
     zn_frame_deliver(&out[i++], s_id_b, ZN_ITEM_NOTICE, (const uint8_t *)s_notice.data, s_notice.size);
@@ -994,6 +1161,161 @@ static void test_shapes(void **state)
     msgpack_sbuffer_destroy(&b);
 }
 
+/* The bounds of the fields HELLO, WELCOME and ACCEPTED carry for the audit log: the values at a
+ * bound pass, one beyond is refused with a sentence that names the field. */
+static void test_audit_field_bounds(void **state)
+{
+    (void)state;
+    static uint8_t hashes[(ZN_MERKLE_MAX_CONSISTENCY + 1) * ZN_MERKLE_HASH_LEN];
+    uint8_t head[ZN_TREE_HEAD_MAX + 1], sig[ZN_SIG_LEN + 1], got[ZN_MERKLE_MAX_CONSISTENCY * ZN_MERKLE_HASH_LEN];
+    msgpack_sbuffer b;
+    zn_frame f;
+    zn_err e;
+    uint32_t np = 0;
+
+    for (size_t k = 0; k < sizeof hashes; k++)
+        hashes[k] = (uint8_t)(k * 7);
+    memset(head, 0x94, sizeof head);
+    memset(sig, 0x5a, sizeof sig);
+
+    /* HELLO known_size: 0 (no head yet) .. 2^63 */
+    const struct {
+        uint64_t v;
+        bool ok;
+    } sizes[] = {{0, true}, {1, true}, {ZN_MERKLE_MAX_SIZE, true}, {ZN_MERKLE_MAX_SIZE + 1, false},
+                 {UINT64_MAX, false}};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        msgpack_sbuffer_init(&b);
+        zn_frame_hello(&b, 3, 1, 8, sizes[i].v);
+        if (sizes[i].ok) {
+            s_parse_ok(&b, &f);
+            assert_true(f.u.hello.known_size == sizes[i].v);
+            zn_frame_free(&f);
+        } else {
+            assert_int_equal(s_parse_fail((const uint8_t *)b.data, b.size, &f, &e), ZN_E_MALFORMED);
+            assert_string_equal(e.text, "HELLO: field 'known_size' is not a tree size");
+            assert_int_equal(f.corr, 3);
+        }
+        msgpack_sbuffer_destroy(&b);
+    }
+
+    /* WELCOME tree head: 1..54 bytes */
+    const struct {
+        size_t head_len, n_proof;
+        const char *err; /* NULL: accepted */
+    } welcomes[] = {
+        {1, 0, NULL},
+        {ZN_TREE_HEAD_MAX, 0, NULL},
+        {46, 1, NULL},
+        {46, ZN_MERKLE_MAX_CONSISTENCY, NULL},
+        {0, 0, "WELCOME: field 'tree_head' is not a bin of 1 to 54 bytes"},
+        {ZN_TREE_HEAD_MAX + 1, 0, "WELCOME: field 'tree_head' is not a bin of 1 to 54 bytes"},
+        {46, ZN_MERKLE_MAX_CONSISTENCY + 1,
+         "WELCOME: field 'consistency' is not an array of at most 128 32-byte bins"},
+    };
+    for (size_t i = 0; i < sizeof welcomes / sizeof *welcomes; i++) {
+        msgpack_sbuffer_init(&b);
+        zn_frame_welcome(&b, 4, 3, "wijkracht", 1767225600000ull, head, welcomes[i].head_len, sig, hashes,
+                         welcomes[i].n_proof);
+        if (!welcomes[i].err) {
+            s_parse_ok(&b, &f);
+            assert_int_equal(f.u.welcome.head_len, welcomes[i].head_len);
+            assert_memory_equal(f.u.welcome.head, head, welcomes[i].head_len);
+            assert_int_equal(f.u.welcome.n_proof, welcomes[i].n_proof);
+            assert_int_equal(zn_obj_hashes(f.u.welcome.proof, ZN_MERKLE_MAX_CONSISTENCY, got, &np), 0);
+            assert_int_equal(np, welcomes[i].n_proof);
+            if (np)
+                assert_memory_equal(got, hashes, np * ZN_MERKLE_HASH_LEN);
+            zn_frame_free(&f);
+        } else {
+            assert_int_equal(s_parse_fail((const uint8_t *)b.data, b.size, &f, &e), ZN_E_MALFORMED);
+            assert_string_equal(e.text, welcomes[i].err);
+            assert_int_equal(f.corr, 4);
+        }
+        msgpack_sbuffer_destroy(&b);
+    }
+
+    /* WELCOME signature and proof shapes, written by hand */
+    enum { W_SIG63, W_SIG65, W_HASH31, W_HASH33, W_MAP, W_BIN, W_NIL, W__COUNT };
+    for (int w = 0; w < W__COUNT; w++) {
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&b);
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 9);
+        msgpack_pack_uint8(&pk, 1);
+        msgpack_pack_uint8(&pk, ZN_T_WELCOME);
+        msgpack_pack_uint8(&pk, 5);
+        msgpack_pack_uint8(&pk, 3);
+        zn_pack_str(&pk, "wijkracht");
+        msgpack_pack_uint64(&pk, 1767225600000ull);
+        zn_pack_bin(&pk, head, 46);
+        zn_pack_bin(&pk, sig, w == W_SIG63 ? 63 : w == W_SIG65 ? 65 : 64);
+        if (w == W_HASH31 || w == W_HASH33) {
+            msgpack_pack_array(&pk, 3);
+            zn_pack_bin(&pk, hashes, 32);
+            zn_pack_bin(&pk, hashes + 32, w == W_HASH31 ? 31 : 33);
+            zn_pack_bin(&pk, hashes + 64, 32);
+        } else if (w == W_MAP) {
+            msgpack_pack_map(&pk, 1);
+            zn_pack_str(&pk, "h");
+            zn_pack_bin(&pk, hashes, 32);
+        } else if (w == W_BIN) {
+            zn_pack_bin(&pk, hashes, 64); /* two hashes end to end, not an array */
+        } else if (w == W_NIL) {
+            msgpack_pack_nil(&pk);
+        } else {
+            msgpack_pack_array(&pk, 0);
+        }
+        assert_int_equal(s_parse_fail((const uint8_t *)b.data, b.size, &f, &e), ZN_E_MALFORMED);
+        assert_non_null(strstr(e.text, w <= W_SIG65 ? "'tree_head_sig'" : "'consistency'"));
+        assert_int_equal(f.corr, 5);
+        msgpack_sbuffer_destroy(&b);
+    }
+
+    /* ACCEPTED audit_index: 0..2^63 - 1 (an index in a tree of at most 2^63 leaves) */
+    const struct {
+        uint64_t v;
+        bool ok;
+    } idx[] = {{0, true}, {255, true}, {256, true}, {ZN_MERKLE_MAX_SIZE - 1, true}, {ZN_MERKLE_MAX_SIZE, false},
+               {UINT64_MAX, false}};
+    for (size_t i = 0; i < sizeof idx / sizeof *idx; i++) {
+        msgpack_sbuffer_init(&b);
+        zn_frame_accepted(&b, 6, s_id_a, true, idx[i].v);
+        if (idx[i].ok) {
+            s_parse_ok(&b, &f);
+            assert_true(f.u.accepted.audit_index == idx[i].v);
+            assert_true(f.u.accepted.duplicate);
+            zn_frame_free(&f);
+        } else {
+            assert_int_equal(s_parse_fail((const uint8_t *)b.data, b.size, &f, &e), ZN_E_MALFORMED);
+            assert_string_equal(e.text, "ACCEPTED: field 'audit_index' is not an unsigned integer");
+        }
+        msgpack_sbuffer_destroy(&b);
+    }
+    /* ACCEPTED without audit_index (the frame of before), or with a float, negative or bool one */
+    const struct {
+        const char *p;
+        size_t n;
+        const char *err;
+    } bad[] = {
+        {"\x95\x01\x04\x06\xc4\x10" "0123456789abcdef" "\xc3", 23, "ACCEPTED: the frame has 5 fields; it must have 6"},
+        {"\x96\x01\x04\x06\xc4\x10" "0123456789abcdef" "\xc3\xff", 24,
+         "ACCEPTED: field 'audit_index' is not an unsigned integer"},
+        {"\x96\x01\x04\x06\xc4\x10" "0123456789abcdef" "\xc3\xd1\xfe\xd4", 26,
+         "ACCEPTED: field 'audit_index' is not an unsigned integer"},
+        {"\x96\x01\x04\x06\xc4\x10" "0123456789abcdef" "\xc3\xc2", 24,
+         "ACCEPTED: field 'audit_index' is not an unsigned integer"},
+        {"\x96\x01\x04\x06\xc4\x10" "0123456789abcdef" "\xc3\xa3" "300", 27,
+         "ACCEPTED: field 'audit_index' is not an unsigned integer"},
+        {"\x96\x01\x04\x06\xc4\x10" "0123456789abcdef" "\xc3\xcb\x40\x72\xc0\x00\x00\x00\x00\x00", 32, NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(s_parse_fail((const uint8_t *)bad[i].p, bad[i].n, &f, &e), ZN_E_MALFORMED);
+        if (bad[i].err) /* a float is refused before the frame is read at all */
+            assert_string_equal(e.text, bad[i].err);
+    }
+}
+
 static void test_ack_limits(void **state)
 {
     (void)state;
@@ -1016,13 +1338,13 @@ static void test_ack_limits(void **state)
     msgpack_sbuffer_destroy(&b);
     /* window boundary */
     msgpack_sbuffer_init(&b);
-    zn_frame_hello(&b, 1, 1, 0);
+    zn_frame_hello(&b, 1, 1, 0, 0);
     s_parse_ok(&b, &f);
     assert_int_equal(f.u.hello.window, 0);
     zn_frame_free(&f);
     msgpack_sbuffer_destroy(&b);
     msgpack_sbuffer_init(&b);
-    zn_frame_hello(&b, 1, 1, ZN_MAX_WINDOW + 1);
+    zn_frame_hello(&b, 1, 1, ZN_MAX_WINDOW + 1, 0);
     zn_err e;
     assert_int_equal(s_parse_fail((const uint8_t *)b.data, b.size, &f, &e), ZN_E_MALFORMED);
     assert_int_equal(f.corr, 1);
@@ -1248,6 +1570,9 @@ static void test_corpus_write(void **state)
         {6, 3, M_BAD2, false, "request-version-2"},    {6, 4, M_BAD, false, "request-short-sig"},
         {7, 4, M_BAD, false, "result-case-new-body"},  {8, 4, M_BAD, false, "error-control-char"},
         {8, 3, M_BAD2, false, "error-ok"},             {11, 3, M_BAD, false, "convenant-empty"},
+        {0, 5, M_BAD, false, "hello-known-size"},      {1, 6, M_BAD, false, "welcome-head-empty"},
+        {1, 7, M_BAD, false, "welcome-short-sig"},     {1, 8, M_BAD, false, "welcome-proof-short-hash"},
+        {1, 8, M_BAD3, false, "welcome-proof-too-long"}, {3, 5, M_BAD, false, "accepted-index-negative"},
     };
     for (size_t i = 0; i < sizeof muts / sizeof *muts; i++) {
         msgpack_sbuffer b;
@@ -1392,6 +1717,7 @@ int main(void)
         cmocka_unit_test(test_truncated_and_trailing),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_audit_field_bounds),
         cmocka_unit_test(test_ack_limits),
         cmocka_unit_test(test_error_text_encoding),
         cmocka_unit_test(test_notices),
