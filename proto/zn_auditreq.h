@@ -22,9 +22,9 @@
  *                   "subject" bin (a pseudonym: entries whose details hold it under "subject")
  *                 RESULT "audit-read" body [size u64, next u64, records [bin ...]]: size is the
  *                 log's size when read, next the `from` of the next page (entries: the next
- *                 index, complete when next reaches the bound; heads and convenants: the last
- *                 key + 1, complete when a page returns fewer records than its limit), each
- *                 record the bytes of one zn_auditlog record.
+ *                 index; heads and convenants: the last key + 1); a read is complete when a page
+ *                 holds no records (and, for entries, next has reached the bound). Each record
+ *                 is the bytes of one zn_auditlog record.
  *                 "head" returns the broker's latest signed tree head as one "head" record, signed
  *                 afresh when the log has grown since the last one.
  *
