@@ -91,16 +91,58 @@ static int s_load(zn_audit_log *a, zn_err *e)
     return 0;
 }
 
-/* The entries must still hash to the latest signed head (a restart after kill -9 continues from
- * it; entries after it are fine, they were committed with their changes). */
+typedef struct {
+    zn_audit_log *a;
+    bool bad;
+} s_verify_ctx;
+
+/* Every node the rebuild completes must be the stored one. */
+static int s_verify_emit(void *ctx, unsigned level, uint64_t index, const uint8_t hash[ZN_MERKLE_HASH_LEN])
+{
+    s_verify_ctx *v = ctx;
+    uint8_t stored[ZN_HASH_LEN];
+    if (level < ZN_AUDIT_NODE_LEVEL)
+        return 0;
+    if (zn_store_audit_node_get(v->a->store, level, index, stored) != 0 ||
+        sodium_memcmp(stored, hash, ZN_HASH_LEN) != 0) {
+        v->bad = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* Rebuild the tree from every stored commitment: no entry may be missing, every stored node
+ * must match, and the root of the head's size must be the signed one. */
 static int s_check_head(zn_audit_log *a, zn_err *e)
 {
-    uint8_t root[ZN_HASH_LEN];
     if (a->th.size > a->fr.size)
         return zn_err_set(e, ZN_E_VERIFY, "the audit log holds %llu entries, fewer than its signed tree head of "
                           "size %llu: entries were removed", (unsigned long long)a->fr.size,
                           (unsigned long long)a->th.size);
-    if (zn_merkle_root(s_get, a, a->th.size, root) != 0 || sodium_memcmp(root, a->th.root, ZN_HASH_LEN) != 0)
+    enum { CHUNK = 256 };
+    uint8_t ds[CHUNK * ZN_HASH_LEN], root[ZN_HASH_LEN];
+    zn_merkle_frontier fr;
+    zn_merkle_frontier_init(&fr);
+    s_verify_ctx v = {a, false};
+    bool root_ok = a->th.size == 0;
+    for (uint64_t i = 0; i < a->fr.size;) {
+        uint64_t n = a->fr.size - i < CHUNK ? a->fr.size - i : CHUNK;
+        if (zn_store_audit_ds(a->store, i, n, ds) != 0)
+            return zn_err_set(e, ZN_E_VERIFY, "the audit log misses entries between %llu and %llu: entries were removed",
+                              (unsigned long long)i, (unsigned long long)(i + n));
+        for (uint64_t j = 0; j < n; j++, i++) {
+            uint8_t leaf[ZN_HASH_LEN];
+            zn_merkle_leaf_hash(leaf, ds + j * ZN_HASH_LEN, ZN_HASH_LEN);
+            if (zn_merkle_append(&fr, leaf, s_verify_emit, &v) != 0)
+                return zn_err_set(e, ZN_E_VERIFY, "the audit log's stored tree does not match its entries "
+                                  "near entry %llu: the log was changed", (unsigned long long)i);
+            if (fr.size == a->th.size) {
+                zn_merkle_frontier_root(&fr, root);
+                root_ok = sodium_memcmp(root, a->th.root, ZN_HASH_LEN) == 0;
+            }
+        }
+    }
+    if (!root_ok)
         return zn_err_set(e, ZN_E_VERIFY, "the audit log's first %llu entries do not match their signed tree "
                           "head: the log was changed", (unsigned long long)a->th.size);
     return 0;
@@ -119,7 +161,7 @@ int zn_audit_log_open(zn_store *s, const zn_seckeys *broker, bool off, zn_audit_
     zn_merkle_frontier_init(&a->fr);
     if (s_load(a, e) != 0)
         goto fail;
-    if (a->head_len && s_check_head(a, e) != 0)
+    if (a->fr.size && s_check_head(a, e) != 0)
         goto fail;
     *out = a;
     return 0;

@@ -1417,7 +1417,8 @@ int zn_broker_reload(zn_broker *b, zn_err *e)
     s_drop_ctx d = {b, next, 0, 0};
     if (s_begin(b) != 0 || s_pin_convenant(b, next, e) != 0)
         goto fail;
-    d.failed = s_record_convenant(b, next, "reload") != 0;
+    /* pushes are recorded under the partner table they were made with, before it changes */
+    d.failed = s_record_pushed(b) != 0 || s_record_convenant(b, next, "reload") != 0;
     for (size_t i = 0; i < b->conv->n_partners && !d.failed; i++) {
         const zn_partner *p = &b->conv->partners[i];
         if (zn_convenant_partner(next, p->id))
@@ -1431,6 +1432,7 @@ int zn_broker_reload(zn_broker *b, zn_err *e)
                    (unsigned long long)b->conv->version);
         goto fail;
     }
+    b->n_pushed = 0;
     /* Partners that left, or whose transport key changed, lose their session now. */
     for (size_t i = 0; i < b->conv->n_partners; i++) {
         const zn_partner *p = &b->conv->partners[i];
@@ -1671,14 +1673,14 @@ int zn_broker_run(zn_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic
     zn_zap_flush(b->zap, zn_now_ms(), 1);
     if (b->fatal)
         return -1;
-    s_audit_tick(b, zn_now_ms(), false); /* deliveries not yet recorded */
     zn_audit_detail det[] = {
         {.key = "commits", .type = ZN_AUDIT_U64, .u64 = b->commits},
         {.key = "frames", .type = ZN_AUDIT_U64, .u64 = b->frames},
     };
     zn_audit_entry en = {.action = "shutdown", .decision = ZN_AUDIT_ALLOWED, .details = det, .n_details = 2};
-    if (s_begin(b) != 0 || s_audit(b, &en, NULL) != 0 || zn_audit_sign_head(b->audit, zn_now_ms()) != 0 ||
-        s_commit(b) != 0) {
+    /* pushes not yet recorded, the shutdown itself, and a head over everything */
+    if (s_begin(b) != 0 || s_record_pushed(b) != 0 || s_audit(b, &en, NULL) != 0 ||
+        zn_audit_sign_head(b->audit, zn_now_ms()) != 0 || s_commit(b) != 0) {
         if (zn_store_in_tx(b->store))
             s_rollback(b);
         zn_log("audit-write-failed at shutdown");

@@ -831,7 +831,7 @@ int zh_hello(void *sock, uint32_t corr, uint64_t version, uint32_t window)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    zn_frame_hello(&sb, corr, version, window);
+    zn_frame_hello(&sb, corr, version, window, 0);
     zh_msg m;
     int rc = zh_call(sock, &sb, &m, ZH_TIMEOUT);
     msgpack_sbuffer_destroy(&sb);
@@ -1166,4 +1166,115 @@ int zh_world_finish(zh_world **wp)
         *wp = NULL;
     }
     return rc;
+}
+
+/* ---- audit-log tests: broker arguments and convenant policy ------------------------------ */
+
+#define S_EXTRA_MAX 8
+
+int zh_convenant_edit(zh_env *h, const char *key, const char *value)
+{
+    zn_convenant *c = NULL;
+    zn_err e;
+    zn_err_clear(&e);
+    int rc = -1;
+    if (zn_convenant_load(h->conv_path, &c, &e) != 0 || zn_convenant_set(c, key, value, &e) != 0 ||
+        zn_convenant_sign(c, &h->authority, &e) != 0 || zn_convenant_save(h->conv_path, c, &e) != 0)
+        fprintf(stderr, "harness: convenant %s=%s: %s: %s\n", key, value, zn_code_name(e.code), e.text);
+    else
+        rc = 0;
+    zn_convenant_destroy(&c);
+    return rc;
+}
+
+static pid_t s_spawn_args(zh_env *h, const char *const *extra)
+{
+    const char *bindir = getenv("ZN_BIN");
+    char bin[ZH_PATH_MAX], a_listen[64];
+    if (!bindir || !*bindir) {
+        fprintf(stderr, "harness: ZN_BIN (the directory holding zorgnetd) is not set\n");
+        return -1;
+    }
+    if (s_path(bin, bindir, "zorgnetd") != 0)
+        return -1;
+    snprintf(a_listen, sizeof a_listen, "%s", h->endpoint);
+    const char *argv[11 + S_EXTRA_MAX] = {bin, "--convenant", h->conv_path, "--key", h->key_path,
+                                          "--db", h->db_path, "--listen", a_listen, "--verbose"};
+    size_t n = 10;
+    for (size_t i = 0; extra && extra[i]; i++) {
+        if (i >= S_EXTRA_MAX) {
+            fprintf(stderr, "harness: more than %d extra arguments for zorgnetd\n", S_EXTRA_MAX);
+            return -1;
+        }
+        argv[n++] = extra[i];
+    }
+    argv[n] = NULL;
+    int fd = open(h->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+#ifdef __linux__
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0)
+            (void)dup2(nul, 0);
+        (void)dup2(fd, 1);
+        (void)dup2(fd, 2);
+        execv(bin, (char *const *)argv); /* execv does not change the strings */
+        _exit(127);
+    }
+    close(fd);
+    return pid;
+}
+
+int zh_broker_start_args(zh_env *h, const char *const *extra)
+{
+    if (h->pid > 0) {
+        fprintf(stderr, "harness: a broker is already running\n");
+        return -1;
+    }
+    for (int attempt = 0; attempt < 3; attempt++) {
+        size_t mark = zh_log_size(h);
+        pid_t pid = s_spawn_args(h, extra);
+        if (pid < 0)
+            return -1;
+        uint64_t end = s_mono_ms() + S_START_TIMEOUT_MS;
+        bool retry = false;
+        while (!retry && s_mono_ms() < end) {
+            int status = 0;
+            if (waitpid(pid, &status, WNOHANG) == pid) {
+                if (attempt < 2 && zh_log_count(h, mark, "cannot listen", NULL) > 0) {
+                    int port = s_free_port();
+                    if (port <= 0)
+                        return -1;
+                    h->port = port;
+                    snprintf(h->endpoint, sizeof h->endpoint, "tcp://127.0.0.1:%d", h->port);
+                    if (zh_convenant_edit(h, "endpoint", h->endpoint) != 0)
+                        return -1;
+                    retry = true;
+                    break;
+                }
+                fprintf(stderr, "harness: zorgnetd exited during start (status %d)\n", s_decode_status(status));
+                zh_log_dump(h);
+                return -1;
+            }
+            if (zh_log_count(h, mark, "zorgnetd: started", NULL) > 0 && s_tcp_accepts(h->port)) {
+                h->pid = pid;
+                return 0;
+            }
+            zh_sleep_ms(20);
+        }
+        if (retry)
+            continue;
+        fprintf(stderr, "harness: zorgnetd did not listen within %d ms\n", S_START_TIMEOUT_MS);
+        kill(pid, SIGKILL);
+        int status;
+        (void)s_wait_exit(pid, 5000, &status);
+        zh_log_dump(h);
+        return -1;
+    }
+    return -1;
 }

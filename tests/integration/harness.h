@@ -253,4 +253,16 @@ int zh_sync(void *sock, uint32_t corr, int *skipped);
 /* Random bytes. */
 void zh_random(void *p, size_t n);
 
+/* ---- audit-log tests: broker arguments and convenant policy ---- */
+
+/* zh_broker_start with extra command-line arguments after the usual ones (a NULL-terminated
+ * list, at most 8; NULL for none), e.g. {"--clock-offset", "172800", NULL}. When the port was
+ * taken meanwhile, the endpoint of the convenant file at h->conv_path is changed in place (other
+ * edits of that file are kept). 0 when it serves, -1 otherwise (the log is dumped to stderr). */
+int zh_broker_start_args(zh_env *h, const char *const *extra);
+/* Change one field of the convenant file at h->conv_path (zn_convenant_set: a policy number such
+ * as "retention_days", or "name", "endpoint", ...), keep its version, sign it again with
+ * h->authority and write it back. 0 on success. */
+int zh_convenant_edit(zh_env *h, const char *key, const char *value);
+
 #endif
