@@ -580,6 +580,7 @@ typedef struct {
     const char *action;      /* what was attempted */
     const char *handler;
     const uint8_t *case_id;
+    uint8_t case_buf[ZN_ID_LEN]; /* a case id that lives only in a handler's frame */
     const char *counterpart;
     const char *ev_kind;     /* evidence: signed bytes whose signer is this partner */
     const uint8_t *ev, *ev_sig;
@@ -816,7 +817,8 @@ static int s_case_new(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
     zn_case kase = {.created_ms = x->now};
     if (zn_body_case_new_parse(rq->body, kase.id, kase.network, e) != 0)
         return -1;
-    x->case_id = kase.id;
+    memcpy(x->case_buf, kase.id, ZN_ID_LEN);
+    x->case_id = x->case_buf;
     snprintf(kase.regisseur, sizeof kase.regisseur, "%s", x->p->id);
     zn_policy_query q = {.action = ZN_ACT_CASE_NEW, .actor = x->p, .network = kase.network};
     if (zn_policy_check(b->conv, &q, e) != ZN_E_OK)

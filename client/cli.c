@@ -1,9 +1,11 @@
-/* zorgnet — the command-line client for partners (see `zorgnet help`). */
+/* zorgnet — the command-line client for partners and auditors (see `zorgnet help`). */
 #include "zn_client_internal.h"
+#include "zn_pseudonym.h"
 #include "zorgnet.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,18 @@ enum {
     O_ID,
     O_WAIT,
     O_TYPE,
+    O_OUT,
+    O_FORMAT,
+    O_FORCE,
+    O_FROM,
+    O_SINCE,
+    O_UNTIL,
+    O_PARTNER,
+    O_ACTION,
+    O_DECISION,
+    O_BASIS,
+    O_BSN,
+    O_AS,
     O__COUNT
 };
 
@@ -34,7 +48,13 @@ static const zn_opt_spec s_specs[O__COUNT] = {
     [O_HELP] = {"help", false},          [O_NETWORK] = {"network", true},
     [O_TO] = {"to", true},               [O_CASE] = {"case", true},
     [O_ID] = {"id", true},               [O_WAIT] = {"wait", true},
-    [O_TYPE] = {"type", true},
+    [O_TYPE] = {"type", true},           [O_OUT] = {"out", true},
+    [O_FORMAT] = {"format", true},       [O_FORCE] = {"force", false},
+    [O_FROM] = {"from", true},           [O_SINCE] = {"since", true},
+    [O_UNTIL] = {"until", true},         [O_PARTNER] = {"partner", true},
+    [O_ACTION] = {"action", true},       [O_DECISION] = {"decision", true},
+    [O_BASIS] = {"basis", true},         [O_BSN] = {"bsn", true},
+    [O_AS] = {"as", true},
 };
 
 #define S_MAX_POS 8
@@ -45,6 +65,7 @@ typedef struct {
     const char *pos[S_MAX_POS];
     size_t npos;
     bool json;
+    const char *handler_filter; /* audit query --handler */
     zn_client_opts opts;
 } s_cli;
 
@@ -64,6 +85,36 @@ static const char s_help[] =
     "                                nothing is there, wait up to SECONDS for the first item.\n"
     "                                --type: only envelope, notice or a notice type such as\n"
     "                                envelope-dropped (the rest stays queued).\n"
+    "  receipt verify ID             prove that audit entry ID is in the broker's log: ID is\n"
+    "                                an audit index (as 'send' reports it) or the id of a message\n"
+    "                                this client sent. Checks the broker's signed tree head, its\n"
+    "                                consistency with the head this client saw before, the\n"
+    "                                inclusion proof and the entry's commitment; prints what the\n"
+    "                                entry says. A partner may verify only its own entries.\n"
+    "\n"
+    "auditor commands (the auditor role in the convenant; the broker refuses and records others):\n"
+    "  audit export --out FILE [--format jsonl|csv] [--since TIME] [--until TIME] [--force]\n"
+    "                                write the log (convenants, entries, signed tree heads) to\n"
+    "                                FILE for offline checking; entries outside the time range\n"
+    "                                are kept only as their commitments. An existing FILE is\n"
+    "                                replaced only with --force.\n"
+    "  audit verify [--from FILE]    verify an export file offline (convenant signatures by the\n"
+    "                                authority, commitments, the Merkle tree, signed heads,\n"
+    "                                evidence signatures, every readable field), also against\n"
+    "                                the tree head this client accepted before; without --from,\n"
+    "                                export the whole log to a private temporary file and verify it\n"
+    "  audit query [--case ID] [--partner ID] [--handler TEXT] [--action A]\n"
+    "              [--decision allowed|refused] [--basis B] [--since TIME] [--until TIME]\n"
+    "              [--bsn BSN] [--as NAME]\n"
+    "                                the entries that match, one per line (--json: JSON lines).\n"
+    "                                The broker filters, and records who asked with which filter.\n"
+    "                                --bsn is turned into the person's pseudonym on this computer\n"
+    "                                (the BSN never leaves it). Here --handler is a filter; the\n"
+    "                                auditor who asks is --as NAME (or ZORGNET_HANDLER).\n"
+    "  audit report [--since TIME]   counts per partner and action (allowed / refused), every\n"
+    "                                refusal, quota or rate-limit event, redaction and safety\n"
+    "                                override\n"
+    "                                TIME: YYYY-MM-DD (00:00 UTC) or YYYY-MM-DDTHH:MM:SSZ\n"
     "  help                          this text\n"
     "\n"
     "options (each can also be set in the environment):\n"
@@ -73,10 +124,17 @@ static const char s_help[] =
     "                                         state (versions seen, messages shown) in FILE.state\n"
     "  --broker ENDPOINT   ZORGNET_BROKER     e.g. tcp://broker.example.nl:7450 (default: the\n"
     "                                         convenant's)\n"
-    "  --handler NAME      ZORGNET_HANDLER    the professional who acts; needed for send and\n"
-    "                                         case new\n"
+    "  --handler NAME      ZORGNET_HANDLER    the professional who acts; needed for send, case\n"
+    "                                         new, receipt and audit (every request names one)\n"
     "  --timeout SECONDS   ZORGNET_TIMEOUT    how long to wait for each answer (default 5)\n"
     "  --json                                 one JSON object per line on standard output\n"
+    "\n"
+    "'send' prints the message id on standard output and the audit index of its acceptance on\n"
+    "standard error (--json: both, as msgid and audit_index).\n"
+    "\n"
+    "On every connection the client checks the broker's signed tree head against the last one\n"
+    "it accepted (kept in FILE.state): a log that was truncated or rewritten is refused with\n"
+    "log-inconsistent (exit 5), now and on every later run, until the authority resolves it.\n"
     "\n"
     "Messages are shown with sender, handler, case and time (UTC); control characters in the\n"
     "content are shown as \\xNN (use --json for the exact bytes). An item that fails a check is\n"
@@ -393,9 +451,10 @@ static int s_cmd_send(s_cli *x)
     }
     zn_client *c = zn_client_open(&x->opts, &e);
     int rc = -1;
+    uint64_t audit_index = 0;
     if (c) {
         uint64_t before = zn_client_convenant_version(c);
-        rc = zn_client_send(c, to, case_id, content, len, msgid, &e);
+        rc = zn_client_send_ex(c, to, case_id, content, len, msgid, &audit_index, &e);
         s_note_convenant(x, c, before);
     }
     zn_client_close(&c);
@@ -414,9 +473,13 @@ static int s_cmd_send(s_cli *x)
     if (x->json) {
         printf("{\"msgid\":\"%s\",\"to\":", hex);
         zn_json_str(stdout, to, strlen(to));
-        printf(",\"case\":\"%s\"}\n", case_hex);
+        printf(",\"case\":\"%s\",\"audit_index\":%llu}\n", case_hex, (unsigned long long)audit_index);
     } else {
         printf("%s\n", hex);
+        if (s_flush(&e) != 0)
+            return s_fail(x, &e);
+        fprintf(stderr, "zorgnet: audit entry %llu records this message; 'zorgnet receipt verify %s' "
+                        "proves it\n", (unsigned long long)audit_index, hex);
     }
     return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
 }
@@ -614,6 +677,864 @@ static int s_cmd_inbox(s_cli *x)
     return status;
 }
 
+/* ------------------------------------------------------------------ receipts and the audit log */
+
+static void s_json_null_or(const char *key, const char *v)
+{
+    printf(",\"%s\":", key);
+    if (v && *v)
+        zn_json_str(stdout, v, strlen(v));
+    else
+        fputs("null", stdout);
+}
+
+static void s_json_hexn(const char *key, const uint8_t *p, size_t n)
+{
+    printf(",\"%s\":\"", key);
+    for (size_t i = 0; i < n; i++)
+        printf("%02x", p[i]);
+    fputc('"', stdout);
+}
+
+static void s_print_hex(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        printf("%02x", p[i]);
+}
+
+/* TIME options: a clear usage error names the option and the forms. */
+static int s_time_opt(const s_cli *x, int opt, uint64_t *ms)
+{
+    *ms = 0;
+    if (!x->v[opt])
+        return 0;
+    if (zn_parse_time(x->v[opt], ms) != 0 || *ms == 0) {
+        char safe[64];
+        s_safe(safe, sizeof safe, x->v[opt]);
+        return s_usage(x, "--%s takes a time as YYYY-MM-DD (00:00 UTC) or YYYY-MM-DDTHH:MM:SSZ, not '%s'",
+                       s_specs[opt].name, safe);
+    }
+    return 0;
+}
+
+static int s_time_range(const s_cli *x, uint64_t *since, uint64_t *until)
+{
+    int rc = s_time_opt(x, O_SINCE, since);
+    if (rc == 0)
+        rc = s_time_opt(x, O_UNTIL, until);
+    if (rc == 0 && *since && *until && *until <= *since)
+        return s_usage(x, "--until must lie after --since");
+    return rc;
+}
+
+static int s_need_reader(const s_cli *x, const char *what)
+{
+    if (!x->opts.key_path)
+        return s_usage(x, "%s needs --key (or ZORGNET_KEY)", what);
+    if (!x->opts.handler && x->handler_filter)
+        return s_usage(x, "%s needs --as NAME (or ZORGNET_HANDLER): the auditor who asks (here "
+                          "--handler is a filter); the broker records it", what);
+    if (!x->opts.handler)
+        return s_usage(x, "%s needs --handler (or ZORGNET_HANDLER): the professional who asks; the "
+                          "broker records it", what);
+    return 0;
+}
+
+static void s_print_receipt_text(const zn_receipt_info *r)
+{
+    char iso[ZN_ISO_TIME_LEN], buf[ZN_CLIENT_TEXT_MAX];
+    if (r->redacted) {
+        printf("receipt verified: audit entry %llu is in the broker's log; it is redacted\n",
+               (unsigned long long)r->index);
+        printf("  (its retention ended: the entry and its salt were deleted, only its place in the "
+               "log is proven)\n");
+    } else {
+        printf("receipt verified: audit entry %llu is in the broker's log\n", (unsigned long long)r->index);
+        zn_iso_time(iso, r->time_ms);
+        printf("  entry        %llu, recorded %s\n", (unsigned long long)r->index, iso);
+        printf("  action       %s\n", r->action);
+        printf("  decision     %s\n", r->allowed ? "allowed" : "refused");
+        printf("  actor        %s\n", r->actor[0] ? r->actor : "(the broker)");
+        s_safe(buf, sizeof buf, r->handler);
+        printf("  handler      %s\n", buf[0] ? buf : "-");
+        printf("  counterpart  %s\n", r->counterpart[0] ? r->counterpart : "-");
+        printf("  case         ");
+        if (r->has_case)
+            s_print_hex(r->case_id, ZN_CLIENT_ID_LEN);
+        else
+            fputs("-", stdout);
+        printf("\n  reason       %s\n", r->reason[0] ? r->reason : "-");
+        printf("  basis        %s\n", r->basis[0] ? r->basis : "-");
+        printf("  evidence     %s", r->evidence[0] ? r->evidence : "none");
+        if (r->has_msgid) {
+            printf(" of message ");
+            s_print_hex(r->msgid, ZN_CLIENT_ID_LEN);
+        }
+        if (r->evidence_signed_by_self)
+            printf(", signed with this client's key");
+        printf("\n");
+    }
+    zn_iso_time(iso, r->head_time_ms);
+    printf("  tree head    %llu entries, signed %s, root ", (unsigned long long)r->tree_size, iso);
+    s_print_hex(r->root, ZN_CLIENT_HASH_LEN);
+    printf("\n  proven       the broker's signature on the tree head; ");
+    if (r->known_size)
+        printf("that the tree extends the %llu %s this client saw signed before; ",
+               (unsigned long long)r->known_size, r->known_size == 1 ? "entry" : "entries");
+    else
+        printf("(no earlier head kept: this head is now the one later ones must extend); ");
+    printf("the entry's leaf is in the tree (inclusion proof)");
+    if (!r->redacted)
+        printf("; the entry's bytes and salt match its commitment and it decodes as entry %llu",
+               (unsigned long long)r->index);
+    printf("\n");
+}
+
+static void s_print_receipt_json(const zn_receipt_info *r)
+{
+    char iso[ZN_ISO_TIME_LEN];
+    printf("{\"verified\":true,\"index\":%llu,\"redacted\":%s", (unsigned long long)r->index,
+           r->redacted ? "true" : "false");
+    if (!r->redacted) {
+        zn_iso_time(iso, r->time_ms);
+        printf(",\"time\":\"%s\",\"time_ms\":%llu", iso, (unsigned long long)r->time_ms);
+        s_json_null_or("actor", r->actor);
+        s_json_null_or("handler", r->handler);
+        s_json_null_or("action", r->action);
+        if (r->has_case)
+            s_json_hexn("case", r->case_id, ZN_CLIENT_ID_LEN);
+        else
+            printf(",\"case\":null");
+        s_json_null_or("counterpart", r->counterpart);
+        printf(",\"decision\":\"%s\"", r->allowed ? "allowed" : "refused");
+        s_json_null_or("reason", r->reason);
+        s_json_null_or("basis", r->basis);
+        s_json_null_or("evidence", r->evidence);
+        if (r->has_msgid)
+            s_json_hexn("msgid", r->msgid, ZN_CLIENT_ID_LEN);
+        printf(",\"evidence_signed_by_self\":%s", r->evidence_signed_by_self ? "true" : "false");
+    }
+    zn_iso_time(iso, r->head_time_ms);
+    printf(",\"tree_size\":%llu,\"head_time\":\"%s\",\"head_time_ms\":%llu",
+           (unsigned long long)r->tree_size, iso, (unsigned long long)r->head_time_ms);
+    s_json_hexn("root", r->root, ZN_CLIENT_HASH_LEN);
+    printf(",\"known_size\":%llu}\n", (unsigned long long)r->known_size);
+}
+
+static int s_cmd_receipt(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    if (x->npos != 3 || strcmp(x->pos[1], "verify") != 0)
+        return s_usage(x, "the receipt command is 'zorgnet receipt verify ID' (an audit index, or "
+                          "the id of a message this client sent)");
+    const char *id = x->pos[2];
+    uint8_t msgid[ZN_CLIENT_ID_LEN];
+    uint64_t index = 0;
+    bool by_msgid = strlen(id) == 2 * ZN_CLIENT_ID_LEN && zn_parse_id(id, msgid) == 0;
+    if (!by_msgid && zn_parse_u64(id, UINT64_C(0x7fffffffffffffff) - 1, &index) != 0) {
+        char safe[48];
+        s_safe(safe, sizeof safe, id);
+        return s_usage(x, "'%s' is neither an audit index (a number) nor a message id (32 hex "
+                          "characters)", safe);
+    }
+    if (s_need_reader(x, "receipt verify") != 0)
+        return ZN_CLASS_USAGE;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c);
+    zn_receipt_info r;
+    int rc = by_msgid ? zn_client_receipt_msgid(c, msgid, &r, &e) : zn_client_receipt(c, index, &r, &e);
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    if (rc != 0) {
+        if (zn_code_class(e.code) == ZN_CLASS_VERIFY)
+            zn_err_prefix(&e, "receipt NOT verified");
+        return s_fail(x, &e);
+    }
+    if (x->json)
+        s_print_receipt_json(&r);
+    else
+        s_print_receipt_text(&r);
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+/* ---- audit export and verify */
+
+static int s_cmd_audit_export(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    uint64_t since = 0, until = 0;
+    zn_auditlog_format fmt = ZN_AUDITLOG_JSONL;
+    const char *out = x->v[O_OUT];
+    if (!out || !*out)
+        return s_usage(x, "audit export needs --out FILE");
+    if (x->v[O_FORMAT]) {
+        if (strcmp(x->v[O_FORMAT], "jsonl") == 0)
+            fmt = ZN_AUDITLOG_JSONL;
+        else if (strcmp(x->v[O_FORMAT], "csv") == 0)
+            fmt = ZN_AUDITLOG_CSV;
+        else
+            return s_usage(x, "--format takes jsonl or csv");
+    }
+    if (s_time_range(x, &since, &until) != 0 || s_need_reader(x, "audit export") != 0)
+        return ZN_CLASS_USAGE;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c);
+    zn_client_export_report r;
+    int rc = zn_client_audit_export(c, out, fmt, since, until, x->v[O_FORCE] != NULL, &r, &e);
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    if (rc != 0)
+        return s_fail(x, &e);
+    char path[256];
+    s_safe(path, sizeof path, out);
+    if (x->json) {
+        printf("{\"exported\":");
+        zn_json_str(stdout, out, strlen(out));
+        printf(",\"format\":\"%s\",\"size\":%llu,\"entries\":%llu,\"redacted\":%llu,\"leaves\":%llu,"
+               "\"heads\":%llu,\"convenants\":%llu,\"millis\":%llu}\n",
+               fmt == ZN_AUDITLOG_CSV ? "csv" : "jsonl", (unsigned long long)r.size,
+               (unsigned long long)r.entries, (unsigned long long)r.redacted, (unsigned long long)r.leaves,
+               (unsigned long long)r.heads, (unsigned long long)r.convenants, (unsigned long long)r.millis);
+    } else {
+        printf("exported the log of %llu entries to %s (%s): %llu entries, %llu redacted, %llu outside "
+               "the time range as commitments only; %llu signed tree heads; %llu convenants; %llu.%03llu s\n",
+               (unsigned long long)r.size, path, fmt == ZN_AUDITLOG_CSV ? "csv" : "jsonl",
+               (unsigned long long)r.entries, (unsigned long long)r.redacted, (unsigned long long)r.leaves,
+               (unsigned long long)r.heads, (unsigned long long)r.convenants,
+               (unsigned long long)(r.millis / 1000), (unsigned long long)(r.millis % 1000));
+    }
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int64_t s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int s_cmd_audit_verify(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    const char *from = x->v[O_FROM];
+    if (from && !*from)
+        return s_usage(x, "--from needs a file");
+    if (!from && s_need_reader(x, "audit verify (without --from)") != 0)
+        return ZN_CLASS_USAGE;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c);
+    zn_auditlog_report r;
+    zn_client_export_report xr;
+    bool with_known = false;
+    memset(&r, 0, sizeof r);
+    memset(&xr, 0, sizeof xr);
+    int64_t t0 = s_mono_ms();
+    uint64_t later = 0;
+    int rc = from ? zn_client_audit_verify_file(c, from, &r, &with_known, &later, &e)
+                  : zn_client_audit_verify_live(c, &xr, &r, &with_known, &e);
+    uint64_t took = (uint64_t)(s_mono_ms() - t0);
+    uint64_t known = 0, known_time = 0;
+    uint8_t known_root[ZN_CLIENT_HASH_LEN];
+    bool have = false;
+    if (rc == 0 && with_known) {
+        zn_err ke;
+        if (zn_client_known_head(c, &have, &known, known_root, &known_time, &ke) != 0)
+            have = false;
+    }
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    if (rc != 0) {
+        if (zn_code_class(e.code) == ZN_CLASS_VERIFY)
+            zn_err_prefix(&e, from ? "the export file does NOT verify" : "the broker's log does NOT verify");
+        return s_fail(x, &e);
+    }
+    uint64_t verify_ms = took > xr.millis ? took - xr.millis : 0;
+    char src[256];
+    s_safe(src, sizeof src, from ? from : "the broker's log (exported to a private temporary file)");
+    if (x->json) {
+        printf("{\"verified\":true,\"source\":");
+        if (from)
+            zn_json_str(stdout, from, strlen(from));
+        else
+            printf("\"broker\"");
+        printf(",\"lines\":%llu,\"convenants\":%llu,\"entries\":%llu,\"redacted\":%llu,\"leaves\":%llu,"
+               "\"heads\":%llu,\"signatures\":%llu,\"size\":%llu",
+               (unsigned long long)r.lines, (unsigned long long)r.convenants, (unsigned long long)r.entries,
+               (unsigned long long)r.redacted, (unsigned long long)r.leaves, (unsigned long long)r.heads,
+               (unsigned long long)r.signatures, (unsigned long long)r.size);
+        s_json_hexn("root", r.root, ZN_CLIENT_HASH_LEN);
+        printf(",\"known_size\":");
+        if (have)
+            printf("%llu", (unsigned long long)known);
+        else
+            printf("null");
+        if (later)
+            printf(",\"later_known_size\":%llu", (unsigned long long)later);
+        printf(",\"export_millis\":%llu,\"verify_millis\":%llu}\n", (unsigned long long)xr.millis,
+               (unsigned long long)verify_ms);
+        return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+    }
+    printf("verified: %s\n", src);
+    printf("  log          %llu entries, root ", (unsigned long long)r.size);
+    s_print_hex(r.root, ZN_CLIENT_HASH_LEN);
+    printf("\n  entries      %llu with content, %llu redacted, %llu given only as commitments\n",
+           (unsigned long long)r.entries, (unsigned long long)r.redacted, (unsigned long long)r.leaves);
+    printf("  tree heads   %llu signed heads match the rebuilt tree\n", (unsigned long long)r.heads);
+    printf("  convenants   %llu, each signed by the authority of this client's convenant\n",
+           (unsigned long long)r.convenants);
+    printf("  evidence     %llu partner signatures verified\n", (unsigned long long)r.signatures);
+    if (have)
+        printf("  known head   the log extends the %llu %s this client accepted before\n",
+               (unsigned long long)known, known == 1 ? "entry" : "entries");
+    else if (later)
+        printf("  known head   this export ends before the head of %llu entries this client accepted "
+               "since; it was verified on its own\n", (unsigned long long)later);
+    else
+        printf("  known head   none kept by this client (nothing to compare with)\n");
+    if (!from)
+        printf("  time         %llu.%03llu s to export, %llu.%03llu s to verify\n",
+               (unsigned long long)(xr.millis / 1000), (unsigned long long)(xr.millis % 1000),
+               (unsigned long long)(verify_ms / 1000), (unsigned long long)(verify_ms % 1000));
+    else
+        printf("  time         %llu.%03llu s (%llu lines)\n", (unsigned long long)(took / 1000),
+               (unsigned long long)(took % 1000), (unsigned long long)r.lines);
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+/* ---- audit query and report: entries read one by one */
+
+typedef struct {
+    zn_doc rdoc, edoc;
+    zn_auditlog_rec rec;
+    zn_audit_entry en;
+    zn_audit_detail details[ZN_AUDIT_DETAILS_MAX];
+    bool redacted;
+} s_entry;
+
+static void s_entry_close(s_entry *t);
+
+/* Parse an "entry" record and its entry; the entry must hash to its commitment. */
+static int s_entry_open(s_entry *t, const uint8_t *p, size_t n, zn_err *e)
+{
+    zn_err pe;
+    zn_err_clear(&pe);
+    memset(t, 0, sizeof *t);
+    if (zn_auditlog_parse(p, n, &t->rdoc, &t->rec, &pe) != 0)
+        return zn_err_set(e, ZN_E_VERIFY, "the broker sent an unreadable record: %.180s", pe.text);
+    if (t->rec.type != ZN_AUDITLOG_ENTRY) {
+        zn_doc_free(&t->rdoc);
+        return zn_err_set(e, ZN_E_VERIFY, "the broker sent a record that is not an entry");
+    }
+    if (!t->rec.bytes) {
+        t->redacted = true;
+        return 0;
+    }
+    uint8_t d[ZN_AUDIT_SALT_LEN];
+    zn_audit_commit(d, t->rec.salt, t->rec.bytes, t->rec.len);
+    if (sodium_memcmp(d, t->rec.d, sizeof d) != 0) {
+        uint64_t idx = t->rec.index;
+        zn_doc_free(&t->rdoc);
+        return zn_err_set(e, ZN_E_HASH_MISMATCH,
+                          "entry %llu: its bytes and salt do not hash to its commitment",
+                          (unsigned long long)idx);
+    }
+    uint64_t idx = t->rec.index;
+    if (zn_audit_entry_decode(t->rec.bytes, t->rec.len, &t->edoc, &t->en, t->details, &pe) != 0) {
+        zn_doc_free(&t->rdoc);
+        return zn_err_set(e, ZN_E_VERIFY, "entry %llu does not decode: %.150s", (unsigned long long)idx,
+                          pe.text);
+    }
+    if (t->en.index != idx) {
+        uint64_t says = t->en.index;
+        s_entry_close(t);
+        return zn_err_set(e, ZN_E_VERIFY, "the entry at index %llu says it is entry %llu",
+                          (unsigned long long)idx, (unsigned long long)says);
+    }
+    return 0;
+}
+
+static void s_entry_close(s_entry *t)
+{
+    if (!t->redacted)
+        zn_doc_free(&t->edoc);
+    zn_doc_free(&t->rdoc);
+}
+
+static void s_detail_text(const zn_audit_detail *d, char *out, size_t cap)
+{
+    char buf[ZN_CLIENT_FIELD_MAX];
+    switch (d->type) {
+    case ZN_AUDIT_U64:
+        snprintf(out, cap, "%s=%llu", d->key, (unsigned long long)d->u64);
+        break;
+    case ZN_AUDIT_STR:
+        zn_text_sanitize(buf, sizeof buf, (const char *)d->p, d->len);
+        snprintf(out, cap, "%s=%s", d->key, buf);
+        break;
+    default: {
+        size_t n = d->len > 64 ? 64 : d->len;
+        zn_hex(buf, d->p, n);
+        snprintf(out, cap, "%s=%s%s", d->key, buf, n < d->len ? "..." : "");
+    }
+    }
+}
+
+static void s_print_entry_json(const s_entry *t)
+{
+    const zn_audit_entry *en = &t->en;
+    char iso[ZN_ISO_TIME_LEN];
+    printf("{\"index\":%llu", (unsigned long long)t->rec.index);
+    if (t->redacted) {
+        printf(",\"redacted\":true}\n");
+        return;
+    }
+    zn_iso_time(iso, en->time_ms);
+    printf(",\"redacted\":false,\"time\":\"%s\",\"time_ms\":%llu", iso, (unsigned long long)en->time_ms);
+    s_json_null_or("actor", en->actor);
+    s_json_null_or("handler", en->handler);
+    s_json_null_or("action", en->action);
+    if (en->case_id)
+        s_json_hexn("case", en->case_id, ZN_CLIENT_ID_LEN);
+    else
+        printf(",\"case\":null");
+    s_json_null_or("counterpart", en->counterpart);
+    printf(",\"decision\":\"%s\"", en->decision == ZN_AUDIT_ALLOWED ? "allowed" : "refused");
+    s_json_null_or("reason", en->reason);
+    s_json_null_or("basis", en->basis);
+    s_json_null_or("evidence", en->evidence_kind);
+    printf(",\"details\":{");
+    for (size_t i = 0; i < en->n_details; i++) {
+        const zn_audit_detail *d = &en->details[i];
+        printf("%s", i ? "," : "");
+        zn_json_str(stdout, d->key, strlen(d->key));
+        fputc(':', stdout);
+        if (d->type == ZN_AUDIT_U64)
+            printf("%llu", (unsigned long long)d->u64);
+        else if (d->type == ZN_AUDIT_STR)
+            zn_json_str(stdout, (const char *)d->p, d->len);
+        else {
+            fputc('"', stdout);
+            s_print_hex(d->p, d->len);
+            fputc('"', stdout);
+        }
+    }
+    printf("}}\n");
+}
+
+static void s_print_entry_text(const s_entry *t)
+{
+    const zn_audit_entry *en = &t->en;
+    char iso[ZN_ISO_TIME_LEN], h[ZN_CLIENT_TEXT_MAX];
+    if (t->redacted) {
+        printf("#%llu (redacted: its retention ended; only its commitment remains)\n",
+               (unsigned long long)t->rec.index);
+        return;
+    }
+    zn_iso_time(iso, en->time_ms);
+    s_safe(h, sizeof h, en->handler ? en->handler : "");
+    printf("#%llu %s actor=%s handler=\"%s\" action=%s case=", (unsigned long long)t->rec.index, iso,
+           en->actor ? en->actor : "-", h[0] ? h : "-", en->action);
+    if (en->case_id)
+        s_print_hex(en->case_id, ZN_CLIENT_ID_LEN);
+    else
+        fputs("-", stdout);
+    printf(" counterpart=%s decision=%s reason=%s basis=%s\n", en->counterpart ? en->counterpart : "-",
+           en->decision == ZN_AUDIT_ALLOWED ? "allowed" : "refused", en->reason ? en->reason : "-",
+           en->basis ? en->basis : "-");
+}
+
+typedef struct {
+    const s_cli *x;
+    uint64_t n;
+} s_query;
+
+static int s_on_query(void *ctx, const uint8_t *p, size_t n, zn_err *e)
+{
+    s_query *q = ctx;
+    s_entry t;
+    if (s_entry_open(&t, p, n, e) != 0)
+        return -1;
+    if (q->x->json)
+        s_print_entry_json(&t);
+    else
+        s_print_entry_text(&t);
+    s_entry_close(&t);
+    q->n++;
+    return s_flush(e);
+}
+
+static int s_cmd_audit_query(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    zn_audit_filter f;
+    memset(&f, 0, sizeof f);
+    f.what = ZN_READ_ENTRIES;
+    if (s_time_range(x, &f.since_ms, &f.until_ms) != 0)
+        return ZN_CLASS_USAGE;
+    if (x->v[O_CASE]) {
+        if (zn_parse_id(x->v[O_CASE], f.case_id) != 0)
+            return s_usage(x, "--case takes a case id of 32 hex characters");
+        f.has_case = true;
+    }
+    static const struct {
+        int opt;
+        size_t off;
+    } idents[] = {{O_PARTNER, offsetof(zn_audit_filter, partner)},
+                  {O_ACTION, offsetof(zn_audit_filter, action)},
+                  {O_BASIS, offsetof(zn_audit_filter, basis)}};
+    for (size_t i = 0; i < sizeof idents / sizeof idents[0]; i++) {
+        const char *v = x->v[idents[i].opt];
+        if (!v)
+            continue;
+        if (!zn_ident_valid(v))
+            return s_usage(x, "--%s takes a name of 1 to 63 characters a-z, 0-9, '.', '-', '_'",
+                           s_specs[idents[i].opt].name);
+        snprintf((char *)&f + idents[i].off, ZN_IDENT_MAX, "%s", v);
+    }
+    if (x->handler_filter) {
+        size_t n = strlen(x->handler_filter);
+        if (n == 0 || n >= sizeof f.handler || !zn_text_valid(x->handler_filter, n))
+            return s_usage(x, "--handler takes the professional's name: 1 to 127 bytes of text");
+        memcpy(f.handler, x->handler_filter, n + 1);
+    }
+    if (x->v[O_DECISION]) {
+        if (strcmp(x->v[O_DECISION], "allowed") == 0)
+            f.decision = ZN_AUDIT_ALLOWED;
+        else if (strcmp(x->v[O_DECISION], "refused") == 0)
+            f.decision = ZN_AUDIT_REFUSED;
+        else
+            return s_usage(x, "--decision takes allowed or refused");
+    }
+    const char *bsn = x->v[O_BSN];
+    if (bsn && !zn_bsn_valid(bsn)) {
+        char safe[32];
+        s_safe(safe, sizeof safe, bsn);
+        return s_usage(x, "--bsn: '%s' is not a valid BSN (nine digits that pass the 11-proef)", safe);
+    }
+    if (s_need_reader(x, "audit query") != 0)
+        return ZN_CLASS_USAGE;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c);
+    s_query q = {x, 0};
+    int rc = zn_client_ensure_connected(c, &e);
+    if (rc == 0 && bsn) { /* the pseudonym with the network key of the convenant now in use */
+        zn_netkey nk;
+        rc = zn_client_open_netkey(c, &nk, &e);
+        if (rc == 0)
+            rc = zn_pseudonym(f.subject, &nk, bsn, &e);
+        sodium_memzero(&nk, sizeof nk);
+        f.subject_len = ZN_PSN_LEN;
+    }
+    if (rc == 0)
+        rc = zn_client_audit_read(c, &f, 0, s_on_query, &q, NULL, &e);
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    sodium_memzero(f.subject, sizeof f.subject);
+    if (rc != 0)
+        return s_fail(x, &e);
+    if (!x->json)
+        printf("%llu matching %s\n", (unsigned long long)q.n, q.n == 1 ? "entry" : "entries");
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+/* ---- audit report */
+
+typedef struct {
+    char *actor; /* NULL: the broker */
+    char *action;
+    uint64_t allowed, refused;
+} s_count;
+
+typedef struct {
+    uint64_t index, time_ms;
+    char *actor, *action, *reason, *counterpart, *details;
+} s_event;
+
+typedef struct {
+    s_event *v;
+    size_t n, cap;
+} s_events;
+
+typedef struct {
+    const s_cli *x;
+    uint64_t entries, redacted;
+    s_count *counts;
+    size_t n_counts, cap_counts;
+    s_events refusals, quota, redactions, overrides;
+} s_report;
+
+static char *s_dup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static int s_event_add(s_events *l, const zn_audit_entry *en, zn_err *e)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        s_event *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return zn_err_set(e, ZN_E_INTERNAL, "out of memory");
+        l->v = v;
+        l->cap = cap;
+    }
+    s_event *ev = &l->v[l->n];
+    memset(ev, 0, sizeof *ev);
+    ev->index = en->index;
+    ev->time_ms = en->time_ms;
+    char det[1024] = "", one[ZN_CLIENT_FIELD_MAX + 80];
+    for (size_t i = 0; i < en->n_details; i++) {
+        s_detail_text(&en->details[i], one, sizeof one);
+        size_t k = strlen(det);
+        snprintf(det + k, sizeof det - k, "%s%s", k ? " " : "", one);
+    }
+    if ((en->actor && !(ev->actor = s_dup(en->actor))) || !(ev->action = s_dup(en->action)) ||
+        (en->reason && !(ev->reason = s_dup(en->reason))) ||
+        (en->counterpart && !(ev->counterpart = s_dup(en->counterpart))) || !(ev->details = strdup(det))) {
+        free(ev->actor), free(ev->action), free(ev->reason), free(ev->counterpart), free(ev->details);
+        return zn_err_set(e, ZN_E_INTERNAL, "out of memory");
+    }
+    l->n++;
+    return 0;
+}
+
+static void s_events_free(s_events *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        s_event *ev = &l->v[i];
+        free(ev->actor), free(ev->action), free(ev->reason), free(ev->counterpart), free(ev->details);
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static bool s_str_eq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int s_count_add(s_report *r, const zn_audit_entry *en, zn_err *e)
+{
+    s_count *k = NULL;
+    for (size_t i = 0; i < r->n_counts && !k; i++)
+        if (s_str_eq(r->counts[i].actor, en->actor) && strcmp(r->counts[i].action, en->action) == 0)
+            k = &r->counts[i];
+    if (!k) {
+        if (r->n_counts == r->cap_counts) {
+            size_t cap = r->cap_counts ? r->cap_counts * 2 : 32;
+            s_count *v = realloc(r->counts, cap * sizeof *v);
+            if (!v)
+                return zn_err_set(e, ZN_E_INTERNAL, "out of memory");
+            r->counts = v;
+            r->cap_counts = cap;
+        }
+        k = &r->counts[r->n_counts];
+        memset(k, 0, sizeof *k);
+        if ((en->actor && !(k->actor = strdup(en->actor))) || !(k->action = strdup(en->action))) {
+            free(k->actor);
+            return zn_err_set(e, ZN_E_INTERNAL, "out of memory");
+        }
+        r->n_counts++;
+    }
+    if (en->decision == ZN_AUDIT_ALLOWED)
+        k->allowed++;
+    else
+        k->refused++;
+    return 0;
+}
+
+static int s_on_report(void *ctx, const uint8_t *p, size_t n, zn_err *e)
+{
+    s_report *r = ctx;
+    s_entry t;
+    if (s_entry_open(&t, p, n, e) != 0)
+        return -1;
+    int rc = 0;
+    if (t.redacted) {
+        r->redacted++;
+        s_entry_close(&t);
+        return 0;
+    }
+    const zn_audit_entry *en = &t.en;
+    r->entries++;
+    rc = s_count_add(r, en, e);
+    if (rc == 0 && en->decision == ZN_AUDIT_REFUSED)
+        rc = s_event_add(&r->refusals, en, e);
+    if (rc == 0 && ((en->reason && (strcmp(en->reason, "quota-exceeded") == 0 ||
+                                    strcmp(en->reason, "rate-limited") == 0)) ||
+                    strcmp(en->action, "handshake-refused") == 0))
+        rc = s_event_add(&r->quota, en, e);
+    if (rc == 0 && strcmp(en->action, "redact") == 0)
+        rc = s_event_add(&r->redactions, en, e);
+    if (rc == 0 && strncmp(en->action, "override", 8) == 0)
+        rc = s_event_add(&r->overrides, en, e);
+    s_entry_close(&t);
+    return rc;
+}
+
+static int s_count_cmp(const void *a, const void *b)
+{
+    const s_count *x = a, *y = b;
+    int c = strcmp(x->actor ? x->actor : "", y->actor ? y->actor : "");
+    return c ? c : strcmp(x->action, y->action);
+}
+
+static void s_events_json(const char *name, const s_events *l)
+{
+    char iso[ZN_ISO_TIME_LEN];
+    printf(",\"%s\":[", name);
+    for (size_t i = 0; i < l->n; i++) {
+        const s_event *ev = &l->v[i];
+        zn_iso_time(iso, ev->time_ms);
+        printf("%s{\"index\":%llu,\"time\":\"%s\"", i ? "," : "", (unsigned long long)ev->index, iso);
+        s_json_null_or("actor", ev->actor);
+        s_json_null_or("action", ev->action);
+        s_json_null_or("counterpart", ev->counterpart);
+        s_json_null_or("reason", ev->reason);
+        s_json_null_or("details", ev->details);
+        printf("}");
+    }
+    printf("]");
+}
+
+static void s_events_text(const char *title, const s_events *l, bool details)
+{
+    char iso[ZN_ISO_TIME_LEN], det[1024];
+    printf("\n%s (%zu)%s\n", title, l->n, l->n ? ":" : ": none");
+    for (size_t i = 0; i < l->n; i++) {
+        const s_event *ev = &l->v[i];
+        zn_iso_time(iso, ev->time_ms);
+        printf("  #%llu %s %s %s", (unsigned long long)ev->index, iso, ev->actor ? ev->actor : "(broker)",
+               ev->action);
+        if (ev->counterpart)
+            printf(" -> %s", ev->counterpart);
+        printf(" %s", ev->reason ? ev->reason : "-");
+        if (details && ev->details[0]) {
+            s_safe(det, sizeof det, ev->details);
+            printf(" [%s]", det);
+        }
+        printf("\n");
+    }
+}
+
+static int s_cmd_audit_report(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    zn_audit_filter f;
+    memset(&f, 0, sizeof f);
+    f.what = ZN_READ_ENTRIES;
+    if (s_time_opt(x, O_SINCE, &f.since_ms) != 0 || s_need_reader(x, "audit report") != 0)
+        return ZN_CLASS_USAGE;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c);
+    s_report r;
+    uint64_t size = 0;
+    memset(&r, 0, sizeof r);
+    r.x = x;
+    int rc = zn_client_audit_read(c, &f, 0, s_on_report, &r, &size, &e);
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    if (rc == 0) {
+        char iso[ZN_ISO_TIME_LEN];
+        qsort(r.counts, r.n_counts, sizeof *r.counts, s_count_cmp);
+        zn_iso_time(iso, f.since_ms);
+        if (x->json) {
+            printf("{\"since\":");
+            if (f.since_ms)
+                printf("\"%s\"", iso);
+            else
+                printf("null");
+            printf(",\"log_size\":%llu,\"entries\":%llu,\"redacted\":%llu,\"counts\":[",
+                   (unsigned long long)size, (unsigned long long)r.entries, (unsigned long long)r.redacted);
+            for (size_t i = 0; i < r.n_counts; i++) {
+                printf("%s{", i ? "," : "");
+                printf("\"partner\":");
+                if (r.counts[i].actor)
+                    zn_json_str(stdout, r.counts[i].actor, strlen(r.counts[i].actor));
+                else
+                    printf("null");
+                s_json_null_or("action", r.counts[i].action);
+                printf(",\"allowed\":%llu,\"refused\":%llu}", (unsigned long long)r.counts[i].allowed,
+                       (unsigned long long)r.counts[i].refused);
+            }
+            printf("]");
+            s_events_json("refusals", &r.refusals);
+            s_events_json("quota_events", &r.quota);
+            s_events_json("redactions", &r.redactions);
+            s_events_json("overrides", &r.overrides);
+            printf("}\n");
+        } else {
+            printf("audit report: %llu entries read%s%s (log of %llu entries), %llu of them redacted\n",
+                   (unsigned long long)(r.entries + r.redacted), f.since_ms ? " since " : "",
+                   f.since_ms ? iso : "", (unsigned long long)size, (unsigned long long)r.redacted);
+            printf("\nper partner and action (allowed / refused):\n");
+            size_t w = 8;
+            for (size_t i = 0; i < r.n_counts; i++) {
+                size_t k = strlen(r.counts[i].actor ? r.counts[i].actor : "(broker)");
+                w = k > w ? k : w;
+            }
+            for (size_t i = 0; i < r.n_counts; i++)
+                printf("  %-*s  %-24s %6llu / %llu\n", (int)w,
+                       r.counts[i].actor ? r.counts[i].actor : "(broker)", r.counts[i].action,
+                       (unsigned long long)r.counts[i].allowed, (unsigned long long)r.counts[i].refused);
+            if (!r.n_counts)
+                printf("  none\n");
+            s_events_text("refusals", &r.refusals, false);
+            s_events_text("quota and rate-limit events", &r.quota, true);
+            s_events_text("redactions", &r.redactions, true);
+            if (r.overrides.n)
+                s_events_text("safety overrides", &r.overrides, true);
+            else
+                printf("\nsafety overrides: none recorded\n");
+        }
+    }
+    for (size_t i = 0; i < r.n_counts; i++) {
+        free(r.counts[i].actor);
+        free(r.counts[i].action);
+    }
+    free(r.counts);
+    s_events_free(&r.refusals);
+    s_events_free(&r.quota);
+    s_events_free(&r.redactions);
+    s_events_free(&r.overrides);
+    if (rc != 0)
+        return s_fail(x, &e);
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_audit(s_cli *x)
+{
+    const char *sub = x->npos > 1 ? x->pos[1] : "";
+    if (x->npos != 2)
+        return s_usage(x, "the audit commands are 'zorgnet audit export|verify|query|report'");
+    if (strcmp(sub, "export") == 0)
+        return s_cmd_audit_export(x);
+    if (strcmp(sub, "verify") == 0)
+        return s_cmd_audit_verify(x);
+    if (strcmp(sub, "query") == 0)
+        return s_cmd_audit_query(x);
+    if (strcmp(sub, "report") == 0)
+        return s_cmd_audit_report(x);
+    char safe[48];
+    s_safe(safe, sizeof safe, sub);
+    return s_usage(x, "unknown audit command '%s'; use export, verify, query or report", safe);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static const char *s_env(const char *name)
@@ -622,8 +1543,8 @@ static const char *s_env(const char *name)
     return v && *v ? v : NULL;
 }
 
-/* Which command-specific options each command takes. */
-static bool s_allowed(const char *cmd, int opt)
+/* Which command-specific options each command (and audit subcommand) takes. */
+static bool s_allowed(const char *cmd, const char *sub, int opt)
 {
     if (opt < O_NETWORK)
         return true;
@@ -633,6 +1554,17 @@ static bool s_allowed(const char *cmd, int opt)
         return opt == O_TO || opt == O_CASE || opt == O_ID;
     if (strcmp(cmd, "inbox") == 0)
         return opt == O_WAIT || opt == O_TYPE;
+    if (strcmp(cmd, "audit") == 0 && sub) {
+        if (strcmp(sub, "export") == 0)
+            return opt == O_OUT || opt == O_FORMAT || opt == O_SINCE || opt == O_UNTIL || opt == O_FORCE;
+        if (strcmp(sub, "verify") == 0)
+            return opt == O_FROM;
+        if (strcmp(sub, "query") == 0)
+            return opt == O_CASE || opt == O_PARTNER || opt == O_ACTION || opt == O_DECISION ||
+                   opt == O_BASIS || opt == O_SINCE || opt == O_UNTIL || opt == O_BSN || opt == O_AS;
+        if (strcmp(sub, "report") == 0)
+            return opt == O_SINCE;
+    }
     return false;
 }
 
@@ -663,20 +1595,30 @@ int main(int argc, char **argv)
     }
     const char *cmd = x.pos[0];
     if (strcmp(cmd, "partners") != 0 && strcmp(cmd, "case") != 0 && strcmp(cmd, "send") != 0 &&
-        strcmp(cmd, "inbox") != 0) {
+        strcmp(cmd, "inbox") != 0 && strcmp(cmd, "receipt") != 0 && strcmp(cmd, "audit") != 0) {
         char safe[64];
         s_safe(safe, sizeof safe, cmd);
         return s_usage(&x, "unknown command '%s'", safe);
     }
+    const char *sub = x.npos > 1 ? x.pos[1] : NULL;
+    bool query = strcmp(cmd, "audit") == 0 && sub && strcmp(sub, "query") == 0;
     for (int k = 0; k < O__COUNT; k++)
-        if (x.v[k] && !s_allowed(cmd, k)) {
-            return s_usage(&x, "--%s does not apply to '%s'", s_specs[k].name, cmd);
+        if (x.v[k] && !s_allowed(cmd, sub, k)) {
+            char raw[80], what[80];
+            snprintf(raw, sizeof raw, "%s%s%.40s", cmd, strcmp(cmd, "audit") == 0 && sub ? " " : "",
+                     strcmp(cmd, "audit") == 0 && sub ? sub : "");
+            s_safe(what, sizeof what, raw);
+            return s_usage(&x, "--%s does not apply to '%s'", s_specs[k].name, what);
         }
 
     x.opts.convenant_path = x.v[O_CONVENANT] ? x.v[O_CONVENANT] : s_env("ZORGNET_CONVENANT");
     x.opts.key_path = x.v[O_KEY] ? x.v[O_KEY] : s_env("ZORGNET_KEY");
     x.opts.broker = x.v[O_BROKER] ? x.v[O_BROKER] : s_env("ZORGNET_BROKER");
     x.opts.handler = x.v[O_HANDLER] ? x.v[O_HANDLER] : s_env("ZORGNET_HANDLER");
+    if (query) { /* there --handler filters; the auditor who asks is --as */
+        x.handler_filter = x.v[O_HANDLER];
+        x.opts.handler = x.v[O_AS] ? x.v[O_AS] : s_env("ZORGNET_HANDLER");
+    }
     const char *timeout = x.v[O_TIMEOUT] ? x.v[O_TIMEOUT] : s_env("ZORGNET_TIMEOUT");
     x.opts.timeout_ms = ZN_CLIENT_DEFAULT_TIMEOUT_MS;
     if (timeout && zn_parse_seconds(timeout, 10, 3600 * 1000, &x.opts.timeout_ms) != 0)
@@ -693,5 +1635,9 @@ int main(int argc, char **argv)
         return s_cmd_case_new(&x);
     if (strcmp(cmd, "send") == 0)
         return s_cmd_send(&x);
+    if (strcmp(cmd, "receipt") == 0)
+        return s_cmd_receipt(&x);
+    if (strcmp(cmd, "audit") == 0)
+        return s_cmd_audit(&x);
     return s_cmd_inbox(&x);
 }

@@ -1,10 +1,12 @@
 /* libzorgnet: one partner's connection to the broker (see zorgnet.h). */
 #include "zorgnet.h"
+#include "zn_audit.h"
 #include "zn_client_internal.h"
 #include "zn_convenant.h"
 #include "zn_envelope.h"
 #include "zn_frame.h"
 #include "zn_keys.h"
+#include "zn_merkle.h"
 #include "zn_request.h"
 #include "zn_wire.h"
 
@@ -639,6 +641,124 @@ fail:
     return -1;
 }
 
+/* ------------------------------------------------------------------ signed tree heads */
+
+/* The head this client accepted last (have == false: none), decoded again with the key that
+ * verified it when it was stored. */
+static int s_known_head(zn_client *c, zn_state_head *known, zn_tree_head *th, zn_err *e)
+{
+    zn_err ve;
+    memset(th, 0, sizeof *th);
+    if (zn_state_get_head(c->state, known, e) != 0)
+        return -1;
+    if (known->have &&
+        zn_tree_head_verify(known->head, known->head_len, known->sig, known->signer, th, &ve) != 0)
+        return zn_err_set(e, ZN_E_VERIFY,
+                          "the tree head kept in this client's state file does not verify (%.100s); "
+                          "the file was damaged or altered",
+                          ve.text);
+    return 0;
+}
+
+int zn_client_known_head(zn_client *c, bool *have, uint64_t *size, uint8_t root[ZN_CLIENT_HASH_LEN],
+                         uint64_t *time_ms, zn_err *e)
+{
+    zn_state_head known;
+    zn_tree_head th;
+    if (s_need_keys(c, e) != 0 || s_known_head(c, &known, &th, e) != 0)
+        return -1;
+    *have = known.have;
+    *size = th.size;
+    memcpy(root, th.root, ZN_CLIENT_HASH_LEN);
+    *time_ms = th.time_ms;
+    return 0;
+}
+
+/* nw against the head (size, root) this client held when it asked; proof from that size. */
+static int s_check_extends(const zn_tree_head *nw, uint64_t size, const uint8_t root[ZN_HASH_LEN],
+                           const uint8_t *proof, size_t n_proof, zn_err *e)
+{
+    if (nw->size < size)
+        return zn_err_set(e, ZN_E_LOG_INCONSISTENT,
+                          "the broker's log has %llu entries, fewer than the %llu this client saw "
+                          "signed: it was truncated or rolled back; stop and tell the authority and "
+                          "the auditors",
+                          (unsigned long long)nw->size, (unsigned long long)size);
+    if (nw->size == size) {
+        if (memcmp(nw->root, root, ZN_HASH_LEN) != 0)
+            return zn_err_set(e, ZN_E_LOG_INCONSISTENT,
+                              "the broker signed two different roots for its log of %llu entries: "
+                              "its history was rewritten; stop and tell the authority and the "
+                              "auditors",
+                              (unsigned long long)size);
+        return 0;
+    }
+    if (size > 0 && zn_merkle_verify_consistency(size, nw->size, root, nw->root, proof, n_proof) != 0)
+        return zn_err_set(e, ZN_E_LOG_INCONSISTENT,
+                          "the broker's log of %llu entries does not extend the %llu entries this "
+                          "client saw signed (the consistency proof fails): its history was "
+                          "rewritten; stop and tell the authority and the auditors",
+                          (unsigned long long)nw->size, (unsigned long long)size);
+    return 0;
+}
+
+int zn_client_accept_head(zn_client *c, const uint8_t *head, size_t head_len,
+                          const uint8_t sig[ZN_SIG_LEN], const uint8_t *proof, size_t n_proof,
+                          uint64_t from_size, const uint8_t from_root[ZN_HASH_LEN], const char *origin,
+                          zn_tree_head *out, zn_err *e)
+{
+    zn_err ve;
+    zn_err_clear(&ve);
+    if (zn_tree_head_verify(head, head_len, sig, c->conv->broker_sign, out, &ve) != 0) {
+        if (ve.code == ZN_E_BAD_SIGNATURE)
+            return zn_err_set(e, ZN_E_BAD_SIGNATURE,
+                              "the tree head in %s is not signed by the broker key of convenant "
+                              "version %llu; it was not accepted",
+                              origin, (unsigned long long)c->conv->version);
+        return zn_err_set(e, ve.code, "the tree head in %s cannot be used: %.150s", origin, ve.text);
+    }
+    const zn_tree_head *nw = out;
+    /* 1. against the head held when asking: the proof leads from there */
+    if (from_size > 0 && s_check_extends(nw, from_size, from_root, proof, n_proof, e) != 0)
+        return -1;
+    /* 2. keep it when it is newer than the head kept now. Another run with the same key may have
+     * kept a head meanwhile (checked against the same earlier head): at the same size the roots
+     * must agree; otherwise no proof links that head to this one, so the head kept stands and
+     * the next connection proves the way from it. */
+    zn_state_head known;
+    zn_tree_head old;
+    if (s_known_head(c, &known, &old, e) != 0)
+        return -1;
+    if (known.have && old.size == nw->size) {
+        if (memcmp(old.root, nw->root, ZN_HASH_LEN) != 0)
+            return zn_err_set(e, ZN_E_LOG_INCONSISTENT,
+                              "the broker signed two different roots for its log of %llu entries: "
+                              "its history was rewritten; stop and tell the authority and the "
+                              "auditors",
+                              (unsigned long long)nw->size);
+        return 0;
+    }
+    bool unchanged = known.have ? (from_size > 0 && old.size == from_size &&
+                                   memcmp(old.root, from_root, ZN_HASH_LEN) == 0)
+                                : from_size == 0;
+    if (!unchanged || (known.have && old.size > nw->size))
+        return 0;
+    zn_state_head next;
+    memset(&next, 0, sizeof next);
+    next.have = true;
+    memcpy(next.head, head, head_len);
+    next.head_len = head_len;
+    memcpy(next.sig, sig, ZN_SIG_LEN);
+    memcpy(next.signer, c->conv->broker_sign, ZN_KEY_LEN);
+    zn_err pe;
+    zn_err_clear(&pe);
+    if (zn_state_put_head(c->state, &known, &next, s_now_ms() / 1000u, &pe) == 0 || pe.code == ZN_E_VERIFY)
+        return 0; /* kept, or another run kept a head in between (see above) */
+    if (e)
+        *e = pe;
+    return -1;
+}
+
 static int s_setopt(void *s, int opt, const void *v, size_t n, zn_err *e)
 {
     if (zmq_setsockopt(s, opt, v, n) != 0)
@@ -706,8 +826,13 @@ int zn_client_connect(zn_client *c, unsigned window, zn_err *e)
     zn_frame f;
     uint8_t *fbuf = NULL;
     uint32_t corr = s_next_corr(c);
+    zn_state_head known;
+    zn_tree_head known_th;
+    if (s_known_head(c, &known, &known_th, e) != 0)
+        goto fail;
+    uint64_t known_size = known.have ? known_th.size : 0;
     msgpack_sbuffer_init(&b);
-    zn_frame_hello(&b, corr, c->conv->version, window);
+    zn_frame_hello(&b, corr, c->conv->version, window, known_size);
     int rc = s_send_buf(c, &b, e);
     msgpack_sbuffer_destroy(&b);
     if (rc != 0 || s_await(c, corr, ZN_T_WELCOME, &f, &fbuf, e) != 0)
@@ -715,8 +840,22 @@ int zn_client_connect(zn_client *c, unsigned window, zn_err *e)
     uint64_t wv = f.u.welcome.convenant_version;
     char partner[ZN_IDENT_MAX];
     memcpy(partner, f.u.welcome.partner, sizeof partner);
+    /* the signed tree head is checked once the convenant (and so the broker's key) is settled */
+    uint8_t head[ZN_TREE_HEAD_MAX], head_sig[ZN_SIG_LEN];
+    size_t head_len = f.u.welcome.head_len;
+    uint8_t proof[ZN_MERKLE_MAX_CONSISTENCY * ZN_MERKLE_HASH_LEN];
+    uint32_t n_proof = 0;
+    bool head_ok = head_len <= sizeof head &&
+                   zn_obj_hashes(f.u.welcome.proof, ZN_MERKLE_MAX_CONSISTENCY, proof, &n_proof) == 0;
+    if (head_ok)
+        memcpy(head, f.u.welcome.head, head_len);
+    memcpy(head_sig, f.u.welcome.head_sig, sizeof head_sig);
     zn_frame_free(&f);
     free(fbuf);
+    if (!head_ok) {
+        zn_err_set(e, ZN_E_MALFORMED, "the broker's WELCOME carries an unreadable tree head or proof");
+        goto fail;
+    }
 
     uint64_t highest = 0;
     if (zn_state_highest(c->state, &highest, e) != 0)
@@ -738,6 +877,10 @@ int zn_client_connect(zn_client *c, unsigned window, zn_err *e)
                    partner, c->self);
         goto fail;
     }
+    zn_tree_head th;
+    if (zn_client_accept_head(c, head, head_len, head_sig, proof, n_proof, known_size, known_th.root,
+                              "the broker's welcome", &th, e) != 0)
+        goto fail;
     return 0;
 fail:
     s_disconnect(c);
@@ -749,11 +892,38 @@ static int s_ensure_connected(zn_client *c, zn_err *e)
     return c->connected ? 0 : zn_client_connect(c, 0, e);
 }
 
+int zn_client_ensure_connected(zn_client *c, zn_err *e)
+{
+    return s_need_keys(c, e) == 0 ? s_ensure_connected(c, e) : -1;
+}
+
+int zn_client_sent_index(zn_client *c, const uint8_t msgid[ZN_CLIENT_ID_LEN], bool *found,
+                         uint64_t *audit_index, zn_err *e)
+{
+    if (s_need_keys(c, e) != 0)
+        return -1;
+    return zn_state_sent_index(c->state, msgid, found, audit_index, e);
+}
+
+const uint8_t *zn_client_sign_pk(const zn_client *c)
+{
+    return c && c->keys ? c->keys->pub.sign : NULL;
+}
+
 /* ------------------------------------------------------------------ send and case-new */
 
 int zn_client_send(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
                    const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN], zn_err *e)
 {
+    return zn_client_send_ex(c, recipient, case_id, content, len, msgid, NULL, e);
+}
+
+int zn_client_send_ex(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
+                      const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN],
+                      uint64_t *audit_index, zn_err *e)
+{
+    if (audit_index)
+        *audit_index = 0;
     if (s_need_keys(c, e) != 0 || s_need_handler(c, e) != 0)
         return -1;
     if (!recipient || !case_id || !msgid || (!content && len))
@@ -810,6 +980,7 @@ int zn_client_send(zn_client *c, const char *recipient, const uint8_t case_id[ZN
     if (s_await(c, corr, ZN_T_ACCEPTED, &f, &fbuf, e) != 0)
         return -1;
     bool same = sodium_memcmp(f.u.accepted.msgid, msgid, ZN_ID_LEN) == 0;
+    uint64_t index = f.u.accepted.audit_index;
     zn_frame_free(&f);
     free(fbuf);
     if (!same) {
@@ -818,7 +989,60 @@ int zn_client_send(zn_client *c, const char *recipient, const uint8_t case_id[ZN
                           "the broker confirmed another message id than the one sent; the message "
                           "may not be stored: send it again with the same id");
     }
+    if (zn_state_record_sent(c->state, msgid, index, s_now_ms() / 1000u, e) != 0)
+        return zn_err_prefix(e, "the broker stored the message, but its audit index could not be kept");
+    if (audit_index)
+        *audit_index = index;
     return 0;
+}
+
+int zn_client_request(zn_client *c, const char *kind, const uint8_t *body, size_t body_len,
+                      zn_frame *f, uint8_t **fbuf, zn_err *e)
+{
+    *fbuf = NULL;
+    memset(f, 0, sizeof *f);
+    if (s_need_keys(c, e) != 0 || s_need_handler(c, e) != 0)
+        return -1;
+    if (s_ensure_connected(c, e) != 0)
+        return -1;
+    uint8_t *req = NULL;
+    size_t req_len = 0;
+    uint8_t sig[ZN_SIG_LEN];
+    if (zn_request_build(kind, c->self, c->handler, s_now_ms(), c->conv->version, body, body_len,
+                         c->keys, &req, &req_len, sig, e) != 0)
+        return -1;
+    msgpack_sbuffer b;
+    uint32_t corr = s_next_corr(c);
+    msgpack_sbuffer_init(&b);
+    zn_frame_request(&b, corr, req, req_len, sig);
+    free(req);
+    int rc = s_send_buf(c, &b, e);
+    msgpack_sbuffer_destroy(&b);
+    if (rc != 0 || s_await(c, corr, ZN_T_RESULT, f, fbuf, e) != 0)
+        return -1;
+    if (strcmp(f->u.result.kind, kind) != 0) {
+        char got[ZN_IDENT_MAX];
+        snprintf(got, sizeof got, "%s", f->u.result.kind);
+        zn_frame_free(f);
+        free(*fbuf);
+        *fbuf = NULL;
+        s_disconnect(c);
+        return zn_err_set(e, ZN_E_VERIFY, "the broker answered a '%s' request with a '%s' result",
+                          kind, got);
+    }
+    return 0;
+}
+
+const zn_convenant *zn_client_convenant(const zn_client *c)
+{
+    return c ? c->conv : NULL;
+}
+
+int zn_client_open_netkey(const zn_client *c, zn_netkey *out, zn_err *e)
+{
+    if (s_need_keys(c, e) != 0)
+        return -1;
+    return zn_convenant_open_netkey(c->conv, c->keys, c->self, out, e);
 }
 
 int zn_client_case_new(zn_client *c, const char *network, uint8_t case_id[ZN_CLIENT_ID_LEN], zn_err *e)
@@ -853,33 +1077,15 @@ int zn_client_case_new(zn_client *c, const char *network, uint8_t case_id[ZN_CLI
         msgpack_sbuffer_destroy(&body);
         return zn_err_set(e, ZN_E_INTERNAL, "the case-new request could not be encoded");
     }
-    uint8_t *req = NULL;
-    size_t req_len = 0;
-    uint8_t sig[ZN_SIG_LEN];
-    int rc = zn_request_build("case-new", c->self, c->handler, s_now_ms(), c->conv->version,
-                              (const uint8_t *)body.data, body.size, c->keys, &req, &req_len, sig, e);
+    zn_frame f;
+    uint8_t *fbuf = NULL;
+    int rc = zn_client_request(c, "case-new", (const uint8_t *)body.data, body.size, &f, &fbuf, e);
     msgpack_sbuffer_destroy(&body);
     if (rc != 0)
         return -1;
-
-    msgpack_sbuffer b;
-    uint32_t corr = s_next_corr(c);
-    msgpack_sbuffer_init(&b);
-    zn_frame_request(&b, corr, req, req_len, sig);
-    free(req);
-    rc = s_send_buf(c, &b, e);
-    msgpack_sbuffer_destroy(&b);
-    if (rc != 0)
-        return -1;
-
-    zn_frame f;
-    uint8_t *fbuf = NULL;
-    if (s_await(c, corr, ZN_T_RESULT, &f, &fbuf, e) != 0)
-        return -1;
     uint8_t got[ZN_ID_LEN];
     const msgpack_object *a = zn_obj_array(f.u.result.body, 1);
-    bool ok = strcmp(f.u.result.kind, "case-new") == 0 && a &&
-              zn_obj_bin_fixed(&a[0], got, ZN_ID_LEN) == 0 && sodium_memcmp(got, id, ZN_ID_LEN) == 0;
+    bool ok = a && zn_obj_bin_fixed(&a[0], got, ZN_ID_LEN) == 0 && sodium_memcmp(got, id, ZN_ID_LEN) == 0;
     zn_frame_free(&f);
     free(fbuf);
     if (!ok) {

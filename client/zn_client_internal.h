@@ -5,13 +5,27 @@
  *   meta(k TEXT PRIMARY KEY, v)   "convenant_version" (highest seen), "authority" (the key that
  *                                 signed the first convenant this client accepted)
  *   seen(sender, msgid, at)       messages already shown, kept ZN_CLIENT_SEEN_DAYS days
+ *   tree_head(one = 1, head, sig, signer, at)   (schema 2) the last signed tree head this
+ *                                 client accepted: its bytes, the broker's 64-byte signature and
+ *                                 the broker signing key that verified it (so it can be decoded
+ *                                 again with zn_tree_head_verify after a key change)
+ *   sent(msgid, audit_index, at)  (schema 2) the audit log entry of each message this client
+ *                                 sent, for `zorgnet receipt verify MSGID`; kept as long as seen
+ * Schema changes are forward migrations on PRAGMA user_version (0 -> 1 -> 2), each in its own
+ * transaction; rows already there are kept.
  * Ownership: zn_state_open returns a handle released with zn_state_close(&s) (NULLs it).
  *
  * Text helpers write into caller-owned buffers or FILE streams. */
 #ifndef ZN_CLIENT_INTERNAL_H
 #define ZN_CLIENT_INTERNAL_H
 
+#include "zn_audit.h"
+#include "zn_auditlog.h"
+#include "zn_auditreq.h"
+#include "zn_convenant.h"
 #include "zn_err.h"
+#include "zn_frame.h"
+#include "zn_keys.h"
 #include "zorgnet.h"
 
 #include <stdbool.h>
@@ -21,7 +35,10 @@
 
 /* ---- state file ---- */
 
-#define ZN_STATE_SCHEMA 1
+#define ZN_STATE_SCHEMA 2
+#define ZN_STATE_HEAD_MAX 64 /* >= ZN_TREE_HEAD_MAX */
+#define ZN_STATE_SIG_LEN 64
+#define ZN_STATE_KEY_LEN 32
 
 typedef struct zn_state zn_state;
 
@@ -42,8 +59,101 @@ int zn_state_is_seen(zn_state *s, const char *sender, const uint8_t msgid[ZN_CLI
 /* Insert (sender, msgid, now_s) in one transaction; a row already there is kept. */
 int zn_state_mark_seen(zn_state *s, const char *sender, const uint8_t msgid[ZN_CLIENT_ID_LEN],
                        uint64_t now_s, zn_err *e) __attribute__((warn_unused_result));
-/* Delete seen rows older than ZN_CLIENT_SEEN_DAYS before now_s. */
+/* Delete seen and sent rows older than ZN_CLIENT_SEEN_DAYS before now_s. */
 int zn_state_prune(zn_state *s, uint64_t now_s, zn_err *e) __attribute__((warn_unused_result));
+
+/* The last signed tree head accepted; have == false when none yet. */
+typedef struct {
+    bool have;
+    uint8_t head[ZN_STATE_HEAD_MAX];
+    size_t head_len;
+    uint8_t sig[ZN_STATE_SIG_LEN];
+    uint8_t signer[ZN_STATE_KEY_LEN]; /* the broker signing key it verified with */
+} zn_state_head;
+/* A damaged row is ZN_E_VERIFY (the client must not go on as if it had seen nothing). */
+int zn_state_get_head(zn_state *s, zn_state_head *out, zn_err *e) __attribute__((warn_unused_result));
+/* Store next in one transaction, only when the stored head is still prev (NULL or !have:
+ * none stored); otherwise ZN_E_VERIFY (another run with the same key got there first) and
+ * nothing changes. The caller has checked next against prev (signature, consistency). */
+int zn_state_put_head(zn_state *s, const zn_state_head *prev, const zn_state_head *next,
+                      uint64_t now_s, zn_err *e) __attribute__((warn_unused_result));
+/* Remember the audit index of a message sent (the first one recorded for a msgid stands). */
+int zn_state_record_sent(zn_state *s, const uint8_t msgid[ZN_CLIENT_ID_LEN], uint64_t audit_index,
+                         uint64_t now_s, zn_err *e) __attribute__((warn_unused_result));
+int zn_state_sent_index(zn_state *s, const uint8_t msgid[ZN_CLIENT_ID_LEN], bool *found,
+                        uint64_t *audit_index, zn_err *e) __attribute__((warn_unused_result));
+
+/* ---- library internals shared with the audit commands ---- */
+
+/* The convenant in use (it may be replaced by any call that contacts the broker). */
+const zn_convenant *zn_client_convenant(const zn_client *c);
+/* Open the network key sealed to this client in the convenant (partners and auditors); the
+ * caller wipes *out after use. */
+int zn_client_open_netkey(const zn_client *c, zn_netkey *out, zn_err *e) __attribute__((warn_unused_result));
+/* Connect (window 0) unless connected already. */
+int zn_client_ensure_connected(zn_client *c, zn_err *e) __attribute__((warn_unused_result));
+/* The audit index recorded for a message this client sent (*found false: none). */
+int zn_client_sent_index(zn_client *c, const uint8_t msgid[ZN_CLIENT_ID_LEN], bool *found,
+                         uint64_t *audit_index, zn_err *e) __attribute__((warn_unused_result));
+/* This client's public signing key (NULL when read-only). */
+const uint8_t *zn_client_sign_pk(const zn_client *c);
+/* Sign a request of `kind` with this body (connecting on demand), send it and wait for the
+ * RESULT of the same kind. On success *f is the parsed RESULT and *fbuf owns the bytes it points
+ * into: zn_frame_free(f) and free(*fbuf). An ERROR answer fails with the broker's code. */
+int zn_client_request(zn_client *c, const char *kind, const uint8_t *body, size_t body_len,
+                      zn_frame *f, uint8_t **fbuf, zn_err *e) __attribute__((warn_unused_result));
+/* The tree head this client accepted last (*have false: none yet). */
+int zn_client_known_head(zn_client *c, bool *have, uint64_t *size, uint8_t root[ZN_CLIENT_HASH_LEN],
+                         uint64_t *time_ms, zn_err *e) __attribute__((warn_unused_result));
+/* Check a signed tree head that arrived in `origin` (for the error text) and keep it when it
+ * is newer than the head kept: the signature by the convenant's broker key
+ * (ZN_E_BAD_SIGNATURE); then, against the head this client held when it asked (from_size and
+ * from_root; from_size 0: none), no fewer entries, the same root at the same size, and at a
+ * larger size the consistency proof (n_proof hashes) from from_size (ZN_E_LOG_INCONSISTENT).
+ * Another run with the same key may have kept a head meanwhile: at the same size the roots must
+ * agree (ZN_E_LOG_INCONSISTENT); a smaller head is not kept. On any failure the kept head stays
+ * as it was. *out is the decoded new head. */
+int zn_client_accept_head(zn_client *c, const uint8_t *head, size_t head_len,
+                          const uint8_t sig[ZN_SIG_LEN], const uint8_t *proof, size_t n_proof,
+                          uint64_t from_size, const uint8_t from_root[ZN_CLIENT_HASH_LEN],
+                          const char *origin, zn_tree_head *out, zn_err *e) __attribute__((warn_unused_result));
+
+/* ---- audit log (auditors; the broker refuses others with ZN_E_FORBIDDEN) ---- */
+
+/* One record of an "audit-read" reply (the bytes of one zn_auditlog record, valid during the
+ * call): 0 to go on, -1 (e set) to stop the read. */
+typedef int (*zn_audit_record_fn)(void *ctx, const uint8_t *rec, size_t n, zn_err *e);
+/* Run one "audit-read" with `filter` (from: where to start), paging with the reply's `next`
+ * until the read is complete: for entries once `next` reaches `bound` (0: the log's size in the
+ * first reply, which then also becomes the filter's upto), for convenants and heads at the
+ * first empty page; "head" is one page. *log_size (may be NULL) gets the first reply's size. */
+int zn_client_audit_read(zn_client *c, const zn_audit_filter *filter, uint64_t bound,
+                         zn_audit_record_fn fn, void *ctx, uint64_t *log_size, zn_err *e)
+    __attribute__((warn_unused_result));
+
+typedef struct {
+    uint64_t size;       /* N: entries under the pinned head */
+    uint64_t convenants, entries, redacted, leaves, heads;
+    uint64_t millis;     /* time taken */
+} zn_client_export_report;
+
+/* Export the log to `path` in file order (docs/AUDIT.md): the broker's current signed head pins
+ * N; then every convenant, then entries 0..N-1 (those outside [since_ms, until_ms) as leaves;
+ * 0 means open) with every signed head of size <= N right after the entry at index size-1, then
+ * the end record. Written to path.tmp (0600) and renamed; an existing path is refused
+ * (ZN_E_USAGE) unless force. */
+int zn_client_audit_export(zn_client *c, const char *path, zn_auditlog_format fmt, uint64_t since_ms,
+                           uint64_t until_ms, bool force, zn_client_export_report *r, zn_err *e)
+    __attribute__((warn_unused_result));
+/* Verify an export file offline against the convenant's authority key and, when this client
+ * has a state file with a tree head, that head (*with_known tells whether it was used). A file
+ * whose end record claims fewer entries than that head (an older export) is verified on its
+ * own; *later_known is then the size of the head this client accepted since (else 0). */
+int zn_client_audit_verify_file(zn_client *c, const char *path, zn_auditlog_report *r, bool *with_known,
+                                uint64_t *later_known, zn_err *e) __attribute__((warn_unused_result));
+/* Export the whole log to a private temporary file (0600, removed afterwards) and verify it. */
+int zn_client_audit_verify_live(zn_client *c, zn_client_export_report *xr, zn_auditlog_report *r,
+                                bool *with_known, zn_err *e) __attribute__((warn_unused_result));
 
 /* ---- text ---- */
 
@@ -68,6 +178,11 @@ void zn_iso_time(char out[ZN_ISO_TIME_LEN], uint64_t unix_ms);
 
 /* "5", "0.5", "2.25": seconds with up to three decimals, in [min_ms, max_ms]. */
 int zn_parse_seconds(const char *s, int min_ms, int max_ms, int *ms) __attribute__((warn_unused_result));
+/* A time on the command line: "2026-01-31" (00:00:00 UTC that day) or "2026-01-31T12:34:56Z"
+ * (UTC), a real calendar date from 1970 on; Unix milliseconds. -1 otherwise. */
+int zn_parse_time(const char *s, uint64_t *unix_ms) __attribute__((warn_unused_result));
+/* Decimal digits only (no sign, no spaces), value <= max. */
+int zn_parse_u64(const char *s, uint64_t max, uint64_t *out) __attribute__((warn_unused_result));
 /* 32 hex characters (either case) to 16 bytes. */
 int zn_parse_id(const char *s, uint8_t out[ZN_CLIENT_ID_LEN]) __attribute__((warn_unused_result));
 

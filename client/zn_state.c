@@ -1,4 +1,6 @@
-/* The client's state file: highest convenant version seen, pinned authority, messages shown. */
+/* The client's state file: highest convenant version seen, pinned authority, messages shown,
+ * the last signed tree head accepted, and the audit index of each message sent. */
+#include "zn_audit.h"
 #include "zn_client_internal.h"
 
 #include <errno.h>
@@ -16,6 +18,9 @@ struct zn_state {
 };
 
 #define S_AUTH_LEN 32
+
+_Static_assert(ZN_STATE_HEAD_MAX >= ZN_TREE_HEAD_MAX, "room for a tree head");
+_Static_assert(ZN_STATE_SIG_LEN == ZN_SIG_LEN && ZN_STATE_KEY_LEN == ZN_KEY_LEN, "key sizes");
 
 static int s_db_err(zn_state *s, zn_err *e, const char *what)
 {
@@ -72,18 +77,36 @@ static int s_migrate(zn_state *s, zn_err *e)
                           "the state file %s was written by a newer zorgnet (schema %d); "
                           "update this client",
                           s->path, version);
-    if (version == ZN_STATE_SCHEMA)
-        return 0;
-    /* version 0 -> 1 */
-    return s_exec(s,
-                  "BEGIN IMMEDIATE;"
-                  "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v);"
-                  "CREATE TABLE IF NOT EXISTS seen(sender TEXT NOT NULL, msgid BLOB NOT NULL,"
-                  " at INTEGER NOT NULL, PRIMARY KEY(sender, msgid));"
-                  "CREATE INDEX IF NOT EXISTS seen_at ON seen(at);"
-                  "PRAGMA user_version = 1;"
-                  "COMMIT;",
-                  e);
+    if (version < 1 &&
+        s_exec(s,
+               "BEGIN IMMEDIATE;"
+               "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v);"
+               "CREATE TABLE IF NOT EXISTS seen(sender TEXT NOT NULL, msgid BLOB NOT NULL,"
+               " at INTEGER NOT NULL, PRIMARY KEY(sender, msgid));"
+               "CREATE INDEX IF NOT EXISTS seen_at ON seen(at);"
+               "PRAGMA user_version = 1;"
+               "COMMIT;",
+               e) != 0)
+        goto fail;
+    /* 1 -> 2: the last signed tree head accepted (one row) and the audit index of each
+     * message sent; existing rows are kept */
+    if (version < 2 &&
+        s_exec(s,
+               "BEGIN IMMEDIATE;"
+               "CREATE TABLE IF NOT EXISTS tree_head(one INTEGER PRIMARY KEY CHECK (one = 1),"
+               " head BLOB NOT NULL, sig BLOB NOT NULL, signer BLOB NOT NULL,"
+               " at INTEGER NOT NULL);"
+               "CREATE TABLE IF NOT EXISTS sent(msgid BLOB PRIMARY KEY, audit_index INTEGER NOT NULL,"
+               " at INTEGER NOT NULL);"
+               "CREATE INDEX IF NOT EXISTS sent_at ON sent(at);"
+               "PRAGMA user_version = 2;"
+               "COMMIT;",
+               e) != 0)
+        goto fail;
+    return 0;
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
 }
 
 int zn_state_open(const char *path, zn_state **out, zn_err *e)
@@ -265,9 +288,151 @@ int zn_state_prune(zn_state *s, uint64_t now_s, zn_err *e)
     if (cut > (uint64_t)INT64_MAX)
         cut = (uint64_t)INT64_MAX;
     sqlite3_stmt *st = NULL;
-    int ok = sqlite3_prepare_v2(s->db, "DELETE FROM seen WHERE at < ?1", -1, &st, NULL) == SQLITE_OK &&
-             sqlite3_bind_int64(st, 1, (sqlite3_int64)cut) == SQLITE_OK &&
+    static const char *const sql[] = {"DELETE FROM seen WHERE at < ?1", "DELETE FROM sent WHERE at < ?1"};
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        int ok = sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) == SQLITE_OK &&
+                 sqlite3_bind_int64(st, 1, (sqlite3_int64)cut) == SQLITE_OK &&
+                 sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_finalize(st);
+        st = NULL;
+        if (!ok)
+            return s_db_err(s, e, "written");
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ tree head */
+
+static int s_head_read(zn_state *s, zn_state_head *out, zn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(s->db, "SELECT head, sig, signer FROM tree_head WHERE one = 1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return s_db_err(s, e, "read");
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        int hn = sqlite3_column_bytes(st, 0), sn = sqlite3_column_bytes(st, 1),
+            kn = sqlite3_column_bytes(st, 2);
+        if (sqlite3_column_type(st, 0) != SQLITE_BLOB || hn <= 0 || hn > ZN_STATE_HEAD_MAX ||
+            sqlite3_column_type(st, 1) != SQLITE_BLOB || sn != ZN_STATE_SIG_LEN ||
+            sqlite3_column_type(st, 2) != SQLITE_BLOB || kn != ZN_STATE_KEY_LEN) {
+            sqlite3_finalize(st);
+            return zn_err_set(e, ZN_E_VERIFY,
+                              "the state file %s holds a damaged tree head; restore the file from "
+                              "a backup or ask the auditors before going on",
+                              s->path);
+        }
+        memcpy(out->head, sqlite3_column_blob(st, 0), (size_t)hn);
+        out->head_len = (size_t)hn;
+        memcpy(out->sig, sqlite3_column_blob(st, 1), ZN_STATE_SIG_LEN);
+        memcpy(out->signer, sqlite3_column_blob(st, 2), ZN_STATE_KEY_LEN);
+        out->have = true;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : s_db_err(s, e, "read");
+}
+
+int zn_state_get_head(zn_state *s, zn_state_head *out, zn_err *e)
+{
+    return s_head_read(s, out, e);
+}
+
+static bool s_head_same(const zn_state_head *a, const zn_state_head *b)
+{
+    if (a->have != b->have)
+        return false;
+    return !a->have || (a->head_len == b->head_len && memcmp(a->head, b->head, a->head_len) == 0 &&
+                        memcmp(a->sig, b->sig, ZN_STATE_SIG_LEN) == 0);
+}
+
+int zn_state_put_head(zn_state *s, const zn_state_head *prev, const zn_state_head *next,
+                      uint64_t now_s, zn_err *e)
+{
+    zn_state_head cur;
+    if (!next || !next->have || next->head_len == 0 || next->head_len > ZN_STATE_HEAD_MAX)
+        return zn_err_set(e, ZN_E_INTERNAL, "no tree head to store");
+    if (now_s > (uint64_t)INT64_MAX)
+        now_s = (uint64_t)INT64_MAX;
+    if (s_exec(s, "BEGIN IMMEDIATE", e) != 0)
+        return -1;
+    if (s_head_read(s, &cur, e) != 0)
+        goto fail;
+    zn_state_head none;
+    memset(&none, 0, sizeof none);
+    if (!s_head_same(&cur, prev ? prev : &none)) {
+        zn_err_set(e, ZN_E_VERIFY,
+                   "another zorgnet run with this key stored a newer tree head meanwhile; run "
+                   "the command again");
+        goto fail;
+    }
+    sqlite3_stmt *st = NULL;
+    int ok = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO tree_head(one, head, sig, signer, at) "
+                                "VALUES(1, ?1, ?2, ?3, ?4) ON CONFLICT(one) DO UPDATE SET "
+                                "head = excluded.head, sig = excluded.sig, "
+                                "signer = excluded.signer, at = excluded.at",
+                                -1, &st, NULL) == SQLITE_OK &&
+             sqlite3_bind_blob(st, 1, next->head, (int)next->head_len, SQLITE_STATIC) == SQLITE_OK &&
+             sqlite3_bind_blob(st, 2, next->sig, ZN_STATE_SIG_LEN, SQLITE_STATIC) == SQLITE_OK &&
+             sqlite3_bind_blob(st, 3, next->signer, ZN_STATE_KEY_LEN, SQLITE_STATIC) == SQLITE_OK &&
+             sqlite3_bind_int64(st, 4, (sqlite3_int64)now_s) == SQLITE_OK &&
+             sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_finalize(st);
+    if (!ok) {
+        s_db_err(s, e, "written");
+        goto fail;
+    }
+    if (s_exec(s, "COMMIT", e) != 0)
+        goto fail;
+    return 0;
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+/* ------------------------------------------------------------------ messages sent */
+
+int zn_state_record_sent(zn_state *s, const uint8_t msgid[ZN_CLIENT_ID_LEN], uint64_t audit_index,
+                         uint64_t now_s, zn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    if (audit_index > (uint64_t)INT64_MAX)
+        return zn_err_set(e, ZN_E_MALFORMED, "the broker gave an audit index out of range");
+    if (now_s > (uint64_t)INT64_MAX)
+        now_s = (uint64_t)INT64_MAX;
+    /* the first acceptance stands: a retry with the same id keeps the index already known */
+    int ok = sqlite3_prepare_v2(s->db,
+                                "INSERT OR IGNORE INTO sent(msgid, audit_index, at) VALUES(?1, ?2, ?3)",
+                                -1, &st, NULL) == SQLITE_OK &&
+             sqlite3_bind_blob(st, 1, msgid, ZN_CLIENT_ID_LEN, SQLITE_STATIC) == SQLITE_OK &&
+             sqlite3_bind_int64(st, 2, (sqlite3_int64)audit_index) == SQLITE_OK &&
+             sqlite3_bind_int64(st, 3, (sqlite3_int64)now_s) == SQLITE_OK &&
              sqlite3_step(st) == SQLITE_DONE;
     sqlite3_finalize(st);
     return ok ? 0 : s_db_err(s, e, "written");
+}
+
+int zn_state_sent_index(zn_state *s, const uint8_t msgid[ZN_CLIENT_ID_LEN], bool *found,
+                        uint64_t *audit_index, zn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    *found = false;
+    *audit_index = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT audit_index FROM sent WHERE msgid = ?1", -1, &st, NULL) !=
+            SQLITE_OK ||
+        sqlite3_bind_blob(st, 1, msgid, ZN_CLIENT_ID_LEN, SQLITE_STATIC) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return s_db_err(s, e, "read");
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        sqlite3_int64 v = sqlite3_column_int64(st, 0);
+        *found = v >= 0;
+        *audit_index = v >= 0 ? (uint64_t)v : 0;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : s_db_err(s, e, "read");
 }

@@ -152,6 +152,69 @@ int zn_parse_seconds(const char *s, int min_ms, int max_ms, int *ms)
     return 0;
 }
 
+/* n digits at s into *v; -1 when one is not a digit. */
+static int s_digits(const char *s, size_t n, unsigned *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        *v = *v * 10u + (unsigned)(s[i] - '0');
+    }
+    return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (y >= 1970). */
+static uint64_t s_days_from_civil(unsigned y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    uint64_t era = y / 400u;
+    uint64_t yoe = y - era * 400u;
+    uint64_t doy = (153u * (m > 2 ? m - 3 : m + 9) + 2u) / 5u + d - 1u;
+    uint64_t doe = yoe * 365u + yoe / 4u - yoe / 100u + doy;
+    return era * 146097u + doe - 719468u;
+}
+
+int zn_parse_time(const char *s, uint64_t *unix_ms)
+{
+    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned y, mo, d, h = 0, mi = 0, sec = 0;
+    if (!s)
+        return -1;
+    size_t n = strlen(s);
+    if ((n != 10 && n != 20) || s[4] != '-' || s[7] != '-' || s_digits(s, 4, &y) != 0 ||
+        s_digits(s + 5, 2, &mo) != 0 || s_digits(s + 8, 2, &d) != 0)
+        return -1;
+    if (n == 20 && (s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' ||
+                    s_digits(s + 11, 2, &h) != 0 || s_digits(s + 14, 2, &mi) != 0 ||
+                    s_digits(s + 17, 2, &sec) != 0))
+        return -1;
+    bool leap = (y % 4u == 0 && y % 100u != 0) || y % 400u == 0;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+        d > mdays[mo - 1] + (mo == 2 && leap ? 1u : 0u) || h > 23 || mi > 59 || sec > 59)
+        return -1;
+    uint64_t t = s_days_from_civil(y, mo, d) * 86400u + h * 3600u + mi * 60u + sec;
+    *unix_ms = t * 1000u;
+    return 0;
+}
+
+int zn_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (!s || !*s || strlen(s) > 20)
+        return -1;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        unsigned dgt = (unsigned)(*p - '0');
+        if (dgt > max || v > (max - dgt) / 10u)
+            return -1;
+        v = v * 10u + dgt;
+    }
+    *out = v;
+    return 0;
+}
+
 int zn_parse_id(const char *s, uint8_t out[ZN_CLIENT_ID_LEN])
 {
     if (!s || strlen(s) != 2 * ZN_CLIENT_ID_LEN)

@@ -1,17 +1,25 @@
 /* zorgnet.h — libzorgnet, the client library of zorgnet (the one public header).
  *
  * A zn_client is one partner's view of the network: its convenant file, its secret key file, a
- * small state file beside the key (KEY.state: the highest convenant version seen, and which
- * messages were already shown), and at most one CurveZMQ connection to the broker.
+ * small state file beside the key (KEY.state: the highest convenant version seen, which
+ * messages were already shown, the last signed tree head of the audit log accepted, and the
+ * audit index of each message sent), and at most one CurveZMQ connection to the broker.
  *
  *   zn_client_open()      local only: loads and checks the convenant and the key, finds the
  *                         partner's own entry, opens the state file. No network.
  *   zn_client_connect()   optional; send, case_new and next connect on demand. Connecting says
  *                         HELLO, refuses a broker with an older convenant than this client has
  *                         seen, and fetches, checks and saves a newer one (replacing the file at
- *                         opts.convenant_path).
+ *                         opts.convenant_path). It also checks the broker's signed tree head of
+ *                         the audit log against the last one this client accepted (signature;
+ *                         no fewer entries; same root at the same size; a valid consistency proof
+ *                         when the log grew) and refuses the broker with ZN_E_LOG_INCONSISTENT
+ *                         when its history was truncated or rewritten.
  *   zn_client_send()      one end-to-end sealed, signed message; returns only after the broker
  *                         has stored it (ACCEPTED).
+ *   zn_client_send_ex()   the same, and it returns the audit log index of the acceptance.
+ *   zn_client_receipt()   fetch and verify the receipt of one audit log entry (by index, or by
+ *                         the id of a message this client sent).
  *   zn_client_case_new()  a signed "case-new" request.
  *   zn_client_next()      the next delivered item (message or notice), fully checked;
  *   zn_client_ack()       marks it shown and acknowledges it to the broker.
@@ -48,7 +56,9 @@ extern "C" {
 #define ZN_CLIENT_DEFAULT_WINDOW 256              /* items in flight for zn_client_next */
 #define ZN_CLIENT_NOTICE_FIELDS 16
 #define ZN_CLIENT_FIELD_MAX 256
-#define ZN_CLIENT_SEEN_DAYS 90                    /* how long "already shown" is remembered */
+#define ZN_CLIENT_SEEN_DAYS 90                    /* how long "already shown" (and the audit
+                                                     index of a message sent) is remembered */
+#define ZN_CLIENT_HASH_LEN 32                     /* Merkle roots (SHA-256) */
 
 #define ZN_CLIENT_ROLE_PARTNER 1u
 #define ZN_CLIENT_ROLE_COORDINATOR 2u
@@ -110,6 +120,60 @@ int zn_client_case_new(zn_client *c, const char *network, uint8_t case_id[ZN_CLI
 int zn_client_send(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
                    const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN], zn_err *e)
     __attribute__((warn_unused_result));
+
+/* zn_client_send, and on success *audit_index (when not NULL) holds the index of the audit log
+ * entry in which the broker recorded the acceptance. The index is also kept in the state file
+ * with the message id, so zn_client_receipt_msgid finds it later. zn_client_send is this
+ * function with audit_index NULL. */
+int zn_client_send_ex(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
+                      const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN],
+                      uint64_t *audit_index, zn_err *e) __attribute__((warn_unused_result));
+
+/* What a verified receipt proves about one audit log entry. Text fields are "" when the entry
+ * has no such field (actor "" means the broker itself acted). */
+typedef struct {
+    uint64_t index;
+    bool redacted;                 /* retention ended: the entry and its salt are deleted; only
+                                      its place in the log (inclusion) was proven, nothing below
+                                      down to evidence is filled in */
+    uint64_t time_ms;              /* when the broker recorded the entry */
+    char actor[ZN_CLIENT_IDENT_MAX];
+    char handler[ZN_CLIENT_TEXT_MAX];
+    char action[ZN_CLIENT_IDENT_MAX];
+    bool has_case;
+    uint8_t case_id[ZN_CLIENT_ID_LEN];
+    char counterpart[ZN_CLIENT_IDENT_MAX];
+    bool allowed;                  /* the decision: allowed (true) or refused (false) */
+    char reason[ZN_CLIENT_IDENT_MAX];
+    char basis[ZN_CLIENT_IDENT_MAX];
+    char evidence[ZN_CLIENT_IDENT_MAX]; /* evidence kind ("envelope-header", "request") or "" */
+    bool has_msgid;                /* evidence is an envelope header: its message id */
+    uint8_t msgid[ZN_CLIENT_ID_LEN];
+    bool evidence_signed_by_self;  /* the evidence is signed by this client's own key (checked) */
+    /* the signed tree head the entry was proven in */
+    uint64_t tree_size;
+    uint64_t head_time_ms;
+    uint8_t root[ZN_CLIENT_HASH_LEN];
+    uint64_t known_size;           /* the head this client had accepted before (0: none); the new
+                                      head was proven consistent with it and is now the one kept */
+} zn_receipt_info;
+
+/* Ask the broker for the receipt of audit log entry `index` (a signed "receipt" request, so the
+ * handler must be set) and verify it: the tree head's signature by the convenant's broker key,
+ * its consistency with the head this client accepted before (ZN_E_LOG_INCONSISTENT), the
+ * inclusion proof of the entry's leaf in that head, and, unless the entry is redacted, that the
+ * entry's bytes and salt hash to the committed leaf and decode strictly with this index. A
+ * partner may ask only for entries it is the actor of; others are refused by the broker
+ * (ZN_E_FORBIDDEN). Any failed check is a ZN_CLASS_VERIFY error saying what failed, and *out
+ * is then not to be trusted. */
+int zn_client_receipt(zn_client *c, uint64_t index, zn_receipt_info *out, zn_err *e)
+    __attribute__((warn_unused_result));
+/* The receipt of a message this client sent, by its id: the audit index comes from the state
+ * file (ZN_E_UNKNOWN_ENTRY when this client has no record of sending it), and on top of the
+ * checks above the entry must be this client's and its evidence the envelope header with this
+ * message id, signed with this client's key. */
+int zn_client_receipt_msgid(zn_client *c, const uint8_t msgid[ZN_CLIENT_ID_LEN], zn_receipt_info *out,
+                            zn_err *e) __attribute__((warn_unused_result));
 
 typedef enum { ZN_ITEM_KIND_ENVELOPE = 1, ZN_ITEM_KIND_NOTICE = 2 } zn_item_kind;
 typedef enum { ZN_FIELD_TEXT, ZN_FIELD_NUMBER, ZN_FIELD_HEX, ZN_FIELD_BOOL } zn_field_type;

@@ -2,7 +2,10 @@
  * opening a client (convenant rollback, authority pin, own entry), local refusals that must
  * happen before anything goes on the network, and the protocol against a small in-process
  * fake broker (CURVE server on loopback) that answers HELLO, CONVENANT_GET, SEND, REQUEST and
- * pushes prepared items: valid, duplicate, forged, tampered, misaddressed, malformed. */
+ * pushes prepared items: valid, duplicate, forged, tampered, misaddressed, malformed. The fake
+ * keeps a real audit log (entries, salts, Merkle tree): WELCOME carries a signed tree head and
+ * a consistency proof, ACCEPTED the index of the send's entry, and "receipt" requests get real
+ * proofs, so the client's checks of truncated, rewritten and forged logs are exercised. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +13,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -22,11 +26,14 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "zn_audit.h"
+#include "zn_auditreq.h"
 #include "zn_client_internal.h"
 #include "zn_convenant.h"
 #include "zn_envelope.h"
 #include "zn_frame.h"
 #include "zn_keys.h"
+#include "zn_merkle.h"
 #include "zn_request.h"
 #include "zorgnet.h"
 
@@ -276,6 +283,44 @@ static void test_parse_id(void **state)
     assert_int_equal(zn_parse_id(NULL, id), -1);
 }
 
+static void test_parse_time(void **state)
+{
+    (void)state;
+    uint64_t ms = 1;
+    assert_int_equal(zn_parse_time("2026-01-31T12:34:56Z", &ms), 0);
+    assert_int_equal(ms, 1769862896000ull);
+    assert_int_equal(zn_parse_time("2024-02-29", &ms), 0); /* a leap day, 00:00 UTC */
+    assert_int_equal(ms, 1709164800000ull);
+    assert_int_equal(zn_parse_time("2000-03-01T23:59:59Z", &ms), 0);
+    assert_int_equal(ms, 951955199000ull);
+    assert_int_equal(zn_parse_time("1970-01-01", &ms), 0);
+    assert_int_equal(ms, 0);
+    static const char *const bad[] = {
+        "2023-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "2026-01-01T24:00:00Z",
+        "2026-01-01T12:60:00Z", "2026-01-01T12:00:60Z", "2026-01-01T12:00:00", "2026-1-01",
+        "2026-01-01 12:00:00Z", "1969-12-31", "26-01-01", "2026-01-01T12:00:00+01:00", "",
+        "2026-01-0a", "yesterday",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (zn_parse_time(bad[i], &ms) == 0)
+            fail_msg("'%s' should be refused", bad[i]);
+    assert_int_equal(zn_parse_time(NULL, &ms), -1);
+
+    uint64_t v = 0;
+    assert_int_equal(zn_parse_u64("0", 10, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(zn_parse_u64("9223372036854775806", UINT64_C(9223372036854775806), &v), 0);
+    assert_int_equal(v, UINT64_C(9223372036854775806));
+    assert_int_equal(zn_parse_u64("9223372036854775807", UINT64_C(9223372036854775806), &v), -1);
+    assert_int_equal(zn_parse_u64("18446744073709551616", UINT64_MAX, &v), -1);
+    assert_int_equal(zn_parse_u64("11", 10, &v), -1);
+    assert_int_equal(zn_parse_u64("-1", 10, &v), -1);
+    assert_int_equal(zn_parse_u64("+1", 10, &v), -1);
+    assert_int_equal(zn_parse_u64(" 1", 10, &v), -1);
+    assert_int_equal(zn_parse_u64("", 10, &v), -1);
+    assert_int_equal(zn_parse_u64("5", 3, &v), -1);
+}
+
 static void test_type_filter(void **state)
 {
     (void)state;
@@ -447,6 +492,100 @@ static void test_state_private_and_newer_schema(void **state)
     /* a directory is no state file */
     snprintf(path, sizeof path, "%s", v->dir);
     assert_int_equal(zn_state_open(path, &s, &e), -1);
+}
+
+/* A state file of schema 1 (before the audit log) keeps working: migrated to 2, rows kept. */
+static void test_state_migration(void **state)
+{
+    s_env *v = *state;
+    char path[160];
+    zn_state *s = NULL;
+    zn_err e;
+    sqlite3 *db = NULL;
+    uint8_t m1[16];
+    memset(m1, 0x31, sizeof m1);
+    snprintf(path, sizeof path, "%s/old.state", v->dir);
+    int fd = open(path, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE meta(k TEXT PRIMARY KEY, v);"
+                                  "CREATE TABLE seen(sender TEXT NOT NULL, msgid BLOB NOT NULL,"
+                                  " at INTEGER NOT NULL, PRIMARY KEY(sender, msgid));"
+                                  "CREATE INDEX seen_at ON seen(at);"
+                                  "INSERT INTO meta VALUES('convenant_version', 7);"
+                                  "INSERT INTO seen VALUES('wijkracht', x'31313131313131313131313131313131', "
+                                  "strftime('%s','now'));"
+                                  "PRAGMA user_version = 1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(zn_state_open(path, &s, &e), 0);
+    uint64_t hi = 0;
+    bool seen = false, found = true;
+    assert_int_equal(zn_state_highest(s, &hi, &e), 0);
+    assert_int_equal(hi, 7);
+    assert_int_equal(zn_state_is_seen(s, "wijkracht", m1, &seen, &e), 0);
+    assert_true(seen);
+    zn_state_head h, h2, none;
+    assert_int_equal(zn_state_get_head(s, &h, &e), 0);
+    assert_false(h.have);
+    uint64_t idx = 9;
+    assert_int_equal(zn_state_sent_index(s, m1, &found, &idx, &e), 0);
+    assert_false(found);
+
+    /* a head is stored only over the one the caller checked against */
+    memset(&h, 0, sizeof h);
+    h.have = true;
+    h.head_len = 20;
+    memset(h.head, 0xab, h.head_len);
+    memset(h.sig, 0xcd, sizeof h.sig);
+    memset(h.signer, 0xef, sizeof h.signer);
+    memset(&none, 0, sizeof none);
+    assert_int_equal(zn_state_put_head(s, &none, &h, s_now_s(), &e), 0);
+    h2 = h;
+    h2.head[0] = 0x01;
+    assert_int_equal(zn_state_put_head(s, &none, &h2, s_now_s(), &e), -1); /* another run came first */
+    assert_int_equal(e.code, ZN_E_VERIFY);
+    assert_int_equal(zn_state_put_head(s, &h, &h2, s_now_s(), &e), 0);
+    assert_int_equal(zn_state_get_head(s, &h, &e), 0);
+    assert_true(h.have);
+    assert_int_equal(h.head_len, 20);
+    assert_memory_equal(h.head, h2.head, 20);
+    assert_memory_equal(h.signer, h2.signer, 32);
+
+    /* sent: the first index recorded stands; pruned with seen */
+    uint64_t now = s_now_s();
+    assert_int_equal(zn_state_record_sent(s, m1, 41, now, &e), 0);
+    assert_int_equal(zn_state_record_sent(s, m1, 42, now, &e), 0);
+    assert_int_equal(zn_state_sent_index(s, m1, &found, &idx, &e), 0);
+    assert_true(found);
+    assert_int_equal(idx, 41);
+    uint8_t m2[16];
+    memset(m2, 0x32, sizeof m2);
+    assert_int_equal(zn_state_record_sent(s, m2, 5, now - 91 * 86400, &e), 0);
+    assert_int_equal(zn_state_prune(s, now, &e), 0);
+    assert_int_equal(zn_state_sent_index(s, m2, &found, &idx, &e), 0);
+    assert_false(found);
+    assert_int_equal(zn_state_sent_index(s, m1, &found, &idx, &e), 0);
+    assert_true(found);
+    zn_state_close(&s);
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), ZN_STATE_SCHEMA);
+    sqlite3_finalize(st);
+    /* a damaged head row is refused, not taken for "no head yet" */
+    assert_int_equal(sqlite3_exec(db, "UPDATE tree_head SET sig = x'00'", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(zn_state_open(path, &s, &e), 0);
+    assert_int_equal(zn_state_get_head(s, &h, &e), -1);
+    assert_int_equal(e.code, ZN_E_VERIFY);
+    zn_state_close(&s);
 }
 
 /* ================================================================== opening a client */
@@ -648,6 +787,110 @@ typedef struct {
     size_t len;
 } s_fitem;
 
+/* The fake broker's audit log: real entries, salts derived from a seed (so two fakes with the
+ * same seed hold the same history, and another seed is a rewritten one), the Merkle tree's
+ * stored nodes. */
+#define S_LOG_MAX 64
+#define S_LOG_LEVELS 7 /* 2^6 = 64 leaves */
+
+typedef struct {
+    uint8_t seed;
+    size_t n;
+    uint8_t d[S_LOG_MAX][32];
+    uint8_t salt[S_LOG_MAX][32];
+    uint8_t *entry[S_LOG_MAX]; /* NULL: redacted */
+    size_t entry_len[S_LOG_MAX];
+    uint8_t node[S_LOG_LEVELS][S_LOG_MAX][32];
+    bool have[S_LOG_LEVELS][S_LOG_MAX];
+    zn_merkle_frontier fr;
+} s_log;
+
+static int s_log_get(void *ctx, unsigned level, uint64_t index, uint8_t out[32])
+{
+    s_log *l = ctx;
+    if (level >= S_LOG_LEVELS || index >= S_LOG_MAX || !l->have[level][index])
+        return -1;
+    memcpy(out, l->node[level][index], 32);
+    return 0;
+}
+
+static int s_log_emit(void *ctx, unsigned level, uint64_t index, const uint8_t hash[32])
+{
+    s_log *l = ctx;
+    if (level >= S_LOG_LEVELS || index >= S_LOG_MAX)
+        return -1;
+    memcpy(l->node[level][index], hash, 32);
+    l->have[level][index] = true;
+    return 0;
+}
+
+/* Append an entry (action, actor, evidence optional); returns its index. */
+static uint64_t s_log_append(s_log *l, const char *action, const char *actor, const char *counterpart,
+                             const uint8_t *ev, size_t ev_len, const uint8_t *ev_sig)
+{
+    zn_err e;
+    zn_audit_entry en;
+    msgpack_sbuffer b;
+    assert_true(l->n < S_LOG_MAX);
+    memset(&en, 0, sizeof en);
+    en.index = l->n;
+    en.time_ms = 1767225590000ull + l->n;
+    en.actor = actor;
+    en.handler = actor ? "J. de Vries (IB)" : NULL;
+    en.action = action;
+    en.counterpart = counterpart;
+    en.decision = ZN_AUDIT_ALLOWED;
+    if (ev) {
+        en.evidence_kind = "envelope-header";
+        en.evidence = ev;
+        en.evidence_len = ev_len;
+        en.evidence_sig = ev_sig;
+    }
+    msgpack_sbuffer_init(&b);
+    if (zn_audit_entry_encode(&b, &en, &e) != 0)
+        fail_msg("entry: %s", e.text);
+    size_t i = l->n;
+    uint8_t seedin[2] = {l->seed, (uint8_t)i};
+    crypto_hash_sha256(l->salt[i], seedin, sizeof seedin);
+    l->entry[i] = (uint8_t *)b.data;
+    l->entry_len[i] = b.size;
+    zn_audit_commit(l->d[i], l->salt[i], l->entry[i], l->entry_len[i]);
+    uint8_t leaf[32];
+    zn_merkle_leaf_hash(leaf, l->d[i], 32);
+    assert_int_equal(zn_merkle_append(&l->fr, leaf, s_log_emit, l), 0);
+    l->n++;
+    return i;
+}
+
+static void s_log_init(s_log *l, uint8_t seed, size_t n)
+{
+    memset(l, 0, sizeof *l);
+    l->seed = seed;
+    zn_merkle_frontier_init(&l->fr);
+    for (size_t i = 0; i < n; i++)
+        s_log_append(l, i == 0 ? "convenant-load" : "hello", i == 0 ? NULL : "wijkracht", NULL, NULL, 0, NULL);
+}
+
+static void s_log_free(s_log *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->entry[i]);
+    memset(l, 0, sizeof *l);
+}
+
+/* The signed head of the first `size` entries, signed with `signer`. */
+static void s_log_head(s_log *l, uint64_t size, const zn_seckeys *signer, msgpack_sbuffer *head,
+                       uint8_t sig[64])
+{
+    zn_err e;
+    zn_tree_head th;
+    th.size = size;
+    th.time_ms = 1767225600000ull + size;
+    assert_int_equal(zn_merkle_root(s_log_get, l, size, th.root), 0);
+    if (zn_tree_head_sign(head, sig, &th, signer, &e) != 0)
+        fail_msg("head: %s", e.text);
+}
+
 typedef struct {
     /* set before s_fake_start */
     const zn_seckeys *keys;
@@ -662,6 +905,15 @@ typedef struct {
     zn_code send_error;
     bool bye_on_hello;
     const uint8_t *req_sign_pk;
+    s_log log;
+    uint64_t head_size;          /* the size of the heads it signs; 0: the whole log */
+    const zn_seckeys *head_keys; /* who signs heads; NULL: keys */
+    bool bad_consistency;        /* flip a bit in every consistency proof */
+    bool bad_inclusion;          /* flip a bit in every inclusion proof */
+    bool tamper_entry;           /* flip a bit in the entry a receipt carries */
+    bool redact;                 /* receipts come without entry and salt */
+    zn_code receipt_error;       /* answer receipts with this error */
+    uint64_t last_known;         /* known_size of the last HELLO or receipt */
     /* read after s_fake_stop */
     char endpoint[64];
     size_t n_hello, n_send, n_request, n_convget, n_ack, n_zap;
@@ -682,6 +934,9 @@ static void s_fake_reply(s_fake *f, const zmq_msg_t *rid, const msgpack_sbuffer 
     zmq_send(f->router, b->data, b->size, 0);
 }
 
+static void s_fake_welcome(s_fake *f, msgpack_sbuffer *b, uint32_t corr, uint64_t known);
+static void s_fake_receipt(s_fake *f, msgpack_sbuffer *b, uint32_t corr, uint64_t index, uint64_t known);
+
 static void s_fake_frame(s_fake *f, const zmq_msg_t *rid, const uint8_t *p, size_t n)
 {
     zn_frame fr;
@@ -701,7 +956,8 @@ static void s_fake_frame(s_fake *f, const zmq_msg_t *rid, const uint8_t *p, size
             s_fake_reply(f, rid, &b);
             break;
         }
-        zn_frame_welcome(&b, fr.corr, f->version, f->partner, 1000);
+        f->last_known = fr.u.hello.known_size;
+        s_fake_welcome(f, &b, fr.corr, fr.u.hello.known_size);
         s_fake_reply(f, rid, &b);
         if (fr.u.hello.window > 0) {
             for (size_t i = 0; i < f->n_items; i++) {
@@ -734,7 +990,9 @@ static void s_fake_frame(s_fake *f, const zmq_msg_t *rid, const uint8_t *p, size
         free(f->sent);
         f->sent = (uint8_t *)eb.data;
         f->sent_len = eb.size;
-        zn_frame_accepted(&b, fr.corr, fr.u.send.env.h.msgid, false);
+        uint64_t index = s_log_append(&f->log, "send", fr.u.send.env.h.sender, fr.u.send.env.h.recipient,
+                                      fr.u.send.env.header_raw, fr.u.send.env.header_len, fr.u.send.env.sig);
+        zn_frame_accepted(&b, fr.corr, fr.u.send.env.h.msgid, false, index);
         s_fake_reply(f, rid, &b);
         break;
     }
@@ -746,6 +1004,17 @@ static void s_fake_frame(s_fake *f, const zmq_msg_t *rid, const uint8_t *p, size
         f->n_request++;
         if (zn_request_parse(fr.u.request.req, fr.u.request.len, &doc, &r, &e) != 0)
             break;
+        if (strcmp(r.kind, "receipt") == 0) {
+            uint64_t index = 0, known = 0;
+            f->request_ok = zn_request_verify(fr.u.request.req, fr.u.request.len, fr.u.request.sig,
+                                              f->req_sign_pk) == 0 &&
+                            zn_body_receipt_parse(r.body, &index, &known, &e) == 0;
+            zn_doc_free(&doc);
+            f->last_known = known;
+            s_fake_receipt(f, &b, fr.corr, index, known);
+            s_fake_reply(f, rid, &b);
+            break;
+        }
         f->request_ok = zn_request_verify(fr.u.request.req, fr.u.request.len, fr.u.request.sig,
                                           f->req_sign_pk) == 0 &&
                         strcmp(r.kind, "case-new") == 0 && strcmp(r.partner, "school-a") == 0 &&
@@ -772,6 +1041,77 @@ static void s_fake_frame(s_fake *f, const zmq_msg_t *rid, const uint8_t *p, size
     }
     msgpack_sbuffer_destroy(&b);
     zn_frame_free(&fr);
+}
+
+/* The head of the fake's log and, when known_size is below it, the consistency proof. */
+static void s_fake_head(s_fake *f, uint64_t known, msgpack_sbuffer *head, uint8_t sig[64],
+                        uint8_t *proof, size_t *n_proof)
+{
+    uint64_t size = f->head_size ? f->head_size : f->log.n;
+    s_log_head(&f->log, size, f->head_keys ? f->head_keys : f->keys, head, sig);
+    *n_proof = 0;
+    if (known > 0 && known < size) {
+        assert_int_equal(zn_merkle_consistency_proof(s_log_get, &f->log, known, size, proof,
+                                                     ZN_MERKLE_MAX_CONSISTENCY, n_proof), 0);
+        if (f->bad_consistency && *n_proof > 0)
+            proof[0] ^= 0x01;
+    }
+}
+
+static void s_fake_welcome(s_fake *f, msgpack_sbuffer *b, uint32_t corr, uint64_t known)
+{
+    msgpack_sbuffer head;
+    uint8_t sig[64], proof[ZN_MERKLE_MAX_CONSISTENCY * 32];
+    size_t n_proof = 0;
+    msgpack_sbuffer_init(&head);
+    s_fake_head(f, known, &head, sig, proof, &n_proof);
+    zn_frame_welcome(b, corr, f->version, f->partner, 1000, (const uint8_t *)head.data, head.size, sig,
+                     proof, n_proof);
+    msgpack_sbuffer_destroy(&head);
+}
+
+static void s_fake_receipt(s_fake *f, msgpack_sbuffer *b, uint32_t corr, uint64_t index, uint64_t known)
+{
+    uint64_t size = f->head_size ? f->head_size : f->log.n;
+    if (f->receipt_error != ZN_E_OK) {
+        zn_frame_error(b, corr, f->receipt_error, "not yours to read (test)");
+        return;
+    }
+    if (index >= size) {
+        zn_frame_error(b, corr, ZN_E_UNKNOWN_ENTRY, "no such entry (test)");
+        return;
+    }
+    msgpack_sbuffer head, body;
+    zn_receipt r;
+    size_t n = 0;
+    memset(&r, 0, sizeof r);
+    msgpack_sbuffer_init(&head);
+    msgpack_sbuffer_init(&body);
+    uint8_t sig[64];
+    s_fake_head(f, known, &head, sig, r.consistency, &n);
+    r.n_consistency = (uint32_t)n;
+    assert_int_equal(zn_merkle_inclusion_proof(s_log_get, &f->log, index, size, r.inclusion,
+                                               ZN_MERKLE_MAX_INCLUSION, &n), 0);
+    r.n_inclusion = (uint32_t)n;
+    if (f->bad_inclusion && n > 0)
+        r.inclusion[0] ^= 0x01;
+    uint8_t *entry = malloc(f->log.entry_len[index]);
+    assert_non_null(entry);
+    memcpy(entry, f->log.entry[index], f->log.entry_len[index]);
+    if (f->tamper_entry)
+        entry[f->log.entry_len[index] - 1] ^= 0x01;
+    r.d = f->log.d[index];
+    r.salt = f->redact ? NULL : f->log.salt[index];
+    r.entry = f->redact ? NULL : entry;
+    r.entry_len = f->redact ? 0 : f->log.entry_len[index];
+    r.head = (const uint8_t *)head.data;
+    r.head_len = head.size;
+    r.head_sig = sig;
+    zn_result_receipt(&body, &r);
+    zn_frame_result(b, corr, "receipt", (const uint8_t *)body.data, body.size);
+    free(entry);
+    msgpack_sbuffer_destroy(&head);
+    msgpack_sbuffer_destroy(&body);
 }
 
 static void s_fake_zap(s_fake *f)
@@ -854,6 +1194,7 @@ static void s_fake_stop(s_fake *f)
 
 static void s_fake_free(s_fake *f)
 {
+    s_log_free(&f->log);
     for (size_t i = 0; i < f->n_items; i++)
         free(f->items[i].bytes);
     free(f->sent);
@@ -868,7 +1209,9 @@ static s_fake *s_fake_new(const s_env *v, uint64_t version)
     snprintf(f->partner, sizeof f->partner, "school-a");
     f->version = version;
     f->send_error = ZN_E_OK;
+    f->receipt_error = ZN_E_OK;
     f->req_sign_pk = v->p[P_SELF].pub.sign;
+    s_log_init(&f->log, 1, 3);
     return f;
 }
 
@@ -1342,6 +1685,318 @@ static void test_convenant_from_broker(void **state)
     free(f);
 }
 
+/* ================================================================== signed tree heads */
+
+/* The head this client keeps (size, root), read without contacting anyone. */
+static uint64_t s_known(const s_env *v, uint8_t root[32])
+{
+    zn_err e;
+    bool have = false;
+    uint64_t size = 0, t = 0;
+    uint8_t r[32];
+    zn_client *c = s_open(v, v->key_path, "tcp://127.0.0.1:1", &e);
+    assert_non_null(c);
+    if (zn_client_known_head(c, &have, &size, r, &t, &e) != 0)
+        fail_msg("known head: %s", e.text);
+    zn_client_close(&c);
+    if (root)
+        memcpy(root, r, 32);
+    return have ? size : 0;
+}
+
+/* Connect once to the running fake; 0 or -1 with *e. */
+static int s_connect_once(const s_env *v, const s_fake *f, zn_err *e)
+{
+    zn_client *c = s_open(v, v->key_path, f->endpoint, e);
+    assert_non_null(c);
+    int rc = zn_client_connect(c, 0, e);
+    zn_client_close(&c);
+    return rc;
+}
+
+static void test_tree_heads(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    uint8_t root[32], root9[32];
+    s_fake *f = s_fake_new(v, 1);
+    for (int i = 3; i < 20; i++)
+        s_log_append(&f->log, "hello", "wijkracht", NULL, NULL, 0, NULL);
+    s_fake *g = s_fake_new(v, 1); /* the same number of entries, another history */
+    s_log_free(&g->log);
+    s_log_init(&g->log, 2, 20);
+    zn_seckeys other;
+    assert_int_equal(zn_keys_generate(ZN_KIND_BROKER, &other), 0);
+    s_fake_start(f);
+    s_fake_start(g);
+
+    /* first connect: the head is kept (trust on first use) */
+    f->head_size = 5;
+    if (s_connect_once(v, f, &e) != 0)
+        fail_msg("connect: %s", e.text);
+    assert_int_equal(f->last_known, 0);
+    assert_int_equal(s_known(v, NULL), 5);
+    /* a consistent bigger head: proven from 5 and kept */
+    f->head_size = 9;
+    if (s_connect_once(v, f, &e) != 0)
+        fail_msg("connect: %s", e.text);
+    assert_int_equal(f->last_known, 5);
+    assert_int_equal(s_known(v, root9), 9);
+    /* the same head again */
+    assert_int_equal(s_connect_once(v, f, &e), 0);
+    assert_int_equal(f->last_known, 9);
+
+    /* truncated or rolled back: refused, on every try, and the kept head stays */
+    f->head_size = 7;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(s_connect_once(v, f, &e), -1);
+        assert_int_equal(e.code, ZN_E_LOG_INCONSISTENT);
+        assert_int_equal(zn_code_class(e.code), ZN_CLASS_VERIFY);
+        assert_non_null(strstr(e.text, "the broker's log has 7 entries, fewer than the 9 this client saw signed"));
+        assert_non_null(strstr(e.text, "truncated or rolled back"));
+    }
+    assert_int_equal(s_known(v, root), 9);
+    assert_memory_equal(root, root9, 32);
+
+    /* another history of the same size: another root */
+    g->head_size = 9;
+    assert_int_equal(s_connect_once(v, g, &e), -1);
+    assert_int_equal(e.code, ZN_E_LOG_INCONSISTENT);
+    assert_non_null(strstr(e.text, "two different roots for its log of 9 entries"));
+    /* another history, larger: its own proof does not lead from the root seen */
+    g->head_size = 12;
+    assert_int_equal(s_connect_once(v, g, &e), -1);
+    assert_int_equal(e.code, ZN_E_LOG_INCONSISTENT);
+    assert_non_null(strstr(e.text, "does not extend the 9 entries"));
+    assert_int_equal(g->last_known, 9);
+    /* the right history with a damaged proof */
+    f->head_size = 12;
+    f->bad_consistency = true;
+    assert_int_equal(s_connect_once(v, f, &e), -1);
+    assert_int_equal(e.code, ZN_E_LOG_INCONSISTENT);
+    assert_non_null(strstr(e.text, "consistency proof fails"));
+    f->bad_consistency = false;
+    /* a head signed by another key */
+    f->head_keys = &other;
+    assert_int_equal(s_connect_once(v, f, &e), -1);
+    assert_int_equal(e.code, ZN_E_BAD_SIGNATURE);
+    assert_non_null(strstr(e.text, "not signed by the broker key"));
+    f->head_keys = NULL;
+    assert_int_equal(s_known(v, root), 9);
+    assert_memory_equal(root, root9, 32);
+
+    /* the honest broker, grown: accepted and kept */
+    if (s_connect_once(v, f, &e) != 0)
+        fail_msg("connect: %s", e.text);
+    assert_int_equal(f->last_known, 9);
+    assert_int_equal(s_known(v, NULL), 12);
+
+    s_fake_stop(f);
+    s_fake_stop(g);
+
+    /* a state file whose head was altered: refused before anything is believed */
+    char path[200];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof path, "%s.state", v->key_path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE tree_head SET sig = zeroblob(64)",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    zn_client *c = s_open(v, v->key_path, "tcp://127.0.0.1:1", &e);
+    assert_non_null(c);
+    bool have;
+    uint64_t sz, t;
+    assert_int_equal(zn_client_known_head(c, &have, &sz, root, &t, &e), -1);
+    assert_int_equal(e.code, ZN_E_VERIFY);
+    assert_non_null(strstr(e.text, "state file"));
+    zn_client_close(&c);
+
+    s_fake_free(f);
+    free(f);
+    s_fake_free(g);
+    free(g);
+    zn_seckeys_wipe(&other);
+}
+
+/* Two runs with the same key: one asked while knowing 5 entries, the other has kept 9 since.
+ * A head checked against the 5 is accepted, but replaces the 9 only with a proof from it. */
+static void test_tree_heads_concurrent(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    s_fake *f = s_fake_new(v, 1);
+    for (int i = 3; i < 20; i++)
+        s_log_append(&f->log, "hello", "wijkracht", NULL, NULL, 0, NULL);
+    s_fake_start(f);
+    f->head_size = 9;
+    if (s_connect_once(v, f, &e) != 0)
+        fail_msg("connect: %s", e.text);
+    s_fake_stop(f);
+    uint8_t root5[32], root9[32], root[32];
+    assert_int_equal(zn_merkle_root(s_log_get, &f->log, 5, root5), 0);
+    assert_int_equal(s_known(v, root9), 9);
+
+    zn_client *c = s_open(v, v->key_path, "tcp://127.0.0.1:1", &e);
+    assert_non_null(c);
+    zn_tree_head th;
+    uint8_t proof[ZN_MERKLE_MAX_CONSISTENCY * 32];
+    size_t n = 0;
+    for (uint64_t size = 7; size <= 12; size += 5) { /* 7: older than the head kept; 12: newer */
+        msgpack_sbuffer head;
+        uint8_t sig[64];
+        msgpack_sbuffer_init(&head);
+        s_log_head(&f->log, size, &v->broker, &head, sig);
+        assert_int_equal(zn_merkle_consistency_proof(s_log_get, &f->log, 5, size, proof,
+                                                     ZN_MERKLE_MAX_CONSISTENCY, &n), 0);
+        if (zn_client_accept_head(c, (const uint8_t *)head.data, head.size, sig, proof, n, 5, root5,
+                                  "the test", &th, &e) != 0)
+            fail_msg("head %llu: %s", (unsigned long long)size, e.text);
+        assert_int_equal(th.size, size);
+        msgpack_sbuffer_destroy(&head);
+    }
+    zn_client_close(&c);
+    assert_int_equal(s_known(v, root), 9);
+    assert_memory_equal(root, root9, 32);
+
+    /* but another history is refused all the same */
+    s_log other;
+    s_log_init(&other, 2, 20);
+    msgpack_sbuffer head;
+    uint8_t sig[64];
+    msgpack_sbuffer_init(&head);
+    s_log_head(&other, 12, &v->broker, &head, sig);
+    assert_int_equal(zn_merkle_consistency_proof(s_log_get, &other, 5, 12, proof, ZN_MERKLE_MAX_CONSISTENCY, &n), 0);
+    c = s_open(v, v->key_path, "tcp://127.0.0.1:1", &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_accept_head(c, (const uint8_t *)head.data, head.size, sig, proof, n, 5, root5,
+                                           "the test", &th, &e), -1);
+    assert_int_equal(e.code, ZN_E_LOG_INCONSISTENT);
+    msgpack_sbuffer_clear(&head);
+    s_log_head(&other, 9, &v->broker, &head, sig); /* same size as kept, other root */
+    assert_int_equal(zn_client_accept_head(c, (const uint8_t *)head.data, head.size, sig, NULL, 0, 9, root9,
+                                           "the test", &th, &e), -1);
+    assert_int_equal(e.code, ZN_E_LOG_INCONSISTENT);
+    zn_client_close(&c);
+    msgpack_sbuffer_destroy(&head);
+    s_log_free(&other);
+    s_fake_free(f);
+    free(f);
+}
+
+static void test_receipts(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    s_fake *f = s_fake_new(v, 1);
+    s_fake_start(f);
+    zn_client *c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+
+    uint8_t case_id[16], msgid[16] = {0};
+    memset(case_id, 0x5a, sizeof case_id);
+    uint64_t index = 0;
+    if (zn_client_send_ex(c, "wijkracht", case_id, "x", 1, msgid, &index, &e) != 0)
+        fail_msg("send: %s", e.text);
+    assert_int_equal(index, 3); /* after the fake's three entries */
+    bool found = false;
+    uint64_t got = 0;
+    assert_int_equal(zn_client_sent_index(c, msgid, &found, &got, &e), 0);
+    assert_true(found);
+    assert_int_equal(got, 3);
+
+    /* by message id: every check, and the head grows from 3 to 4 */
+    zn_receipt_info r;
+    if (zn_client_receipt_msgid(c, msgid, &r, &e) != 0)
+        fail_msg("receipt: %s", e.text);
+    assert_int_equal(f->last_known, 3);
+    assert_int_equal(r.index, 3);
+    assert_false(r.redacted);
+    assert_string_equal(r.action, "send");
+    assert_string_equal(r.actor, "school-a");
+    assert_string_equal(r.counterpart, "wijkracht");
+    assert_string_equal(r.evidence, "envelope-header");
+    assert_true(r.has_msgid);
+    assert_memory_equal(r.msgid, msgid, 16);
+    assert_true(r.evidence_signed_by_self);
+    assert_true(r.allowed);
+    assert_int_equal(r.tree_size, 4);
+    assert_int_equal(r.known_size, 3);
+    assert_int_equal(s_known(v, NULL), 4);
+
+    /* by index: someone else's entry (the broker lets this one through) */
+    if (zn_client_receipt(c, 1, &r, &e) != 0)
+        fail_msg("receipt 1: %s", e.text);
+    assert_string_equal(r.actor, "wijkracht");
+    assert_string_equal(r.action, "hello");
+    assert_false(r.evidence_signed_by_self);
+    assert_int_equal(r.known_size, 4);
+
+    /* a message this client has no record of */
+    uint8_t other[16];
+    memset(other, 0x77, sizeof other);
+    assert_int_equal(zn_client_receipt_msgid(c, other, &r, &e), -1);
+    assert_int_equal(e.code, ZN_E_UNKNOWN_ENTRY);
+    /* the entry's bytes altered: they no longer hash to the commitment */
+    f->tamper_entry = true;
+    assert_int_equal(zn_client_receipt(c, 3, &r, &e), -1);
+    assert_int_equal(e.code, ZN_E_HASH_MISMATCH);
+    assert_int_equal(zn_code_class(e.code), ZN_CLASS_VERIFY);
+    f->tamper_entry = false;
+    /* a damaged inclusion proof */
+    f->bad_inclusion = true;
+    assert_int_equal(zn_client_receipt(c, 2, &r, &e), -1);
+    assert_int_equal(e.code, ZN_E_VERIFY);
+    assert_non_null(strstr(e.text, "inclusion proof of entry 2"));
+    f->bad_inclusion = false;
+    /* redacted: inclusion only */
+    f->redact = true;
+    if (zn_client_receipt_msgid(c, msgid, &r, &e) != 0)
+        fail_msg("redacted receipt: %s", e.text);
+    assert_true(r.redacted);
+    assert_string_equal(r.action, "");
+    f->redact = false;
+    /* refusals of the broker come through with their code */
+    f->receipt_error = ZN_E_FORBIDDEN;
+    assert_int_equal(zn_client_receipt(c, 1, &r, &e), -1);
+    assert_int_equal(e.code, ZN_E_FORBIDDEN);
+    assert_int_equal(zn_code_class(e.code), ZN_CLASS_REFUSED);
+    f->receipt_error = ZN_E_OK;
+    assert_int_equal(zn_client_receipt(c, 99, &r, &e), -1);
+    assert_int_equal(e.code, ZN_E_UNKNOWN_ENTRY);
+    /* a receipt under a head smaller than the one kept: the log was rolled back */
+    f->head_size = 2;
+    assert_int_equal(zn_client_receipt(c, 1, &r, &e), -1);
+    assert_int_equal(e.code, ZN_E_LOG_INCONSISTENT);
+    f->head_size = 0;
+    assert_int_equal(s_known(v, NULL), 4);
+    zn_client_close(&c);
+
+    /* a recorded id whose entry is another one: not the acceptance of that message */
+    char path[200];
+    zn_state *st = NULL;
+    snprintf(path, sizeof path, "%s.state", v->key_path);
+    assert_int_equal(zn_state_open(path, &st, &e), 0);
+    assert_int_equal(zn_state_record_sent(st, other, 1, s_now_s(), &e), 0);
+    zn_state_close(&st);
+    c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_receipt_msgid(c, other, &r, &e), -1);
+    assert_int_equal(e.code, ZN_E_VERIFY);
+    assert_non_null(strstr(e.text, "is not the acceptance of message 7777"));
+    /* receipts are signed requests: a handler is needed */
+    zn_client_close(&c);
+    zn_client_opts o = {.convenant_path = v->conv_path, .key_path = v->key_path, .broker = f->endpoint};
+    c = zn_client_open(&o, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_receipt(c, 1, &r, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    zn_client_close(&c);
+    s_fake_stop(f);
+    assert_true(f->request_ok);
+    s_fake_free(f);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1352,10 +2007,12 @@ int main(void)
         cmocka_unit_test(test_iso_time),
         cmocka_unit_test(test_parse_seconds),
         cmocka_unit_test(test_parse_id),
+        cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_type_filter),
         cmocka_unit_test(test_args),
         cmocka_unit_test_setup_teardown(test_state_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_state_private_and_newer_schema, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_state_migration, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_open, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_open_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_convenant_rollback, s_setup, s_teardown),
@@ -1367,6 +2024,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inbox_checks, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_inbox_unacked, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_convenant_from_broker, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_tree_heads, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_tree_heads_concurrent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_receipts, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
