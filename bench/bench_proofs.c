@@ -96,6 +96,7 @@ static int p_fill(zn_store *s, zn_audit_log *a, uint64_t n)
         }
         if (zn_audit_sign_head(a, t) != 0 || zn_store_commit(s) != 0)
             return -1;
+        zn_audit_tx_end(a);
     }
     return 0;
 }

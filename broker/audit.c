@@ -1,11 +1,30 @@
 /* audit — the broker's audit log (see audit.h). */
 #include "audit.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define S_SALTS 128
+#define S_PARALLEL_MIN 64 /* pending entries from which a helper thread hashes half of them */
+
+/* An entry appended in this transaction and not yet written (see zn_audit_flush). */
+typedef struct {
+    size_t off, len; /* its bytes in the arena */
+    uint64_t time_ms;
+    uint8_t salt[ZN_AUDIT_SALT_LEN];
+    uint8_t d[ZN_HASH_LEN], leaf[ZN_HASH_LEN];
+} s_pending;
+
+/* The helper thread that computes commitments and leaf hashes of a range of pending entries. */
+typedef struct {
+    pthread_t thread;
+    bool started, stop, busy;
+    pthread_mutex_t lock;
+    pthread_cond_t go, done;
+    size_t from, to;
+} s_hasher;
 
 struct zn_audit_log {
     zn_store *store;
@@ -24,6 +43,14 @@ struct zn_audit_log {
      * S_SALTS entries, not per entry); each is wiped from the pool once used. */
     uint8_t salts[S_SALTS][ZN_AUDIT_SALT_LEN];
     unsigned n_salts; /* unused salts left, at the end of the pool */
+    /* The entries appended in this transaction, their bytes end to end in `arena`; the first
+     * n_written are in the store. They stay until the transaction ends, so a savepoint rolled
+     * back after a flush can make the earlier ones pending again. */
+    s_pending *pend;
+    size_t n_pend, n_written, cap_pend;
+    size_t mark_pend, mark_written; /* at the last savepoint */
+    msgpack_sbuffer arena;
+    s_hasher hasher;
 };
 
 /* ---- node access for zn_merkle ---------------------------------------------------------- */
@@ -51,6 +78,97 @@ static int s_emit(void *ctx, unsigned level, uint64_t index, const uint8_t hash[
 {
     zn_audit_log *a = ctx;
     return level < ZN_AUDIT_NODE_LEVEL ? 0 : zn_store_audit_node_put(a->store, level, index, hash);
+}
+
+/* ---- pending entries ---------------------------------------------------------------------- */
+
+/* Commitments and leaf hashes of pending entries [from, to). */
+static void s_hash_range(zn_audit_log *a, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        s_pending *p = &a->pend[i];
+        zn_audit_commit(p->d, p->salt, (const uint8_t *)a->arena.data + p->off, p->len);
+        zn_merkle_leaf_hash(p->leaf, p->d, ZN_HASH_LEN);
+    }
+}
+
+static void *s_hasher_main(void *arg)
+{
+    zn_audit_log *a = arg;
+    s_hasher *h = &a->hasher;
+    pthread_mutex_lock(&h->lock);
+    for (;;) {
+        while (!h->busy && !h->stop)
+            pthread_cond_wait(&h->go, &h->lock);
+        if (h->stop)
+            break;
+        pthread_mutex_unlock(&h->lock);
+        s_hash_range(a, h->from, h->to);
+        pthread_mutex_lock(&h->lock);
+        h->busy = false;
+        pthread_cond_signal(&h->done);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+static void s_hasher_start(zn_audit_log *a)
+{
+    s_hasher *h = &a->hasher;
+    if (pthread_mutex_init(&h->lock, NULL) != 0)
+        return;
+    if (pthread_cond_init(&h->go, NULL) != 0 || pthread_cond_init(&h->done, NULL) != 0 ||
+        pthread_create(&h->thread, NULL, s_hasher_main, a) != 0)
+        return; /* without the helper, the flushing thread hashes everything itself */
+    h->started = true;
+}
+
+static void s_hasher_stop(zn_audit_log *a)
+{
+    s_hasher *h = &a->hasher;
+    if (!h->started)
+        return;
+    pthread_mutex_lock(&h->lock);
+    h->stop = true;
+    pthread_cond_signal(&h->go);
+    pthread_mutex_unlock(&h->lock);
+    pthread_join(h->thread, NULL);
+    pthread_cond_destroy(&h->go);
+    pthread_cond_destroy(&h->done);
+    pthread_mutex_destroy(&h->lock);
+    h->started = false;
+}
+
+/* Hash the entries not yet written, half of them on the helper thread when there are many. */
+static void s_hash_pending(zn_audit_log *a)
+{
+    s_hasher *h = &a->hasher;
+    size_t from = a->n_written, half = from + (a->n_pend - from) / 2;
+    if (!h->started || a->n_pend - from < S_PARALLEL_MIN) {
+        s_hash_range(a, from, a->n_pend);
+        return;
+    }
+    pthread_mutex_lock(&h->lock);
+    h->from = half, h->to = a->n_pend, h->busy = true;
+    pthread_cond_signal(&h->go);
+    pthread_mutex_unlock(&h->lock);
+    s_hash_range(a, from, half);
+    pthread_mutex_lock(&h->lock);
+    while (h->busy)
+        pthread_cond_wait(&h->done, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* Forget the entries from `keep` on (their salts wiped). */
+static void s_drop_pending(zn_audit_log *a, size_t keep)
+{
+    for (size_t i = keep; i < a->n_pend; i++)
+        sodium_memzero(a->pend[i].salt, ZN_AUDIT_SALT_LEN);
+    if (keep < a->n_pend)
+        a->arena.size = a->pend[keep].off;
+    a->n_pend = keep;
+    if (a->n_written > keep)
+        a->n_written = keep;
 }
 
 /* ---- loading ------------------------------------------------------------------------------ */
@@ -158,11 +276,14 @@ int zn_audit_log_open(zn_store *s, const zn_seckeys *broker, bool off, zn_audit_
     a->key = broker;
     a->off = off;
     msgpack_sbuffer_init(&a->sb);
+    msgpack_sbuffer_init(&a->arena);
     zn_merkle_frontier_init(&a->fr);
     if (s_load(a, e) != 0)
         goto fail;
     if (a->fr.size && s_check_head(a, e) != 0)
         goto fail;
+    if (!off)
+        s_hasher_start(a);
     *out = a;
     return 0;
 fail:
@@ -174,14 +295,19 @@ void zn_audit_log_close(zn_audit_log **ap)
 {
     if (!ap || !*ap)
         return;
-    msgpack_sbuffer_destroy(&(*ap)->sb);
-    sodium_memzero((*ap)->salts, sizeof (*ap)->salts);
-    free(*ap);
+    zn_audit_log *a = *ap;
+    s_hasher_stop(a);
+    s_drop_pending(a, 0);
+    msgpack_sbuffer_destroy(&a->sb);
+    msgpack_sbuffer_destroy(&a->arena);
+    free(a->pend);
+    sodium_memzero(a->salts, sizeof a->salts);
+    free(a);
     *ap = NULL;
 }
 
 bool zn_audit_off(const zn_audit_log *a) { return a->off; }
-uint64_t zn_audit_size(const zn_audit_log *a) { return a->fr.size; }
+uint64_t zn_audit_size(const zn_audit_log *a) { return a->fr.size + (a->n_pend - a->n_written); }
 
 /* ---- appending ---------------------------------------------------------------------------- */
 
@@ -191,26 +317,45 @@ int zn_audit_append(zn_audit_log *a, zn_audit_entry *en, uint64_t now_ms, uint64
         *index = 0;
         return 0;
     }
-    uint8_t salt[ZN_AUDIT_SALT_LEN], d[ZN_HASH_LEN], leaf[ZN_HASH_LEN];
-    en->index = a->fr.size;
+    if (a->n_pend == a->cap_pend) {
+        size_t cap = a->cap_pend ? 2 * a->cap_pend : 256;
+        s_pending *p = realloc(a->pend, cap * sizeof *p);
+        if (!p)
+            return -1;
+        a->pend = p, a->cap_pend = cap;
+    }
+    en->index = zn_audit_size(a);
     en->time_ms = now_ms;
-    msgpack_sbuffer_clear(&a->sb);
-    if (zn_audit_entry_encode(&a->sb, en, NULL) != 0)
-        return -1;
+    size_t off = a->arena.size;
+    if (zn_audit_entry_encode(&a->arena, en, NULL) != 0)
+        return -1; /* appends nothing */
+    s_pending *p = &a->pend[a->n_pend++];
+    p->off = off;
+    p->len = a->arena.size - off;
+    p->time_ms = now_ms;
     if (!a->n_salts) {
         randombytes_buf(a->salts, sizeof a->salts);
         a->n_salts = S_SALTS;
     }
-    memcpy(salt, a->salts[--a->n_salts], sizeof salt);
-    sodium_memzero(a->salts[a->n_salts], sizeof salt);
-    zn_audit_commit(d, salt, (const uint8_t *)a->sb.data, a->sb.size);
-    zn_merkle_leaf_hash(leaf, d, sizeof d);
-    /* zn_merkle_append leaves the edge as it was when it fails */
-    int rc = zn_store_audit_insert(a->store, en->index, now_ms, d, salt, (const uint8_t *)a->sb.data, a->sb.size);
-    sodium_memzero(salt, sizeof salt);
-    if (rc != 0 || zn_merkle_append(&a->fr, leaf, s_emit, a) != 0)
-        return -1;
+    memcpy(p->salt, a->salts[--a->n_salts], ZN_AUDIT_SALT_LEN);
+    sodium_memzero(a->salts[a->n_salts], ZN_AUDIT_SALT_LEN);
     *index = en->index;
+    return 0;
+}
+
+int zn_audit_flush(zn_audit_log *a)
+{
+    if (a->n_written == a->n_pend)
+        return 0;
+    s_hash_pending(a);
+    for (; a->n_written < a->n_pend; a->n_written++) {
+        const s_pending *p = &a->pend[a->n_written];
+        /* zn_merkle_append leaves the edge as it was when it fails; the caller then rolls back */
+        if (zn_store_audit_insert(a->store, a->fr.size, p->time_ms, p->d, p->salt,
+                                  (const uint8_t *)a->arena.data + p->off, p->len) != 0 ||
+            zn_merkle_append(&a->fr, p->leaf, s_emit, a) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -220,12 +365,22 @@ void zn_audit_mark(zn_audit_log *a)
 {
     a->mark_size = a->fr.size;
     a->head_size_at_mark = a->th.size;
+    a->mark_pend = a->n_pend;
+    a->mark_written = a->n_written;
+}
+
+void zn_audit_tx_end(zn_audit_log *a)
+{
+    s_drop_pending(a, 0);
+    msgpack_sbuffer_clear(&a->arena);
 }
 
 void zn_audit_tx_begin(zn_audit_log *a)
 {
-    a->tx_size = a->mark_size = a->fr.size;
-    a->head_size_at_tx = a->head_size_at_mark = a->th.size;
+    zn_audit_tx_end(a);
+    zn_audit_mark(a);
+    a->tx_size = a->fr.size;
+    a->head_size_at_tx = a->th.size;
 }
 
 static int s_reload_if(zn_audit_log *a, uint64_t size, uint64_t head_size)
@@ -236,19 +391,35 @@ static int s_reload_if(zn_audit_log *a, uint64_t size, uint64_t head_size)
     return s_load(a, &e);
 }
 
-int zn_audit_undo(zn_audit_log *a) { return s_reload_if(a, a->mark_size, a->head_size_at_mark); }
-int zn_audit_tx_undo(zn_audit_log *a) { return s_reload_if(a, a->tx_size, a->head_size_at_tx); }
+/* The store rolled back to the savepoint: entries appended after it go; entries written after
+ * it (a flush inside the savepoint) are pending again, and the tree's edge is read anew. */
+int zn_audit_undo(zn_audit_log *a)
+{
+    s_drop_pending(a, a->mark_pend);
+    a->n_written = a->mark_written;
+    return s_reload_if(a, a->mark_size, a->head_size_at_mark);
+}
+
+int zn_audit_tx_undo(zn_audit_log *a)
+{
+    s_drop_pending(a, 0);
+    return s_reload_if(a, a->tx_size, a->head_size_at_tx);
+}
 
 /* ---- tree heads ----------------------------------------------------------------------------- */
 
 bool zn_audit_head_due(const zn_audit_log *a, uint64_t now_ms)
 {
-    return !a->off && a->fr.size > a->th.size && (a->head_len == 0 || now_ms >= a->th.time_ms + ZN_AUDIT_HEAD_EVERY_MS);
+    return !a->off && zn_audit_size(a) > a->th.size && (a->head_len == 0 || now_ms >= a->th.time_ms + ZN_AUDIT_HEAD_EVERY_MS);
 }
 
 int zn_audit_sign_head(zn_audit_log *a, uint64_t now_ms)
 {
-    if (a->off || (a->head_len && a->fr.size <= a->th.size))
+    if (a->off)
+        return 0;
+    if (zn_audit_flush(a) != 0)
+        return -1;
+    if (a->head_len && a->fr.size <= a->th.size)
         return 0;
     zn_tree_head th = {.size = a->fr.size, .time_ms = now_ms};
     uint8_t sig[ZN_SIG_LEN];
@@ -278,6 +449,9 @@ const uint8_t *zn_audit_head(const zn_audit_log *a, size_t *len, const uint8_t *
 int zn_audit_inclusion(zn_audit_log *a, uint64_t index, uint64_t size, uint8_t *out, uint32_t *n)
 {
     size_t got = 0;
+    *n = 0;
+    if (zn_audit_flush(a) != 0)
+        return -1;
     int rc = zn_merkle_inclusion_proof(s_get, a, index, size, out, ZN_MERKLE_MAX_INCLUSION, &got);
     *n = (uint32_t)got;
     return rc;
@@ -289,6 +463,8 @@ int zn_audit_consistency(zn_audit_log *a, uint64_t m, uint64_t size, uint8_t *ou
     *n = 0;
     if (m == 0 || m >= size)
         return 0; /* nothing to prove: every tree extends the empty one, and a tree itself */
+    if (zn_audit_flush(a) != 0)
+        return -1;
     int rc = zn_merkle_consistency_proof(s_get, a, m, size, out, ZN_MERKLE_MAX_CONSISTENCY, &got);
     *n = (uint32_t)got;
     return rc;
@@ -339,6 +515,8 @@ int zn_audit_redact(zn_audit_log *a, uint64_t before_ms, uint64_t now_ms, uint32
     if (a->off)
         return 0;
     s_redact_ctx x = {.a = a, .before_ms = before_ms};
+    if (zn_audit_flush(a) != 0)
+        return -1;
     if (zn_store_meta_get_u64(a->store, "audit_redacted_upto", &x.next) < 0)
         return -1;
     uint64_t from = x.next;

@@ -3,8 +3,9 @@
  * (docs/AUDIT.md).
  *
  * zn_audit_append is the one way an entry gets into the log. It runs inside the caller's store
- * transaction: the entry row (commitment, salt, bytes) and the tree nodes it completes are
- * written there, so the change and its entry commit or vanish together. The tree's right edge
+ * transaction, and zn_audit_flush writes the entry row (commitment, salt, bytes) and the tree
+ * nodes it completes before that transaction commits, so the change and its entry commit or
+ * vanish together. The tree's right edge
  * (a zn_merkle_frontier) lives in memory; when the caller rolls back a savepoint or the
  * transaction it tells the log (zn_audit_mark / zn_audit_undo), which reloads the edge from the
  * store when appends were undone.
@@ -45,13 +46,23 @@ int zn_audit_append(zn_audit_log *a, zn_audit_entry *en, uint64_t now_ms, uint64
     __attribute__((warn_unused_result));
 /* The index the next entry will get. */
 uint64_t zn_audit_size(const zn_audit_log *a);
+/* Write the entries appended since the last flush: their commitments (hashed on a helper thread
+ * when there are many), rows and tree nodes. zn_audit_append only encodes an entry and draws its
+ * salt; the writing happens here, still inside the transaction, and the caller flushes before
+ * it commits. Signing a head, proofs and redaction flush first. A flush inside a savepoint that
+ * is then rolled back is undone by zn_audit_undo (the earlier entries are written again by the
+ * next flush). -1: the caller must roll the transaction back. */
+int zn_audit_flush(zn_audit_log *a) __attribute__((warn_unused_result));
 
 /* Call with the store's savepoint (mark) and after rolling it back (undo); zn_audit_tx_begin
- * after zn_store_begin and zn_audit_tx_undo after zn_store_rollback or a failed commit. */
+ * after zn_store_begin, zn_audit_flush + zn_store_commit + zn_audit_tx_end to commit, and
+ * zn_audit_tx_undo after zn_store_rollback or a failed commit. */
 void zn_audit_mark(zn_audit_log *a);
 int zn_audit_undo(zn_audit_log *a);
 void zn_audit_tx_begin(zn_audit_log *a);
 int zn_audit_tx_undo(zn_audit_log *a);
+/* After a commit: forget the transaction's entries (and wipe their salts). */
+void zn_audit_tx_end(zn_audit_log *a);
 
 /* Sign and store a tree head for the current size inside the open transaction, when the log
  * has grown since the latest head. */

@@ -74,14 +74,21 @@ typedef struct {
     size_t len;
 } s_push;
 
-/* An item pushed to a partner whose "deliver" entry is not yet in the audit log. */
+/* Item ids waiting for their "deliver" or "ack" entry: one entry per partner lists them. */
 typedef struct {
     uint32_t partner;
     uint8_t item_id[ZN_ID_LEN];
-} s_pushed;
+} s_item;
 
-#define S_PUSHED_MAX 8192             /* pushed items recorded at once, at most */
-#define S_PUSHED_DELAY_MS 1000u       /* recorded with the next batch, or after this long */
+typedef struct {
+    const char *action;  /* "deliver": the broker pushed to the partner; "ack": the partner acknowledged */
+    s_item *v;           /* S_ITEMS_MAX */
+    size_t n;
+    uint64_t since_ms;   /* when the oldest was added */
+} s_itemlog;
+
+#define S_ITEMS_MAX 8192              /* item ids waiting at once, at most */
+#define S_PUSHED_DELAY_MS 1000u       /* pushes are recorded with the next batch, or after this long */
 #define S_ITEMS_PER_ENTRY 1024        /* item ids in one "deliver" or "ack" entry */
 #define S_REDACT_EVERY_MS 60000u
 #define S_REDACT_MAX 4096             /* entries looked at per redaction step */
@@ -110,9 +117,8 @@ struct zn_broker {
     zn_audit_log *audit;
     bool head_wanted;         /* a reader needs a head covering this batch */
     bool poisoned;            /* an audit append failed: this batch must not commit */
-    s_pushed *pushed;         /* S_PUSHED_MAX, pushed and not yet recorded */
-    size_t n_pushed;
-    uint64_t pushed_since_ms;
+    s_itemlog pushed;         /* pushed, recorded with the next transaction */
+    s_itemlog acked;          /* acknowledged in this batch, recorded before it commits */
     uint64_t next_redact_ms;
 };
 
@@ -324,6 +330,16 @@ static const char *s_type_name(uint32_t t)
 
 static void s_audit_tick(zn_broker *b, uint64_t now, bool force);
 
+static void s_item_add(s_itemlog *l, uint32_t partner, const uint8_t id[ZN_ID_LEN])
+{
+    if (l->n >= S_ITEMS_MAX)
+        return; /* only when the log's own transaction failed; the entry of these items is lost */
+    if (!l->n)
+        l->since_ms = zn_now_ms();
+    l->v[l->n].partner = partner;
+    memcpy(l->v[l->n++].item_id, id, ZN_ID_LEN);
+}
+
 typedef struct {
     zn_broker *b;
     s_session *s;
@@ -355,14 +371,9 @@ static bool s_deliver(zn_broker *b, s_session *s, int64_t seq, const uint8_t ite
     s->last_pushed = seq;
     s->idle_due = true;
     if (!zn_audit_off(b->audit)) {
-        if (b->n_pushed >= S_PUSHED_MAX)
+        if (b->pushed.n >= S_ITEMS_MAX)
             s_audit_tick(b, zn_now_ms(), false);
-        if (b->n_pushed < S_PUSHED_MAX) {
-            if (!b->n_pushed)
-                b->pushed_since_ms = zn_now_ms();
-            b->pushed[b->n_pushed].partner = (uint32_t)(s - b->sessions);
-            memcpy(b->pushed[b->n_pushed++].item_id, item_id, ZN_ID_LEN);
-        }
+        s_item_add(&b->pushed, (uint32_t)(s - b->sessions), item_id);
     }
     return true;
 }
@@ -459,8 +470,12 @@ static void s_undone(zn_broker *b, int rc)
 
 static int s_commit(zn_broker *b)
 {
-    if (zn_store_commit(b->store) == 0)
+    if (zn_audit_flush(b->audit) == 0 && zn_store_commit(b->store) == 0) {
+        zn_audit_tx_end(b->audit);
         return 0;
+    }
+    if (zn_store_in_tx(b->store))
+        zn_store_rollback(b->store);
     s_undone(b, zn_audit_tx_undo(b->audit));
     return -1;
 }
@@ -505,38 +520,42 @@ static int s_audit(zn_broker *b, zn_audit_entry *en, uint64_t *idx)
     return -1;
 }
 
-/* Record pushed items: one "deliver" entry per partner and up to S_ITEMS_PER_ENTRY items. A
- * push changes nothing stored, so its entry follows in the next transaction (at most
- * S_PUSHED_DELAY_MS later); the recipient's "ack" entry records the receipt itself. */
-static int s_pushed_cmp(const void *a, const void *b)
+/* Record waiting item ids: one entry per partner and up to S_ITEMS_PER_ENTRY items. A push
+ * changes nothing stored, so its "deliver" entry is written with the next transaction (at most
+ * S_PUSHED_DELAY_MS later); the recipient's "ack" entry, written in the transaction that deletes
+ * the items, records the receipt itself. The caller empties the log once the transaction
+ * commits (or, for acknowledgements, when it is rolled back). */
+static int s_item_cmp(const void *a, const void *b)
 {
-    const s_pushed *x = a, *y = b;
+    const s_item *x = a, *y = b;
     return x->partner < y->partner ? -1 : x->partner > y->partner;
 }
 
-static int s_record_pushed(zn_broker *b)
+static int s_record_items(zn_broker *b, s_itemlog *l)
 {
-    if (!b->n_pushed)
+    if (!l->n)
         return 0;
-    qsort(b->pushed, b->n_pushed, sizeof *b->pushed, s_pushed_cmp);
+    qsort(l->v, l->n, sizeof *l->v, s_item_cmp);
     uint8_t *ids = malloc(S_ITEMS_PER_ENTRY * ZN_ID_LEN);
     if (!ids)
         return -1;
+    bool ack = strcmp(l->action, "ack") == 0;
     int rc = 0;
-    for (size_t i = 0; i < b->n_pushed && rc == 0;) {
-        uint32_t p = b->pushed[i].partner, n = 0;
-        for (; i < b->n_pushed && b->pushed[i].partner == p && n < S_ITEMS_PER_ENTRY; i++, n++)
-            memcpy(ids + (size_t)n * ZN_ID_LEN, b->pushed[i].item_id, ZN_ID_LEN);
+    for (size_t i = 0; i < l->n && rc == 0;) {
+        uint32_t p = l->v[i].partner, n = 0;
+        for (; i < l->n && l->v[i].partner == p && n < S_ITEMS_PER_ENTRY; i++, n++)
+            memcpy(ids + (size_t)n * ZN_ID_LEN, l->v[i].item_id, ZN_ID_LEN);
+        const char *who = p < b->conv->n_partners ? b->conv->partners[p].id : NULL;
         zn_audit_detail det[] = {
             {.key = "count", .type = ZN_AUDIT_U64, .u64 = n},
             {.key = "items", .type = ZN_AUDIT_BIN, .p = ids, .len = (size_t)n * ZN_ID_LEN},
         };
-        zn_audit_entry en = {.action = "deliver", .counterpart = p < b->conv->n_partners ? b->conv->partners[p].id : NULL,
+        zn_audit_entry en = {.actor = ack ? who : NULL, .action = l->action, .counterpart = ack ? NULL : who,
                              .decision = ZN_AUDIT_ALLOWED, .details = det, .n_details = 2};
         rc = s_audit(b, &en, NULL);
     }
     free(ids);
-    return rc; /* the caller empties b->pushed once the transaction commits */
+    return rc;
 }
 
 /* Sign a head in the open transaction when one is due (or a reader asked for one). */
@@ -552,17 +571,17 @@ static int s_head_if_due(zn_broker *b, uint64_t now)
  * head that is due. */
 static void s_audit_tick(zn_broker *b, uint64_t now, bool force)
 {
-    bool pushed = b->n_pushed && (force || now >= b->pushed_since_ms + S_PUSHED_DELAY_MS ||
-                                  b->n_pushed >= S_PUSHED_MAX);
+    bool pushed = b->pushed.n && (force || now >= b->pushed.since_ms + S_PUSHED_DELAY_MS ||
+                                  b->pushed.n >= S_ITEMS_MAX);
     if (!pushed && !force && !zn_audit_head_due(b->audit, now))
         return;
-    if (s_begin(b) != 0 || (pushed && s_record_pushed(b) != 0) ||
+    if (s_begin(b) != 0 || (pushed && s_record_items(b, &b->pushed) != 0) ||
         (force ? zn_audit_sign_head(b->audit, now) : s_head_if_due(b, now)) != 0 || s_commit(b) != 0) {
         if (zn_store_in_tx(b->store))
             s_rollback(b);
         zn_log("audit-write-failed");
     } else if (pushed) {
-        b->n_pushed = 0;
+        b->pushed.n = 0;
     }
 }
 
@@ -770,8 +789,6 @@ static int s_on_ack(s_ctx *x, const zn_frame *f, zn_err *e)
         return 0;
     if (s_tx(b, e) != 0)
         return -1;
-    uint8_t ids[ZN_MAX_ACK][ZN_ID_LEN];
-    uint32_t removed = 0;
     for (uint32_t i = 0; i < f->u.ack.n; i++) {
         uint8_t id[ZN_ID_LEN];
         zn_frame_ack_id(f, i, id);
@@ -781,21 +798,13 @@ static int s_on_ack(s_ctx *x, const zn_frame *f, zn_err *e)
         int n = seq ? zn_store_queue_delete(b->store, x->p->id, seq) : 0;
         if (n < 0)
             return zn_err_set(e, ZN_E_STORE, NULL);
-        if (n > 0)
-            memcpy(ids[removed++], id, ZN_ID_LEN);
+        if (n > 0) { /* recorded in one "ack" entry per partner before the batch commits */
+            if (b->acked.n >= S_ITEMS_MAX && s_record_items(b, &b->acked) == 0)
+                b->acked.n = 0;
+            s_item_add(&b->acked, x->pidx, id);
+        }
         b->delta[x->pidx] -= n;
     }
-    if (!removed)
-        return 0;
-    zn_audit_detail det[] = {
-        {.key = "count", .type = ZN_AUDIT_U64, .u64 = removed},
-        {.key = "items", .type = ZN_AUDIT_BIN, .p = ids[0], .len = (size_t)removed * ZN_ID_LEN},
-    };
-    zn_audit_entry en = {.actor = x->p->id, .action = "ack", .decision = ZN_AUDIT_ALLOWED, .details = det,
-                         .n_details = 2};
-    if (s_audit(b, &en, NULL) != 0)
-        return zn_err_set(e, ZN_E_STORE, NULL); /* the batch does not commit: nothing was removed */
-    x->recorded = true;
     return 0;
 }
 
@@ -923,7 +932,7 @@ static int s_receipt(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
     int rc = -1;
     zn_doc doc = {0};
     zn_receipt r = {0};
-    if (zn_store_audit_scan(b->store, index, index + 1, 1, s_row_cb, &row) != 1 || !row.found) {
+    if (zn_audit_flush(b->audit) != 0 || zn_store_audit_scan(b->store, index, index + 1, 1, s_row_cb, &row) != 1 || !row.found) {
         zn_err_set(e, ZN_E_STORE, "audit entry %llu cannot be read", (unsigned long long)index);
         goto out;
     }
@@ -1062,10 +1071,12 @@ static int s_audit_read(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e
     msgpack_sbuffer_init(&pg.rec);
     msgpack_packer_init(&pg.pk, &pg.out, msgpack_sbuffer_write);
     uint64_t size = zn_audit_size(b->audit);
-    int n = 0;
+    int n = zn_audit_flush(b->audit);
     switch (f.what) {
     case ZN_READ_ENTRIES: {
         uint64_t upto = f.upto && f.upto < size ? f.upto : size;
+        if (n < 0)
+            break;
         for (uint64_t from = f.from; n >= 0 && from < upto && !s_page_full(&pg); from = pg.next)
             n = zn_store_audit_scan(b->store, from, upto, S_FETCH_MAX, s_page_entry_cb, &pg);
         s_page_flush_leaves(&pg);
@@ -1241,7 +1252,8 @@ static void s_batch(zn_broker *b)
     b->frames += count;
     uint64_t now = zn_now_ms();
     if (zn_store_in_tx(b->store)) {
-        if (!b->poisoned && (s_record_pushed(b) != 0 || s_head_if_due(b, now) != 0))
+        if (!b->poisoned && (s_record_items(b, &b->acked) != 0 || s_record_items(b, &b->pushed) != 0 ||
+                             s_head_if_due(b, now) != 0))
             b->poisoned = true;
         if (b->poisoned) {
             s_rollback(b);
@@ -1249,9 +1261,10 @@ static void s_batch(zn_broker *b)
         } else if (++b->commits, s_commit(b) != 0) {
             failed = true;
         } else {
-            b->n_pushed = 0;
+            b->pushed.n = 0;
         }
     }
+    b->acked.n = 0; /* recorded and committed, or rolled back with the deletions */
     if (failed)
         zn_log("store-failed batch=%zu: nothing of it was accepted", count);
     b->poisoned = false;
@@ -1420,7 +1433,7 @@ int zn_broker_reload(zn_broker *b, zn_err *e)
     if (s_begin(b) != 0 || s_pin_convenant(b, next, e) != 0)
         goto fail;
     /* pushes are recorded under the partner table they were made with, before it changes */
-    d.failed = s_record_pushed(b) != 0 || s_record_convenant(b, next, "reload") != 0;
+    d.failed = s_record_items(b, &b->pushed) != 0 || s_record_convenant(b, next, "reload") != 0;
     for (size_t i = 0; i < b->conv->n_partners && !d.failed; i++) {
         const zn_partner *p = &b->conv->partners[i];
         if (zn_convenant_partner(next, p->id))
@@ -1434,7 +1447,7 @@ int zn_broker_reload(zn_broker *b, zn_err *e)
                    (unsigned long long)b->conv->version);
         goto fail;
     }
-    b->n_pushed = 0;
+    b->pushed.n = 0;
     /* Partners that left, or whose transport key changed, lose their session now. */
     for (size_t i = 0; i < b->conv->n_partners; i++) {
         const zn_partner *p = &b->conv->partners[i];
@@ -1573,8 +1586,9 @@ int zn_broker_new(const zn_broker_opts *opts, zn_broker **out, zn_err *e)
         zn_err_prefix(e, opts->db_path);
         goto fail;
     }
-    b->pushed = malloc(S_PUSHED_MAX * sizeof *b->pushed);
-    if (!b->pushed) {
+    b->pushed = (s_itemlog){.action = "deliver", .v = malloc(S_ITEMS_MAX * sizeof(s_item))};
+    b->acked = (s_itemlog){.action = "ack", .v = malloc(S_ITEMS_MAX * sizeof(s_item))};
+    if (!b->pushed.v || !b->acked.v) {
         zn_err_set(e, ZN_E_INTERNAL, "out of memory");
         goto fail;
     }
@@ -1681,7 +1695,7 @@ int zn_broker_run(zn_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic
     };
     zn_audit_entry en = {.action = "shutdown", .decision = ZN_AUDIT_ALLOWED, .details = det, .n_details = 2};
     /* pushes not yet recorded, the shutdown itself, and a head over everything */
-    if (s_begin(b) != 0 || s_record_pushed(b) != 0 || s_audit(b, &en, NULL) != 0 ||
+    if (s_begin(b) != 0 || s_record_items(b, &b->pushed) != 0 || s_audit(b, &en, NULL) != 0 ||
         zn_audit_sign_head(b->audit, zn_now_ms()) != 0 || s_commit(b) != 0) {
         if (zn_store_in_tx(b->store))
             s_rollback(b);
@@ -1706,7 +1720,7 @@ void zn_broker_destroy(zn_broker **bp)
     zn_audit_log_close(&b->audit);
     zn_store_close(&b->store);
     zn_zap_destroy(&b->zap);
-    free(b->pushed);
+    free(b->pushed.v), free(b->acked.v);
     s_session_free(b->sessions, b->conv ? b->conv->n_partners : 0);
     zn_convenant_destroy(&b->conv);
     zn_seckeys_wipe(&b->key);

@@ -171,25 +171,21 @@ int zn_audit_entry_encode(msgpack_sbuffer *out, const zn_audit_entry *en, zn_err
         return zn_err_set(e, ZN_E_INTERNAL, "audit entry encode called without its arguments");
     if (s_entry_check(en, ZN_E_USAGE, e) != 0)
         return -1;
-    msgpack_sbuffer_init(&b.sb);
+    /* packed straight onto the end of out, and cut off again on failure: appended whole or not
+     * at all */
+    size_t start = out->size;
+    b.sb = *out;
     s_entry_pack(&b, en);
-    if (b.failed) {
+    *out = b.sb;
+    if (b.failed)
         zn_err_set(e, ZN_E_INTERNAL, "out of memory while encoding an audit entry");
-        goto done;
-    }
-    if (b.sb.size > ZN_AUDIT_MAX_ENTRY) {
-        zn_err_set(e, ZN_E_USAGE, "the audit entry is %zu bytes; at most %u are allowed", b.sb.size,
+    else if (out->size - start > ZN_AUDIT_MAX_ENTRY)
+        zn_err_set(e, ZN_E_USAGE, "the audit entry is %zu bytes; at most %u are allowed", out->size - start,
                    ZN_AUDIT_MAX_ENTRY);
-        goto done;
-    }
-    /* appended whole or not at all */
-    if (msgpack_sbuffer_write(out, b.sb.data, b.sb.size) != 0) {
-        zn_err_set(e, ZN_E_INTERNAL, "out of memory while encoding an audit entry");
-        goto done;
-    }
-    rc = 0;
-done:
-    msgpack_sbuffer_destroy(&b.sb);
+    else
+        rc = 0;
+    if (rc != 0)
+        out->size = start;
     return rc;
 }
 

@@ -146,7 +146,13 @@ static void s_begin(s_fix *f)
     zn_audit_tx_begin(f->a);
 }
 
-static void s_commit(s_fix *f) { assert_int_equal(zn_store_commit(f->s), 0); }
+/* The broker's order: write the pending entries, then commit. */
+static void s_commit(s_fix *f)
+{
+    assert_int_equal(zn_audit_flush(f->a), 0);
+    assert_int_equal(zn_store_commit(f->s), 0);
+    zn_audit_tx_end(f->a);
+}
 
 /* Grow the log to `size` entries in one transaction; sign a head for it when `head`. */
 static void s_grow(s_fix *f, uint64_t size, bool head)
