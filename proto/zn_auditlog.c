@@ -14,11 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define S_HEAD_MAX 54           /* [1, size, root bin32, time]: see zn_audit.c */
 #define S_HEAD_FIELDS 4
 #define S_HEADER_FIELDS 10      /* envelope header, docs/PROTOCOL.md section 4 */
-#define S_CHUNK_BYTES (4u << 20)
+#define S_CHUNK_BYTES (1u << 20)
 #define S_MAX_THREADS 64
 #define S_CONV_LOAD "convenant-load"
 
@@ -47,11 +50,32 @@ static const uint8_t s_unhex_tab[256] = {
     0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
 };
 
-/* out[0..n) from 2n lowercase hex digits; -1 when any is not one. No branch per byte. */
+/* out[0..n) from 2n lowercase hex digits; -1 when any is not one. Sixteen digits at a time where
+ * SSE2 is there, a table lookup per digit for the rest; no branch per byte. */
 static int s_unhex(uint8_t *out, const uint8_t *hex, size_t n)
 {
     uint8_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i c0 = _mm_set1_epi8('0'), ca = _mm_set1_epi8('a'), nine = _mm_set1_epi8(9);
+    const __m128i five = _mm_set1_epi8(5), ten = _mm_set1_epi8(10), zero = _mm_setzero_si128();
+    const __m128i low = _mm_set1_epi16(0x00ff);
+    int ok = 0xffff;
+    for (; i + 8 <= n; i += 8) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(hex + 2 * i));
+        __m128i d = _mm_sub_epi8(x, c0), l = _mm_sub_epi8(x, ca);
+        __m128i isd = _mm_cmpeq_epi8(_mm_subs_epu8(d, nine), zero); /* '0'..'9' */
+        __m128i isl = _mm_cmpeq_epi8(_mm_subs_epu8(l, five), zero); /* 'a'..'f' */
+        ok &= _mm_movemask_epi8(_mm_or_si128(isd, isl));
+        __m128i v = _mm_or_si128(_mm_and_si128(isd, d), _mm_and_si128(isl, _mm_add_epi8(l, ten)));
+        /* 16-bit lane j holds digit 2j (low byte) and digit 2j + 1: one output byte each */
+        __m128i w = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(v, low), 4), _mm_srli_epi16(v, 8));
+        _mm_storel_epi64((__m128i *)(void *)(out + i), _mm_packus_epi16(w, w));
+    }
+    if (ok != 0xffff)
+        return -1;
+#endif
+    for (; i < n; i++) {
         uint8_t hi = s_unhex_tab[hex[2 * i]], lo = s_unhex_tab[hex[2 * i + 1]];
         bad |= hi | lo;
         out[i] = (uint8_t)((hi << 4) | (lo & 0x0f));
@@ -59,9 +83,19 @@ static int s_unhex(uint8_t *out, const uint8_t *hex, size_t n)
     return (bad & 0x80) ? -1 : 0;
 }
 
-/* The last byte c in p[0..n), or NULL; eight bytes at a time (hex runs are long). */
+/* The last byte c in p[0..n), or NULL; sixteen (or eight) bytes at a time: hex runs are long. */
 static const uint8_t *s_rfind(const uint8_t *p, size_t n, uint8_t c)
 {
+#if defined(__SSE2__)
+    const __m128i pat = _mm_set1_epi8((char)c);
+    while (n >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, pat));
+        if (m)
+            return p + n - 16 + (31 - __builtin_clz(m));
+        n -= 16;
+    }
+#else
     const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
     const uint64_t pat = ones * c;
     while (n >= 8) {
@@ -72,6 +106,7 @@ static const uint8_t *s_rfind(const uint8_t *p, size_t n, uint8_t c)
             break; /* some byte of this word is c */
         n -= 8;
     }
+#endif
     while (n > 0) {
         if (p[n - 1] == c)
             return p + n - 1;
@@ -132,6 +167,7 @@ static void s_time_text(char out[64], uint64_t ms)
 
 static const char *const s_type_name[] = {NULL, "convenant", "entry", "leaves", "head", "end"};
 static const unsigned s_type_fields[] = {0, 2, 5, 3, 3, 3};
+static const size_t s_type_len[] = {0, 9, 5, 6, 4, 3}; /* strlen of the names */
 static const char *const s_type_shape[] = {
     NULL,
     "type, convenant file",
@@ -350,80 +386,201 @@ int zn_auditlog_enc_end(msgpack_sbuffer *out, uint64_t entries, uint64_t heads, 
     return s_rec_append(out, &r, e);
 }
 
-static bool s_nil(const msgpack_object *o)
+/* A strict reader of plain msgpack values: every length checked against the bytes left. Records
+ * are read with it directly (no msgpack-c document: this runs once per line of an export). */
+typedef enum { S_V_END = 0, S_V_NIL, S_V_UINT, S_V_STR, S_V_BIN, S_V_ARRAY, S_V_OTHER } s_vkind;
+
+typedef struct {
+    s_vkind kind; /* S_V_END: no value, or the bytes end inside it */
+    uint64_t u;   /* UINT: the value; ARRAY: the element count (the elements follow) */
+    const uint8_t *p; /* STR, BIN */
+    size_t len;
+} s_val;
+
+typedef struct {
+    const uint8_t *p;
+    size_t n, pos;
+} s_rd;
+
+static uint64_t s_be(const uint8_t *p, size_t k)
 {
-    return o->type == MSGPACK_OBJECT_NIL;
+    uint64_t v = 0;
+    for (size_t i = 0; i < k; i++)
+        v = (v << 8) | p[i];
+    return v;
 }
 
-static int s_rec_fields(const msgpack_object *a, zn_auditlog_rec *r, zn_err *e)
+/* The next value. Maps, negative integers, floats, booleans and extensions are S_V_OTHER (their
+ * bodies unread): no record holds one. */
+static s_val s_rd_val(s_rd *r)
 {
-    size_t len = 0;
+    s_val v = {.kind = S_V_END, .u = 0, .p = NULL, .len = 0};
+    size_t left = r->n - r->pos, hdr = 1, lenb = 0;
+    s_vkind k;
+
+    if (left == 0)
+        return v;
+    uint8_t b = r->p[r->pos];
+    if (b <= 0x7f || b == 0xc0 || (b >= 0x90 && b <= 0x9f)) {
+        r->pos++;
+        v.kind = b <= 0x7f ? S_V_UINT : b == 0xc0 ? S_V_NIL : S_V_ARRAY;
+        v.u = b <= 0x7f ? b : (uint64_t)(b & 0x0f);
+        return v;
+    }
+    if (b >= 0xa0 && b <= 0xbf) {
+        k = S_V_STR;
+        v.len = b & 0x1f;
+    } else {
+        switch (b) {
+        case 0xcc: case 0xcd: case 0xce: case 0xcf: case 0xdc: case 0xdd: {
+            size_t w = b == 0xdc ? 2 : b == 0xdd ? 4 : (size_t)1 << (b - 0xcc);
+            if (left < 1 + w)
+                return v;
+            v.kind = b >= 0xdc ? S_V_ARRAY : S_V_UINT;
+            v.u = s_be(r->p + r->pos + 1, w);
+            r->pos += 1 + w;
+            return v;
+        }
+        case 0xd9: k = S_V_STR, lenb = 1; break;
+        case 0xda: k = S_V_STR, lenb = 2; break;
+        case 0xdb: k = S_V_STR, lenb = 4; break;
+        case 0xc4: k = S_V_BIN, lenb = 1; break;
+        case 0xc5: k = S_V_BIN, lenb = 2; break;
+        case 0xc6: k = S_V_BIN, lenb = 4; break;
+        default:
+            r->pos++;
+            v.kind = S_V_OTHER;
+            return v;
+        }
+        if (left < 1 + lenb)
+            return v;
+        v.len = (size_t)s_be(r->p + r->pos + 1, lenb);
+        hdr = 1 + lenb;
+    }
+    if (v.len > left - hdr)
+        return v;
+    v.kind = k;
+    v.p = r->p + r->pos + hdr;
+    r->pos += hdr + v.len;
+    return v;
+}
+
+static bool s_is_bin(const s_val *v, size_t min, size_t max)
+{
+    return v->kind == S_V_BIN && v->len >= min && v->len <= max;
+}
+
+static int s_rec_fields(const s_val *f, zn_auditlog_rec *r, zn_err *e)
+{
     zn_err he;
 
     switch (r->type) {
     case ZN_AUDITLOG_CONVENANT:
-        if (zn_obj_bin(&a[1], ZN_CONVENANT_MAX_BYTES, &r->bytes, &r->len) != 0 || r->len == 0)
+        if (!s_is_bin(&f[1], 1, ZN_CONVENANT_MAX_BYTES))
             return zn_err_set(e, ZN_E_MALFORMED,
                               "the convenant record does not hold a bin of 1 to %u bytes",
                               ZN_CONVENANT_MAX_BYTES);
+        r->bytes = f[1].p;
+        r->len = f[1].len;
         return 0;
     case ZN_AUDITLOG_ENTRY:
-        if (zn_obj_u64(&a[1], &r->index) != 0)
+        if (f[1].kind != S_V_UINT)
             return zn_err_set(e, ZN_E_MALFORMED, "the entry record's index is not an unsigned integer");
-        if (r->index >= ZN_MERKLE_MAX_SIZE)
+        if (f[1].u >= ZN_MERKLE_MAX_SIZE)
             return zn_err_set(e, ZN_E_MALFORMED, "the entry record's index lies beyond the largest tree");
-        if (zn_obj_bin(&a[2], ZN_HASH_LEN, &r->d, &len) != 0 || len != ZN_HASH_LEN)
+        if (!s_is_bin(&f[2], ZN_HASH_LEN, ZN_HASH_LEN))
             return zn_err_set(e, ZN_E_MALFORMED, "the entry record's commitment is not a %d-byte bin",
                               ZN_HASH_LEN);
-        if (s_nil(&a[3]) && s_nil(&a[4]))
+        r->index = f[1].u;
+        r->d = f[2].p;
+        if (f[3].kind == S_V_NIL && f[4].kind == S_V_NIL)
             return 0; /* redacted */
-        if (s_nil(&a[3]) || s_nil(&a[4]))
+        if (f[3].kind == S_V_NIL || f[4].kind == S_V_NIL)
             return zn_err_set(e, ZN_E_MALFORMED,
                               "the entry record holds %s without %s: both or neither (redacted)",
-                              s_nil(&a[3]) ? "the entry" : "the salt",
-                              s_nil(&a[3]) ? "its salt" : "the entry");
-        if (zn_obj_bin(&a[3], ZN_AUDIT_SALT_LEN, &r->salt, &len) != 0 || len != ZN_AUDIT_SALT_LEN) {
-            r->salt = NULL;
+                              f[3].kind == S_V_NIL ? "the entry" : "the salt",
+                              f[3].kind == S_V_NIL ? "its salt" : "the entry");
+        if (!s_is_bin(&f[3], ZN_AUDIT_SALT_LEN, ZN_AUDIT_SALT_LEN))
             return zn_err_set(e, ZN_E_MALFORMED, "the entry record's salt is neither nil nor a %d-byte bin",
                               ZN_AUDIT_SALT_LEN);
-        }
-        if (zn_obj_bin(&a[4], ZN_AUDIT_MAX_ENTRY, &r->bytes, &r->len) != 0 || r->len == 0)
+        if (!s_is_bin(&f[4], 1, ZN_AUDIT_MAX_ENTRY))
             return zn_err_set(e, ZN_E_MALFORMED,
                               "the entry record's entry is neither nil nor a bin of 1 to %u bytes",
                               ZN_AUDIT_MAX_ENTRY);
+        r->salt = f[3].p;
+        r->bytes = f[4].p;
+        r->len = f[4].len;
         return 0;
     case ZN_AUDITLOG_LEAVES:
-        if (zn_obj_u64(&a[1], &r->index) != 0)
+        if (f[1].kind != S_V_UINT)
             return zn_err_set(e, ZN_E_MALFORMED,
                               "the leaves record's first index is not an unsigned integer");
-        if (zn_obj_bin(&a[2], (size_t)ZN_HASH_LEN * ZN_AUDITLOG_LEAVES_MAX, &r->d, &len) != 0 ||
-            len == 0 || len % ZN_HASH_LEN != 0)
+        if (!s_is_bin(&f[2], ZN_HASH_LEN, (size_t)ZN_HASH_LEN * ZN_AUDITLOG_LEAVES_MAX) ||
+            f[2].len % ZN_HASH_LEN != 0)
             return zn_err_set(e, ZN_E_MALFORMED,
                               "the leaves record's commitments are not a bin of 1 to %d times %d bytes",
                               ZN_AUDITLOG_LEAVES_MAX, ZN_HASH_LEN);
-        r->count = len / ZN_HASH_LEN;
+        r->index = f[1].u;
+        r->d = f[2].p;
+        r->count = f[2].len / ZN_HASH_LEN;
         if (r->index > ZN_MERKLE_MAX_SIZE - r->count)
             return zn_err_set(e, ZN_E_MALFORMED, "the leaves record reaches beyond the largest tree");
         return 0;
     case ZN_AUDITLOG_HEAD:
-        if (zn_obj_bin(&a[1], S_HEAD_MAX, &r->bytes, &r->len) != 0 ||
-            s_head_decode(r->bytes, r->len, &r->head, &he) != 0)
+        if (!s_is_bin(&f[1], 1, S_HEAD_MAX) || s_head_decode(f[1].p, f[1].len, &r->head, &he) != 0)
             return zn_err_set(e, ZN_E_MALFORMED,
                               "the head record does not hold a canonical tree head of at most %d bytes",
                               S_HEAD_MAX);
-        if (zn_obj_bin(&a[2], ZN_SIG_LEN, &r->sig, &len) != 0 || len != ZN_SIG_LEN) {
-            r->sig = NULL;
+        if (!s_is_bin(&f[2], ZN_SIG_LEN, ZN_SIG_LEN))
             return zn_err_set(e, ZN_E_MALFORMED, "the head record's signature is not a %d-byte bin",
                               ZN_SIG_LEN);
-        }
+        r->bytes = f[1].p;
+        r->len = f[1].len;
+        r->sig = f[2].p;
         return 0;
     case ZN_AUDITLOG_END:
-        if (zn_obj_u64(&a[1], &r->entries) != 0 || zn_obj_u64(&a[2], &r->heads) != 0)
+        if (f[1].kind != S_V_UINT || f[2].kind != S_V_UINT)
             return zn_err_set(e, ZN_E_MALFORMED,
                               "the end record's counts are not two unsigned integers");
+        r->entries = f[1].u;
+        r->heads = f[2].u;
         return 0;
     }
     return zn_err_set(e, ZN_E_MALFORMED, "unknown audit-log record type");
+}
+
+static int s_rec_read(const uint8_t *p, size_t n, zn_auditlog_rec *r, zn_err *e)
+{
+    s_rd rd = {.p = p, .n = n, .pos = 0};
+    s_val f[5];
+
+    if (n > ZN_AUDITLOG_MAX_RECORD)
+        return zn_err_set(e, ZN_E_MALFORMED, "the audit-log record is %zu bytes; at most %u are allowed",
+                          n, ZN_AUDITLOG_MAX_RECORD);
+    s_val a = s_rd_val(&rd);
+    if (a.kind != S_V_ARRAY || a.u == 0)
+        return zn_err_set(e, ZN_E_MALFORMED,
+                          "the audit-log record is not an array that starts with its type");
+    f[0] = s_rd_val(&rd);
+    for (int t = ZN_AUDITLOG_CONVENANT; t <= ZN_AUDITLOG_END; t++)
+        if (f[0].kind == S_V_STR && f[0].len == s_type_len[t] &&
+            memcmp(f[0].p, s_type_name[t], f[0].len) == 0)
+            r->type = (zn_auditlog_type)t;
+    if (!r->type)
+        return zn_err_set(e, ZN_E_MALFORMED,
+                          "the audit-log record type is not convenant, entry, leaves, head or end");
+    if (a.u != s_type_fields[r->type])
+        return zn_err_set(e, ZN_E_MALFORMED, "a %s record has exactly %u fields (%s), not %" PRIu64,
+                          s_type_name[r->type], s_type_fields[r->type], s_type_shape[r->type], a.u);
+    for (unsigned i = 1; i < s_type_fields[r->type]; i++)
+        if ((f[i] = s_rd_val(&rd)).kind == S_V_END)
+            return zn_err_set(e, ZN_E_MALFORMED, "the %s record ends in the middle of a field",
+                              s_type_name[r->type]);
+    if (s_rec_fields(f, r, e) != 0)
+        return -1;
+    if (rd.pos != n)
+        return zn_err_set(e, ZN_E_MALFORMED, "bytes follow the %s record", s_type_name[r->type]);
+    return 0;
 }
 
 int zn_auditlog_parse(const uint8_t *p, size_t n, zn_doc *doc, zn_auditlog_rec *out, zn_err *e)
@@ -434,54 +591,21 @@ int zn_auditlog_parse(const uint8_t *p, size_t n, zn_doc *doc, zn_auditlog_rec *
 
     if (!doc || !out)
         return zn_err_set(e, ZN_E_INTERNAL, "audit-log record parse called without its arguments");
-    doc->live = false;
+    doc->live = false; /* the record is read from p directly; nothing to keep */
     memset(out, 0, sizeof *out);
     memset(&r, 0, sizeof r);
     if (!p || n == 0)
         return zn_err_set(e, ZN_E_MALFORMED, "the audit-log record is empty");
-    if (n > ZN_AUDITLOG_MAX_RECORD)
-        return zn_err_set(e, ZN_E_MALFORMED, "the audit-log record is %zu bytes; at most %u are allowed",
-                          n, ZN_AUDITLOG_MAX_RECORD);
-    /* at most: the array and 5 plain fields, nothing nested, nothing after it */
-    if (zn_doc_parse(doc, p, n, 1, 6) != 0)
-        return zn_err_set(e, ZN_E_MALFORMED,
-                          "the audit-log record is not one msgpack array of plain fields with nothing "
-                          "after it");
-    const msgpack_object *o = &doc->root;
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size == 0) {
-        zn_err_set(e, ZN_E_MALFORMED, "the audit-log record is not an array that starts with its type");
-        goto fail;
-    }
-    const msgpack_object *a = o->via.array.ptr;
-    for (int t = ZN_AUDITLOG_CONVENANT; t <= ZN_AUDITLOG_END; t++)
-        if (zn_obj_str_eq(&a[0], s_type_name[t]))
-            r.type = (zn_auditlog_type)t;
-    if (!r.type) {
-        zn_err_set(e, ZN_E_MALFORMED,
-                   "the audit-log record type is not convenant, entry, leaves, head or end");
-        goto fail;
-    }
-    if (o->via.array.size != s_type_fields[r.type]) {
-        zn_err_set(e, ZN_E_MALFORMED, "a %s record has exactly %u fields (%s), not %u",
-                   s_type_name[r.type], s_type_fields[r.type], s_type_shape[r.type],
-                   (unsigned)o->via.array.size);
-        goto fail;
-    }
-    if (s_rec_fields(a, &r, e) != 0)
-        goto fail;
+    if (s_rec_read(p, n, &r, e) != 0)
+        return -1;
     msgpack_packer_init(&pk, &cmp, s_cmp_write);
     s_rec_pack(&pk, &r);
-    if (cmp.bad || cmp.pos != n) {
-        zn_err_set(e, ZN_E_MALFORMED,
-                   "the %s record is not in its canonical encoding (shortest forms only)",
-                   s_type_name[r.type]);
-        goto fail;
-    }
+    if (cmp.bad || cmp.pos != n)
+        return zn_err_set(e, ZN_E_MALFORMED,
+                          "the %s record is not in its canonical encoding (shortest forms only)",
+                          s_type_name[r.type]);
     *out = r;
     return 0;
-fail:
-    zn_doc_free(doc);
-    return -1;
 }
 
 /* ================================================================ lines */
@@ -1364,7 +1488,6 @@ static int s_work(const zn_auditlog_verifier *v, const zn_auditlog_rec *rec, con
     zn_audit_entry en;
     zn_audit_detail det[ZN_AUDIT_DETAILS_MAX];
     zn_convenant *c = NULL;
-    memset(&en, 0, sizeof en);
     bool decoded = false;
     zn_err de;
     int rc = -1;
@@ -1631,7 +1754,7 @@ int zn_auditlog_verify_finish(zn_auditlog_verifier *v, zn_auditlog_report *r, zn
 
 /* ================================================================ files */
 
-enum { S_FREE = 0, S_FILLED, S_DONE };
+enum { S_FREE = 0, S_DONE };
 enum { S_STAGE_RECORD = 1, S_STAGE_CHECK = 2 };
 
 typedef struct {
@@ -1658,12 +1781,22 @@ typedef struct {
     size_t tail; /* bytes of a last line without its '\n' */
 } s_reader;
 
+/* Chunks get sequence numbers in file order: fill_seq is the next to be read, take_seq the next to
+ * be checked, consume_seq the next to be folded. A worker that finds nothing to check reads the next
+ * chunk itself (one reader at a time), so a chunk is read, split and checked on one core. */
 typedef struct {
     zn_auditlog_verifier *v;
     zn_auditlog_format fmt;
+    s_reader rd;
+    size_t target;  /* bytes per chunk */
+    uint64_t line;  /* the number of the next line to read */
     s_chunk *slots;
     size_t nslots;
     uint64_t fill_seq, take_seq, consume_seq;
+    bool rd_busy;   /* a worker is reading */
+    bool rd_done;   /* the end of the file, or a read failure (rd_err) */
+    bool rd_failed;
+    zn_err rd_err;
     pthread_mutex_t mu;
     pthread_cond_t work_cv, done_cv;
     bool quit;
@@ -1831,6 +1964,9 @@ static void s_chunk_work(s_pipe *p, s_chunk *c, s_scratch *sc)
             zn_err_set(&c->err, ZN_E_INTERNAL, "stopped");
             return;
         }
+        if (i + 1 < c->nlines) /* start fetching the next line while this one is hashed */
+            for (size_t k = c->off[i + 1]; k < c->off[i + 2]; k += 64)
+                __builtin_prefetch(c->buf + k);
         if (s_line_record(p->fmt, text, len, line, sc, &doc, &rec, &raw_len, &c->err) != 0) {
             c->err_at = i;
             c->err_stage = S_STAGE_RECORD;
@@ -1869,6 +2005,22 @@ static int s_chunk_consume(zn_auditlog_verifier *v, s_chunk *c, zn_err *e)
     return 0;
 }
 
+/* Read the next chunk into c and split it into lines (by the one reader of the moment). c->len is
+ * 0 at the end of the file. */
+static int s_read_next(s_pipe *p, s_chunk *c, zn_err *e)
+{
+    if (s_read_chunk(&p->rd, c, p->target, p->line, e) != 0)
+        return -1;
+    if (c->len == 0)
+        return 0;
+    if (s_split(c) != 0)
+        return zn_err_set(e, ZN_E_INTERNAL, "out of memory while reading the audit log");
+    c->first_line = p->line;
+    c->start = 0;
+    p->line += c->nlines;
+    return 0;
+}
+
 static void *s_worker(void *arg)
 {
     s_pipe *p = arg;
@@ -1878,12 +2030,34 @@ static void *s_worker(void *arg)
     msgpack_sbuffer_init(&sc.line);
     msgpack_sbuffer_init(&sc.tmp);
     pthread_mutex_lock(&p->mu);
-    for (;;) {
-        while (!p->quit && p->take_seq == p->fill_seq)
+    while (!p->quit) {
+        s_chunk *c;
+        if (p->take_seq < p->fill_seq) {
+            c = &p->slots[p->take_seq++ % p->nslots];
+        } else if (!p->rd_busy && !p->rd_done && p->fill_seq - p->consume_seq < p->nslots) {
+            zn_err re;
+            c = &p->slots[p->fill_seq % p->nslots];
+            p->rd_busy = true;
+            pthread_mutex_unlock(&p->mu);
+            int rc = s_read_next(p, c, &re);
+            pthread_mutex_lock(&p->mu);
+            p->rd_busy = false;
+            pthread_cond_broadcast(&p->work_cv); /* the next reader may go */
+            if (rc != 0 || c->len == 0) {
+                p->rd_done = true;
+                if (rc != 0) {
+                    p->rd_failed = true;
+                    p->rd_err = re;
+                }
+                pthread_cond_broadcast(&p->done_cv);
+                continue;
+            }
+            p->fill_seq++;
+            p->take_seq++;
+        } else {
             pthread_cond_wait(&p->work_cv, &p->mu);
-        if (p->quit)
-            break;
-        s_chunk *c = &p->slots[p->take_seq++ % p->nslots];
+            continue;
+        }
         pthread_mutex_unlock(&p->mu);
         s_chunk_work(p, c, &sc);
         pthread_mutex_lock(&p->mu);
@@ -1901,17 +2075,60 @@ static bool s_is_csv_header(const uint8_t *text, size_t len)
     return len == sizeof h - 1 && memcmp(text, h, len) == 0;
 }
 
+/* The start of the file in the caller's thread: the format from the first line, then every line
+ * up to the first one after the convenants, so that the workers start with the signers known.
+ * The rest of that chunk is left for the workers (fill_seq 1), or nothing when the file ends. */
+static int s_prologue(s_pipe *p, s_scratch *sc, s_leaves *lv, zn_err *e)
+{
+    zn_auditlog_verifier *v = p->v;
+    bool first = true;
+
+    for (;;) {
+        s_chunk *c = &p->slots[0];
+        if (s_read_next(p, c, e) != 0)
+            return -1;
+        if (c->len == 0) {
+            p->rd_done = true;
+            if (first && !p->rd.tail)
+                return zn_err_set(e, ZN_E_VERIFY, "the file is empty: it holds no audit-log records");
+            return 0;
+        }
+        if (first) {
+            const uint8_t *t = c->buf;
+            size_t tl = c->off[1] - 1;
+            first = false;
+            if (s_is_csv_header(t, tl)) {
+                p->fmt = ZN_AUDITLOG_CSV;
+                c->start = 1;
+                v->rep.lines++;
+            } else if (tl > 0 && t[0] == '{') {
+                p->fmt = ZN_AUDITLOG_JSONL;
+            } else {
+                return s_fail(e, 1, "neither a JSON object nor the CSV header: this is not an "
+                                    "audit-log export");
+            }
+            v->rep.format = p->fmt;
+        }
+        while (!v->closed && c->start < c->nlines) {
+            if (s_line_inline(p, c, c->start, sc, lv, e) != 0)
+                return -1;
+            c->start++;
+        }
+        if (c->start < c->nlines) {
+            p->fill_seq = 1;
+            return 0;
+        }
+    }
+}
+
 static int s_run(FILE *fp, const zn_auditlog_opts *o, zn_auditlog_verifier *v, zn_err *e)
 {
-    s_reader rd = {.fp = fp};
-    s_pipe p = {.v = v, .fmt = 0};
+    s_pipe p;
     s_scratch sc;
     s_leaves lv = {0};
     pthread_t tid[S_MAX_THREADS];
     unsigned nthreads = o->threads, started = 0;
-    size_t target = o->chunk_bytes ? o->chunk_bytes : S_CHUNK_BYTES;
-    uint64_t line = 1;
-    bool first = true, failed = false, done = false;
+    bool failed = false;
 
     if (nthreads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1919,6 +2136,11 @@ static int s_run(FILE *fp, const zn_auditlog_opts *o, zn_auditlog_verifier *v, z
     }
     if (nthreads > S_MAX_THREADS)
         nthreads = S_MAX_THREADS;
+    memset(&p, 0, sizeof p);
+    p.v = v;
+    p.rd.fp = fp;
+    p.target = o->chunk_bytes ? o->chunk_bytes : S_CHUNK_BYTES;
+    p.line = 1;
     memset(&sc, 0, sizeof sc);
     msgpack_sbuffer_init(&sc.line);
     msgpack_sbuffer_init(&sc.tmp);
@@ -1926,106 +2148,72 @@ static int s_run(FILE *fp, const zn_auditlog_opts *o, zn_auditlog_verifier *v, z
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.work_cv, NULL);
     pthread_cond_init(&p.done_cv, NULL);
-    if (nthreads > 1)
-        for (; started < nthreads; started++)
-            if (pthread_create(&tid[started], NULL, s_worker, &p) != 0)
-                break;
-    p.nslots = started ? 2 * (size_t)started + 2 : 1;
+    p.nslots = nthreads > 1 ? 2 * (size_t)nthreads + 2 : 1;
     p.slots = calloc(p.nslots, sizeof *p.slots);
     if (!p.slots) {
         zn_err_set(e, ZN_E_INTERNAL, "out of memory while reading the audit log");
         failed = true;
     }
+    if (!failed && s_prologue(&p, &sc, &lv, e) != 0)
+        failed = true;
+    if (!failed && nthreads > 1 && (p.fill_seq || !p.rd_done))
+        for (; started < nthreads; started++)
+            if (pthread_create(&tid[started], NULL, s_worker, &p) != 0)
+                break;
 
+    pthread_mutex_lock(&p.mu);
     while (!failed) {
-        while (!done && !failed && p.fill_seq - p.consume_seq < p.nslots) {
-            s_chunk *c = &p.slots[p.fill_seq % p.nslots];
-            if (s_read_chunk(&rd, c, target, line, e) != 0) {
-                failed = true;
-                break;
-            }
-            if (c->len == 0) {
-                done = true;
-                break;
-            }
-            if (s_split(c) != 0) {
-                zn_err_set(e, ZN_E_INTERNAL, "out of memory while reading the audit log");
-                failed = true;
-                break;
-            }
-            c->first_line = line;
-            c->start = 0;
-            line += c->nlines;
-            if (first) {
-                first = false;
-                const uint8_t *t = c->buf;
-                size_t tl = c->off[1] - 1;
-                if (s_is_csv_header(t, tl)) {
-                    p.fmt = ZN_AUDITLOG_CSV;
-                    c->start = 1;
-                    v->rep.lines++;
-                } else if (tl > 0 && t[0] == '{') {
-                    p.fmt = ZN_AUDITLOG_JSONL;
-                } else {
-                    s_fail(e, 1, "neither a JSON object nor the CSV header: this is not an audit-log "
-                                 "export");
-                    failed = true;
-                    break;
-                }
-                v->rep.format = p.fmt;
-            }
-            /* the convenants come first; the workers start with the signers known */
-            while (!v->closed && c->start < c->nlines) {
-                if (s_line_inline(&p, c, c->start, &sc, &lv, e) != 0) {
-                    failed = true;
-                    break;
-                }
-                c->start++;
-            }
-            if (failed)
-                break;
-            if (c->start == c->nlines)
-                continue; /* nothing left for the workers: the slot stays free */
-            if (started) {
-                pthread_mutex_lock(&p.mu);
-                c->state = S_FILLED;
-                p.fill_seq++;
-                pthread_cond_signal(&p.work_cv);
-                pthread_mutex_unlock(&p.mu);
-            } else {
-                s_chunk_work(&p, c, &sc);
-                c->state = S_DONE;
-                p.fill_seq++;
-            }
-        }
-        if (failed || p.consume_seq == p.fill_seq)
-            break; /* a failure, or everything read is verified and nothing more can be read */
         s_chunk *c = &p.slots[p.consume_seq % p.nslots];
-        pthread_mutex_lock(&p.mu);
-        while (c->state != S_DONE)
+        if (!started) {
+            /* no workers: read, check and fold each chunk here */
+            if (p.take_seq < p.fill_seq) {
+                p.take_seq++; /* what the prologue left of its chunk */
+            } else {
+                zn_err re;
+                if (p.rd_done)
+                    break;
+                if (s_read_next(&p, c, &re) != 0) {
+                    p.rd_done = p.rd_failed = true;
+                    p.rd_err = re;
+                    break;
+                }
+                if (c->len == 0) {
+                    p.rd_done = true;
+                    break;
+                }
+                p.fill_seq++;
+                p.take_seq++;
+            }
+            s_chunk_work(&p, c, &sc);
+            c->state = S_DONE;
+        }
+        while (c->state != S_DONE && !(p.rd_done && !p.rd_busy && p.consume_seq == p.fill_seq))
             pthread_cond_wait(&p.done_cv, &p.mu);
+        if (p.consume_seq == p.fill_seq)
+            break; /* everything read is folded, and nothing more comes */
         pthread_mutex_unlock(&p.mu);
         int rc = s_chunk_consume(v, c, e);
+        pthread_mutex_lock(&p.mu);
         c->state = S_FREE;
         p.consume_seq++;
+        pthread_cond_broadcast(&p.work_cv); /* a slot is free */
         if (rc != 0)
             failed = true;
     }
-
     atomic_store(&p.stop, true);
-    pthread_mutex_lock(&p.mu);
     p.quit = true;
     pthread_cond_broadcast(&p.work_cv);
     pthread_mutex_unlock(&p.mu);
     for (unsigned i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
 
-    if (!failed && rd.tail) {
-        s_fail(e, line, "the line has no end: the file ends in the middle of it (truncated)");
+    if (!failed && p.rd_failed) {
+        if (e)
+            *e = p.rd_err;
         failed = true;
     }
-    if (!failed && first) {
-        zn_err_set(e, ZN_E_VERIFY, "the file is empty: it holds no audit-log records");
+    if (!failed && p.rd.tail) {
+        s_fail(e, p.line, "the line has no end: the file ends in the middle of it (truncated)");
         failed = true;
     }
     for (size_t i = 0; p.slots && i < p.nslots; i++) {
@@ -2035,7 +2223,7 @@ static int s_run(FILE *fp, const zn_auditlog_opts *o, zn_auditlog_verifier *v, z
         free(p.slots[i].lv.p);
     }
     free(p.slots);
-    free(rd.carry);
+    free(p.rd.carry);
     free(lv.p);
     s_scratch_free(&sc);
     pthread_cond_destroy(&p.work_cv);

@@ -27,10 +27,11 @@
  * with a sentence that names the line (and the entry index) and what is wrong.
  *
  * Ownership: encoders append to a caller-owned sbuffer (whole or not at all). A parsed
- * zn_auditlog_rec points into the input bytes; zn_auditlog_parse also keeps its parse in the
- * caller's zn_doc: keep the input alive and free the doc with zn_doc_free. A verifier is a heap
- * object: zn_auditlog_verify_destroy(&v) frees it, NULLs the pointer and is safe to call twice.
- * Records fed to it may be freed after each call. */
+ * zn_auditlog_rec points into the input bytes: keep them alive. zn_auditlog_parse takes a zn_doc
+ * like the other parsers but reads the record without one and leaves it empty (zn_doc_free on it
+ * is safe), so parsing a record allocates nothing. A verifier is a heap object:
+ * zn_auditlog_verify_destroy(&v) frees it, NULLs the pointer and is safe to call twice. Records
+ * fed to it may be freed after each call. */
 #ifndef ZN_AUDITLOG_H
 #define ZN_AUDITLOG_H
 
@@ -100,7 +101,7 @@ int zn_auditlog_enc_end(msgpack_sbuffer *out, uint64_t entries, uint64_t heads, 
 
 /* Strict parse of one record: exact shape, types and lengths, canonical bytes (re-encoded and
  * compared), nothing after it. -1 with ZN_E_MALFORMED and a sentence saying what is wrong; then
- * *out is zeroed and doc is freed. On success *out points into p and doc holds the parse. */
+ * *out is zeroed. On success *out points into p. doc is left empty either way (see above). */
 int zn_auditlog_parse(const uint8_t *p, size_t n, zn_doc *doc, zn_auditlog_rec *out, zn_err *e)
     __attribute__((warn_unused_result));
 
@@ -159,12 +160,13 @@ typedef struct {
     const zn_tree_head *known; /* NULL, or the head accepted before */
     unsigned checks;           /* ZN_AUDITLOG_TREE and/or ZN_AUDITLOG_CONTENT */
     unsigned threads;          /* worker threads; 0: one per online CPU; 1: all on the caller's */
-    size_t chunk_bytes;        /* lines per unit of work, in bytes; 0: 4 MiB */
+    size_t chunk_bytes;        /* lines per unit of work, in bytes; 0: 1 MiB */
 } zn_auditlog_opts;
 
 /* Verify an export file read from fp (its format found from the first line: a CSV file starts
- * with ZN_AUDITLOG_CSV_HEADER). Lines are read in chunks; worker threads decode, parse and check
- * them, and the caller's thread folds the tree and applies the order rules, chunk by chunk in
+ * with ZN_AUDITLOG_CSV_HEADER). The caller's thread reads the convenants at the start; then worker
+ * threads take turns reading the next chunk of lines and each decodes, parses and checks its own
+ * chunk, while the caller's thread folds the tree and applies the order rules, chunk by chunk in
  * file order. Memory: a few chunks and the convenants. r (may be NULL) as for verify_finish. */
 int zn_auditlog_verify_stream(FILE *fp, const zn_auditlog_opts *o, zn_auditlog_report *r,
                               zn_err *e) __attribute__((warn_unused_result));
