@@ -348,14 +348,24 @@ int zn_audit_flush(zn_audit_log *a)
     if (a->n_written == a->n_pend)
         return 0;
     s_hash_pending(a);
-    for (; a->n_written < a->n_pend; a->n_written++) {
-        const s_pending *p = &a->pend[a->n_written];
-        /* zn_merkle_append leaves the edge as it was when it fails; the caller then rolls back */
-        if (zn_store_audit_insert(a->store, a->fr.size, p->time_ms, p->d, p->salt,
-                                  (const uint8_t *)a->arena.data + p->off, p->len) != 0 ||
-            zn_merkle_append(&a->fr, p->leaf, s_emit, a) != 0)
+    /* the rows in groups, then the tree; on failure the caller rolls the transaction back */
+    enum { ROWS = 64 };
+    zn_audit_row rows[ROWS];
+    for (size_t i = a->n_written; i < a->n_pend;) {
+        size_t n = 0;
+        for (; n < ROWS && i + n < a->n_pend; n++) {
+            const s_pending *p = &a->pend[i + n];
+            rows[n] = (zn_audit_row){.idx = a->fr.size + (i + n - a->n_written), .time_ms = p->time_ms, .d = p->d,
+                                     .salt = p->salt, .entry = (const uint8_t *)a->arena.data + p->off,
+                                     .entry_len = p->len};
+        }
+        if (zn_store_audit_insert_rows(a->store, rows, n) != 0)
             return -1;
+        i += n;
     }
+    for (; a->n_written < a->n_pend; a->n_written++)
+        if (zn_merkle_append(&a->fr, a->pend[a->n_written].leaf, s_emit, a) != 0)
+            return -1;
     return 0;
 }
 

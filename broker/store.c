@@ -580,16 +580,23 @@ int zn_store_queue_take_all(zn_store *s, const char *recipient, zn_queue_cb cb, 
 
 /* ---- audit log ---------------------------------------------------------------------------- */
 
-int zn_store_audit_insert(zn_store *s, uint64_t idx, uint64_t time_ms, const uint8_t d[ZN_HASH_LEN],
-                          const uint8_t salt[ZN_AUDIT_SALT_LEN], const uint8_t *entry, size_t len)
+static void s_bind_audit_row(sqlite3_stmt *st, const zn_audit_row *r)
 {
-    sqlite3_stmt *st = s_stmt(s, Q_AUDIT_INSERT);
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)time_ms);
-    s_bind_blob(st, 3, d, ZN_HASH_LEN);
-    s_bind_blob(st, 4, salt, ZN_AUDIT_SALT_LEN);
-    s_bind_blob(st, 5, entry, len);
-    return s_exec(s, Q_AUDIT_INSERT);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)r->idx);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)r->time_ms);
+    s_bind_blob(st, 3, r->d, ZN_HASH_LEN);
+    s_bind_blob(st, 4, r->salt, ZN_AUDIT_SALT_LEN);
+    s_bind_blob(st, 5, r->entry, r->entry_len);
+}
+
+int zn_store_audit_insert_rows(zn_store *s, const zn_audit_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        s_bind_audit_row(s_stmt(s, Q_AUDIT_INSERT), &rows[i]);
+        if (s_exec(s, Q_AUDIT_INSERT) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 int zn_store_audit_size(zn_store *s, uint64_t *size)

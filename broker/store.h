@@ -95,8 +95,8 @@ typedef int (*zn_audit_row_cb)(void *ctx, const zn_audit_row *r); /* non-zero st
 /* (key, a, b) rows: heads are (size, head bytes, signature), convenants (version, file, NULL). */
 typedef int (*zn_pair_cb)(void *ctx, uint64_t key, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
-int zn_store_audit_insert(zn_store *s, uint64_t idx, uint64_t time_ms, const uint8_t d[ZN_HASH_LEN],
-                          const uint8_t salt[ZN_AUDIT_SALT_LEN], const uint8_t *entry, size_t len);
+/* Insert entry rows (every field of each row given). */
+int zn_store_audit_insert_rows(zn_store *s, const zn_audit_row *rows, size_t n);
 /* Number of entries (highest index + 1). */
 int zn_store_audit_size(zn_store *s, uint64_t *size);
 /* The commitments of entries [first, first + n) end to end into out; -1 unless all exist. */
