@@ -15,6 +15,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "vectors.h"
 #include "zn_pseudonym.h"
 #include "zn_wire.h"
 
@@ -71,11 +72,13 @@ static void test_vectors(void **state)
     s_key_seq(&k, 1);
     assert_int_equal(zn_pseudonym(psn, &k, "999990007", &e), 0);
     s_expect_hex(psn, sizeof psn, "01e1ef000d82393320d66773daec5fa26794329af939b8a0c742f9a18a0149938e");
+    zn_test_check_vector("PROTOCOL.md", "pseudonym-1", NULL, psn, sizeof psn);
 
     memset(k.key, 0x42, sizeof k.key);
     k.epoch = 7;
     assert_int_equal(zn_pseudonym(psn, &k, "999990019", &e), 0);
     s_expect_hex(psn, sizeof psn, "07f3d8c3d3892d309823b94dae0a17b98a994168ea1aad943fb606606465acfa92");
+    zn_test_check_vector("PROTOCOL.md", "pseudonym-2", NULL, psn, sizeof psn);
 
     /* the same as a one-shot keyed BLAKE2b over the domain string and the nine digits */
     uint8_t want[ZN_PSN_HASH_LEN];
