@@ -1740,6 +1740,10 @@ int main(int argc, char **argv)
     for (int i = 0; i < 4 && rc == 0; i++) {
         o.audit_off = i == 1 || i == 2;
         rc = (i == 0 || b_fresh_tmpdir() == 0) ? b_bench_broker(&o, &runs[i], &frame_len) : -1;
+        if (rc == 0)
+            fprintf(stderr, "zn_bench: broker run %d (audit log %s): %.1f msg/s, %.1f us broker CPU per message\n",
+                    i + 1, o.audit_off ? "off" : "on", runs[i].rate,
+                    runs[i].messages ? runs[i].broker_cpu_s * 1e6 / (double)runs[i].messages : 0);
     }
     if (rc == 0) {
         b_mean(&broker, &runs[0], &runs[3]);
