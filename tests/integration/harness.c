@@ -324,7 +324,11 @@ int zh_env_finish(zh_env **hp)
 
 /* ---- broker process ------------------------------------------------------------------------ */
 
-static pid_t s_spawn(zh_env *h, const char *conv, const char *key, const char *db)
+#define S_EXTRA_MAX 8
+
+/* Start zorgnetd on the env's files (or the ones given) with `extra` arguments after the usual
+ * ones (NULL-terminated, may be NULL). */
+static pid_t s_spawn(zh_env *h, const char *conv, const char *key, const char *db, const char *const *extra)
 {
     const char *bindir = getenv("ZN_BIN");
     char bin[ZH_PATH_MAX];
@@ -339,9 +343,17 @@ static pid_t s_spawn(zh_env *h, const char *conv, const char *key, const char *d
     snprintf(a_key, sizeof a_key, "%s", key ? key : h->key_path);
     snprintf(a_db, sizeof a_db, "%s", db ? db : h->db_path);
     snprintf(a_listen, sizeof a_listen, "%s", h->endpoint);
-    char o_conv[] = "--convenant", o_key[] = "--key", o_db[] = "--db", o_listen[] = "--listen",
-         o_verbose[] = "--verbose";
-    char *argv[] = {bin, o_conv, a_conv, o_key, a_key, o_db, a_db, o_listen, a_listen, o_verbose, NULL};
+    const char *argv[11 + S_EXTRA_MAX] = {bin, "--convenant", a_conv, "--key", a_key,
+                                          "--db", a_db, "--listen", a_listen, "--verbose"};
+    size_t n = 10;
+    for (size_t i = 0; extra && extra[i]; i++) {
+        if (i >= S_EXTRA_MAX) {
+            fprintf(stderr, "harness: more than %d extra arguments for zorgnetd\n", S_EXTRA_MAX);
+            return -1;
+        }
+        argv[n++] = extra[i];
+    }
+    argv[n] = NULL;
     int fd = open(h->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
@@ -356,7 +368,7 @@ static pid_t s_spawn(zh_env *h, const char *conv, const char *key, const char *d
             (void)dup2(nul, 0);
         (void)dup2(fd, 1);
         (void)dup2(fd, 2);
-        execv(bin, argv);
+        execv(bin, (char *const *)argv); /* execv does not change the strings */
         _exit(127);
     }
     close(fd);
@@ -390,58 +402,12 @@ static int s_decode_status(int status)
 
 int zh_broker_start(zh_env *h)
 {
-    if (h->pid > 0) {
-        fprintf(stderr, "harness: a broker is already running\n");
-        return -1;
-    }
-    for (int attempt = 0; attempt < 3; attempt++) {
-        size_t mark = zh_log_size(h);
-        pid_t pid = s_spawn(h, NULL, NULL, NULL);
-        if (pid < 0)
-            return -1;
-        uint64_t end = s_mono_ms() + S_START_TIMEOUT_MS;
-        bool retry = false;
-        while (!retry && s_mono_ms() < end) {
-            int status = 0;
-            if (waitpid(pid, &status, WNOHANG) == pid) {
-                if (attempt < 2 && zh_log_count(h, mark, "cannot listen", NULL) > 0) {
-                    /* someone else took the port between our probe and the broker's bind */
-                    int port = s_free_port();
-                    if (port <= 0)
-                        return -1;
-                    h->port = port;
-                    snprintf(h->endpoint, sizeof h->endpoint, "tcp://127.0.0.1:%d", h->port);
-                    zh_conv_spec spec = h->spec;
-                    if (zh_write_convenant_ex(h, &spec, NULL) != 0)
-                        return -1;
-                    retry = true;
-                    break;
-                }
-                fprintf(stderr, "harness: zorgnetd exited during start (status %d)\n", s_decode_status(status));
-                zh_log_dump(h);
-                return -1;
-            }
-            if (zh_log_count(h, mark, "zorgnetd: started", NULL) > 0 && s_tcp_accepts(h->port)) {
-                h->pid = pid;
-                return 0;
-            }
-            zh_sleep_ms(20);
-        }
-        if (retry)
-            continue;
-        fprintf(stderr, "harness: zorgnetd did not listen within %d ms\n", S_START_TIMEOUT_MS);
-        kill(pid, SIGKILL);
-        int status;
-        (void)s_wait_exit(pid, 5000, &status);
-        zh_log_dump(h);
-        return -1;
-    }
-    return -1;
+    return zh_broker_start_args(h, NULL);
 }
 
 int zh_broker_run_expect_exit(zh_env *h, const char *conv, const char *key, const char *db, int timeout_ms)
 {
-    pid_t pid = s_spawn(h, conv, key, db);
+    pid_t pid = s_spawn(h, conv, key, db, NULL);
     if (pid < 0)
         return -1;
     int status = 0;
@@ -1170,8 +1136,6 @@ int zh_world_finish(zh_world **wp)
 
 /* ---- audit-log tests: broker arguments and convenant policy ------------------------------ */
 
-#define S_EXTRA_MAX 8
-
 int zh_convenant_edit(zh_env *h, const char *key, const char *value)
 {
     zn_convenant *c = NULL;
@@ -1187,49 +1151,6 @@ int zh_convenant_edit(zh_env *h, const char *key, const char *value)
     return rc;
 }
 
-static pid_t s_spawn_args(zh_env *h, const char *const *extra)
-{
-    const char *bindir = getenv("ZN_BIN");
-    char bin[ZH_PATH_MAX], a_listen[64];
-    if (!bindir || !*bindir) {
-        fprintf(stderr, "harness: ZN_BIN (the directory holding zorgnetd) is not set\n");
-        return -1;
-    }
-    if (s_path(bin, bindir, "zorgnetd") != 0)
-        return -1;
-    snprintf(a_listen, sizeof a_listen, "%s", h->endpoint);
-    const char *argv[11 + S_EXTRA_MAX] = {bin, "--convenant", h->conv_path, "--key", h->key_path,
-                                          "--db", h->db_path, "--listen", a_listen, "--verbose"};
-    size_t n = 10;
-    for (size_t i = 0; extra && extra[i]; i++) {
-        if (i >= S_EXTRA_MAX) {
-            fprintf(stderr, "harness: more than %d extra arguments for zorgnetd\n", S_EXTRA_MAX);
-            return -1;
-        }
-        argv[n++] = extra[i];
-    }
-    argv[n] = NULL;
-    int fd = open(h->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-#ifdef __linux__
-        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul >= 0)
-            (void)dup2(nul, 0);
-        (void)dup2(fd, 1);
-        (void)dup2(fd, 2);
-        execv(bin, (char *const *)argv); /* execv does not change the strings */
-        _exit(127);
-    }
-    close(fd);
-    return pid;
-}
-
 int zh_broker_start_args(zh_env *h, const char *const *extra)
 {
     if (h->pid > 0) {
@@ -1238,7 +1159,7 @@ int zh_broker_start_args(zh_env *h, const char *const *extra)
     }
     for (int attempt = 0; attempt < 3; attempt++) {
         size_t mark = zh_log_size(h);
-        pid_t pid = s_spawn_args(h, extra);
+        pid_t pid = s_spawn(h, NULL, NULL, NULL, extra);
         if (pid < 0)
             return -1;
         uint64_t end = s_mono_ms() + S_START_TIMEOUT_MS;
