@@ -1038,7 +1038,7 @@ static int s_entry_open(s_entry *t, const uint8_t *p, size_t n, zn_err *e)
         t->redacted = true;
         return 0;
     }
-    uint8_t d[ZN_AUDIT_SALT_LEN];
+    uint8_t d[ZN_HASH_LEN];
     zn_audit_commit(d, t->rec.salt, t->rec.bytes, t->rec.len);
     if (sodium_memcmp(d, t->rec.d, sizeof d) != 0) {
         uint64_t idx = t->rec.index;

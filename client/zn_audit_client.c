@@ -62,6 +62,12 @@ int zn_client_audit_read(zn_client *c, const zn_audit_filter *filter, uint64_t b
             free(fbuf);
             return zn_err_set(e, ZN_E_VERIFY, "the broker's audit-read reply cannot be read: %.150s", pe.text);
         }
+        if (size > ZN_MERKLE_MAX_SIZE) {
+            zn_frame_free(&fr);
+            free(fbuf);
+            return zn_err_set(e, ZN_E_VERIFY, "audit-read %s: the broker claims a log of %llu entries", what,
+                              (unsigned long long)size);
+        }
         if (first) {
             first = false;
             if (log_size)
@@ -80,12 +86,17 @@ int zn_client_audit_read(zn_client *c, const zn_audit_filter *filter, uint64_t b
             return -1;
         if (f.what == ZN_READ_HEAD)
             return 0; /* one record, no paging */
-        /* convenants and heads end with an empty page; entries once `next` reaches the bound
-         * (an empty page below it only means that nothing there matched the filter) */
+        /* convenants and heads end with an empty page or past their bound (the pinned size, the
+         * client's convenant version); entries once `next` reaches the bound (an empty page below
+         * it only means that nothing there matched the filter, which cannot happen when every
+         * index comes back as an entry or a leaf) */
         if (n == 0 && (f.what != ZN_READ_ENTRIES || next >= bound))
             return 0;
-        if (f.what == ZN_READ_ENTRIES && next >= bound)
+        if (next >= bound && bound && (f.what == ZN_READ_ENTRIES || next > bound))
             return 0;
+        if (n == 0 && f.leaves)
+            return zn_err_set(e, ZN_E_VERIFY, "audit-read %s: the broker returned an empty page at %llu, below the "
+                              "log's end %llu", what, (unsigned long long)f.from, (unsigned long long)bound);
         if (next <= f.from)
             return zn_err_set(e, ZN_E_VERIFY,
                               "audit-read %s: the broker's reply does not advance (next %llu after "
@@ -302,6 +313,17 @@ static int s_on_pinned(void *ctx, const uint8_t *p, size_t n, zn_err *e)
                         (unsigned long long)conv->version, ve.text);
     else if (n > sizeof x->pinned)
         rc = zn_err_set(e, ZN_E_VERIFY, "the broker's current tree head record is too long");
+    bool have = false;
+    uint64_t known = 0, known_ms = 0;
+    uint8_t root[ZN_CLIENT_HASH_LEN];
+    if (rc == 0 && zn_client_self(x->c) && zn_client_known_head(x->c, &have, &known, root, &known_ms, e) != 0)
+        rc = -1;
+    /* the log being exported must extend what this client accepted before */
+    if (rc == 0 && have && (th.size < known || (th.size == known && sodium_memcmp(th.root, root, ZN_HASH_LEN) != 0)))
+        rc = zn_err_set(e, ZN_E_LOG_INCONSISTENT,
+                        "the broker's current tree head (%llu entries) does not extend the one of %llu entries this "
+                        "client accepted before: its log was truncated, rolled back or rewritten",
+                        (unsigned long long)th.size, (unsigned long long)known);
     if (rc == 0) {
         memcpy(x->pinned, p, n);
         x->pinned_len = n;
@@ -314,7 +336,12 @@ static int s_on_pinned(void *ctx, const uint8_t *p, size_t n, zn_err *e)
 /* Create path.tmp (0600, replacing a stale one) for writing. */
 static FILE *s_open_tmp(const char *tmp, zn_err *e)
 {
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* a stale one goes first: then only a file this call creates is written (no FIFO, no link) */
+    if (unlink(tmp) != 0 && errno != ENOENT) {
+        zn_err_set(e, ZN_E_IO, "%.200s could not be replaced (%s)", tmp, strerror(errno));
+        return NULL;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         zn_err_set(e, ZN_E_IO, "%.200s could not be created (%s)", tmp, strerror(errno));
         return NULL;
@@ -377,7 +404,7 @@ static int s_export_to(s_export *x, uint64_t since_ms, uint64_t until_ms, zn_err
     f.what = ZN_READ_CONVENANTS;
     x->what = "convenants";
     x->want = ZN_AUDITLOG_CONVENANT;
-    if (zn_client_audit_read(x->c, &f, 0, s_on_convenant, x, NULL, e) != 0)
+    if (zn_client_audit_read(x->c, &f, zn_client_convenant(x->c)->version, s_on_convenant, x, NULL, e) != 0)
         return -1;
     /* 3. every signed head up to N, sorted by size (the broker's order kept within one size),
      * and the pinned head when the broker did not list it */
