@@ -27,6 +27,7 @@
 #include <zmq.h>
 
 #include "zn_audit.h"
+#include "zn_auditlog.h"
 #include "zn_auditreq.h"
 #include "zn_client_internal.h"
 #include "zn_convenant.h"
@@ -914,6 +915,7 @@ typedef struct {
     bool redact;                 /* receipts come without entry and salt */
     zn_code receipt_error;       /* answer receipts with this error */
     uint64_t last_known;         /* known_size of the last HELLO or receipt */
+    uint64_t read_head_size;     /* an audit-read answers with the head of this size */
     /* read after s_fake_stop */
     char endpoint[64];
     size_t n_hello, n_send, n_request, n_convget, n_ack, n_zap;
@@ -1004,6 +1006,22 @@ static void s_fake_frame(s_fake *f, const zmq_msg_t *rid, const uint8_t *p, size
         f->n_request++;
         if (zn_request_parse(fr.u.request.req, fr.u.request.len, &doc, &r, &e) != 0)
             break;
+        if (strcmp(r.kind, "audit-read") == 0) { /* only what=head: one head record */
+            zn_doc_free(&doc);
+            msgpack_sbuffer head, rec, body;
+            uint8_t sig[64];
+            msgpack_sbuffer_init(&head), msgpack_sbuffer_init(&rec), msgpack_sbuffer_init(&body);
+            s_log_head(&f->log, f->read_head_size, f->keys, &head, sig);
+            assert_int_equal(zn_auditlog_enc_head(&rec, (const uint8_t *)head.data, head.size, sig, &e), 0);
+            msgpack_packer pk;
+            msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+            zn_result_audit_read_begin(&pk, f->log.n, f->read_head_size, 1);
+            zn_pack_bin(&pk, rec.data, rec.size);
+            zn_frame_result(&b, fr.corr, "audit-read", (const uint8_t *)body.data, body.size);
+            s_fake_reply(f, rid, &b);
+            msgpack_sbuffer_destroy(&head), msgpack_sbuffer_destroy(&rec), msgpack_sbuffer_destroy(&body);
+            break;
+        }
         if (strcmp(r.kind, "receipt") == 0) {
             uint64_t index = 0, known = 0;
             f->request_ok = zn_request_verify(fr.u.request.req, fr.u.request.len, fr.u.request.sig,
@@ -1818,6 +1836,36 @@ static void test_tree_heads(void **state)
     zn_seckeys_wipe(&other);
 }
 
+/* An export is pinned to the broker's current head; a broker that answers the read with an older
+ * head than this client accepted on connect is refused, not exported as a shorter log. */
+static void test_export_refuses_older_head(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    s_fake *f = s_fake_new(v, 1);
+    for (int i = 3; i < 20; i++)
+        s_log_append(&f->log, "hello", "wijkracht", NULL, NULL, 0, NULL);
+    s_fake_start(f);
+    f->head_size = 9; /* WELCOME: a head of 9 entries, kept */
+    f->read_head_size = 5;
+    zn_client *c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    if (zn_client_connect(c, 0, &e) != 0)
+        fail_msg("connect: %s", e.text);
+    char path[200];
+    snprintf(path, sizeof path, "%s.export.jsonl", v->key_path);
+    zn_client_export_report r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(zn_client_audit_export(c, path, ZN_AUDITLOG_JSONL, 0, 0, true, &r, &e), -1);
+    assert_int_equal(e.code, ZN_E_LOG_INCONSISTENT);
+    assert_non_null(strstr(e.text, "(5 entries) does not extend the one of 9 entries"));
+    assert_int_equal(access(path, F_OK), -1); /* nothing written */
+    zn_client_close(&c);
+    s_fake_stop(f);
+    s_fake_free(f);
+    free(f);
+}
+
 /* Two runs with the same key: one asked while knowing 5 entries, the other has kept 9 since.
  * A head checked against the 5 is accepted, but replaces the 9 only with a proof from it. */
 static void test_tree_heads_concurrent(void **state)
@@ -2025,6 +2073,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inbox_unacked, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_convenant_from_broker, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_tree_heads, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_export_refuses_older_head, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_tree_heads_concurrent, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_receipts, s_setup, s_teardown),
     };
