@@ -1023,7 +1023,9 @@ typedef struct {
 static void s_entry_close(s_entry *t);
 
 /* Parse an "entry" record and its entry; the entry must hash to its commitment. */
-static int s_entry_open(s_entry *t, const uint8_t *p, size_t n, zn_err *e)
+/* Open the next entry record of a read; *next is the smallest index it may have (entries come
+ * in index order, each once) and becomes its index + 1. */
+static int s_entry_open(s_entry *t, const uint8_t *p, size_t n, uint64_t *next, zn_err *e)
 {
     zn_err pe;
     zn_err_clear(&pe);
@@ -1034,6 +1036,13 @@ static int s_entry_open(s_entry *t, const uint8_t *p, size_t n, zn_err *e)
         zn_doc_free(&t->rdoc);
         return zn_err_set(e, ZN_E_VERIFY, "the broker sent a record that is not an entry");
     }
+    if (t->rec.index < *next) {
+        uint64_t idx = t->rec.index;
+        zn_doc_free(&t->rdoc);
+        return zn_err_set(e, ZN_E_VERIFY, "the broker sent entry %llu again or out of order (after entry %llu)",
+                          (unsigned long long)idx, (unsigned long long)(*next - 1));
+    }
+    *next = t->rec.index + 1;
     if (!t->rec.bytes) {
         t->redacted = true;
         return 0;
@@ -1155,13 +1164,14 @@ static void s_print_entry_text(const s_entry *t)
 typedef struct {
     const s_cli *x;
     uint64_t n;
+    uint64_t next; /* the smallest index the next entry may have */
 } s_query;
 
 static int s_on_query(void *ctx, const uint8_t *p, size_t n, zn_err *e)
 {
     s_query *q = ctx;
     s_entry t;
-    if (s_entry_open(&t, p, n, e) != 0)
+    if (s_entry_open(&t, p, n, &q->next, e) != 0)
         return -1;
     if (q->x->json)
         s_print_entry_json(&t);
@@ -1227,7 +1237,7 @@ static int s_cmd_audit_query(s_cli *x)
     if (!c)
         return s_fail(x, &e);
     uint64_t before = zn_client_convenant_version(c);
-    s_query q = {x, 0};
+    s_query q = {.x = x};
     int rc = zn_client_ensure_connected(c, &e);
     if (rc == 0 && bsn) { /* the pseudonym with the network key of the convenant now in use */
         zn_netkey nk;
@@ -1273,6 +1283,7 @@ typedef struct {
     s_count *counts;
     size_t n_counts, cap_counts;
     s_events refusals, quota, redactions, overrides;
+    uint64_t next; /* the smallest index the next entry may have */
 } s_report;
 
 static char *s_dup(const char *s)
@@ -1359,7 +1370,7 @@ static int s_on_report(void *ctx, const uint8_t *p, size_t n, zn_err *e)
 {
     s_report *r = ctx;
     s_entry t;
-    if (s_entry_open(&t, p, n, e) != 0)
+    if (s_entry_open(&t, p, n, &r->next, e) != 0)
         return -1;
     int rc = 0;
     if (t.redacted) {
