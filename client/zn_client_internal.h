@@ -181,8 +181,6 @@ int zn_parse_seconds(const char *s, int min_ms, int max_ms, int *ms) __attribute
 /* A time on the command line: "2026-01-31" (00:00:00 UTC that day) or "2026-01-31T12:34:56Z"
  * (UTC), a real calendar date from 1970 on; Unix milliseconds. -1 otherwise. */
 int zn_parse_time(const char *s, uint64_t *unix_ms) __attribute__((warn_unused_result));
-/* Decimal digits only (no sign, no spaces), value <= max. */
-int zn_parse_u64(const char *s, uint64_t max, uint64_t *out) __attribute__((warn_unused_result));
 /* 32 hex characters (either case) to 16 bytes. */
 int zn_parse_id(const char *s, uint8_t out[ZN_CLIENT_ID_LEN]) __attribute__((warn_unused_result));
 

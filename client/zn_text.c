@@ -198,23 +198,6 @@ int zn_parse_time(const char *s, uint64_t *unix_ms)
     return 0;
 }
 
-int zn_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (!s || !*s || strlen(s) > 20)
-        return -1;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        unsigned dgt = (unsigned)(*p - '0');
-        if (dgt > max || v > (max - dgt) / 10u)
-            return -1;
-        v = v * 10u + dgt;
-    }
-    *out = v;
-    return 0;
-}
-
 int zn_parse_id(const char *s, uint8_t out[ZN_CLIENT_ID_LEN])
 {
     if (!s || strlen(s) != 2 * ZN_CLIENT_ID_LEN)

@@ -76,24 +76,6 @@ void zn_policy_defaults(zn_policy *p)
         *s_policy_field(p, &zn_policy_defs[i]) = zn_policy_defs[i].def;
 }
 
-/* A plain decimal: digits only, no sign, no spaces, no overflow. */
-static int s_parse_u64(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (!s || !*s || strlen(s) > 20)
-        return -1;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
 int zn_policy_set(zn_policy *p, const char *key, const char *value, zn_err *e)
 {
     const zn_policy_def *d = key ? s_policy_def(key, strlen(key)) : NULL;
@@ -104,7 +86,7 @@ int zn_policy_set(zn_policy *p, const char *key, const char *value, zn_err *e)
                           "unknown setting \"%s\"; 'zorgnet-keys convenant show' lists the policy "
                           "numbers, and name, endpoint, valid_from and valid_until can be set too",
                           key ? key : "");
-    if (s_parse_u64(value, &v) != 0 || v < d->min || v > d->max)
+    if (zn_parse_u64(value, UINT64_MAX, &v) != 0 || v < d->min || v > d->max)
         return zn_err_set(e, ZN_E_USAGE, "%s must be a whole number from %llu to %llu (%s); got \"%s\"",
                           d->name, (unsigned long long)d->min, (unsigned long long)d->max, d->unit,
                           value ? value : "");

@@ -313,6 +313,23 @@ void zn_pack_raw(msgpack_packer *pk, const void *p, size_t n)
     pk->callback(pk->data, (const char *)p, n);
 }
 
+int zn_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (!s || !*s || strlen(s) > 20)
+        return -1;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        unsigned d = (unsigned)(*p - '0');
+        if (d > max || v > (max - d) / 10u)
+            return -1;
+        v = v * 10u + d;
+    }
+    *out = v;
+    return 0;
+}
+
 void zn_hex(char *out, const uint8_t *p, size_t n)
 {
     sodium_bin2hex(out, 2 * n + 1, p, n);

@@ -87,6 +87,9 @@ void zn_pack_hashes(msgpack_packer *pk, const uint8_t *p, size_t n);
 void zn_pack_raw(msgpack_packer *pk, const void *p, size_t n);
 
 /* Hex helpers for ids on the command line and in logs: 2n chars + NUL. */
+/* A plain decimal: digits only (no sign, no spaces), value <= max, no overflow. */
+int zn_parse_u64(const char *s, uint64_t max, uint64_t *out) __attribute__((warn_unused_result));
+
 void zn_hex(char *out, const uint8_t *p, size_t n);
 int zn_unhex(uint8_t *out, size_t n, const char *hex) __attribute__((warn_unused_result));
 
