@@ -309,6 +309,15 @@ static void s_reply(zn_broker *b, const uint8_t *rid, size_t rid_len, uint32_t c
     b->n_replies++;
 }
 
+/* A durable RESULT of `kind` carrying the encoded body. */
+static void s_reply_result(zn_broker *b, const uint8_t *rid, size_t rid_len, uint32_t corr, const char *kind,
+                           const msgpack_sbuffer *body)
+{
+    msgpack_sbuffer_clear(&b->sb);
+    zn_frame_result(&b->sb, corr, kind, (const uint8_t *)body->data, body->size);
+    s_reply(b, rid, rid_len, corr, true);
+}
+
 static void s_reply_error(zn_broker *b, const uint8_t *rid, size_t rid_len, uint32_t corr,
                           const char *who, const char *what, const zn_err *e)
 {
@@ -858,10 +867,8 @@ static int s_case_new(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 1);
     zn_pack_bin(&pk, kase.id, ZN_ID_LEN);
-    msgpack_sbuffer_clear(&b->sb);
-    zn_frame_result(&b->sb, corr, "case-new", (const uint8_t *)body.data, body.size);
+    s_reply_result(b, x->rid, x->rid_len, corr, "case-new", &body);
     msgpack_sbuffer_destroy(&body);
-    s_reply(b, x->rid, x->rid_len, corr, true);
     char cid[2 * ZN_ID_LEN + 1];
     zn_hex(cid, kase.id, ZN_ID_LEN);
     zn_log("case-created case=%s partner=%s network=%s", cid, x->p->id, kase.network);
@@ -965,10 +972,8 @@ static int s_receipt(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
     zn_result_receipt(&body, &r);
-    msgpack_sbuffer_clear(&b->sb);
-    zn_frame_result(&b->sb, corr, "receipt", (const uint8_t *)body.data, body.size);
+    s_reply_result(b, x->rid, x->rid_len, corr, "receipt", &body);
     msgpack_sbuffer_destroy(&body);
-    s_reply(b, x->rid, x->rid_len, corr, true);
     rc = 0;
 out:
     zn_doc_free(&doc);
@@ -1116,10 +1121,8 @@ static int s_audit_read(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
     zn_result_audit_read_begin(&pk, size, pg.next, pg.n);
     msgpack_sbuffer_write(&body, pg.out.data, pg.out.size);
-    msgpack_sbuffer_clear(&b->sb);
-    zn_frame_result(&b->sb, corr, "audit-read", (const uint8_t *)body.data, body.size);
+    s_reply_result(b, x->rid, x->rid_len, corr, "audit-read", &body);
     msgpack_sbuffer_destroy(&body);
-    s_reply(b, x->rid, x->rid_len, corr, true);
     rc = 0;
 out:
     msgpack_sbuffer_destroy(&pg.out);
