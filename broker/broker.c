@@ -115,7 +115,6 @@ struct zn_broker {
     uint64_t frames, commits; /* since start, for the shutdown line */
     bool fatal;               /* stop serving: the state in memory cannot be trusted */
     zn_audit_log *audit;
-    bool head_wanted;         /* a reader needs a head covering this batch */
     bool poisoned;            /* an audit append failed: this batch must not commit */
     s_itemlog pushed;         /* pushed, recorded with the next transaction */
     s_itemlog acked;          /* acknowledged in this batch, recorded before it commits */
@@ -567,13 +566,10 @@ static int s_record_items(zn_broker *b, s_itemlog *l)
     return rc;
 }
 
-/* Sign a head in the open transaction when one is due (or a reader asked for one). */
+/* Sign a head in the open transaction when one is due (readers get theirs from s_fresh_head). */
 static int s_head_if_due(zn_broker *b, uint64_t now)
 {
-    if (!b->head_wanted && !zn_audit_head_due(b->audit, now))
-        return 0;
-    b->head_wanted = false;
-    return zn_audit_sign_head(b->audit, now);
+    return zn_audit_head_due(b->audit, now) ? zn_audit_sign_head(b->audit, now) : 0;
 }
 
 /* Work for the log outside a batch, in its own transaction: pushed items waiting too long, or a
