@@ -16,11 +16,12 @@
 #include "policy.h"
 #include "zn_audit.h"
 #include "zn_envelope.h"
+#include "zn_signal.h"
 #include "zn_err.h"
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ZN_SCHEMA_VERSION 2
+#define ZN_SCHEMA_VERSION 3
 
 typedef struct zn_store zn_store;
 
@@ -81,6 +82,77 @@ int zn_store_queue_fetch(zn_store *s, const char *recipient, int64_t after, int 
 int zn_store_queue_counts(zn_store *s, zn_queue_cb cb, void *ctx);
 /* Every item of one recipient (cb), then delete them all. Returns count or -1. */
 int zn_store_queue_take_all(zn_store *s, const char *recipient, zn_queue_cb cb, void *ctx);
+
+/* ---- signals and matches (schema 3) ----
+ * A signal is one partner's involvement with one person in one network: unique per
+ * (partner, network, person). Its pseudonyms (the person's and the related persons') are
+ * indexed so a match look-up is one index probe per pseudonym. Matches are pairs of signals
+ * (a = the one registered first); deleting a signal deletes its matches. */
+typedef struct {
+    uint8_t id[ZN_ID_LEN];
+    char partner[ZN_IDENT_MAX];
+    char handler[ZN_HANDLER_MAX];
+    char network[ZN_IDENT_MAX];
+    uint8_t person[ZN_PSN_LEN];
+    uint8_t related[ZN_SIGNAL_RELATED_MAX][ZN_PSN_LEN];
+    uint32_t n_related;
+    char contact[ZN_SIGNAL_CONTACT_MAX];
+    uint64_t created_ms, refreshed_ms, expires_ms, informed_ms; /* informed 0: not yet */
+} zn_signal_rec;
+/* Non-zero from the callback stops the walk. link/shared are set only by
+ * zn_store_signal_matches (0 / NULL otherwise). */
+typedef int (*zn_signal_cb)(void *ctx, const zn_signal_rec *r, zn_link link, const uint8_t *shared);
+
+/* 1 found, 0 absent, -1 error. */
+int zn_store_signal_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_signal_rec *out);
+int zn_store_signal_find(zn_store *s, const char *partner, const char *network,
+                         const uint8_t person[ZN_PSN_LEN], zn_signal_rec *out);
+/* Insert, or replace the signal with the same id (its pseudonym rows are rewritten). */
+int zn_store_signal_put(zn_store *s, const zn_signal_rec *r);
+/* Delete a signal, its pseudonym rows and its matches: rows removed (0 or 1), -1 on error. */
+int zn_store_signal_delete(zn_store *s, const uint8_t id[ZN_ID_LEN]);
+/* The active signals (expires_ms > now_ms) of partners other than mine->partner that share at
+ * least one pseudonym with `mine`, each once, with link ZN_LINK_PERSON when its person is
+ * mine's person, else ZN_LINK_FAMILY, and `shared` one pseudonym they share (the person's for
+ * a person link). Returns the number visited or -1. */
+int zn_store_signal_matches(zn_store *s, const zn_signal_rec *mine, uint64_t now_ms, zn_signal_cb cb,
+                            void *ctx);
+/* One partner's active signals, oldest first, from `offset`, at most limit; *total gets how
+ * many it has. Returns the number visited or -1. */
+int zn_store_signal_list(zn_store *s, const char *partner, uint64_t now_ms, uint64_t offset, int limit,
+                         uint64_t *total, zn_signal_cb cb, void *ctx);
+/* Signals with expires_ms <= now_ms, soonest first, at most limit (the caller deletes them). */
+int zn_store_signal_expired(zn_store *s, uint64_t now_ms, int limit, zn_signal_cb cb, void *ctx);
+int zn_store_signal_count(zn_store *s, uint64_t *n);
+
+/* New-signal events for the rate limits (a registration, or an early withdrawal counted as a
+ * look-up). count: events at or after since_ms for the partner, and (handler not NULL) for
+ * that handler of the partner. prune: forget events before before_ms. */
+int zn_store_rate_add(zn_store *s, const char *partner, const char *handler, uint64_t at_ms);
+int zn_store_rate_count(zn_store *s, const char *partner, const char *handler, uint64_t since_ms, uint64_t *n);
+int zn_store_rate_prune(zn_store *s, uint64_t before_ms);
+
+typedef struct {
+    uint8_t id[ZN_ID_LEN];
+    uint8_t a_signal[ZN_ID_LEN], b_signal[ZN_ID_LEN];
+    char a_partner[ZN_IDENT_MAX], b_partner[ZN_IDENT_MAX];
+    char a_network[ZN_IDENT_MAX], b_network[ZN_IDENT_MAX];
+    uint8_t shared[ZN_PSN_LEN]; /* the pseudonym they share */
+    zn_link link;
+    zn_disclosure disclosure;
+    uint64_t created_ms;
+    uint64_t connected_ms;      /* a coordinator connected the partners (0: not) */
+    char connected_by[ZN_IDENT_MAX];
+    char lead[ZN_IDENT_MAX];    /* named by a coordinator ("" none) */
+} zn_match_rec;
+/* 1 found, 0 absent, -1 error. find: the match of two signals, in either order. */
+int zn_store_match_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_match_rec *out);
+int zn_store_match_find(zn_store *s, const uint8_t sig1[ZN_ID_LEN], const uint8_t sig2[ZN_ID_LEN],
+                        zn_match_rec *out);
+/* Insert, or replace the match with the same id. */
+int zn_store_match_put(zn_store *s, const zn_match_rec *m);
+/* How many matches a signal is part of. */
+int zn_store_match_count(zn_store *s, const uint8_t signal[ZN_ID_LEN], uint64_t *n);
 
 /* ---- audit log (see audit.h; rows are written only by the audit module) ---- */
 

@@ -175,6 +175,77 @@ int zn_client_receipt(zn_client *c, uint64_t index, zn_receipt_info *out, zn_err
 int zn_client_receipt_msgid(zn_client *c, const uint8_t msgid[ZN_CLIENT_ID_LEN], zn_receipt_info *out,
                             zn_err *e) __attribute__((warn_unused_result));
 
+/* ---- signals and matches (docs/PROTOCOL.md "Signals"; README "Signals") ----
+ * BSNs are checked with the 11-proef and turned into pseudonyms with the convenant's network key
+ * on this computer; only pseudonyms reach the broker. Coordinators hold no network key and
+ * cannot register signals. Every call here is a signed request (the handler must be set). */
+#define ZN_CLIENT_RELATED_MAX 16
+#define ZN_CLIENT_MATCHES_MAX 64
+#define ZN_CLIENT_PSN_LEN 33
+
+typedef struct {
+    const char *network;   /* required */
+    const char *bsn;       /* the person: nine digits, 11-proef */
+    const char *const *related; /* BSNs of parents and siblings, n_related <= ZN_CLIENT_RELATED_MAX */
+    size_t n_related;
+    uint64_t until_ms;     /* 0: the convenant's signal_retention_days */
+    uint64_t informed_ms;  /* 0: the family has not been told yet */
+    const char *contact;   /* how the handler is reached; NULL or "" for none */
+} zn_signal_opts;
+
+typedef struct {
+    uint8_t match_id[ZN_CLIENT_ID_LEN];
+    uint8_t signal_id[ZN_CLIENT_ID_LEN];   /* this partner's own signal */
+    char partner[ZN_CLIENT_IDENT_MAX];
+    char partner_name[ZN_CLIENT_TEXT_MAX]; /* from the convenant */
+    char category[ZN_CLIENT_IDENT_MAX];
+    char network[ZN_CLIENT_IDENT_MAX];
+    char contact[ZN_CLIENT_TEXT_MAX];
+    bool family;                           /* linked through a family member, not the person */
+    uint64_t since_ms;
+    char lead[ZN_CLIENT_IDENT_MAX];        /* "" none */
+    char proposed[ZN_CLIENT_IDENT_MAX];    /* "" none */
+} zn_match_info;
+
+typedef struct {
+    uint8_t signal_id[ZN_CLIENT_ID_LEN];
+    bool refreshed;                        /* this partner had registered the person already */
+    uint64_t expires_ms;
+    size_t n_matches;
+    zn_match_info matches[ZN_CLIENT_MATCHES_MAX];
+} zn_signal_result;
+
+typedef struct {
+    uint8_t signal_id[ZN_CLIENT_ID_LEN];
+    char network[ZN_CLIENT_IDENT_MAX];
+    uint8_t person[ZN_CLIENT_PSN_LEN];
+    uint64_t n_related;
+    uint64_t created_ms, expires_ms, informed_ms; /* informed 0: not yet */
+    char contact[ZN_CLIENT_TEXT_MAX];
+    char handler[ZN_CLIENT_TEXT_MAX];
+    bool overdue;                          /* not informed within the convenant's grace period */
+    uint64_t matches;
+} zn_signal_info;
+
+/* Register (or refresh) a signal; *out gets the signal and the matches this partner may see.
+ * A bad BSN fails with ZN_E_USAGE naming it, before anything is sent. */
+int zn_client_signal_add(zn_client *c, const zn_signal_opts *o, zn_signal_result *out, zn_err *e)
+    __attribute__((warn_unused_result));
+/* This partner's active signals from `offset`, at most max into out; *n the count, *total all. */
+int zn_client_signal_list(zn_client *c, uint64_t offset, zn_signal_info *out, size_t max, size_t *n,
+                          uint64_t *total, zn_err *e) __attribute__((warn_unused_result));
+/* The family was told on informed_ms (0: now). */
+int zn_client_signal_informed(zn_client *c, const uint8_t signal_id[ZN_CLIENT_ID_LEN], uint64_t informed_ms,
+                              zn_err *e) __attribute__((warn_unused_result));
+/* End a signal; *early (may be NULL) tells whether it counted as a look-up. */
+int zn_client_signal_withdraw(zn_client *c, const uint8_t signal_id[ZN_CLIENT_ID_LEN], bool *early,
+                              zn_err *e) __attribute__((warn_unused_result));
+/* Coordinators: tell the partners of a match about each other; name the lead partner. */
+int zn_client_match_connect(zn_client *c, const uint8_t match_id[ZN_CLIENT_ID_LEN], zn_err *e)
+    __attribute__((warn_unused_result));
+int zn_client_match_lead(zn_client *c, const uint8_t match_id[ZN_CLIENT_ID_LEN], const char *partner,
+                         zn_err *e) __attribute__((warn_unused_result));
+
 typedef enum { ZN_ITEM_KIND_ENVELOPE = 1, ZN_ITEM_KIND_NOTICE = 2 } zn_item_kind;
 typedef enum { ZN_FIELD_TEXT, ZN_FIELD_NUMBER, ZN_FIELD_HEX, ZN_FIELD_BOOL } zn_field_type;
 

@@ -75,6 +75,31 @@ void zn_policy_defaults(zn_policy *p);
 /* Set one number by name; -1 with a clear error for an unknown key or a value out of range. */
 int zn_policy_set(zn_policy *p, const char *key, const char *value, zn_err *e);
 
+/* Matches between signals (docs/CONVENANT.md, "Disclosure and decision rules"). */
+typedef enum { ZN_LINK_PERSON = 1, ZN_LINK_FAMILY = 2 } zn_link;
+const char *zn_link_name(zn_link l); /* "person", "family"; "?" otherwise */
+
+/* Who learns of a match: nobody (the pair is never matched), the coordinators of the networks
+ * involved, or both partners and those coordinators. 0 in a rule means "the default". */
+typedef enum { ZN_DISCLOSE_NONE = 1, ZN_DISCLOSE_COORDINATORS = 2, ZN_DISCLOSE_PARTNERS = 3 } zn_disclosure;
+const char *zn_disclosure_name(zn_disclosure d); /* "none", "coordinators", "partners"; "default" for 0 */
+
+#define ZN_MAX_DISCLOSURE_RULES 128
+#define ZN_MAX_DECISION 16 /* categories in one network's decision rule */
+
+/* A rule for one unordered pair of networks (a <= b, indexes into networks; a == b: matches
+ * inside one network). person / family: a zn_disclosure, or 0 for the default. */
+typedef struct {
+    uint8_t a, b;
+    uint8_t person, family;
+} zn_disclosure_rule;
+
+/* A network's decision rule: partner categories in order of preference for the lead. */
+typedef struct {
+    size_t n;
+    char category[ZN_MAX_DECISION][ZN_IDENT_MAX];
+} zn_decision_rule;
+
 typedef struct {
     char id[ZN_IDENT_MAX];
     char name[ZN_NAME_MAX];
@@ -100,6 +125,9 @@ typedef struct {
     size_t n_partners;
     zn_partner *partners; /* n_partners entries, owned */
     zn_policy policy;
+    size_t n_disclosure;
+    zn_disclosure_rule disclosure[ZN_MAX_DISCLOSURE_RULES];
+    zn_decision_rule decision[ZN_MAX_NETWORKS]; /* same index as networks */
     /* The signed file this was decoded from (NULL for an object built in memory). */
     uint8_t *raw;
     size_t raw_len;

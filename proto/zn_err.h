@@ -46,6 +46,11 @@ typedef enum {
     X(FORBIDDEN,        "forbidden",           ZN_CLASS_REFUSED,     "Only auditors read the audit log (a partner only the receipts of its own entries); this refusal was recorded.") \
     X(UNKNOWN_ENTRY,    "unknown-entry",       ZN_CLASS_REFUSED,     "The audit log has no entry with this index; check the number the reply gave.") \
     X(LOG_INCONSISTENT, "log-inconsistent",    ZN_CLASS_VERIFY,      "The broker's audit log does not extend the history this client saw before: it was rewritten or truncated. Stop, and tell the authority and the auditors.") \
+    X(NO_LOOKUP,        "no-lookup",           ZN_CLASS_REFUSED,     "zorgnet has no look-up: a partner learns of others only by registering its own signal with 'zorgnet signal add'. This request was recorded.") \
+    X(RATE_LIMITED,     "rate-limited",        ZN_CLASS_REFUSED,     "Too many new signals in the last 24 hours for this partner or handler; the coordinators and auditors were told. Try again later or talk to the coordinator.") \
+    X(UNKNOWN_SIGNAL,   "unknown-signal",      ZN_CLASS_REFUSED,     "None of your active signals has this id; 'zorgnet signal list' shows them.") \
+    X(UNKNOWN_MATCH,    "unknown-match",       ZN_CLASS_REFUSED,     "No match with this id is open to you; 'zorgnet matches' shows the matches you were told of.") \
+    X(NOT_COORDINATOR,  "not-coordinator",     ZN_CLASS_REFUSED,     "Only a coordinator of a network the match belongs to may connect its partners or name a lead.") \
     X(STORE,            "store-failed",        ZN_CLASS_FAULT,       "The broker could not store the request; nothing was accepted. Try again.") \
     X(SHUTDOWN,         "shutting-down",       ZN_CLASS_UNREACHABLE, "The broker is shutting down; try again in a moment.") \
     X(UNREACHABLE,      "unreachable",         ZN_CLASS_UNREACHABLE, "The broker did not answer in time; check the address and try again (retrying is safe).") \
