@@ -229,6 +229,21 @@ bool zn_partner_is_coordinator(const zn_partner *p)
     return false;
 }
 
+const char *zn_link_name(zn_link l)
+{
+    return l == ZN_LINK_PERSON ? "person" : l == ZN_LINK_FAMILY ? "family" : "?";
+}
+
+const char *zn_disclosure_name(zn_disclosure d)
+{
+    switch (d) {
+    case ZN_DISCLOSE_NONE: return "none";
+    case ZN_DISCLOSE_COORDINATORS: return "coordinators";
+    case ZN_DISCLOSE_PARTNERS: return "partners";
+    }
+    return "default";
+}
+
 static bool s_has_partner_role(const zn_partner *p)
 {
     for (size_t i = 0; i < ZN_MAX_NETWORKS; i++)
