@@ -3,6 +3,7 @@
 #include "audit.h"
 #include "log.h"
 #include "policy.h"
+#include "signals.h"
 #include "store.h"
 #include "zap.h"
 #include "zn_auditlog.h"
@@ -119,6 +120,8 @@ struct zn_broker {
     s_itemlog pushed;         /* pushed, recorded with the next transaction */
     s_itemlog acked;          /* acknowledged in this batch, recorded before it commits */
     uint64_t next_redact_ms;
+    uint64_t next_expire_ms;
+    uint64_t *last_report;    /* per partner: its last enumeration report (signals.h) */
 };
 
 /* ---- partner tables ------------------------------------------------------------------- */
@@ -256,9 +259,11 @@ static int s_tables(zn_broker *b, zn_convenant *conv)
     s_session *sessions = calloc(n, sizeof *sessions);
     s_keyidx *keys = calloc(n, sizeof *keys);
     int64_t *queued = calloc(n, sizeof *queued), *delta = calloc(n, sizeof *delta);
+    uint64_t *last_report = calloc(n, sizeof *last_report);
     s_count_ctx cc = {conv, queued};
-    if (!sessions || !keys || !queued || !delta || zn_store_queue_counts(b->store, s_count_cb, &cc) < 0) {
-        free(sessions), free(keys), free(queued), free(delta);
+    if (!sessions || !keys || !queued || !delta || !last_report ||
+        zn_store_queue_counts(b->store, s_count_cb, &cc) < 0) {
+        free(sessions), free(keys), free(queued), free(delta), free(last_report);
         return -1;
     }
     for (size_t i = 0; i < conv->n_partners; i++) {
@@ -275,8 +280,8 @@ static int s_tables(zn_broker *b, zn_convenant *conv)
     }
     qsort(keys, conv->n_partners, sizeof *keys, s_key_cmp);
     s_session_free(b->sessions, old ? old->n_partners : 0);
-    free(b->keys), free(b->queued), free(b->delta);
-    b->sessions = sessions, b->keys = keys, b->queued = queued, b->delta = delta;
+    free(b->keys), free(b->queued), free(b->delta), free(b->last_report);
+    b->sessions = sessions, b->keys = keys, b->queued = queued, b->delta = delta, b->last_report = last_report;
     b->conv = conv;
     return 0;
 }
@@ -871,6 +876,78 @@ static int s_case_new(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
     return 0;
 }
 
+/* ---- signals and matches (signals.c) ------------------------------------------------------- */
+
+/* A notice queued in the open transaction; pushed from the queue once the batch commits. */
+static int s_notify(void *ctx, const char *recipient, const uint8_t *notice, size_t len)
+{
+    zn_broker *b = ctx;
+    int idx = s_partner_index(b, recipient);
+    uint8_t item_id[ZN_ID_LEN];
+    int64_t seq;
+    randombytes_buf(item_id, sizeof item_id);
+    if (idx < 0 || zn_store_queue_insert(b->store, recipient, item_id, ZN_ITEM_NOTICE, NULL, NULL, notice, len,
+                                         zn_now_ms(), &seq) != 0)
+        return -1;
+    b->delta[idx]++;
+    b->sessions[idx].backlog = true;
+    return 0;
+}
+
+static int s_signals_audit(void *ctx, zn_audit_entry *en)
+{
+    return s_audit(ctx, en, NULL);
+}
+
+static zn_signals_env s_signals_env(zn_broker *b, uint64_t now)
+{
+    return (zn_signals_env){.store = b->store, .conv = b->conv, .now = now, .audit = s_signals_audit,
+                            .notify = s_notify, .ctx = b};
+}
+
+static int s_signals(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
+{
+    zn_broker *b = x->b;
+    zn_signals_env env = s_signals_env(b, x->now);
+    zn_signals_actor a = {.p = x->p, .handler = x->handler, .req = x->ev, .sig = x->ev_sig, .req_len = x->ev_len,
+                          .last_report_ms = &b->last_report[x->pidx]};
+    if (s_tx(b, e) != 0 || s_savepoint(b) != 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    int rc = zn_store_nonce_insert(b->store, x->p->id, rq->nonce, rq->time_ms);
+    if (rc != 0)
+        zn_err_set(e, rc == 1 ? ZN_E_REPLAY : ZN_E_STORE, NULL);
+    else if ((rc = zn_signals_request(&env, &a, rq->kind, rq->body, &body, e)) == 0 && zn_store_release(b->store) != 0)
+        rc = zn_err_set(e, ZN_E_STORE, NULL);
+    if (rc != 0) {
+        s_rollback_to(b);
+        if (zn_signals_refused(&env, &a) != 0)
+            zn_log("enumeration-report-failed partner=%s", x->p->id);
+    } else {
+        x->recorded = true;
+        s_reply_result(b, x->rid, x->rid_len, corr, rq->kind, &body);
+    }
+    msgpack_sbuffer_destroy(&body);
+    return rc;
+}
+
+/* One step of signal expiry in its own transaction; true when more may be waiting. */
+static bool s_expire(zn_broker *b, uint64_t now)
+{
+    zn_signals_env env = s_signals_env(b, now);
+    int n = -1;
+    if (s_begin(b) != 0 || (n = zn_signals_expire(&env)) < 0 || s_commit(b) != 0) {
+        if (zn_store_in_tx(b->store))
+            s_rollback(b);
+        zn_log("signal-expiry-failed");
+        return false;
+    }
+    if (n > 0)
+        zn_log("signals-expired count=%d", n);
+    return n >= ZN_SIGNALS_EXPIRE_MAX;
+}
+
 /* ---- reading the log ------------------------------------------------------------------------- */
 
 /* Record a read (inside a savepoint with its nonce, so a replayed read is refused). */
@@ -1160,6 +1237,8 @@ static int s_on_request(s_ctx *x, const zn_frame *f, zn_err *e)
         rc = s_receipt(x, f->corr, &rq, e);
     else if (strcmp(rq.kind, "audit-read") == 0)
         rc = s_audit_read(x, f->corr, &rq, e);
+    else if (zn_signals_handles(rq.kind))
+        rc = s_signals(x, f->corr, &rq, e);
     else
         zn_err_set(e, ZN_E_UNKNOWN_TYPE, "request kind %s is not known to this broker", rq.kind);
 out:
@@ -1674,6 +1753,8 @@ int zn_broker_run(zn_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic
         }
         if (now >= b->next_redact_ms)
             b->next_redact_ms = s_redact(b, now) ? now : now + S_REDACT_EVERY_MS;
+        if (now >= b->next_expire_ms)
+            b->next_expire_ms = s_expire(b, now) ? now : now + S_REDACT_EVERY_MS;
         s_audit_tick(b, now, false);
     }
     /* Everything accepted was committed before its reply; say goodbye and leave. */
@@ -1723,7 +1804,7 @@ void zn_broker_destroy(zn_broker **bp)
     s_session_free(b->sessions, b->conv ? b->conv->n_partners : 0);
     zn_convenant_destroy(&b->conv);
     zn_seckeys_wipe(&b->key);
-    free(b->keys), free(b->queued), free(b->delta);
+    free(b->keys), free(b->queued), free(b->delta), free(b->last_report);
     free(b->convenant_path);
     msgpack_sbuffer_destroy(&b->sb);
     free(b);

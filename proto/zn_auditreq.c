@@ -256,11 +256,17 @@ bool zn_audit_filter_match(const zn_audit_filter *f, const zn_audit_entry *en)
     if (f->decision && (int)en->decision != f->decision)
         return false;
     if (f->subject_len) {
+        /* the subject itself, or one of the persons listed under "related" (pseudonyms of equal
+         * length end to end) */
         for (size_t i = 0; i < en->n_details; i++) {
             const zn_audit_detail *d = &en->details[i];
-            if (strcmp(d->key, "subject") == 0 && d->type == ZN_AUDIT_BIN && d->len == f->subject_len &&
-                memcmp(d->p, f->subject, d->len) == 0)
-                return true;
+            bool subject = strcmp(d->key, "subject") == 0, related = strcmp(d->key, "related") == 0;
+            if ((!subject && !related) || d->type != ZN_AUDIT_BIN || d->len % f->subject_len != 0 ||
+                (subject && d->len != f->subject_len))
+                continue;
+            for (size_t off = 0; off < d->len; off += f->subject_len)
+                if (memcmp(d->p + off, f->subject, f->subject_len) == 0)
+                    return true;
         }
         return false;
     }

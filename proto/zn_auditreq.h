@@ -19,7 +19,8 @@
  *                   "leaves"   bool entries that do not match come as "leaves" records (exports)
  *                   "case" bin16, "partner" str (actor or counterpart), "handler" str,
  *                   "action" str, "basis" str, "decision" str ("allowed" | "refused"),
- *                   "subject" bin (a pseudonym: entries whose details hold it under "subject")
+ *                   "subject" bin (a pseudonym: entries whose details hold it under "subject",
+ *                              or among the pseudonyms listed end to end under "related")
  *                 RESULT "audit-read" body [size u64, next u64, records [bin ...]]: size is the
  *                 log's size when read, next the `from` of the next page (entries: the next
  *                 index; heads and convenants: the last key + 1); a read is complete when a page

@@ -1042,6 +1042,27 @@ static void test_filter_match(void **state)
     en.n_details = 0;
     assert_false(zn_audit_filter_match(&f, &en));
 
+    /* related persons: pseudonyms end to end under "related", matched only on whole ones */
+    {
+        uint8_t rel[3 * sizeof s_psn];
+        memset(rel, 0x55, sizeof rel);
+        memcpy(rel + 2 * sizeof s_psn, s_psn, sizeof s_psn);
+        zn_audit_detail rd[] = {{.key = "related", .type = ZN_AUDIT_BIN, .p = rel, .len = sizeof rel}};
+        s_full_entry(&en, det);
+        en.details = rd;
+        en.n_details = 1;
+        assert_true(zn_audit_filter_match(&f, &en));
+        memcpy(rel + 2 * sizeof s_psn, rel, sizeof s_psn); /* no longer listed */
+        memcpy(rel + 1, s_psn, sizeof s_psn);              /* present, but not at a boundary */
+        assert_false(zn_audit_filter_match(&f, &en));
+        rd[0].len = sizeof rel - 1; /* not a whole number of pseudonyms */
+        assert_false(zn_audit_filter_match(&f, &en));
+        memcpy(rel, s_psn, sizeof s_psn);
+        rd[0].key = "subject"; /* under "subject" only the exact length counts */
+        rd[0].len = sizeof rel;
+        assert_false(zn_audit_filter_match(&f, &en));
+    }
+
     /* a filter read from a body selects like the one it was written from */
     memset(&f, 0, sizeof f);
     f.what = ZN_READ_ENTRIES;
