@@ -1754,7 +1754,7 @@ int zn_broker_run(zn_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic
         if (now >= b->next_redact_ms)
             b->next_redact_ms = s_redact(b, now) ? now : now + S_REDACT_EVERY_MS;
         if (now >= b->next_expire_ms)
-            b->next_expire_ms = s_expire(b, now) ? now : now + S_REDACT_EVERY_MS;
+            b->next_expire_ms = s_expire(b, now) ? now : now + ZN_SIGNALS_EXPIRE_EVERY_MS;
         s_audit_tick(b, now, false);
     }
     /* Everything accepted was committed before its reply; say goodbye and leave. */

@@ -23,6 +23,7 @@
 #define ZN_SIGNALS_CANDIDATES 256   /* other signals looked at per registration, at most */
 #define ZN_SIGNALS_EXPIRE_MAX 1024  /* signals expired per step */
 #define ZN_SIGNALS_REPORT_MS (3600u * 1000u) /* one enumeration report per partner and hour */
+#define ZN_SIGNALS_EXPIRE_EVERY_MS 5000u   /* how often expiry looks for signals whose time came */
 
 typedef struct {
     zn_store *store;
