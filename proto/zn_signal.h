@@ -36,7 +36,7 @@
  *                  and when set: lead, proposed
  *   "match-lead"   to both partners and the coordinators: match, lead, by
  *   "enumeration-suspected"  to coordinators and auditors: partner, handler, network, limit
- *                  ("partner-day" | "handler-day" | "look-up"), count
+ *                  ("partner-day" | "handler-day"), count
  *
  * Every parser is strict: exact array shapes, types, identifier and text rules, lengths;
  * a violation is ZN_E_MALFORMED naming the field.
@@ -102,7 +102,7 @@ int zn_body_signal_add_parse(const msgpack_object *body, zn_signal_add *s, zn_er
 void zn_body_signal_list(msgpack_sbuffer *out, uint64_t offset);
 int zn_body_signal_list_parse(const msgpack_object *body, uint64_t *offset, zn_err *e)
     __attribute__((warn_unused_result));
-/* "signal-informed" (informed_ms > 0), "signal-withdraw" (informed_ms ignored) */
+/* "signal-informed" (informed_ms > 0) */
 void zn_body_signal_informed(msgpack_sbuffer *out, const uint8_t signal[ZN_ID_LEN], uint64_t informed_ms);
 int zn_body_signal_informed_parse(const msgpack_object *body, uint8_t signal[ZN_ID_LEN], uint64_t *informed_ms,
                                   zn_err *e) __attribute__((warn_unused_result));
