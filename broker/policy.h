@@ -40,15 +40,18 @@ typedef struct {
 /* ZN_E_OK when allowed; otherwise the refusal code with a plain sentence in e. */
 zn_code zn_policy_check(const zn_convenant *c, const zn_policy_query *q, zn_err *e);
 
-/* Who learns of a match of `link` between a signal in network index a and one in b: the
- * convenant's rule for the pair when it sets one, else the defaults (a person match inside one
- * network: partners; a family match or any match across networks: coordinators). */
+/* Who learns of a match of `link` between a signal in network index a and one in b (in either
+ * order): the convenant's rule for the pair when it sets one for this link, else the defaults (a
+ * person match inside one network: partners; a family match or any match across networks:
+ * coordinators). An index outside the convenant's networks, or an unknown link, gives
+ * ZN_DISCLOSE_NONE (nobody is told of what cannot be placed). */
 zn_disclosure zn_policy_disclosure(const zn_convenant *c, int a, int b, zn_link link);
 
 /* The lead the decision rules propose among the partners with a signal on one person: each
  * candidate's rank is the place of its category in the decision rule of its signal's network
- * (absent: no rank); the best rank wins, an earlier registration breaks a tie. NULL when no
- * candidate has a rank. Returns a pointer to the winning candidate's partner id. */
+ * (absent, an unknown partner or one without a category: no rank); the best rank wins, an
+ * earlier registration breaks a tie, and then the earlier place in v. NULL when no candidate
+ * has a rank. Returns the winning candidate's `partner` pointer (borrowed from v). */
 typedef struct {
     const char *partner;
     int network;          /* index of the signal's network */
@@ -58,7 +61,9 @@ const char *zn_policy_propose_lead(const zn_convenant *c, const zn_lead_candidat
 
 /* Rate limits on new signals: given how many new signals (and look-ups) the partner and the
  * handler registered in the last 24 hours, before this one, ZN_E_OK or ZN_E_RATE_LIMITED with
- * e saying which limit; *limit (when not NULL) gets "partner-day" or "handler-day". */
+ * e saying which limit and the count; refused when a count has reached its limit
+ * (signal_rate_day for the partner, checked first, then signal_rate_handler_day). *limit (when
+ * not NULL) gets "partner-day" or "handler-day", NULL when allowed. */
 zn_code zn_policy_signal_rate(const zn_convenant *c, uint64_t partner_count, uint64_t handler_count,
                               const char **limit, zn_err *e);
 

@@ -18,6 +18,7 @@
 #define S_PROG "zorgnet-keys"
 #define S_MAX_VALUES 64
 #define S_HEX_KEY (2 * ZN_KEY_LEN + 1)
+#define S_SET_KEY_MAX 256 /* longer than any setting's name (disclosure:NET_A:NET_B:family) */
 
 static const char s_usage[] =
     "usage:\n"
@@ -34,8 +35,11 @@ static const char s_usage[] =
     "        roles hold in every network named; auditor holds for the whole convenant\n"
     "  zorgnet-keys convenant remove-partner FILE --authority A.key --id ID\n"
     "  zorgnet-keys convenant set FILE --authority A.key KEY=VALUE [KEY=VALUE ...]\n"
-    "        keys: name, endpoint, valid_from, valid_until (YYYY-MM-DD, UTC) and the policy\n"
-    "        numbers that 'convenant show' lists\n"
+    "        keys: name, endpoint, valid_from, valid_until (YYYY-MM-DD, UTC), the policy\n"
+    "        numbers that 'convenant show' lists, and the rules for matches:\n"
+    "        disclosure:NET_A:NET_B:person=VALUE, disclosure:NET_A:NET_B:family=VALUE\n"
+    "          (VALUE default|none|coordinators|partners; NET_A may equal NET_B)\n"
+    "        decision:NET=CATEGORY,CATEGORY,... (the lead proposal; empty clears it)\n"
     "  zorgnet-keys convenant show FILE\n"
     "  zorgnet-keys convenant verify FILE [--authority A.pub]\n"
     "  zorgnet-keys -h | --help\n"
@@ -633,9 +637,9 @@ static int s_cmd_set(int argc, char **argv)
         goto fail;
     for (size_t i = 1; i < pos.n; i++) {
         const char *kv = pos.vals[i], *eq = strchr(kv, '=');
-        char key[ZN_IDENT_MAX];
+        char key[S_SET_KEY_MAX];
         if ((size_t)(eq - kv) >= sizeof key) {
-            zn_err_set(&e, ZN_E_USAGE, "unknown setting %.*s", (int)(eq - kv), kv);
+            zn_err_set(&e, ZN_E_USAGE, "unknown setting %.60s...", kv);
             goto fail;
         }
         memcpy(key, kv, (size_t)(eq - kv));
@@ -665,6 +669,86 @@ static const char *s_role_word(uint32_t r)
     if ((r & ZN_ROLE_PARTNER) && (r & ZN_ROLE_COORDINATOR))
         return "partner+coordinator";
     return (r & ZN_ROLE_COORDINATOR) ? "coordinator" : "partner";
+}
+
+/* Who learns of a match, in words. */
+static const char *s_disclosure_words(zn_disclosure d)
+{
+    switch (d) {
+    case ZN_DISCLOSE_NONE: return "not matched";
+    case ZN_DISCLOSE_COORDINATORS: return "coordinators only";
+    case ZN_DISCLOSE_PARTNERS: return "both partners and the coordinators";
+    }
+    return "?";
+}
+
+/* The effective value of one half of a rule: the rule's own, or the default for the pair. */
+static zn_disclosure s_rule_value(uint8_t v, bool same, zn_link link)
+{
+    if (v >= ZN_DISCLOSE_NONE && v <= ZN_DISCLOSE_PARTNERS)
+        return (zn_disclosure)v;
+    return same && link == ZN_LINK_PERSON ? ZN_DISCLOSE_PARTNERS : ZN_DISCLOSE_COORDINATORS;
+}
+
+static void s_print_disclosure(const zn_convenant *c)
+{
+    printf("\nDisclosure rules (who learns that partners registered a signal on the same person or "
+           "family):\n");
+    printf("  Matches: a person match inside one network is shown to both partners and the network's "
+           "coordinators; a family match or a match across networks only to the coordinators of the "
+           "networks involved (defaults).\n");
+    if (c->n_disclosure == 0) {
+        printf("  No rule for any pair of networks: the defaults hold everywhere.\n");
+        return;
+    }
+    for (size_t i = 0; i < c->n_disclosure; i++) {
+        const zn_disclosure_rule *r = &c->disclosure[i];
+        bool same = r->a == r->b;
+        zn_disclosure pv = s_rule_value(r->person, same, ZN_LINK_PERSON);
+        zn_disclosure fv = s_rule_value(r->family, same, ZN_LINK_FAMILY);
+        if (same)
+            printf("  inside %s: ", c->networks[r->a]);
+        else
+            printf("  %s with %s: ", c->networks[r->a], c->networks[r->b]);
+        if (pv == ZN_DISCLOSE_NONE && fv == ZN_DISCLOSE_NONE) {
+            printf("never matched\n");
+            continue;
+        }
+        printf("person matches \u2192 %s%s; family matches \u2192 %s%s\n", s_disclosure_words(pv),
+               r->person ? "" : " (default)", s_disclosure_words(fv), r->family ? "" : " (default)");
+    }
+}
+
+/* Whether some entry with this category holds the partner role in network n. */
+static bool s_category_in_network(const zn_convenant *c, size_t n, const char *category)
+{
+    for (size_t i = 0; i < c->n_partners; i++)
+        if ((c->partners[i].roles[n] & ZN_ROLE_PARTNER) && strcmp(c->partners[i].category, category) == 0)
+            return true;
+    return false;
+}
+
+static void s_print_decision(const zn_convenant *c)
+{
+    printf("\nDecision rules (the lead partner, regiehouder, proposed with every match "
+           "notice):\n");
+    for (size_t n = 0; n < c->n_networks; n++) {
+        const zn_decision_rule *d = &c->decision[n];
+        if (d->n == 0) {
+            printf("  Lead proposal in %s: none (no decision rule; the coordinators name a lead "
+                   "themselves)\n", c->networks[n]);
+            continue;
+        }
+        printf("  Lead proposal in %s: ", c->networks[n]);
+        for (size_t k = 0; k < d->n; k++)
+            printf("%s%s", k ? ", then " : "", d->category[k]);
+        printf(" (the first category among the partners with a signal on the person; earlier "
+               "registration breaks a tie)\n");
+        for (size_t k = 0; k < d->n; k++)
+            if (!s_category_in_network(c, n, d->category[k]))
+                printf("      note: no partner of category %s takes part in %s\n", d->category[k],
+                       c->networks[n]);
+    }
 }
 
 static int s_cmd_show(int argc, char **argv)
@@ -726,6 +810,8 @@ static int s_cmd_show(int argc, char **argv)
             printf("    %-20s %s%s%s%s\n", p->id, p->name, p->category[0] ? " [" : "", p->category,
                    p->category[0] ? "]" : "");
     }
+    s_print_disclosure(c);
+    s_print_decision(c);
     printf("\nPolicy numbers:\n");
     for (size_t i = 0; i < zn_policy_ndefs; i++) {
         const zn_policy_def *d = &zn_policy_defs[i];

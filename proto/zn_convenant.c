@@ -19,10 +19,20 @@
  *        "sign": bin32, "roles": {network: ["partner" | "coordinator"]}, "auditor": bool,
  *        "netkey": bin80 (crypto_box_seal of the network key to "box") or nil}
  *   "policy"       map     {name: uint}, in the order of ZN_POLICY
+ *   "disclosure"   array   optional, of [net_a str, net_b str, person str, family str], each
+ *                          value "default" | "none" | "coordinators" | "partners"; written with
+ *                          net_a <= net_b in the order of "networks", sorted by (net_a, net_b),
+ *                          at most one rule per pair, at most ZN_MAX_DISCLOSURE_RULES; a rule
+ *                          that is "default" twice is left out; absent when there is none
+ *   "decision"     map     optional, {network: [category ident, ...]}: 1..ZN_MAX_DECISION
+ *                          distinct categories per network, keys in the order of "networks";
+ *                          networks without a rule are left out; absent when there is none
  *
  * Decoding: unknown keys at the top level and in "policy" are ignored (later versions add rules);
- * everything known must be well-formed; a policy key that is absent takes its default. The
- * "broker" and partner maps are closed: an unknown key there is an error. */
+ * everything known must be well-formed; a policy key that is absent takes its default, and a
+ * convenant without "disclosure" or "decision" has no rules (the defaults of broker/policy.h
+ * hold). The "broker" and partner maps are closed: an unknown key there is an error. A
+ * disclosure rule may name its networks in either order; it is kept as a <= b. */
 #include "zn_convenant.h"
 
 #include "zn_file.h"
@@ -83,8 +93,9 @@ int zn_policy_set(zn_policy *p, const char *key, const char *value, zn_err *e)
 
     if (!d)
         return zn_err_set(e, ZN_E_USAGE,
-                          "unknown setting \"%s\"; 'zorgnet-keys convenant show' lists the policy "
-                          "numbers, and name, endpoint, valid_from and valid_until can be set too",
+                          "unknown setting \"%.60s\"; 'zorgnet-keys convenant show' lists the policy "
+                          "numbers; name, endpoint, valid_from, valid_until, "
+                          "disclosure:NET_A:NET_B:person|family and decision:NET can be set too",
                           key ? key : "");
     if (zn_parse_u64(value, UINT64_MAX, &v) != 0 || v < d->min || v > d->max)
         return zn_err_set(e, ZN_E_USAGE, "%s must be a whole number from %llu to %llu (%s); got \"%s\"",
@@ -244,6 +255,70 @@ const char *zn_disclosure_name(zn_disclosure d)
     return "default";
 }
 
+/* ---- disclosure and decision rules ---- */
+
+/* The words of zn_disclosure, indexed by its value (0: the default). */
+static const char *const s_disclosure_words[] = {"default", "none", "coordinators", "partners"};
+#define S_DISCLOSURE_WORDS (sizeof s_disclosure_words / sizeof s_disclosure_words[0])
+
+static int s_disclosure_parse(const char *s, uint8_t *out)
+{
+    for (size_t i = 0; s && i < S_DISCLOSURE_WORDS; i++)
+        if (strcmp(s, s_disclosure_words[i]) == 0)
+            return (*out = (uint8_t)i), 0;
+    return -1;
+}
+
+static int s_disclosure_parse_obj(const msgpack_object *o, uint8_t *out)
+{
+    for (size_t i = 0; i < S_DISCLOSURE_WORDS; i++)
+        if (zn_obj_str_eq(o, s_disclosure_words[i]))
+            return (*out = (uint8_t)i), 0;
+    return -1;
+}
+
+static bool s_rule_before(const zn_disclosure_rule *x, const zn_disclosure_rule *y)
+{
+    return x->a < y->a || (x->a == y->a && x->b < y->b);
+}
+
+/* Insertion sort by (a, b): at most ZN_MAX_DISCLOSURE_RULES rules. */
+static void s_rules_sort(zn_disclosure_rule *r, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        zn_disclosure_rule x = r[i];
+        size_t j = i;
+        for (; j > 0 && s_rule_before(&x, &r[j - 1]); j--)
+            r[j] = r[j - 1];
+        r[j] = x;
+    }
+}
+
+static bool s_rule_is_default(const zn_disclosure_rule *r)
+{
+    return r->person == 0 && r->family == 0;
+}
+
+/* The rules that are written: without the all-default ones, sorted. out has room for
+ * ZN_MAX_DISCLOSURE_RULES; returns the count. */
+static size_t s_rules_canonical(const zn_convenant *c, zn_disclosure_rule *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_disclosure && i < ZN_MAX_DISCLOSURE_RULES; i++)
+        if (!s_rule_is_default(&c->disclosure[i]))
+            out[n++] = c->disclosure[i];
+    s_rules_sort(out, n);
+    return n;
+}
+
+static size_t s_decision_count(const zn_convenant *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_networks && i < ZN_MAX_NETWORKS; i++)
+        n += c->decision[i].n > 0;
+    return n;
+}
+
 static bool s_has_partner_role(const zn_partner *p)
 {
     for (size_t i = 0; i < ZN_MAX_NETWORKS; i++)
@@ -337,6 +412,55 @@ static int s_validate_partner(const zn_convenant *c, size_t i, zn_err *e)
     return 0;
 }
 
+/* Networks are valid before this runs (names unique, n_networks in range). */
+static int s_validate_rules(const zn_convenant *c, zn_err *e)
+{
+    if (c->n_disclosure > ZN_MAX_DISCLOSURE_RULES)
+        return zn_err_set(e, ZN_E_CONVENANT_INVALID, "the convenant holds more than %d disclosure rules",
+                          ZN_MAX_DISCLOSURE_RULES);
+    for (size_t i = 0; i < c->n_disclosure; i++) {
+        const zn_disclosure_rule *r = &c->disclosure[i];
+        if (r->a >= c->n_networks || r->b >= c->n_networks)
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                              "disclosure rule %zu names a network that is not in the convenant", i + 1);
+        if (r->a > r->b)
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                              "disclosure rule %zu (%s with %s) must name the earlier network of the list first",
+                              i + 1, c->networks[r->a], c->networks[r->b]);
+        if (r->person >= S_DISCLOSURE_WORDS || r->family >= S_DISCLOSURE_WORDS)
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                              "disclosure rule %zu (%s with %s) holds a value other than default, none, "
+                              "coordinators or partners",
+                              i + 1, c->networks[r->a], c->networks[r->b]);
+        for (size_t j = 0; j < i; j++)
+            if (c->disclosure[j].a == r->a && c->disclosure[j].b == r->b)
+                return zn_err_set(e, ZN_E_CONVENANT_INVALID, "there are two disclosure rules for %s with %s",
+                                  c->networks[r->a], c->networks[r->b]);
+    }
+    for (size_t n = 0; n < ZN_MAX_NETWORKS; n++) {
+        const zn_decision_rule *d = &c->decision[n];
+        if (d->n == 0)
+            continue;
+        if (n >= c->n_networks)
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                              "a decision rule belongs to a network that is not in the convenant");
+        if (d->n > ZN_MAX_DECISION)
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID, "the decision rule for %s names more than %d categories",
+                              c->networks[n], ZN_MAX_DECISION);
+        for (size_t k = 0; k < d->n; k++) {
+            if (!s_cstr_ok(d->category[k], ZN_IDENT_MAX) || !zn_ident_valid(d->category[k]))
+                return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                                  "the decision rule for %s has an invalid category (place %zu)", c->networks[n],
+                                  k + 1);
+            for (size_t j = 0; j < k; j++)
+                if (strcmp(d->category[j], d->category[k]) == 0)
+                    return zn_err_set(e, ZN_E_CONVENANT_INVALID, "the decision rule for %s names category %s twice",
+                                      c->networks[n], d->category[k]);
+        }
+    }
+    return 0;
+}
+
 static int s_validate(const zn_convenant *c, zn_err *e)
 {
     if (!s_text_ok(c->name, sizeof c->name) || strlen(c->name) >= ZN_NAME_MAX)
@@ -376,6 +500,8 @@ static int s_validate(const zn_convenant *c, zn_err *e)
     for (size_t i = 0; i < c->n_partners; i++)
         if (s_validate_partner(c, i, e) != 0)
             return -1;
+    if (s_validate_rules(c, e) != 0)
+        return -1;
     for (size_t i = 0; i < zn_policy_ndefs; i++) {
         const zn_policy_def *d = &zn_policy_defs[i];
         uint64_t v = s_policy_get(&c->policy, d);
@@ -433,9 +559,42 @@ static void s_pack_partner(msgpack_packer *pk, const zn_convenant *c, const zn_p
         msgpack_pack_nil(pk);
 }
 
+static void s_pack_rules(msgpack_packer *pk, const zn_convenant *c, const zn_disclosure_rule *rules, size_t nrules,
+                         size_t ndecision)
+{
+    if (nrules) {
+        zn_pack_str(pk, "disclosure");
+        msgpack_pack_array(pk, nrules);
+        for (size_t i = 0; i < nrules; i++) {
+            msgpack_pack_array(pk, 4);
+            zn_pack_str(pk, c->networks[rules[i].a]);
+            zn_pack_str(pk, c->networks[rules[i].b]);
+            zn_pack_str(pk, s_disclosure_words[rules[i].person]);
+            zn_pack_str(pk, s_disclosure_words[rules[i].family]);
+        }
+    }
+    if (ndecision) {
+        zn_pack_str(pk, "decision");
+        msgpack_pack_map(pk, ndecision);
+        for (size_t n = 0; n < c->n_networks; n++) {
+            const zn_decision_rule *d = &c->decision[n];
+            if (d->n == 0)
+                continue;
+            zn_pack_str(pk, c->networks[n]);
+            msgpack_pack_array(pk, d->n);
+            for (size_t k = 0; k < d->n; k++)
+                zn_pack_str(pk, d->category[k]);
+        }
+    }
+}
+
+/* c has passed s_validate. */
 static void s_pack_body(msgpack_packer *pk, const zn_convenant *c)
 {
-    msgpack_pack_map(pk, 10);
+    zn_disclosure_rule rules[ZN_MAX_DISCLOSURE_RULES];
+    size_t nrules = s_rules_canonical(c, rules), ndecision = s_decision_count(c);
+
+    msgpack_pack_map(pk, 10 + (nrules > 0) + (ndecision > 0));
     zn_pack_str(pk, "name");
     zn_pack_str(pk, c->name);
     zn_pack_str(pk, "version");
@@ -470,6 +629,7 @@ static void s_pack_body(msgpack_packer *pk, const zn_convenant *c)
         zn_pack_str(pk, zn_policy_defs[i].name);
         msgpack_pack_uint64(pk, s_policy_get(&c->policy, &zn_policy_defs[i]));
     }
+    s_pack_rules(pk, c, rules, nrules, ndecision);
 }
 
 
@@ -671,11 +831,114 @@ static int s_decode_policy(const msgpack_object *o, zn_policy *pol, zn_err *e)
     return 0;
 }
 
+/* "disclosure": networks must be decoded first. */
+static int s_decode_disclosure(const msgpack_object *o, zn_convenant *c, zn_err *e)
+{
+    uint32_t count = 0, seen[ZN_MAX_NETWORKS] = {0}; /* seen[a] bit b: the pair was set */
+    char na[ZN_IDENT_MAX], nb[ZN_IDENT_MAX];
+
+    c->n_disclosure = 0;
+    if (!o)
+        return 0;
+    const msgpack_object *rules = zn_obj_array_min(o, 0, &count);
+    if (!rules || count > ZN_MAX_DISCLOSURE_RULES)
+        return zn_err_set(e, ZN_E_CONVENANT_INVALID, "convenant: disclosure must be a list of at most %d rules",
+                          ZN_MAX_DISCLOSURE_RULES);
+    for (uint32_t i = 0; i < count; i++) {
+        const msgpack_object *f = zn_obj_array(&rules[i], 4);
+        zn_disclosure_rule r = {0};
+        if (!f)
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                              "convenant: disclosure rule %u must be a list of network, network, person value "
+                              "and family value",
+                              i + 1);
+        if (zn_obj_ident(&f[0], na, sizeof na) != 0 || zn_obj_ident(&f[1], nb, sizeof nb) != 0)
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID, "convenant: disclosure rule %u has an invalid network name",
+                              i + 1);
+        int ia = zn_convenant_network(c, na), ib = zn_convenant_network(c, nb);
+        if (ia < 0 || ib < 0)
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                              "convenant: disclosure rule %u (%s with %s) names network %s, which is not in the "
+                              "convenant's networks",
+                              i + 1, na, nb, ia < 0 ? na : nb);
+        if (s_disclosure_parse_obj(&f[2], &r.person) != 0 || s_disclosure_parse_obj(&f[3], &r.family) != 0)
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                              "convenant: disclosure rule %u (%s with %s): person and family must each be "
+                              "default, none, coordinators or partners",
+                              i + 1, na, nb);
+        r.a = (uint8_t)(ia < ib ? ia : ib);
+        r.b = (uint8_t)(ia < ib ? ib : ia);
+        if (seen[r.a] & (1u << r.b))
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                              "convenant: disclosure rule %u (%s with %s) repeats a pair of networks an earlier "
+                              "rule sets",
+                              i + 1, na, nb);
+        seen[r.a] |= 1u << r.b;
+        if (!s_rule_is_default(&r))
+            c->disclosure[c->n_disclosure++] = r;
+    }
+    s_rules_sort(c->disclosure, c->n_disclosure);
+    return 0;
+}
+
+/* "decision": networks must be decoded first. */
+static int s_decode_decision(const msgpack_object *o, zn_convenant *c, zn_err *e)
+{
+    char net[ZN_IDENT_MAX];
+
+    memset(c->decision, 0, sizeof c->decision);
+    if (!o)
+        return 0;
+    if (o->type != MSGPACK_OBJECT_MAP || o->via.map.size > ZN_MAX_NETWORKS)
+        return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                          "convenant: decision must be a map from network to a list of partner categories");
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        uint32_t count = 0;
+        if (zn_obj_ident(&kv->key, net, sizeof net) != 0)
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID, "convenant: decision rule %u has an invalid network name",
+                              i + 1);
+        int idx = zn_convenant_network(c, net);
+        if (idx < 0)
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                              "convenant: the decision rule for %s names a network that is not in the "
+                              "convenant's networks",
+                              net);
+        zn_decision_rule *d = &c->decision[idx];
+        if (d->n)
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID, "convenant: network %s has two decision rules", net);
+        const msgpack_object *cats = zn_obj_array_min(&kv->val, 1, &count);
+        if (!cats || count > ZN_MAX_DECISION)
+            return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                              "convenant: the decision rule for %s must list 1 to %d partner categories", net,
+                              ZN_MAX_DECISION);
+        for (uint32_t k = 0; k < count; k++) {
+            if (zn_obj_ident(&cats[k], d->category[k], ZN_IDENT_MAX) != 0)
+                return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                                  "convenant: the decision rule for %s has an invalid category at place %u (an "
+                                  "identifier such as \"school\")",
+                                  net, k + 1);
+            for (uint32_t j = 0; j < k; j++)
+                if (strcmp(d->category[j], d->category[k]) == 0)
+                    return zn_err_set(e, ZN_E_CONVENANT_INVALID,
+                                      "convenant: the decision rule for %s names category %s twice", net,
+                                      d->category[k]);
+        }
+        d->n = count;
+    }
+    return 0;
+}
+
 static int s_decode_body(const msgpack_object *root, zn_convenant *c, zn_err *e)
 {
-    static const char *const top[] = {"name", "version", "valid_from", "valid_until", "broker",
-                                      "netkey_epoch", "networks", "partners", "policy"};
-    enum { T_NAME, T_VERSION, T_FROM, T_UNTIL, T_BROKER, T_EPOCH, T_NETWORKS, T_PARTNERS, T_POLICY, T_N };
+    static const char *const top[] = {"name",     "version",  "valid_from", "valid_until",
+                                      "broker",   "netkey_epoch", "networks", "partners",
+                                      "policy",   "disclosure", "decision"};
+    enum {
+        T_NAME, T_VERSION, T_FROM, T_UNTIL, T_BROKER, T_EPOCH, T_NETWORKS, T_PARTNERS,
+        T_POLICY, T_DISCLOSURE, T_DECISION, T_N,
+        T_FIRST_OPTIONAL = T_POLICY /* from here on a key may be absent */
+    };
     static const char *const bkeys[] = {"transport", "sign", "endpoint"};
     const msgpack_object *v[T_N], *b[3];
     uint32_t count = 0;
@@ -683,7 +946,7 @@ static int s_decode_body(const msgpack_object *root, zn_convenant *c, zn_err *e)
     for (size_t i = 0; i < T_N; i++) {
         if (s_map_get1(root, top[i], &v[i]) != 0)
             return zn_err_set(e, ZN_E_CONVENANT_INVALID, "convenant: %s appears twice", top[i]);
-        if (!v[i] && i != T_POLICY)
+        if (!v[i] && i < T_FIRST_OPTIONAL)
             return zn_err_set(e, ZN_E_CONVENANT_INVALID, "convenant: %s is missing", top[i]);
     }
     if (zn_obj_text(v[T_NAME], c->name, sizeof c->name) != 0)
@@ -728,7 +991,8 @@ static int s_decode_body(const msgpack_object *root, zn_convenant *c, zn_err *e)
             return -1;
         c->n_partners = i + 1;
     }
-    if (s_decode_policy(v[T_POLICY], &c->policy, e) != 0)
+    if (s_decode_policy(v[T_POLICY], &c->policy, e) != 0 || s_decode_disclosure(v[T_DISCLOSURE], c, e) != 0 ||
+        s_decode_decision(v[T_DECISION], c, e) != 0)
         return -1;
     return s_validate(c, e);
 }
@@ -841,11 +1105,130 @@ int zn_convenant_check_time(const zn_convenant *c, uint64_t now, zn_err *e)
 
 /* ---- editing ---- */
 
+#define S_SET_DISCLOSURE "disclosure:"
+#define S_SET_DECISION "decision:"
+
+/* The next ':'-separated part of *p (which moves past it) copied into out; -1 when it is empty,
+ * too long for an identifier, or (last = false) not followed by ':'. */
+static int s_key_part(const char **p, bool last, char out[ZN_IDENT_MAX])
+{
+    const char *s = *p, *colon = strchr(s, ':');
+    size_t n = colon ? (size_t)(colon - s) : strlen(s);
+    if (n == 0 || n >= ZN_IDENT_MAX || (last ? colon != NULL : colon == NULL))
+        return -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    *p = s + n + (colon ? 1 : 0);
+    return 0;
+}
+
+/* disclosure:NET_A:NET_B:person=VALUE, disclosure:NET_A:NET_B:family=VALUE */
+static int s_set_disclosure(zn_convenant *c, const char *key, const char *value, zn_err *e)
+{
+    char na[ZN_IDENT_MAX], nb[ZN_IDENT_MAX], kind[ZN_IDENT_MAX];
+    const char *p = key + strlen(S_SET_DISCLOSURE);
+    uint8_t v;
+
+    if (s_key_part(&p, false, na) != 0 || s_key_part(&p, false, nb) != 0 || s_key_part(&p, true, kind) != 0 ||
+        (strcmp(kind, "person") != 0 && strcmp(kind, "family") != 0))
+        return zn_err_set(e, ZN_E_USAGE,
+                          "%.80s: a disclosure setting is disclosure:NET_A:NET_B:person=VALUE or "
+                          "disclosure:NET_A:NET_B:family=VALUE (NET_A may equal NET_B)",
+                          key);
+    int ia = zn_convenant_network(c, na), ib = zn_convenant_network(c, nb);
+    if (ia < 0 || ib < 0)
+        return zn_err_set(e, ZN_E_USAGE,
+                          "%.140s: network %s is not in the convenant; 'zorgnet-keys convenant show' lists the "
+                          "networks",
+                          key, ia < 0 ? na : nb);
+    if (s_disclosure_parse(value, &v) != 0)
+        return zn_err_set(e, ZN_E_USAGE, "%.140s must be default, none, coordinators or partners; got \"%.40s\"",
+                          key, value);
+    uint8_t a = (uint8_t)(ia < ib ? ia : ib), b = (uint8_t)(ia < ib ? ib : ia);
+    size_t i = 0;
+    while (i < c->n_disclosure && (c->disclosure[i].a != a || c->disclosure[i].b != b))
+        i++;
+    if (i == c->n_disclosure) {
+        if (v == 0)
+            return 0; /* already the default */
+        if (c->n_disclosure >= ZN_MAX_DISCLOSURE_RULES)
+            return zn_err_set(e, ZN_E_USAGE,
+                              "%.140s: the convenant already holds %d disclosure rules, the most it can; set "
+                              "another pair back to default first",
+                              key, ZN_MAX_DISCLOSURE_RULES);
+        c->disclosure[c->n_disclosure++] = (zn_disclosure_rule){.a = a, .b = b};
+    }
+    zn_disclosure_rule *r = &c->disclosure[i];
+    if (kind[0] == 'p')
+        r->person = v;
+    else
+        r->family = v;
+    if (s_rule_is_default(r)) {
+        memmove(r, r + 1, (c->n_disclosure - i - 1) * sizeof *r);
+        c->n_disclosure--;
+    }
+    s_rules_sort(c->disclosure, c->n_disclosure);
+    return 0;
+}
+
+/* decision:NET=cat1,cat2,... (an empty value clears the rule) */
+static int s_set_decision(zn_convenant *c, const char *key, const char *value, zn_err *e)
+{
+    char net[ZN_IDENT_MAX];
+    const char *p = key + strlen(S_SET_DECISION);
+    zn_decision_rule d;
+
+    if (s_key_part(&p, true, net) != 0)
+        return zn_err_set(e, ZN_E_USAGE, "%.80s: a decision setting is decision:NET=CATEGORY,CATEGORY,...", key);
+    int idx = zn_convenant_network(c, net);
+    if (idx < 0)
+        return zn_err_set(e, ZN_E_USAGE,
+                          "%.80s: network %s is not in the convenant; 'zorgnet-keys convenant show' lists the "
+                          "networks",
+                          key, net);
+    memset(&d, 0, sizeof d);
+    const char *s = value;
+    bool more = *value != '\0'; /* "" leaves d empty: the rule is cleared */
+    while (more) {
+        const char *comma = strchr(s, ',');
+        size_t n = comma ? (size_t)(comma - s) : strlen(s);
+        if (d.n == ZN_MAX_DECISION)
+            return zn_err_set(e, ZN_E_USAGE, "%.80s: a decision rule lists at most %d categories", key,
+                              ZN_MAX_DECISION);
+        if (n < ZN_IDENT_MAX) {
+            memcpy(d.category[d.n], s, n);
+            d.category[d.n][n] = '\0';
+        }
+        if (n == 0)
+            return zn_err_set(e, ZN_E_USAGE,
+                              "%.80s: an empty category (a comma at the start or end, or two together); give "
+                              "categories separated by commas, e.g. school,youth-health",
+                              key);
+        if (n >= ZN_IDENT_MAX || !zn_ident_valid(d.category[d.n]))
+            return zn_err_set(e, ZN_E_USAGE,
+                              "%.80s: \"%.*s\" is not a category (1-63 of a-z 0-9 . _ -); give categories "
+                              "separated by commas, e.g. school,youth-health",
+                              key, (int)(n < 40 ? n : 40), s);
+        for (size_t j = 0; j < d.n; j++)
+            if (strcmp(d.category[j], d.category[d.n]) == 0)
+                return zn_err_set(e, ZN_E_USAGE, "%.80s: category %s appears twice", key, d.category[d.n]);
+        d.n++;
+        more = comma != NULL;
+        s = comma ? comma + 1 : s + n;
+    }
+    c->decision[idx] = d;
+    return 0;
+}
+
 int zn_convenant_set(zn_convenant *c, const char *key, const char *value, zn_err *e)
 {
     uint64_t t;
     if (!c || !key || !value)
         return zn_err_set(e, ZN_E_USAGE, "a setting needs a key and a value");
+    if (strncmp(key, S_SET_DISCLOSURE, strlen(S_SET_DISCLOSURE)) == 0)
+        return s_set_disclosure(c, key, value, e);
+    if (strncmp(key, S_SET_DECISION, strlen(S_SET_DECISION)) == 0)
+        return s_set_decision(c, key, value, e);
     if (strcmp(key, "name") == 0) {
         size_t n = strlen(value);
         if (n == 0 || n >= ZN_NAME_MAX || !zn_text_valid(value, n))

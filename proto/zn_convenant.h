@@ -161,8 +161,13 @@ int zn_convenant_open_netkey(const zn_convenant *c, const zn_seckeys *self, cons
                              zn_netkey *out, zn_err *e) __attribute__((warn_unused_result));
 
 /* Set one field by name: "name", "endpoint", "valid_from" / "valid_until" (a DATE YYYY-MM-DD in
- * UTC: valid_from starts at 00:00:00 of that day, valid_until ends at 23:59:59 of that day), or a
- * policy number (as zn_policy_set). -1 with an error that names the key and what it accepts. The
+ * UTC: valid_from starts at 00:00:00 of that day, valid_until ends at 23:59:59 of that day), a
+ * policy number (as zn_policy_set), or a rule for matches:
+ *   "disclosure:NET_A:NET_B:person" / "disclosure:NET_A:NET_B:family" = "default" | "none" |
+ *       "coordinators" | "partners" (NET_A may equal NET_B; either order; a pair set back to
+ *       default twice is removed; disclosure stays sorted by (a, b))
+ *   "decision:NET" = "cat1,cat2,..." (1..ZN_MAX_DECISION distinct identifiers; "" clears it)
+ * -1 (ZN_E_USAGE) with an error that names the key and what it accepts; c is then unchanged. The
  * relation valid_from <= valid_until is checked when signing. */
 int zn_convenant_set(zn_convenant *c, const char *key, const char *value, zn_err *e)
     __attribute__((warn_unused_result));

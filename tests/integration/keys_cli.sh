@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the zorgnet-keys CLI: key pairs, convenant init / add-partner /
-# remove-partner / set / show / verify, the exit codes (0 done, 1 fault, 2 usage, 5 verify) and
-# the version bump of every edit. Needs ZN_BIN (the build folder holding zorgnet-keys).
+# remove-partner / set (policy numbers, disclosure and decision rules) / show / verify, the exit
+# codes (0 done, 1 fault, 2 usage, 5 verify) and the version bump of every edit. Needs ZN_BIN (the build folder holding zorgnet-keys).
 set -u
 
 ZK="${ZN_BIN:-./build}/zorgnet-keys"
@@ -247,6 +247,71 @@ expect 1 "add-partner without the network key file" -- "$ZK" convenant add-partn
     --authority auth.key --id ggd --name "GGD" --pub extra.pub --role partner --network 12-18
 has "$ERR" "auth.network.key" "names the missing file"
 mv netkey.away auth.network.key
+
+# ---------------------------------------------------------------- disclosure and decision rules
+# networks now: 0-12-binnenstad, 0-12-thij, 12-18, 18plus
+expect 0 "show without rules" -- "$ZK" convenant show c.conv
+has "$OUT" "Matches: a person match inside one network is shown to both partners and the network's coordinators; a family match or a match across networks only to the coordinators of the networks involved (defaults)." "default disclosure in words"
+has "$OUT" "No rule for any pair of networks: the defaults hold everywhere." "no disclosure rules"
+has "$OUT" "Lead proposal in 12-18: none (no decision rule" "no decision rule"
+
+expect 0 "set disclosure and decision rules" -- "$ZK" convenant set c.conv --authority auth.key \
+    disclosure:12-18:0-12-thij:person=partners disclosure:0-12-thij:12-18:family=coordinators \
+    disclosure:18plus:0-12-binnenstad:person=none disclosure:18plus:0-12-binnenstad:family=none \
+    disclosure:12-18:12-18:family=partners decision:12-18=school,ggd,wijkracht decision:0-12-thij=school
+expect_version c.conv 13 "after setting rules"
+expect 0 "show with rules" -- "$ZK" convenant show c.conv
+has "$OUT" "0-12-thij with 12-18: person matches → both partners and the coordinators; family matches → coordinators only" "a rule across networks"
+has "$OUT" "0-12-binnenstad with 18plus: never matched" "a pair never matched"
+has "$OUT" "inside 12-18: person matches → both partners and the coordinators (default); family matches → both partners and the coordinators" "a rule inside one network"
+has "$OUT" "Lead proposal in 12-18: school, then ggd, then wijkracht (the first category among the partners with a signal on the person; earlier registration breaks a tie)" "decision rule in words"
+has "$OUT" "Lead proposal in 0-12-thij: school (the first category" "a one-category decision rule"
+has "$OUT" "note: no partner of category ggd takes part in 12-18" "a category nobody holds"
+checks=$((checks + 1))
+grep -q "0-12-binnenstad with 0-12-thij" "$OUT" && fail "show lists a pair without a rule"
+expect 0 "rules verify" -- "$ZK" convenant verify c.conv --authority auth.pub
+
+# refusals: exit 2, a message naming the key and what it accepts, nothing written
+expect 2 "disclosure with an unknown network" -- "$ZK" convenant set c.conv --authority auth.key \
+    disclosure:12-18:19plus:person=partners
+has "$ERR" "disclosure:12-18:19plus:person: network 19plus is not in the convenant" "unknown network named"
+expect 2 "disclosure with a bad value" -- "$ZK" convenant set c.conv --authority auth.key \
+    disclosure:12-18:12-18:person=everyone
+has "$ERR" "must be default, none, coordinators or partners; got \"everyone\"" "values listed"
+expect 2 "disclosure with a bad kind" -- "$ZK" convenant set c.conv --authority auth.key \
+    disclosure:12-18:12-18:parents=none
+has "$ERR" "disclosure:NET_A:NET_B:person=VALUE or disclosure:NET_A:NET_B:family=VALUE" "syntax given"
+expect 2 "disclosure without the kind" -- "$ZK" convenant set c.conv --authority auth.key disclosure:12-18:12-18=none
+expect 2 "decision with an unknown network" -- "$ZK" convenant set c.conv --authority auth.key decision:19plus=school
+has "$ERR" "network 19plus is not in the convenant" "unknown network in a decision rule"
+expect 2 "decision with a bad category" -- "$ZK" convenant set c.conv --authority auth.key "decision:12-18=school,Police"
+has "$ERR" "\"Police\" is not a category" "bad category named"
+expect 2 "decision with an empty category" -- "$ZK" convenant set c.conv --authority auth.key "decision:12-18=school,,ggd"
+expect 2 "decision with a category twice" -- "$ZK" convenant set c.conv --authority auth.key "decision:12-18=school,ggd,school"
+has "$ERR" "category school appears twice" "duplicate category"
+expect 2 "decision with 17 categories" -- "$ZK" convenant set c.conv --authority auth.key \
+    "decision:12-18=c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,c12,c13,c14,c15,c16,c17"
+has "$ERR" "at most 16 categories" "category limit"
+expect 2 "a good rule and a bad one" -- "$ZK" convenant set c.conv --authority auth.key \
+    decision:12-18=police disclosure:12-18:18plus:person=all
+expect 2 "a setting name that is far too long" -- "$ZK" convenant set c.conv --authority auth.key \
+    "disclosure:$(printf 'n%.0s' $(seq 1 300)):x:person=none"
+expect_version c.conv 13 "refused rules change nothing"
+"$ZK" convenant show c.conv >"$OUT" 2>"$ERR"
+has "$OUT" "Lead proposal in 12-18: school, then ggd, then wijkracht" "a refused set leaves the rules"
+
+expect 0 "clear rules" -- "$ZK" convenant set c.conv --authority auth.key decision:12-18= \
+    disclosure:0-12-thij:12-18:person=default disclosure:0-12-thij:12-18:family=default
+expect_version c.conv 14 "after clearing rules"
+"$ZK" convenant show c.conv >"$OUT" 2>"$ERR"
+has "$OUT" "Lead proposal in 12-18: none" "decision rule cleared"
+checks=$((checks + 1))
+grep -q "0-12-thij with 12-18" "$OUT" && fail "a rule set back to default is still shown"
+has "$OUT" "0-12-binnenstad with 18plus: never matched" "other rules stay"
+expect 0 "remove a partner keeps the rules" -- "$ZK" convenant remove-partner c.conv --authority auth.key --id school-essen
+"$ZK" convenant show c.conv >"$OUT" 2>"$ERR"
+has "$OUT" "Lead proposal in 0-12-thij: school (the first category" "rules survive a removal"
+has "$OUT" "note: no partner of category school takes part in 0-12-thij" "the removed category is noted"
 
 # ---------------------------------------------------------------- tampering
 size=$(stat -c %s c.conv)

@@ -1,6 +1,7 @@
 /* Unit tests for the convenant: sign/decode roundtrip with every field, deterministic encoding,
  * tampering (every byte), the role rules, the sealed network key, policy and date settings,
- * validity windows, and a body packed by hand after docs/CONVENANT.md with one rule broken at a
+ * validity windows, the disclosure and decision rules (roundtrip, canonical encoding, setting and
+ * clearing, checks), and a body packed by hand after docs/CONVENANT.md with one rule broken at a
  * time. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -509,8 +510,136 @@ static void s_hand_partner(msgpack_packer *pk, const char *id, int key, const ch
     }
 }
 
+/* Disclosure and decision rules in a hand-made body: absent (a file written before the rules
+ * existed), valid, or with one thing broken. */
+enum {
+    HR_ABSENT,
+    HR_VALID,
+    HR_EMPTY,            /* an empty list and an empty map: no rules */
+    HR_DISC_NOT_LIST,
+    HR_DISC_SHORT,       /* a rule of three fields */
+    HR_DISC_BAD_NAME,    /* a network name that is no identifier */
+    HR_DISC_UNKNOWN_NET,
+    HR_DISC_BAD_VALUE,   /* "everyone" */
+    HR_DISC_VALUE_INT,   /* a number instead of a word */
+    HR_DISC_DUP,         /* the same pair in the other order */
+    HR_DISC_DUP_DEFAULT, /* the same pair twice, the first all "default" */
+    HR_DISC_TOO_MANY,
+    HR_DEC_NOT_MAP,
+    HR_DEC_UNKNOWN_NET,
+    HR_DEC_EMPTY,        /* a network with no categories */
+    HR_DEC_NOT_LIST,
+    HR_DEC_BAD_CAT,
+    HR_DEC_DUP_CAT,
+    HR_DEC_TOO_MANY,
+    HR_DEC_DUP_NET,
+    HR_DUP_TOPKEY,       /* "disclosure" twice */
+};
+
+static void s_hand_rule(msgpack_packer *pk, const char *a, const char *b, const char *person, const char *family)
+{
+    msgpack_pack_array(pk, 4);
+    zn_pack_str(pk, a);
+    zn_pack_str(pk, b);
+    zn_pack_str(pk, person);
+    zn_pack_str(pk, family);
+}
+
+static void s_hand_disclosure(msgpack_packer *pk, int r)
+{
+    zn_pack_str(pk, "disclosure");
+    switch (r) {
+    case HR_EMPTY: msgpack_pack_array(pk, 0); return;
+    case HR_DISC_NOT_LIST: zn_pack_str(pk, "net-a net-b partners"); return;
+    case HR_DISC_TOO_MANY:
+        msgpack_pack_array(pk, ZN_MAX_DISCLOSURE_RULES + 1);
+        for (int i = 0; i <= ZN_MAX_DISCLOSURE_RULES; i++)
+            s_hand_rule(pk, "net-a", "net-a", "none", "none");
+        return;
+    case HR_DISC_DUP:
+    case HR_DISC_DUP_DEFAULT: {
+        msgpack_pack_array(pk, 3);
+        s_hand_rule(pk, "net-a", "net-a", "none", "none");
+        const char *v = r == HR_DISC_DUP ? "coordinators" : "default";
+        s_hand_rule(pk, "net-b", "net-a", v, "default");
+        s_hand_rule(pk, "net-a", "net-b", "partners", "none");
+        return;
+    }
+    }
+    msgpack_pack_array(pk, 3);
+    /* rule 1: the other order of the networks, stored as net-a with net-b */
+    if (r == HR_DISC_VALUE_INT) {
+        msgpack_pack_array(pk, 4);
+        zn_pack_str(pk, "net-b");
+        zn_pack_str(pk, "net-a");
+        msgpack_pack_uint64(pk, 3);
+        zn_pack_str(pk, "default");
+    } else {
+        s_hand_rule(pk, r == HR_DISC_BAD_NAME ? "Net B" : "net-b", r == HR_DISC_UNKNOWN_NET ? "net-z" : "net-a",
+                    r == HR_DISC_BAD_VALUE ? "everyone" : "partners", "default");
+    }
+    /* rule 2: never matched inside net-a */
+    if (r == HR_DISC_SHORT) {
+        msgpack_pack_array(pk, 3);
+        zn_pack_str(pk, "net-a");
+        zn_pack_str(pk, "net-a");
+        zn_pack_str(pk, "none");
+    } else {
+        s_hand_rule(pk, "net-a", "net-a", "none", "none");
+    }
+    /* rule 3: all default, so it is dropped */
+    s_hand_rule(pk, "net-b", "net-b", "default", "default");
+}
+
+static void s_hand_categories(msgpack_packer *pk, size_t n, const char *const *cats)
+{
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++)
+        zn_pack_str(pk, cats[i]);
+}
+
+static void s_hand_decision(msgpack_packer *pk, int r)
+{
+    static const char *const valid_b[] = {"school", "police"}, *const valid_a[] = {"youth-health"};
+    zn_pack_str(pk, "decision");
+    switch (r) {
+    case HR_EMPTY: msgpack_pack_map(pk, 0); return;
+    case HR_DEC_NOT_MAP: s_hand_categories(pk, 2, valid_b); return;
+    case HR_DEC_DUP_NET:
+        msgpack_pack_map(pk, 2);
+        zn_pack_str(pk, "net-b");
+        s_hand_categories(pk, 2, valid_b);
+        zn_pack_str(pk, "net-b");
+        s_hand_categories(pk, 1, valid_a);
+        return;
+    }
+    msgpack_pack_map(pk, 2);
+    /* net-b before net-a: a reader takes the networks in any order */
+    zn_pack_str(pk, r == HR_DEC_UNKNOWN_NET ? "net-z" : "net-b");
+    if (r == HR_DEC_EMPTY) {
+        s_hand_categories(pk, 0, NULL);
+    } else if (r == HR_DEC_NOT_LIST) {
+        zn_pack_str(pk, "school");
+    } else if (r == HR_DEC_BAD_CAT) {
+        static const char *const bad[] = {"school", "Police"};
+        s_hand_categories(pk, 2, bad);
+    } else if (r == HR_DEC_DUP_CAT) {
+        static const char *const dup[] = {"school", "police", "school"};
+        s_hand_categories(pk, 3, dup);
+    } else if (r == HR_DEC_TOO_MANY) {
+        static const char *const many[] = {"c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9",
+                                           "c10", "c11", "c12", "c13", "c14", "c15", "c16", "c17"};
+        assert_int_equal(sizeof many / sizeof many[0], ZN_MAX_DECISION + 1);
+        s_hand_categories(pk, ZN_MAX_DECISION + 1, many);
+    } else {
+        s_hand_categories(pk, 2, valid_b);
+    }
+    zn_pack_str(pk, "net-a");
+    s_hand_categories(pk, 1, valid_a);
+}
+
 /* The whole signed file, with the body packed field by field as docs/CONVENANT.md describes. */
-static void s_hand_file(unsigned m, const zn_seckeys *signer, const char *magic, uint64_t fmt,
+static void s_hand_file(unsigned m, int rules, const zn_seckeys *signer, const char *magic, uint64_t fmt,
                         msgpack_sbuffer *file)
 {
     msgpack_sbuffer body;
@@ -518,7 +647,7 @@ static void s_hand_file(unsigned m, const zn_seckeys *signer, const char *magic,
     msgpack_sbuffer_init(&body);
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
     size_t top = 10 + ((m & M_EXTRA_TOP) != 0) + ((m & M_DUP_TOPKEY) != 0) - ((m & M_NO_POLICY) != 0) -
-                 ((m & M_NO_UNTIL) != 0);
+                 ((m & M_NO_UNTIL) != 0) + (rules != HR_ABSENT ? 2 : 0) + (rules == HR_DUP_TOPKEY);
     msgpack_pack_map(&pk, top);
     zn_pack_str(&pk, "name");
     zn_pack_str(&pk, "Hand-made convenant");
@@ -590,6 +719,12 @@ static void s_hand_file(unsigned m, const zn_seckeys *signer, const char *magic,
             msgpack_pack_uint64(&pk, 99999999);
         }
     }
+    if (rules != HR_ABSENT) {
+        s_hand_disclosure(&pk, rules);
+        s_hand_decision(&pk, rules);
+    }
+    if (rules == HR_DUP_TOPKEY)
+        s_hand_disclosure(&pk, HR_VALID);
 
     /* sign "zorgnet/v1/convenant" || body */
     size_t ns = strlen("zorgnet/v1/convenant");
@@ -610,14 +745,20 @@ static void s_hand_file(unsigned m, const zn_seckeys *signer, const char *magic,
     msgpack_sbuffer_destroy(&body);
 }
 
-static int s_hand_decode(unsigned m, const zn_seckeys *signer, const char *magic, uint64_t fmt,
-                         zn_convenant **out, zn_err *e)
+static int s_hand_decode_rules(unsigned m, int rules, const zn_seckeys *signer, const char *magic, uint64_t fmt,
+                               zn_convenant **out, zn_err *e)
 {
     msgpack_sbuffer file;
-    s_hand_file(m, signer, magic, fmt, &file);
+    s_hand_file(m, rules, signer, magic, fmt, &file);
     int rc = zn_convenant_decode((const uint8_t *)file.data, file.size, out, e);
     msgpack_sbuffer_destroy(&file);
     return rc;
+}
+
+static int s_hand_decode(unsigned m, const zn_seckeys *signer, const char *magic, uint64_t fmt,
+                         zn_convenant **out, zn_err *e)
+{
+    return s_hand_decode_rules(m, HR_ABSENT, signer, magic, fmt, out, e);
 }
 
 static void test_handmade_body_follows_the_documented_format(void **state)
@@ -643,6 +784,10 @@ static void test_handmade_body_follows_the_documented_format(void **state)
     assert_memory_equal(nk.key, s_kr.nk.key, 32);
     assert_int_equal(zn_convenant_open_netkey(c, &s_kr.part[P_AUDIT], "audit", &nk, &e), 0);
     assert_int_equal(zn_convenant_open_netkey(c, &s_kr.part[P_COORD], "coord", &nk, &e), -1);
+    /* written before the rules existed: no rules, the defaults of the policy hold */
+    assert_int_equal(c->n_disclosure, 0);
+    for (size_t n = 0; n < ZN_MAX_NETWORKS; n++)
+        assert_int_equal(c->decision[n].n, 0);
     zn_convenant_destroy(&c);
 
     /* forward compatibility: unknown top-level and policy keys are ignored; no policy: defaults */
@@ -696,6 +841,323 @@ static void test_handmade_body_refusals(void **state)
     assert_null(c);
 }
 
+/* ------------------------------------------------------------ disclosure and decision rules */
+
+static void test_handmade_rules_decode(void **state)
+{
+    (void)state;
+    zn_convenant *c = NULL;
+    zn_err e;
+    if (s_hand_decode_rules(M_NONE, HR_VALID, &s_kr.auth, "zorgnet-convenant", 1, &c, &e) != 0)
+        fail_msg("hand-made rules refused: %s", e.text);
+    /* the all-default rule is dropped; the rest is normalised (a <= b) and sorted */
+    assert_int_equal(c->n_disclosure, 2);
+    assert_int_equal(c->disclosure[0].a, 0);
+    assert_int_equal(c->disclosure[0].b, 0);
+    assert_int_equal(c->disclosure[0].person, ZN_DISCLOSE_NONE);
+    assert_int_equal(c->disclosure[0].family, ZN_DISCLOSE_NONE);
+    assert_int_equal(c->disclosure[1].a, 0);
+    assert_int_equal(c->disclosure[1].b, 1);
+    assert_int_equal(c->disclosure[1].person, ZN_DISCLOSE_PARTNERS);
+    assert_int_equal(c->disclosure[1].family, 0);
+    assert_int_equal(c->decision[0].n, 1);
+    assert_string_equal(c->decision[0].category[0], "youth-health");
+    assert_int_equal(c->decision[1].n, 2);
+    assert_string_equal(c->decision[1].category[0], "school");
+    assert_string_equal(c->decision[1].category[1], "police");
+    zn_convenant_destroy(&c);
+
+    /* rules together with unknown keys of a later version */
+    assert_int_equal(s_hand_decode_rules(M_EXTRA_TOP, HR_VALID, &s_kr.auth, "zorgnet-convenant", 1, &c, &e), 0);
+    assert_int_equal(c->n_disclosure, 2);
+    zn_convenant_destroy(&c);
+    /* an empty list and an empty map hold no rules */
+    assert_int_equal(s_hand_decode_rules(M_NONE, HR_EMPTY, &s_kr.auth, "zorgnet-convenant", 1, &c, &e), 0);
+    assert_int_equal(c->n_disclosure, 0);
+    assert_int_equal(c->decision[0].n + c->decision[1].n, 0);
+    zn_convenant_destroy(&c);
+}
+
+static void test_handmade_rules_refused(void **state)
+{
+    (void)state;
+    zn_convenant *c = NULL;
+    zn_err e;
+    static const struct {
+        int r;
+        const char *says;
+    } bad[] = {
+        {HR_DISC_NOT_LIST, "disclosure must be a list"},
+        {HR_DISC_SHORT, "disclosure rule 2 must be a list of network, network"},
+        {HR_DISC_BAD_NAME, "disclosure rule 1 has an invalid network name"},
+        {HR_DISC_UNKNOWN_NET, "names network net-z, which is not in the convenant"},
+        {HR_DISC_BAD_VALUE, "disclosure rule 1 (net-b with net-a): person and family must each be default, none"},
+        {HR_DISC_VALUE_INT, "disclosure rule 1 (net-b with net-a)"},
+        {HR_DISC_DUP, "disclosure rule 3 (net-a with net-b) repeats a pair"},
+        {HR_DISC_DUP_DEFAULT, "disclosure rule 3 (net-a with net-b) repeats a pair"},
+        {HR_DISC_TOO_MANY, "at most 128 rules"},
+        {HR_DEC_NOT_MAP, "decision must be a map"},
+        {HR_DEC_UNKNOWN_NET, "decision rule for net-z names a network that is not in the convenant"},
+        {HR_DEC_EMPTY, "decision rule for net-b must list 1 to 16"},
+        {HR_DEC_NOT_LIST, "decision rule for net-b must list 1 to 16"},
+        {HR_DEC_BAD_CAT, "decision rule for net-b has an invalid category at place 2"},
+        {HR_DEC_DUP_CAT, "decision rule for net-b names category school twice"},
+        {HR_DEC_TOO_MANY, "decision rule for net-b must list 1 to 16"},
+        {HR_DEC_DUP_NET, "net-b has two decision rules"},
+        {HR_DUP_TOPKEY, "disclosure appears twice"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (s_hand_decode_rules(M_NONE, bad[i].r, &s_kr.auth, "zorgnet-convenant", 1, &c, &e) == 0)
+            fail_msg("rule mutation %d was accepted", bad[i].r);
+        assert_null(c);
+        assert_int_equal(e.code, ZN_E_CONVENANT_INVALID);
+        if (!strstr(e.text, bad[i].says))
+            fail_msg("rule mutation %d: \"%s\" does not say \"%s\"", bad[i].r, e.text, bad[i].says);
+    }
+}
+
+static void s_set_ok(zn_convenant *c, const char *key, const char *value)
+{
+    zn_err e;
+    if (zn_convenant_set(c, key, value, &e) != 0)
+        fail_msg("%s=%s refused: %s", key, value, e.text);
+}
+
+/* The map header of the body in a signed file (0x8a: 10 keys, 0x8c: 12). */
+static uint8_t s_body_header(const zn_convenant *c)
+{
+    /* 94, b1 + 17 bytes of magic, 01, c5 LL LL (bin16), body */
+    assert_true(c->raw_len > 24);
+    assert_int_equal(c->raw[20], 0xc5);
+    return c->raw[23];
+}
+
+static void test_rules_roundtrip(void **state)
+{
+    (void)state;
+    zn_convenant *c = s_build(), *d = NULL, *o = NULL;
+    zn_err e;
+
+    /* without rules the body keeps its 10 keys: files signed before the rules stay the same */
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), 0);
+    assert_int_equal(s_body_header(c), 0x8a);
+
+    s_set_ok(c, "disclosure:12-18:0-12-thij:person", "partners");
+    s_set_ok(c, "disclosure:0-12-thij:12-18:family", "none");
+    s_set_ok(c, "disclosure:0-12-binnenstad:0-12-binnenstad:family", "partners");
+    s_set_ok(c, "disclosure:12-18:0-12-binnenstad:person", "coordinators");
+    s_set_ok(c, "decision:12-18", "youth-health,social-work,school");
+    s_set_ok(c, "decision:0-12-binnenstad", "school");
+    assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), 0);
+    assert_int_equal(s_body_header(c), 0x8c);
+    if (zn_convenant_decode(c->raw, c->raw_len, &d, &e) != 0)
+        fail_msg("decode: %s", e.text);
+    assert_int_equal(d->n_disclosure, 3);
+    static const zn_disclosure_rule want[] = {
+        {0, 0, 0, ZN_DISCLOSE_PARTNERS},
+        {0, 2, ZN_DISCLOSE_COORDINATORS, 0},
+        {1, 2, ZN_DISCLOSE_PARTNERS, ZN_DISCLOSE_NONE},
+    };
+    assert_memory_equal(d->disclosure, want, sizeof want);
+    assert_memory_equal(c->disclosure, want, sizeof want); /* kept sorted while editing */
+    assert_memory_equal(d->decision, c->decision, sizeof d->decision);
+    assert_int_equal(d->decision[2].n, 3);
+    assert_string_equal(d->decision[2].category[0], "youth-health");
+    assert_string_equal(d->decision[2].category[2], "school");
+    assert_int_equal(d->decision[1].n, 0);
+    /* re-signing what was decoded gives the same bytes */
+    assert_int_equal(zn_convenant_sign(d, &s_kr.auth, &e), 0);
+    assert_int_equal(d->raw_len, c->raw_len);
+    assert_memory_equal(d->raw, c->raw, c->raw_len);
+
+    /* canonical: rules kept in another order, with an all-default rule, encode to the same bytes */
+    o = s_build();
+    o->version = c->version;
+    memcpy(o->decision, c->decision, sizeof o->decision);
+    o->disclosure[0] = want[2];
+    o->disclosure[1] = (zn_disclosure_rule){2, 2, 0, 0};
+    o->disclosure[2] = want[0];
+    o->disclosure[3] = want[1];
+    o->n_disclosure = 4;
+    memcpy(o->partners, c->partners, c->n_partners * sizeof *c->partners); /* the same seals */
+    assert_int_equal(zn_convenant_sign(o, &s_kr.auth, &e), 0);
+    assert_int_equal(o->raw_len, c->raw_len);
+    assert_memory_equal(o->raw, c->raw, c->raw_len);
+
+    /* clearing every rule gives the 10-key body again */
+    s_set_ok(d, "disclosure:0-12-binnenstad:0-12-binnenstad:family", "default");
+    s_set_ok(d, "disclosure:0-12-binnenstad:12-18:person", "default");
+    s_set_ok(d, "disclosure:0-12-thij:12-18:person", "default");
+    s_set_ok(d, "disclosure:0-12-thij:12-18:family", "default");
+    s_set_ok(d, "decision:12-18", "");
+    s_set_ok(d, "decision:0-12-binnenstad", "");
+    assert_int_equal(d->n_disclosure, 0);
+    assert_int_equal(zn_convenant_sign(d, &s_kr.auth, &e), 0);
+    assert_int_equal(s_body_header(d), 0x8a);
+    zn_convenant_destroy(&c);
+    zn_convenant_destroy(&d);
+    zn_convenant_destroy(&o);
+}
+
+static void test_rules_set_and_clear(void **state)
+{
+    (void)state;
+    zn_convenant *c = s_build();
+    zn_err e;
+
+    /* one rule per pair, whichever order the networks are named in */
+    s_set_ok(c, "disclosure:12-18:0-12-thij:person", "partners");
+    assert_int_equal(c->n_disclosure, 1);
+    s_set_ok(c, "disclosure:0-12-thij:12-18:family", "coordinators");
+    assert_int_equal(c->n_disclosure, 1);
+    assert_int_equal(c->disclosure[0].a, 1);
+    assert_int_equal(c->disclosure[0].b, 2);
+    assert_int_equal(c->disclosure[0].person, ZN_DISCLOSE_PARTNERS);
+    assert_int_equal(c->disclosure[0].family, ZN_DISCLOSE_COORDINATORS);
+    /* back to default half by half: the rule goes when both halves are default */
+    s_set_ok(c, "disclosure:12-18:0-12-thij:person", "default");
+    assert_int_equal(c->n_disclosure, 1);
+    assert_int_equal(c->disclosure[0].person, 0);
+    s_set_ok(c, "disclosure:12-18:0-12-thij:family", "default");
+    assert_int_equal(c->n_disclosure, 0);
+    s_set_ok(c, "disclosure:12-18:0-12-thij:family", "default"); /* no rule: nothing to do */
+    assert_int_equal(c->n_disclosure, 0);
+    /* inside one network; none */
+    s_set_ok(c, "disclosure:12-18:12-18:family", "none");
+    s_set_ok(c, "disclosure:0-12-binnenstad:0-12-binnenstad:person", "coordinators");
+    assert_int_equal(c->n_disclosure, 2);
+    assert_int_equal(c->disclosure[0].a, 0); /* sorted */
+    assert_int_equal(c->disclosure[1].a, 2);
+    assert_int_equal(c->disclosure[1].family, ZN_DISCLOSE_NONE);
+
+    /* decision rules: set, replace, clear */
+    s_set_ok(c, "decision:0-12-thij", "school,youth-health");
+    assert_int_equal(c->decision[1].n, 2);
+    s_set_ok(c, "decision:0-12-thij", "police");
+    assert_int_equal(c->decision[1].n, 1);
+    assert_string_equal(c->decision[1].category[0], "police");
+    s_set_ok(c, "decision:0-12-thij", "c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,c12,c13,c14,c15,c16");
+    assert_int_equal(c->decision[1].n, ZN_MAX_DECISION);
+    s_set_ok(c, "decision:0-12-thij", "");
+    assert_int_equal(c->decision[1].n, 0);
+    s_set_ok(c, "decision:12-18", "youth-health");
+
+    /* refusals name the key and what it accepts, and change nothing */
+    zn_disclosure_rule before[ZN_MAX_DISCLOSURE_RULES];
+    zn_decision_rule dbefore[ZN_MAX_NETWORKS];
+    memcpy(before, c->disclosure, sizeof before);
+    memcpy(dbefore, c->decision, sizeof dbefore);
+    static const struct {
+        const char *key, *value, *says;
+    } bad[] = {
+        {"disclosure:12-18:18plus:person", "partners", "network 18plus is not in the convenant"},
+        {"disclosure:18plus:12-18:person", "partners", "network 18plus is not in the convenant"},
+        {"disclosure:12-18:12-18:person", "everyone", "must be default, none, coordinators or partners"},
+        {"disclosure:12-18:12-18:person", "", "must be default, none, coordinators or partners"},
+        {"disclosure:12-18:12-18:person", "Partners", "got \"Partners\""},
+        {"disclosure:12-18:12-18:child", "none", "disclosure:NET_A:NET_B:person=VALUE"},
+        {"disclosure:12-18:person", "none", "disclosure:NET_A:NET_B:family=VALUE"},
+        {"disclosure:12-18::person", "none", "disclosure:NET_A:NET_B:person=VALUE"},
+        {"disclosure:12-18:12-18:person:x", "none", "disclosure:NET_A:NET_B:person=VALUE"},
+        {"disclosure:", "none", "disclosure:NET_A:NET_B:person=VALUE"},
+        {"decision:18plus", "school", "network 18plus is not in the convenant"},
+        {"decision:", "school", "decision:NET=CATEGORY"},
+        {"decision:12-18:x", "school", "decision:NET=CATEGORY"},
+        {"decision:12-18", "School", "\"School\" is not a category"},
+        {"decision:12-18", "school,,police", "an empty category"},
+        {"decision:12-18", "school,", "an empty category"},
+        {"decision:12-18", ",school", "an empty category"},
+        {"decision:12-18", "school, police", "\" police\" is not a category"},
+        {"decision:12-18", "school,police,school", "category school appears twice"},
+        {"decision:12-18", "c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,c12,c13,c14,c15,c16,c17", "at most 16 categories"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (zn_convenant_set(c, bad[i].key, bad[i].value, &e) == 0)
+            fail_msg("%s=%s was accepted", bad[i].key, bad[i].value);
+        assert_int_equal(e.code, ZN_E_USAGE);
+        if (!strstr(e.text, bad[i].says))
+            fail_msg("%s=%s: \"%s\" does not say \"%s\"", bad[i].key, bad[i].value, e.text, bad[i].says);
+        if (strncmp(bad[i].key, "disclosure:", 11) == 0 || strncmp(bad[i].key, "decision:", 9) == 0)
+            assert_non_null(strstr(e.text, bad[i].key));
+    }
+    assert_memory_equal(c->disclosure, before, sizeof before);
+    assert_memory_equal(c->decision, dbefore, sizeof dbefore);
+    assert_int_equal(zn_convenant_set(c, "disclosure", "none", &e), -1);
+    assert_non_null(strstr(e.text, "disclosure:NET_A:NET_B:person|family")); /* the unknown-key hint */
+    zn_convenant_destroy(&c);
+}
+
+static void test_rules_at_most_128(void **state)
+{
+    (void)state;
+    zn_convenant *c = zn_convenant_new();
+    char key[128];
+    zn_err e;
+    c->n_networks = ZN_MAX_NETWORKS;
+    for (int n = 0; n < ZN_MAX_NETWORKS; n++)
+        snprintf(c->networks[n], ZN_IDENT_MAX, "net%02d", n);
+    int set = 0;
+    for (int a = 0; a < ZN_MAX_NETWORKS && set < ZN_MAX_DISCLOSURE_RULES; a++)
+        for (int b = a; b < ZN_MAX_NETWORKS && set < ZN_MAX_DISCLOSURE_RULES; b++, set++) {
+            snprintf(key, sizeof key, "disclosure:net%02d:net%02d:person", b, a);
+            s_set_ok(c, key, "none");
+        }
+    assert_int_equal(c->n_disclosure, ZN_MAX_DISCLOSURE_RULES);
+    for (size_t i = 1; i < c->n_disclosure; i++) /* sorted by (a, b) */
+        assert_true(c->disclosure[i - 1].a < c->disclosure[i].a ||
+                    (c->disclosure[i - 1].a == c->disclosure[i].a && c->disclosure[i - 1].b < c->disclosure[i].b));
+    assert_int_equal(zn_convenant_set(c, "disclosure:net31:net31:family", "partners", &e), -1);
+    assert_non_null(strstr(e.text, "already holds 128 disclosure rules"));
+    s_set_ok(c, "disclosure:net31:net31:family", "default"); /* a default needs no room */
+    s_set_ok(c, "disclosure:net00:net00:family", "partners"); /* an existing rule can change */
+    s_set_ok(c, "disclosure:net00:net00:person", "default");
+    s_set_ok(c, "disclosure:net00:net00:family", "default"); /* gone: room for one */
+    s_set_ok(c, "disclosure:net31:net31:family", "partners");
+    assert_int_equal(c->n_disclosure, ZN_MAX_DISCLOSURE_RULES);
+    zn_convenant_destroy(&c);
+}
+
+static void test_rules_checked_when_signing(void **state)
+{
+    (void)state;
+    zn_err e;
+    static const struct {
+        int what;
+        const char *says;
+    } cases[] = {
+        {0, "disclosure rule 1 (12-18 with 0-12-thij) must name the earlier network of the list first"},
+        {1, "disclosure rule 1 names a network that is not in the convenant"}, /* b beyond */
+        {2, "holds a value other than default"},
+        {3, "two disclosure rules for 0-12-thij with 12-18"},
+        {4, "more than 128 disclosure rules"},
+        {5, "a decision rule belongs to a network that is not in the convenant"},
+        {6, "names more than 16 categories"},
+        {7, "names category school twice"},
+        {8, "invalid category (place 2)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        zn_convenant *c = s_build();
+        zn_disclosure_rule r = {1, 2, ZN_DISCLOSE_PARTNERS, 0};
+        switch (cases[i].what) {
+        case 0: r.a = 2, r.b = 1; c->disclosure[c->n_disclosure++] = r; break;
+        case 1: r.b = 3; c->disclosure[c->n_disclosure++] = r; break;
+        case 2: r.family = 4; c->disclosure[c->n_disclosure++] = r; break;
+        case 3: c->disclosure[c->n_disclosure++] = r; c->disclosure[c->n_disclosure++] = r; break;
+        case 4: c->n_disclosure = ZN_MAX_DISCLOSURE_RULES + 1; break;
+        case 5: c->decision[3] = (zn_decision_rule){.n = 1, .category = {"school"}}; break;
+        case 6: c->decision[0].n = ZN_MAX_DECISION + 1; break;
+        case 7: c->decision[0] = (zn_decision_rule){.n = 2, .category = {"school", "school"}}; break;
+        case 8: c->decision[0] = (zn_decision_rule){.n = 2, .category = {"school", "School"}}; break;
+        }
+        assert_int_equal(zn_convenant_sign(c, &s_kr.auth, &e), -1);
+        assert_null(c->raw);
+        assert_int_equal(e.code, ZN_E_CONVENANT_INVALID);
+        if (!strstr(e.text, cases[i].says))
+            fail_msg("case %d: \"%s\" does not say \"%s\"", cases[i].what, e.text, cases[i].says);
+        zn_convenant_destroy(&c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -710,6 +1172,12 @@ int main(void)
         cmocka_unit_test(test_check_time_window),
         cmocka_unit_test(test_handmade_body_follows_the_documented_format),
         cmocka_unit_test(test_handmade_body_refusals),
+        cmocka_unit_test(test_handmade_rules_decode),
+        cmocka_unit_test(test_handmade_rules_refused),
+        cmocka_unit_test(test_rules_roundtrip),
+        cmocka_unit_test(test_rules_set_and_clear),
+        cmocka_unit_test(test_rules_at_most_128),
+        cmocka_unit_test(test_rules_checked_when_signing),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }
