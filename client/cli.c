@@ -1,4 +1,4 @@
-/* zorgnet — the command-line client for partners and auditors (see `zorgnet help`). */
+/* zorgnet — the command-line client for partners, coordinators and auditors (see `zorgnet help`). */
 #include "zn_client_internal.h"
 #include "zn_pseudonym.h"
 #include "zorgnet.h"
@@ -38,6 +38,10 @@ enum {
     O_BASIS,
     O_BSN,
     O_AS,
+    O_RELATED,
+    O_INFORMED,
+    O_CONTACT,
+    O_DATE,
     O__COUNT
 };
 
@@ -54,14 +58,19 @@ static const zn_opt_spec s_specs[O__COUNT] = {
     [O_UNTIL] = {"until", true},         [O_PARTNER] = {"partner", true},
     [O_ACTION] = {"action", true},       [O_DECISION] = {"decision", true},
     [O_BASIS] = {"basis", true},         [O_BSN] = {"bsn", true},
-    [O_AS] = {"as", true},
+    [O_AS] = {"as", true},               [O_RELATED] = {"related", true},
+    [O_INFORMED] = {"informed", true},   [O_CONTACT] = {"contact", true},
+    [O_DATE] = {"date", true},
 };
+/* --related may be given once per family member */
+static const bool s_repeat[O__COUNT] = {[O_RELATED] = true};
 
 #define S_MAX_POS 8
 #define S_WAIT_MAX_MS (24 * 3600 * 1000)
 
 typedef struct {
     const char *v[O__COUNT];
+    zn_arg_list lists[O__COUNT]; /* every value of a repeatable option (--related) */
     const char *pos[S_MAX_POS];
     size_t npos;
     bool json;
@@ -91,6 +100,36 @@ static const char s_help[] =
     "                                consistency with the head this client saw before, the\n"
     "                                inclusion proof and the entry's commitment; prints what the\n"
     "                                entry says. A partner may verify only its own entries.\n"
+    "\n"
+    "signals (\"is this family already known elsewhere?\"):\n"
+    "  signal add --network NET --bsn BSN [--related BSN ...] [--until DATE]\n"
+    "             [--informed DATE] [--contact TEXT]\n"
+    "                                register this partner's involvement with a person and the\n"
+    "                                family (--related: a parent or sibling, once per person, at\n"
+    "                                most 16); registering the person again refreshes the signal.\n"
+    "                                Every BSN is checked with the 11-proef and turned into a\n"
+    "                                pseudonym on this computer; only pseudonyms are sent.\n"
+    "                                --until: the signal's last day (default: the convenant's\n"
+    "                                signal_retention_days); --informed: the day the family was\n"
+    "                                told; --contact: how the handler is reached (the broker keeps\n"
+    "                                it as it is, so never a BSN). Prints the signal id, its expiry\n"
+    "                                and the matches this partner may see.\n"
+    "  signal list                   this partner's active signals: id, person (the first 8 hex\n"
+    "                                characters of the pseudonym), network, expiry, family\n"
+    "                                members, matches, and when the family was informed\n"
+    "  signal informed ID [--date DATE]\n"
+    "                                record that the family was told (default: today)\n"
+    "  signal withdraw ID            end a signal; one withdrawn sooner than the convenant's\n"
+    "                                signal_min_lifetime_d counts as a look-up (flagged)\n"
+    "  matches [--wait SECONDS]      show match notices (match, match-review, match-lead,\n"
+    "                                enumeration-suspected) and acknowledge them; everything else\n"
+    "                                stays queued for 'inbox'. Prints \"no new match notices\" (exit\n"
+    "                                0) when there are none.\n"
+    "                                DATE: YYYY-MM-DD (UTC); ID: 32 hex characters\n"
+    "\n"
+    "coordinator commands (the coordinator role in a network of the match):\n"
+    "  match connect MATCH           tell the two partners of a match about each other\n"
+    "  match lead MATCH --partner ID name the lead partner (regiehouder) for the person\n"
     "\n"
     "auditor commands (the auditor role in the convenant; the broker refuses and records others):\n"
     "  audit export --out FILE [--format jsonl|csv] [--since TIME] [--until TIME] [--force]\n"
@@ -125,7 +164,8 @@ static const char s_help[] =
     "  --broker ENDPOINT   ZORGNET_BROKER     e.g. tcp://broker.example.nl:7450 (default: the\n"
     "                                         convenant's)\n"
     "  --handler NAME      ZORGNET_HANDLER    the professional who acts; needed for send, case\n"
-    "                                         new, receipt and audit (every request names one)\n"
+    "                                         new, receipt, audit, signal and match (every\n"
+    "                                         request names one)\n"
     "  --timeout SECONDS   ZORGNET_TIMEOUT    how long to wait for each answer (default 5)\n"
     "  --json                                 one JSON object per line on standard output\n"
     "\n"
@@ -615,6 +655,67 @@ static int s_print_text(const zn_item *it, zn_err *e)
     return s_flush(e);
 }
 
+/* Which items a command shows (the rest is released and stays queued for another run), and
+ * how it prints one. */
+typedef bool (*s_want_fn)(const void *ctx, const zn_item *it);
+typedef int (*s_show_fn)(const s_cli *x, zn_client *c, const zn_item *it, zn_err *e);
+
+/* Show the items `want` picks and acknowledge each once printed. wait_ms: when nothing is
+ * there, how long to wait for the first item. *shown counts them; *invalid tells whether one
+ * failed its checks. -1 on error (e set). */
+static int s_show_items(const s_cli *x, zn_client *c, int wait_ms, s_want_fn want, const void *ctx,
+                        s_show_fn show, size_t *shown, bool *invalid, zn_err *e)
+{
+    int rc = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + wait_ms;
+    *shown = 0;
+    *invalid = false;
+    for (;;) {
+        zn_item it;
+        int wait = 0;
+        if (*shown == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t left = deadline - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+            wait = left > 0 ? (int)left : 0;
+        }
+        rc = zn_client_next(c, wait, &it, e);
+        if (rc <= 0)
+            break;
+        if (!want(ctx, &it)) {
+            rc = zn_client_release(c, &it, e); /* not shown: stays queued for another run */
+            zn_item_clear(&it);
+            if (rc != 0)
+                break;
+            continue;
+        }
+        rc = show(x, c, &it, e);
+        if (rc == 0)
+            rc = zn_client_ack(c, &it, e);
+        if (rc == 0) {
+            (*shown)++;
+            if (!it.valid)
+                *invalid = true;
+        }
+        zn_item_clear(&it);
+        if (rc != 0)
+            break;
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+static bool s_want_type(const void *ctx, const zn_item *it)
+{
+    return zn_type_filter_match(ctx, it);
+}
+
+static int s_show_inbox(const s_cli *x, zn_client *c, const zn_item *it, zn_err *e)
+{
+    (void)c;
+    return x->json ? s_print_json(it, e) : s_print_text(it, e);
+}
+
 static int s_cmd_inbox(s_cli *x)
 {
     zn_err e;
@@ -635,46 +736,14 @@ static int s_cmd_inbox(s_cli *x)
     if (!c)
         return s_fail(x, &e);
     uint64_t before = zn_client_convenant_version(c);
-    int status = 0, rc = 0;
-    bool shown = false;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + wait_ms;
-    for (;;) {
-        zn_item it;
-        int wait = 0;
-        if (!shown) {
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            int64_t left = deadline - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-            wait = left > 0 ? (int)left : 0;
-        }
-        rc = zn_client_next(c, wait, &it, &e);
-        if (rc <= 0)
-            break;
-        if (!zn_type_filter_match(&filter, &it)) {
-            rc = zn_client_release(c, &it, &e); /* not shown: stays queued for another run */
-            zn_item_clear(&it);
-            if (rc != 0)
-                break;
-            continue;
-        }
-        rc = x->json ? s_print_json(&it, &e) : s_print_text(&it, &e);
-        if (rc == 0)
-            rc = zn_client_ack(c, &it, &e);
-        if (rc == 0) {
-            shown = true;
-            if (!it.valid)
-                status = ZN_CLASS_VERIFY;
-        }
-        zn_item_clear(&it);
-        if (rc != 0)
-            break;
-    }
+    size_t shown = 0;
+    bool invalid = false;
+    int rc = s_show_items(x, c, wait_ms, s_want_type, &filter, s_show_inbox, &shown, &invalid, &e);
     s_note_convenant(x, c, before);
     zn_client_close(&c);
-    if (rc < 0)
+    if (rc != 0)
         return s_fail(x, &e);
-    return status;
+    return invalid ? ZN_CLASS_VERIFY : 0;
 }
 
 /* ------------------------------------------------------------------ receipts and the audit log */
@@ -1546,6 +1615,628 @@ static int s_cmd_audit(s_cli *x)
     return s_usage(x, "unknown audit command '%s'; use export, verify, query or report", safe);
 }
 
+/* ------------------------------------------------------------------ signals and matches */
+
+#define S_HEX_ID (2 * ZN_CLIENT_ID_LEN + 1)
+#define S_LIST_PAGE 256               /* signals asked for per page (the broker's page size) */
+#define S_LIST_PAGES_MAX (1u << 20)   /* a list that never ends is the broker's fault */
+#define S_DESC_MAX (ZN_CLIENT_TEXT_MAX + 2 * ZN_CLIENT_IDENT_MAX + 8)
+#define S_DAY_MS (86400u * 1000u)
+
+static void s_hex_id(char out[S_HEX_ID], const uint8_t id[ZN_CLIENT_ID_LEN])
+{
+    sodium_bin2hex(out, S_HEX_ID, id, ZN_CLIENT_ID_LEN);
+}
+
+/* "Name (id, category)" from the convenant; "id (not in the convenant)" when absent. */
+static void s_partner_desc(const zn_client *c, const char *id, char out[S_DESC_MAX])
+{
+    char name[ZN_CLIENT_TEXT_MAX], cat[ZN_CLIENT_IDENT_MAX], sid[ZN_CLIENT_IDENT_MAX];
+    s_safe(sid, sizeof sid, id);
+    for (size_t i = 0; i < zn_client_partner_count(c); i++) {
+        zn_partner_info p;
+        if (zn_client_partner_get(c, i, &p) != 0 || strcmp(p.id, id) != 0)
+            continue;
+        s_safe(name, sizeof name, p.name);
+        s_safe(cat, sizeof cat, p.category);
+        snprintf(out, S_DESC_MAX, "%s (%s%s%s)", name, sid, cat[0] ? ", " : "", cat);
+        return;
+    }
+    snprintf(out, S_DESC_MAX, "%s (not in this convenant)", sid);
+}
+
+/* DATE options: YYYY-MM-DD in UTC, at 00:00 or, with end_of_day, at 23:59:59 of that day.
+ * The value is not repeated in the error (it might be a BSN typed in the wrong place). */
+static int s_date_opt(const s_cli *x, int opt, bool end_of_day, uint64_t *ms)
+{
+    *ms = 0;
+    const char *v = x->v[opt];
+    if (!v)
+        return 0;
+    if (strlen(v) != 10 || zn_parse_time(v, ms) != 0 || *ms == 0)
+        return s_usage(x, "--%s takes a date as YYYY-MM-DD, such as 2027-06-30", s_specs[opt].name);
+    if (end_of_day)
+        *ms += S_DAY_MS - 1000u;
+    return 0;
+}
+
+/* A signal or match id given as an argument; not repeated in the error either. */
+static int s_id_arg(const s_cli *x, size_t i, const char *what, uint8_t id[ZN_CLIENT_ID_LEN])
+{
+    if (zn_parse_id(x->pos[i], id) != 0)
+        return s_usage(x, "%s", what);
+    return 0;
+}
+
+/* Every signal and match command is a signed request: key and handler. */
+static int s_need_actor(const s_cli *x, const char *what)
+{
+    if (!x->opts.key_path)
+        return s_usage(x, "%s needs --key (or ZORGNET_KEY)", what);
+    if (!x->opts.handler)
+        return s_usage(x, "%s needs --handler (or ZORGNET_HANDLER): the professional who acts; the "
+                          "broker records it", what);
+    return 0;
+}
+
+static void s_date(char out[ZN_ISO_TIME_LEN], uint64_t ms)
+{
+    zn_iso_time(out, ms);
+    if (out[0] != '@')
+        out[10] = '\0'; /* YYYY-MM-DD */
+}
+
+/* "ggd (...)" for a named lead, else "none named" and the proposal of the decision rules. */
+static void s_lead_text(const zn_client *c, const char *lead, const char *proposed, char *out, size_t cap)
+{
+    char d[S_DESC_MAX];
+    if (lead && *lead) {
+        s_partner_desc(c, lead, d);
+        snprintf(out, cap, "%s", d);
+    } else if (proposed && *proposed) {
+        s_partner_desc(c, proposed, d);
+        snprintf(out, cap, "none named yet (proposed: %s)", d);
+    } else {
+        snprintf(out, cap, "none named yet");
+    }
+}
+
+static void s_json_text_or_null(const char *key, const char *v)
+{
+    printf(",\"%s\":", key);
+    if (v && *v)
+        zn_json_str(stdout, v, strlen(v));
+    else
+        fputs("null", stdout);
+}
+
+static void s_print_signal_add_json(const zn_signal_opts *o, const zn_signal_result *r)
+{
+    char hex[S_HEX_ID], iso[ZN_ISO_TIME_LEN];
+    s_hex_id(hex, r->signal_id);
+    zn_iso_time(iso, r->expires_ms);
+    printf("{\"signal\":\"%s\",\"refreshed\":%s,\"network\":", hex, r->refreshed ? "true" : "false");
+    zn_json_str(stdout, o->network, strlen(o->network));
+    printf(",\"expires\":\"%s\",\"expires_ms\":%llu,\"matches\":[", iso, (unsigned long long)r->expires_ms);
+    for (size_t i = 0; i < r->n_matches; i++) {
+        const zn_match_info *m = &r->matches[i];
+        s_hex_id(hex, m->match_id);
+        printf("%s{\"match\":\"%s\"", i ? "," : "", hex);
+        s_hex_id(hex, m->signal_id);
+        printf(",\"signal\":\"%s\"", hex);
+        s_json_text("partner", m->partner);
+        s_json_text("partner_name", m->partner_name);
+        s_json_text("category", m->category);
+        s_json_text("network", m->network);
+        s_json_text_or_null("contact", m->contact);
+        zn_iso_time(iso, m->since_ms);
+        printf(",\"link\":\"%s\",\"since\":\"%s\",\"since_ms\":%llu", m->family ? "family" : "person", iso,
+               (unsigned long long)m->since_ms);
+        s_json_text_or_null("lead", m->lead);
+        s_json_text_or_null("proposed", m->proposed);
+        printf("}");
+    }
+    printf("]}\n");
+}
+
+static void s_print_signal_add_text(const zn_client *c, const zn_signal_opts *o, const zn_signal_result *r)
+{
+    char hex[S_HEX_ID], iso[ZN_ISO_TIME_LEN], buf[S_DESC_MAX + 96];
+    s_hex_id(hex, r->signal_id);
+    printf("signal    %s (%s)\n", hex,
+           r->refreshed ? "refreshed: this partner had registered the person already" : "new");
+    printf("network   %s\n", o->network);
+    zn_iso_time(iso, r->expires_ms);
+    printf("expires   %s\n", iso);
+    if (r->n_matches == 0) {
+        printf("matches   no matches you may see\n");
+    } else {
+        printf("matches   %zu you may see:\n", r->n_matches);
+        for (size_t i = 0; i < r->n_matches; i++) {
+            const zn_match_info *m = &r->matches[i];
+            s_hex_id(hex, m->match_id);
+            printf("\n  match     %s\n", hex);
+            if (m->partner_name[0]) {
+                char name[ZN_CLIENT_TEXT_MAX];
+                s_safe(name, sizeof name, m->partner_name);
+                printf("  partner   %s (%s%s%s)\n", name, m->partner, m->category[0] ? ", " : "",
+                       m->category);
+            } else {
+                printf("  partner   %s (not in this convenant)\n", m->partner);
+            }
+            printf("  network   %s\n", m->network);
+            s_safe(buf, sizeof buf, m->contact);
+            printf("  contact   %s\n", buf[0] ? buf : "(none given)");
+            printf("  link      %s\n",
+                   m->family ? "the same family (through a parent or sibling)" : "the same person");
+            zn_iso_time(iso, m->since_ms);
+            printf("  since     %s\n", iso);
+            s_lead_text(c, m->lead, m->proposed, buf, sizeof buf);
+            printf("  lead      %s\n", buf);
+        }
+    }
+    printf("\nnote: under the default rules, matches through a family member or across networks go to\n"
+           "      the coordinators only; a coordinator may still connect you.\n");
+}
+
+static int s_cmd_signal_add(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    zn_signal_opts o;
+    memset(&o, 0, sizeof o);
+    if (x->npos != 2)
+        return s_usage(x, "signal add takes no arguments; give the person's BSN with --bsn");
+    if (!x->v[O_NETWORK] || !*x->v[O_NETWORK])
+        return s_usage(x, "signal add needs --network NET");
+    if (!x->v[O_BSN] || !*x->v[O_BSN])
+        return s_usage(x, "signal add needs --bsn BSN: the person's BSN");
+    o.network = x->v[O_NETWORK];
+    o.bsn = x->v[O_BSN];
+    o.related = x->lists[O_RELATED].v;
+    o.n_related = x->lists[O_RELATED].n;
+    o.contact = x->v[O_CONTACT];
+    if (s_date_opt(x, O_UNTIL, true, &o.until_ms) != 0 ||
+        s_date_opt(x, O_INFORMED, false, &o.informed_ms) != 0 || s_need_actor(x, "signal add") != 0)
+        return ZN_CLASS_USAGE;
+    zn_signal_result *r = malloc(sizeof *r);
+    if (!r) {
+        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
+        return s_fail(x, &e);
+    }
+    zn_client *c = zn_client_open(&x->opts, &e);
+    int rc = -1;
+    if (c) {
+        uint64_t before = zn_client_convenant_version(c);
+        rc = zn_client_signal_add(c, &o, r, &e);
+        s_note_convenant(x, c, before);
+        if (rc == 0 && x->json)
+            s_print_signal_add_json(&o, r);
+        else if (rc == 0)
+            s_print_signal_add_text(c, &o, r);
+    }
+    zn_client_close(&c);
+    free(r);
+    if (rc != 0)
+        return s_fail(x, &e);
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static void s_print_signal_row(const zn_signal_info *s, bool json, int wnet)
+{
+    char hex[S_HEX_ID], person[9], d1[ZN_ISO_TIME_LEN], d2[ZN_ISO_TIME_LEN];
+    s_hex_id(hex, s->signal_id);
+    sodium_bin2hex(person, sizeof person, s->person, 4); /* the first 8 hex characters */
+    if (json) {
+        printf("{\"signal\":\"%s\",\"person\":\"%s\",\"network\":", hex, person);
+        zn_json_str(stdout, s->network, strlen(s->network));
+        zn_iso_time(d1, s->created_ms);
+        zn_iso_time(d2, s->expires_ms);
+        printf(",\"related\":%llu,\"created\":\"%s\",\"created_ms\":%llu", (unsigned long long)s->n_related,
+               d1, (unsigned long long)s->created_ms);
+        printf(",\"expires\":\"%s\",\"expires_ms\":%llu", d2, (unsigned long long)s->expires_ms);
+        if (s->informed_ms) {
+            zn_iso_time(d1, s->informed_ms);
+            printf(",\"informed\":\"%s\",\"informed_ms\":%llu", d1, (unsigned long long)s->informed_ms);
+        } else {
+            printf(",\"informed\":null,\"informed_ms\":0");
+        }
+        printf(",\"overdue\":%s,\"matches\":%llu", s->overdue ? "true" : "false",
+               (unsigned long long)s->matches);
+        s_json_text_or_null("contact", s->contact);
+        s_json_text_or_null("handler", s->handler);
+        printf("}\n");
+        return;
+    }
+    char net[ZN_CLIENT_IDENT_MAX];
+    s_safe(net, sizeof net, s->network);
+    s_date(d1, s->expires_ms);
+    printf("%s  %s  %-*s  %-10s  %6llu  %7llu  ", hex, person, wnet, net, d1,
+           (unsigned long long)s->n_related, (unsigned long long)s->matches);
+    if (s->informed_ms) {
+        s_date(d2, s->informed_ms);
+        printf("%s\n", d2);
+    } else {
+        printf("NOT informed%s\n", s->overdue ? " (overdue)" : "");
+    }
+}
+
+static int s_cmd_signal_list(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    if (x->npos != 2)
+        return s_usage(x, "signal list takes no arguments");
+    if (s_need_actor(x, "signal list") != 0)
+        return ZN_CLASS_USAGE;
+    zn_signal_info *page = malloc(S_LIST_PAGE * sizeof *page);
+    if (!page) {
+        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
+        return s_fail(x, &e);
+    }
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c) {
+        free(page);
+        return s_fail(x, &e);
+    }
+    uint64_t before = zn_client_convenant_version(c), offset = 0, total = 0, overdue = 0, grace = 0;
+    int rc = 0, wnet = 7;
+    for (uint32_t pages = 0;; pages++) {
+        size_t n = 0;
+        if (pages == S_LIST_PAGES_MAX) {
+            rc = zn_err_set(&e, ZN_E_VERIFY, "the broker's list of signals never ended");
+            break;
+        }
+        rc = zn_client_signal_list(c, offset, page, S_LIST_PAGE, &n, &total, &e);
+        if (rc != 0)
+            break;
+        if (pages == 0) {
+            for (size_t k = 0; k < zn_client_network_count(c); k++) {
+                int w = (int)strlen(zn_client_network_name(c, k));
+                wnet = w > wnet ? w : wnet;
+            }
+            grace = zn_client_convenant(c)->policy.informed_grace_d;
+            if (!x->json && total > 0)
+                printf("%-32s  %-8s  %-*s  %-10s  %6s  %7s  %s\n", "SIGNAL", "PERSON", wnet, "NETWORK",
+                       "EXPIRES", "FAMILY", "MATCHES", "INFORMED");
+        }
+        for (size_t i = 0; i < n; i++) {
+            s_print_signal_row(&page[i], x->json, wnet);
+            overdue += page[i].overdue ? 1u : 0u;
+        }
+        if ((rc = s_flush(&e)) != 0)
+            break;
+        offset += n;
+        if (n == 0 || offset >= total)
+            break;
+    }
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    free(page);
+    if (rc != 0)
+        return s_fail(x, &e);
+    if (!x->json) {
+        if (offset == 0)
+            printf("no active signals\n");
+        else
+            printf("%llu active %s\n", (unsigned long long)offset, offset == 1 ? "signal" : "signals");
+        if (overdue)
+            printf("%llu NOT informed within the convenant's %llu days: tell the family (for a child the\n"
+                   "parents, from 12 also the child), then 'zorgnet signal informed ID'\n",
+                   (unsigned long long)overdue, (unsigned long long)grace);
+    }
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_signal_informed(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    uint8_t id[ZN_CLIENT_ID_LEN];
+    uint64_t when = 0;
+    if (x->npos != 3)
+        return s_usage(x, "the command is 'zorgnet signal informed ID [--date DATE]'");
+    if (s_id_arg(x, 2, "signal informed takes a signal id of 32 hex characters (as 'signal add' and "
+                       "'signal list' print it)", id) != 0 ||
+        s_date_opt(x, O_DATE, false, &when) != 0 || s_need_actor(x, "signal informed") != 0)
+        return ZN_CLASS_USAGE;
+    if (!when) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        when = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    }
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c);
+    int rc = zn_client_signal_informed(c, id, when, &e);
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    if (rc != 0)
+        return s_fail(x, &e);
+    char hex[S_HEX_ID], day[ZN_ISO_TIME_LEN];
+    s_hex_id(hex, id);
+    s_date(day, when);
+    if (x->json)
+        printf("{\"signal\":\"%s\",\"informed\":\"%s\",\"informed_ms\":%llu}\n", hex, day,
+               (unsigned long long)when);
+    else
+        printf("signal %s: recorded that the family was informed on %s\n", hex, day);
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_signal_withdraw(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    uint8_t id[ZN_CLIENT_ID_LEN];
+    if (x->npos != 3)
+        return s_usage(x, "the command is 'zorgnet signal withdraw ID'");
+    if (s_id_arg(x, 2, "signal withdraw takes a signal id of 32 hex characters (as 'signal add' and "
+                       "'signal list' print it)", id) != 0 ||
+        s_need_actor(x, "signal withdraw") != 0)
+        return ZN_CLASS_USAGE;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c);
+    bool early = false;
+    int rc = zn_client_signal_withdraw(c, id, &early, &e);
+    uint64_t min_days = zn_client_convenant(c)->policy.signal_min_lifetime_d;
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    if (rc != 0)
+        return s_fail(x, &e);
+    char hex[S_HEX_ID];
+    s_hex_id(hex, id);
+    if (x->json) {
+        printf("{\"signal\":\"%s\",\"withdrawn\":true,\"early\":%s,\"counted_as_lookup\":%s}\n", hex,
+               early ? "true" : "false", early ? "true" : "false");
+    } else {
+        printf("signal %s withdrawn\n", hex);
+        if (early)
+            printf("it stood less than the convenant's minimum lifetime of %llu days, so it counted as a\n"
+                   "look-up: it is flagged in the audit log and counts against this partner's daily\n"
+                   "limit of new signals\n",
+                   (unsigned long long)min_days);
+    }
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_signal(s_cli *x)
+{
+    const char *sub = x->npos > 1 ? x->pos[1] : "";
+    if (x->npos < 2)
+        return s_usage(x, "the signal commands are 'zorgnet signal add|list|informed|withdraw'");
+    if (strcmp(sub, "add") == 0)
+        return s_cmd_signal_add(x);
+    if (strcmp(sub, "list") == 0)
+        return s_cmd_signal_list(x);
+    if (strcmp(sub, "informed") == 0)
+        return s_cmd_signal_informed(x);
+    if (strcmp(sub, "withdraw") == 0)
+        return s_cmd_signal_withdraw(x);
+    return s_usage(x, "unknown signal command; use add, list, informed or withdraw");
+}
+
+/* ---- match notices */
+
+static const char *const s_match_notices[] = {"match", "match-review", "match-lead", "enumeration-suspected"};
+
+static bool s_want_match(const void *ctx, const zn_item *it)
+{
+    (void)ctx;
+    if (it->kind != ZN_ITEM_KIND_NOTICE || !it->valid)
+        return false;
+    for (size_t i = 0; i < sizeof s_match_notices / sizeof s_match_notices[0]; i++)
+        if (strcmp(it->notice_type, s_match_notices[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A notice field's value ("" when absent), made printable. */
+static const char *s_field(const zn_item *it, const char *key, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < it->n_fields; i++)
+        if (strcmp(it->fields[i].key, key) == 0) {
+            s_safe(buf, cap, it->fields[i].value);
+            break;
+        }
+    return buf;
+}
+
+/* A time field (unix ms) as ISO text; "" when absent or not a number. */
+static const char *s_field_time(const zn_item *it, const char *key, char out[ZN_ISO_TIME_LEN])
+{
+    char v[ZN_CLIENT_FIELD_MAX];
+    uint64_t ms = 0;
+    out[0] = '\0';
+    if (*s_field(it, key, v, sizeof v) && zn_parse_u64(v, UINT64_MAX, &ms) == 0)
+        zn_iso_time(out, ms);
+    return out;
+}
+
+static const char *s_link_words(const char *link)
+{
+    if (strcmp(link, "person") == 0)
+        return "the same person";
+    if (strcmp(link, "family") == 0)
+        return "the same family (through a parent or sibling)";
+    return link[0] ? link : "(not stated)";
+}
+
+static void s_print_match_notice(zn_client *c, const zn_item *it)
+{
+    char match[ZN_CLIENT_FIELD_MAX], v[ZN_CLIENT_FIELD_MAX], v2[ZN_CLIENT_FIELD_MAX], d[S_DESC_MAX],
+        line[S_DESC_MAX + 2 * ZN_CLIENT_FIELD_MAX], iso[ZN_ISO_TIME_LEN];
+    s_field(it, "match", match, sizeof match);
+    s_partner_desc(c, s_field(it, "partner", v, sizeof v), d);
+    printf("match %s: %s also has a signal on %s\n", match, d,
+           s_link_words(s_field(it, "link", v, sizeof v)));
+    printf("  your signal   %s\n", s_field(it, "signal", v, sizeof v));
+    printf("  network       %s\n", s_field(it, "network", v, sizeof v));
+    printf("  contact       %s\n", *s_field(it, "contact", v, sizeof v) ? v : "(none given)");
+    printf("  since         %s\n", s_field_time(it, "since", iso));
+    s_lead_text(c, s_field(it, "lead", v, sizeof v), s_field(it, "proposed", v2, sizeof v2), line,
+                sizeof line);
+    printf("  lead          %s\n", line);
+    if (*s_field(it, "connected_by", v, sizeof v)) {
+        s_partner_desc(c, v, d);
+        printf("  connected by  %s\n", d);
+    }
+}
+
+static void s_print_review_notice(zn_client *c, const zn_item *it)
+{
+    char match[ZN_CLIENT_FIELD_MAX], v[ZN_CLIENT_FIELD_MAX], v2[ZN_CLIENT_FIELD_MAX], d[S_DESC_MAX],
+        line[S_DESC_MAX + 2 * ZN_CLIENT_FIELD_MAX], iso[ZN_ISO_TIME_LEN], an[ZN_CLIENT_FIELD_MAX],
+        bn[ZN_CLIENT_FIELD_MAX];
+    s_field(it, "match", match, sizeof match);
+    s_field(it, "a_network", an, sizeof an);
+    s_field(it, "b_network", bn, sizeof bn);
+    printf("match %s for review: two partners have a signal on %s%s\n", match,
+           s_link_words(s_field(it, "link", v, sizeof v)), strcmp(an, bn) != 0 ? ", across networks" : "");
+    static const char *const side[2][3] = {{"a_partner", "a_network", "a_contact"},
+                                           {"b_partner", "b_network", "b_contact"}};
+    for (int k = 0; k < 2; k++) {
+        s_partner_desc(c, s_field(it, side[k][0], v, sizeof v), d);
+        printf("  partner       %s in %s\n", d, s_field(it, side[k][1], v, sizeof v));
+        printf("      contact   %s\n", *s_field(it, side[k][2], v2, sizeof v2) ? v2 : "(none given)");
+    }
+    if (strcmp(s_field(it, "disclosure", v, sizeof v), "partners") == 0)
+        printf("  told          both partners and the coordinators\n");
+    else
+        printf("  told          only the coordinators; 'zorgnet match connect %s' tells the\n"
+               "                partners about each other\n", match);
+    printf("  since         %s\n", s_field_time(it, "since", iso));
+    s_lead_text(c, s_field(it, "lead", v, sizeof v), s_field(it, "proposed", v2, sizeof v2), line,
+                sizeof line);
+    printf("  lead          %s\n", line);
+    if (!*s_field(it, "lead", v, sizeof v))
+        printf("                'zorgnet match lead %s --partner ID' names one\n", match);
+}
+
+static void s_print_lead_notice(zn_client *c, const zn_item *it)
+{
+    char match[ZN_CLIENT_FIELD_MAX], v[ZN_CLIENT_FIELD_MAX], d[S_DESC_MAX];
+    s_field(it, "match", match, sizeof match);
+    s_partner_desc(c, s_field(it, "lead", v, sizeof v), d);
+    printf("match %s: the lead partner (regiehouder) is now %s\n", match, d);
+    s_partner_desc(c, s_field(it, "by", v, sizeof v), d);
+    printf("  named by      %s\n", d);
+}
+
+static void s_print_enum_notice(zn_client *c, const zn_item *it)
+{
+    char v[ZN_CLIENT_FIELD_MAX], d[S_DESC_MAX];
+    s_partner_desc(c, s_field(it, "partner", v, sizeof v), d);
+    printf("possible enumeration: %s went over a limit on signals\n", d);
+    printf("  handler       %s\n", *s_field(it, "handler", v, sizeof v) ? v : "-");
+    printf("  network       %s\n", *s_field(it, "network", v, sizeof v) ? v : "-");
+    s_field(it, "limit", v, sizeof v);
+    printf("  limit         %s\n", strcmp(v, "partner-day") == 0   ? "new signals per partner per day"
+                                   : strcmp(v, "handler-day") == 0 ? "new signals per handler per day"
+                                   : strcmp(v, "look-up") == 0     ? "signals withdrawn early (look-ups)"
+                                                                   : v);
+    printf("  count         %s\n", s_field(it, "count", v, sizeof v));
+}
+
+static int s_show_match(const s_cli *x, zn_client *c, const zn_item *it, zn_err *e)
+{
+    if (x->json)
+        return s_print_json(it, e);
+    char iso[ZN_ISO_TIME_LEN];
+    if (strcmp(it->notice_type, "match") == 0)
+        s_print_match_notice(c, it);
+    else if (strcmp(it->notice_type, "match-review") == 0)
+        s_print_review_notice(c, it);
+    else if (strcmp(it->notice_type, "match-lead") == 0)
+        s_print_lead_notice(c, it);
+    else
+        s_print_enum_notice(c, it);
+    zn_iso_time(iso, it->time_ms);
+    printf("  time          %s\n\n", iso);
+    return s_flush(e);
+}
+
+static int s_cmd_matches(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    int wait_ms = 0;
+    if (x->npos != 1)
+        return s_usage(x, "matches takes no arguments");
+    if (x->v[O_WAIT] && zn_parse_seconds(x->v[O_WAIT], 0, S_WAIT_MAX_MS, &wait_ms) != 0)
+        return s_usage(x, "--wait takes seconds from 0 to 86400, such as 30 or 0.5");
+    if (!x->opts.key_path)
+        return s_usage(x, "matches needs --key (or ZORGNET_KEY)");
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c);
+    size_t shown = 0;
+    bool invalid = false;
+    int rc = s_show_items(x, c, wait_ms, s_want_match, NULL, s_show_match, &shown, &invalid, &e);
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    if (rc != 0)
+        return s_fail(x, &e);
+    if (shown == 0 && !x->json)
+        printf("no new match notices\n");
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+/* ---- coordinators: connect and lead */
+
+static int s_cmd_match(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    const char *sub = x->npos > 1 ? x->pos[1] : "";
+    bool lead = strcmp(sub, "lead") == 0;
+    if (x->npos != 3 || (!lead && strcmp(sub, "connect") != 0))
+        return s_usage(x, "the match commands are 'zorgnet match connect MATCH' and 'zorgnet match lead "
+                          "MATCH --partner ID'");
+    uint8_t id[ZN_CLIENT_ID_LEN];
+    const char *partner = x->v[O_PARTNER];
+    if (s_id_arg(x, 2, "MATCH is a match id of 32 hex characters (as 'zorgnet matches' prints it)", id) != 0)
+        return ZN_CLASS_USAGE;
+    if (lead && (!partner || !*partner))
+        return s_usage(x, "match lead needs --partner ID: the partner that becomes the lead (regiehouder)");
+    if (lead && !zn_ident_valid(partner))
+        return s_usage(x, "--partner takes a partner id of 1 to 63 characters a-z, 0-9, '.', '-', '_'");
+    if (s_need_actor(x, lead ? "match lead" : "match connect") != 0)
+        return ZN_CLASS_USAGE;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c);
+    int rc = lead ? zn_client_match_lead(c, id, partner, &e) : zn_client_match_connect(c, id, &e);
+    s_note_convenant(x, c, before);
+    char hex[S_HEX_ID], d[S_DESC_MAX];
+    s_hex_id(hex, id);
+    if (rc == 0 && lead)
+        s_partner_desc(c, partner, d);
+    zn_client_close(&c);
+    if (rc != 0)
+        return s_fail(x, &e);
+    if (x->json && lead) {
+        printf("{\"match\":\"%s\",\"lead\":", hex);
+        zn_json_str(stdout, partner, strlen(partner));
+        printf("}\n");
+    } else if (x->json) {
+        printf("{\"match\":\"%s\",\"connected\":true}\n", hex);
+    } else if (lead) {
+        printf("match %s: %s is now the lead partner (regiehouder);\n"
+               "the partners and coordinators are told\n",
+               hex, d);
+    } else {
+        printf("match %s: the partners were told about each other\n", hex);
+    }
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static const char *s_env(const char *name)
@@ -1565,6 +2256,18 @@ static bool s_allowed(const char *cmd, const char *sub, int opt)
         return opt == O_TO || opt == O_CASE || opt == O_ID;
     if (strcmp(cmd, "inbox") == 0)
         return opt == O_WAIT || opt == O_TYPE;
+    if (strcmp(cmd, "signal") == 0 && sub) {
+        if (strcmp(sub, "add") == 0)
+            return opt == O_NETWORK || opt == O_BSN || opt == O_RELATED || opt == O_UNTIL ||
+                   opt == O_INFORMED || opt == O_CONTACT;
+        if (strcmp(sub, "informed") == 0)
+            return opt == O_DATE;
+        return false;
+    }
+    if (strcmp(cmd, "matches") == 0)
+        return opt == O_WAIT;
+    if (strcmp(cmd, "match") == 0 && sub)
+        return strcmp(sub, "lead") == 0 && opt == O_PARTNER;
     if (strcmp(cmd, "audit") == 0 && sub) {
         if (strcmp(sub, "export") == 0)
             return opt == O_OUT || opt == O_FORMAT || opt == O_SINCE || opt == O_UNTIL || opt == O_FORCE;
@@ -1589,7 +2292,8 @@ int main(int argc, char **argv)
         zn_err_set(&e, ZN_E_INTERNAL, "the crypto library could not be initialised");
         return s_fail(NULL, &e);
     }
-    if (zn_args_parse(argc - 1, argv + 1, s_specs, O__COUNT, x.v, x.pos, S_MAX_POS, &x.npos, &e) != 0) {
+    if (zn_args_parse_ex(argc - 1, argv + 1, s_specs, O__COUNT, s_repeat, x.v, x.lists, x.pos, S_MAX_POS,
+                         &x.npos, &e) != 0) {
         size_t n = strlen(e.text);
         if (n + 40 < sizeof e.text)
             snprintf(e.text + n, sizeof e.text - n, "; 'zorgnet help' lists the options");
@@ -1605,19 +2309,24 @@ int main(int argc, char **argv)
         return ZN_CLASS_USAGE;
     }
     const char *cmd = x.pos[0];
-    if (strcmp(cmd, "partners") != 0 && strcmp(cmd, "case") != 0 && strcmp(cmd, "send") != 0 &&
-        strcmp(cmd, "inbox") != 0 && strcmp(cmd, "receipt") != 0 && strcmp(cmd, "audit") != 0) {
+    static const char *const commands[] = {"partners", "case",   "send",    "inbox", "receipt",
+                                           "audit",    "signal", "matches", "match"};
+    bool known = false;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        known = known || strcmp(cmd, commands[i]) == 0;
+    if (!known) {
         char safe[64];
         s_safe(safe, sizeof safe, cmd);
         return s_usage(&x, "unknown command '%s'", safe);
     }
     const char *sub = x.npos > 1 ? x.pos[1] : NULL;
     bool query = strcmp(cmd, "audit") == 0 && sub && strcmp(sub, "query") == 0;
+    bool has_sub =
+        sub && (strcmp(cmd, "audit") == 0 || strcmp(cmd, "signal") == 0 || strcmp(cmd, "match") == 0);
     for (int k = 0; k < O__COUNT; k++)
         if (x.v[k] && !s_allowed(cmd, sub, k)) {
             char raw[80], what[80];
-            snprintf(raw, sizeof raw, "%s%s%.40s", cmd, strcmp(cmd, "audit") == 0 && sub ? " " : "",
-                     strcmp(cmd, "audit") == 0 && sub ? sub : "");
+            snprintf(raw, sizeof raw, "%s%s%.40s", cmd, has_sub ? " " : "", has_sub ? sub : "");
             s_safe(what, sizeof what, raw);
             return s_usage(&x, "--%s does not apply to '%s'", s_specs[k].name, what);
         }
@@ -1650,5 +2359,11 @@ int main(int argc, char **argv)
         return s_cmd_receipt(&x);
     if (strcmp(cmd, "audit") == 0)
         return s_cmd_audit(&x);
+    if (strcmp(cmd, "signal") == 0)
+        return s_cmd_signal(&x);
+    if (strcmp(cmd, "matches") == 0)
+        return s_cmd_matches(&x);
+    if (strcmp(cmd, "match") == 0)
+        return s_cmd_match(&x);
     return s_cmd_inbox(&x);
 }

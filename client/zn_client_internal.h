@@ -195,7 +195,8 @@ int zn_type_filter_parse(zn_type_filter *f, const char *list, zn_err *e) __attri
 bool zn_type_filter_match(const zn_type_filter *f, const zn_item *it);
 
 /* Generic option parser: options may stand anywhere; "--name value", "--name=value";
- * "--" ends options. Each option is given at most once. Unknown options are a usage error. */
+ * "--" ends options. Each option is given at most once (see zn_args_parse_ex for options that
+ * may repeat). Unknown options are a usage error. */
 typedef struct {
     const char *name;  /* without the dashes */
     bool has_arg;
@@ -203,5 +204,23 @@ typedef struct {
 int zn_args_parse(int argc, char **argv, const zn_opt_spec *specs, size_t nspecs,
                   const char **values, const char **pos, size_t maxpos, size_t *npos, zn_err *e)
     __attribute__((warn_unused_result));
+/* The values of a repeatable option, in the order given (pointers into argv). */
+#define ZN_ARGS_REPEAT_MAX 32
+typedef struct {
+    size_t n;
+    const char *v[ZN_ARGS_REPEAT_MAX];
+} zn_arg_list;
+/* zn_args_parse, where option k may be given up to ZN_ARGS_REPEAT_MAX times when repeat[k] is
+ * true and it takes a value: lists[k] gets every value in order and values[k] the first.
+ * repeat and lists have nspecs entries (caller-owned); repeat NULL: no option repeats. */
+int zn_args_parse_ex(int argc, char **argv, const zn_opt_spec *specs, size_t nspecs, const bool *repeat,
+                     const char **values, zn_arg_list *lists, const char **pos, size_t maxpos,
+                     size_t *npos, zn_err *e) __attribute__((warn_unused_result));
+
+/* true when s[0..n) holds what looks like a BSN: nine digits that pass the 11-proef, written
+ * together or in groups separated by single spaces, dots or dashes ("999990019",
+ * "9999.90.019", "999 990 019"), and not part of a longer number. Used to keep BSNs out of
+ * text the broker stores in the clear (a signal's contact). */
+bool zn_text_has_bsn(const char *s, size_t n);
 
 #endif

@@ -1,10 +1,14 @@
 /* Text output and command-line helpers shared by libzorgnet and the zorgnet CLI. */
 #include "zn_client_internal.h"
+#include "zn_pseudonym.h"
 #include "zn_wire.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define S_BSN_TEXT (ZN_BSN_LEN + 1) /* nine digits + NUL */
 
 static bool s_is_control(uint32_t cp)
 {
@@ -256,10 +260,20 @@ bool zn_type_filter_match(const zn_type_filter *f, const zn_item *it)
 int zn_args_parse(int argc, char **argv, const zn_opt_spec *specs, size_t nspecs,
                   const char **values, const char **pos, size_t maxpos, size_t *npos, zn_err *e)
 {
+    return zn_args_parse_ex(argc, argv, specs, nspecs, NULL, values, NULL, pos, maxpos, npos, e);
+}
+
+int zn_args_parse_ex(int argc, char **argv, const zn_opt_spec *specs, size_t nspecs, const bool *repeat,
+                     const char **values, zn_arg_list *lists, const char **pos, size_t maxpos,
+                     size_t *npos, zn_err *e)
+{
     bool only_pos = false;
     *npos = 0;
-    for (size_t k = 0; k < nspecs; k++)
+    for (size_t k = 0; k < nspecs; k++) {
         values[k] = NULL;
+        if (lists)
+            lists[k].n = 0;
+    }
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
@@ -285,19 +299,81 @@ int zn_args_parse(int argc, char **argv, const zn_opt_spec *specs, size_t nspecs
         if (k == nspecs)
             return zn_err_set(e, ZN_E_USAGE, "unknown option '--%.*s'", (int)(nlen > 64 ? 64 : nlen),
                               name);
-        if (values[k])
+        bool many = repeat && lists && repeat[k] && specs[k].has_arg;
+        if (values[k] && !many)
             return zn_err_set(e, ZN_E_USAGE, "option --%s is given more than once", specs[k].name);
+        const char *v;
         if (!specs[k].has_arg) {
             if (eq)
                 return zn_err_set(e, ZN_E_USAGE, "option --%s takes no value", specs[k].name);
-            values[k] = "";
+            v = "";
         } else if (eq) {
-            values[k] = eq + 1;
+            v = eq + 1;
         } else {
             if (i + 1 >= argc)
                 return zn_err_set(e, ZN_E_USAGE, "option --%s needs a value", specs[k].name);
-            values[k] = argv[++i];
+            v = argv[++i];
         }
+        if (many) {
+            if (lists[k].n == ZN_ARGS_REPEAT_MAX)
+                return zn_err_set(e, ZN_E_USAGE, "option --%s is given more than %d times",
+                                  specs[k].name, ZN_ARGS_REPEAT_MAX);
+            lists[k].v[lists[k].n++] = v;
+        }
+        if (!values[k])
+            values[k] = v;
     }
     return 0;
+}
+
+static bool s_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Nine digits at p as a NUL-terminated string that zn_bsn_valid checks. */
+static bool s_nine_valid(const char *p)
+{
+    char d[S_BSN_TEXT];
+    memcpy(d, p, S_BSN_TEXT - 1);
+    d[S_BSN_TEXT - 1] = '\0';
+    bool ok = zn_bsn_valid(d);
+    sodium_memzero(d, sizeof d);
+    return ok;
+}
+
+bool zn_text_has_bsn(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (!s_is_digit(s[i])) {
+            i++;
+            continue;
+        }
+        /* a group: runs of digits joined by single separators */
+        char all[S_BSN_TEXT];
+        size_t total = 0;
+        bool found = false;
+        for (;;) {
+            size_t start = i;
+            while (i < n && s_is_digit(s[i]))
+                i++;
+            if (i - start == S_BSN_TEXT - 1 && s_nine_valid(s + start))
+                found = true;
+            for (size_t k = start; k < i; k++, total++)
+                if (total < S_BSN_TEXT - 1)
+                    all[total] = s[k];
+            if (i + 1 < n && (s[i] == ' ' || s[i] == '.' || s[i] == '-') && s_is_digit(s[i + 1])) {
+                i++;
+                continue;
+            }
+            break;
+        }
+        if (!found && total == S_BSN_TEXT - 1)
+            found = s_nine_valid(all);
+        sodium_memzero(all, sizeof all);
+        if (found)
+            return true;
+    }
+    return false;
 }

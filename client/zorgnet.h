@@ -227,11 +227,19 @@ typedef struct {
     uint64_t matches;
 } zn_signal_info;
 
-/* Register (or refresh) a signal; *out gets the signal and the matches this partner may see.
- * A bad BSN fails with ZN_E_USAGE naming it, before anything is sent. */
+/* Register (or refresh) a signal; *out gets the signal and the matches this partner may see
+ * (partner_name and category from the convenant, "" when the partner is not in it). Checked
+ * on this computer before anything is sent, each a ZN_E_USAGE error unless said otherwise: every
+ * BSN passes the 11-proef (the error names the bad one; it stays on this computer), no BSN is
+ * given twice among the person and the related, at most ZN_CLIENT_RELATED_MAX related, the
+ * contact is text of at most 127 bytes holding nothing that looks like a BSN (the broker keeps
+ * it in the clear), until_ms lies ahead and informed_ms not in the future; the network is in
+ * the convenant (ZN_E_UNKNOWN_NETWORK) and this client holds the partner role there
+ * (ZN_E_NOT_PARTNER, which coordinators always get). */
 int zn_client_signal_add(zn_client *c, const zn_signal_opts *o, zn_signal_result *out, zn_err *e)
     __attribute__((warn_unused_result));
-/* This partner's active signals from `offset`, at most max into out; *n the count, *total all. */
+/* This partner's active signals from `offset` (oldest first; the broker answers at most 256
+ * per call), at most max into out; *n the count, *total all. Page with offset += *n. */
 int zn_client_signal_list(zn_client *c, uint64_t offset, zn_signal_info *out, size_t max, size_t *n,
                           uint64_t *total, zn_err *e) __attribute__((warn_unused_result));
 /* The family was told on informed_ms (0: now). */
@@ -240,7 +248,9 @@ int zn_client_signal_informed(zn_client *c, const uint8_t signal_id[ZN_CLIENT_ID
 /* End a signal; *early (may be NULL) tells whether it counted as a look-up. */
 int zn_client_signal_withdraw(zn_client *c, const uint8_t signal_id[ZN_CLIENT_ID_LEN], bool *early,
                               zn_err *e) __attribute__((warn_unused_result));
-/* Coordinators: tell the partners of a match about each other; name the lead partner. */
+/* Coordinators: tell the partners of a match about each other; name the lead partner. A client
+ * that is no coordinator in the convenant gets ZN_E_NOT_COORDINATOR, a lead not in the
+ * convenant ZN_E_UNKNOWN_PARTNER, before anything is sent. */
 int zn_client_match_connect(zn_client *c, const uint8_t match_id[ZN_CLIENT_ID_LEN], zn_err *e)
     __attribute__((warn_unused_result));
 int zn_client_match_lead(zn_client *c, const uint8_t match_id[ZN_CLIENT_ID_LEN], const char *partner,
