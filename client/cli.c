@@ -1,6 +1,7 @@
 /* zorgnet — the command-line client for partners, coordinators and auditors (see `zorgnet help`). */
 #include "zn_client_internal.h"
 #include "zn_pseudonym.h"
+#include "zn_uninformed.h"
 #include "zorgnet.h"
 
 #include <errno.h>
@@ -152,7 +153,8 @@ static const char s_help[] =
     "                                auditor who asks is --as NAME (or ZORGNET_HANDLER).\n"
     "  audit report [--since TIME]   counts per partner and action (allowed / refused), every\n"
     "                                refusal, quota or rate-limit event, redaction and safety\n"
-    "                                override\n"
+    "                                override, signals withdrawn early (look-ups) and signals\n"
+    "                                whose family was not informed within informed_grace_d\n"
     "                                TIME: YYYY-MM-DD (00:00 UTC) or YYYY-MM-DDTHH:MM:SSZ\n"
     "  help                          this text\n"
     "\n"
@@ -1351,7 +1353,8 @@ typedef struct {
     uint64_t entries, redacted;
     s_count *counts;
     size_t n_counts, cap_counts;
-    s_events refusals, quota, redactions, overrides;
+    s_events refusals, quota, redactions, overrides, lookups;
+    zn_uninformed *uninformed; /* signals, to list those never informed */
     uint64_t next; /* the smallest index the next entry may have */
 } s_report;
 
@@ -1460,8 +1463,36 @@ static int s_on_report(void *ctx, const uint8_t *p, size_t n, zn_err *e)
         rc = s_event_add(&r->redactions, en, e);
     if (rc == 0 && strncmp(en->action, "override", 8) == 0)
         rc = s_event_add(&r->overrides, en, e);
+    if (rc == 0 && strcmp(en->action, "signal-withdraw") == 0 && en->reason && strcmp(en->reason, "look-up") == 0)
+        rc = s_event_add(&r->lookups, en, e);
+    if (rc == 0 && zn_uninformed_feed(r->uninformed, en) != 0)
+        rc = zn_err_set(e, ZN_E_INTERNAL, "out of memory");
     s_entry_close(&t);
     return rc;
+}
+
+typedef struct {
+    bool json;
+    uint64_t now, grace;
+    size_t n;
+} s_uninformed;
+
+static void s_uninformed_cb(void *ctx, const zn_uninformed_signal *sg)
+{
+    s_uninformed *u = ctx;
+    char iso[ZN_ISO_TIME_LEN], hex[2 * 16 + 1];
+    zn_iso_time(iso, sg->created_ms);
+    zn_hex(hex, sg->signal, 16);
+    if (u->json) {
+        printf("%s{\"index\":%llu,\"registered\":\"%s\",\"signal\":\"%s\"", u->n ? "," : "",
+               (unsigned long long)sg->index, iso, hex);
+        s_json_null_or("partner", sg->partner);
+        s_json_null_or("network", sg->network);
+        printf("}");
+    } else {
+        printf("  #%llu %s %s %s signal %s\n", (unsigned long long)sg->index, iso, sg->partner, sg->network, hex);
+    }
+    u->n++;
 }
 
 static int s_count_cmp(const void *a, const void *b)
@@ -1526,8 +1557,13 @@ static int s_cmd_audit_report(s_cli *x)
     uint64_t size = 0;
     memset(&r, 0, sizeof r);
     r.x = x;
-    int rc = zn_client_audit_read(c, &f, 0, s_on_report, &r, &size, &e);
+    r.uninformed = zn_uninformed_new();
+    int rc = r.uninformed ? zn_client_audit_read(c, &f, 0, s_on_report, &r, &size, &e)
+                          : zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
     s_note_convenant(x, c, before);
+    /* the grace period of the convenant in force (read after a newer one was fetched) */
+    s_uninformed u = {.json = x->json, .now = (uint64_t)time(NULL) * 1000u,
+                      .grace = zn_client_convenant(c)->policy.informed_grace_d * 86400000u};
     zn_client_close(&c);
     if (rc == 0) {
         char iso[ZN_ISO_TIME_LEN];
@@ -1557,7 +1593,10 @@ static int s_cmd_audit_report(s_cli *x)
             s_events_json("quota_events", &r.quota);
             s_events_json("redactions", &r.redactions);
             s_events_json("overrides", &r.overrides);
-            printf("}\n");
+            s_events_json("early_withdrawals", &r.lookups);
+            printf(",\"uninformed\":[");
+            zn_uninformed_list(r.uninformed, u.now, u.grace, s_uninformed_cb, &u);
+            printf("]}\n");
         } else {
             printf("audit report: %llu entries read%s%s (log of %llu entries), %llu of them redacted\n",
                    (unsigned long long)(r.entries + r.redacted), f.since_ms ? " since " : "",
@@ -1581,6 +1620,11 @@ static int s_cmd_audit_report(s_cli *x)
                 s_events_text("safety overrides", &r.overrides, true);
             else
                 printf("\nsafety overrides: none recorded\n");
+            s_events_text("signals withdrawn before the minimum lifetime (counted as look-ups)", &r.lookups, true);
+            size_t n = zn_uninformed_list(r.uninformed, u.now, u.grace, NULL, NULL);
+            printf("\nsignals whose family was not informed within %llu days (%zu)%s\n",
+                   (unsigned long long)(u.grace / 86400000u), n, n ? ":" : ": none");
+            zn_uninformed_list(r.uninformed, u.now, u.grace, s_uninformed_cb, &u);
         }
     }
     for (size_t i = 0; i < r.n_counts; i++) {
@@ -1592,6 +1636,8 @@ static int s_cmd_audit_report(s_cli *x)
     s_events_free(&r.quota);
     s_events_free(&r.redactions);
     s_events_free(&r.overrides);
+    s_events_free(&r.lookups);
+    zn_uninformed_free(&r.uninformed);
     if (rc != 0)
         return s_fail(x, &e);
     return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
@@ -2137,7 +2183,6 @@ static void s_print_enum_notice(zn_client *c, const zn_item *it)
     s_field(it, "limit", v, sizeof v);
     printf("  limit         %s\n", strcmp(v, "partner-day") == 0   ? "new signals per partner per day"
                                    : strcmp(v, "handler-day") == 0 ? "new signals per handler per day"
-                                   : strcmp(v, "look-up") == 0     ? "signals withdrawn early (look-ups)"
                                                                    : v);
     printf("  count         %s\n", s_field(it, "count", v, sizeof v));
 }
