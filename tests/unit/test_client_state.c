@@ -393,6 +393,56 @@ static void test_args(void **state)
     assert_int_equal(zn_args_parse(5, a8, specs, 4, val, pos, 4, &npos, &e), -1);
     char *a9[] = {"x", "--ke", "v"}; /* no prefix matching */
     assert_int_equal(zn_args_parse(3, a9, specs, 4, val, pos, 4, &npos, &e), -1);
+
+    /* repeatable options: every value in order, the first also in values[] */
+    bool repeat[4] = {false, false, true, false};
+    zn_arg_list lists[4];
+    char *r1[] = {"signal", "--to", "a", "--key", "k", "--to=b", "x", "--to", "c"};
+    assert_int_equal(zn_args_parse_ex(9, r1, specs, 4, repeat, val, lists, pos, 4, &npos, &e), 0);
+    assert_int_equal(lists[2].n, 3);
+    assert_string_equal(lists[2].v[0], "a");
+    assert_string_equal(lists[2].v[1], "b");
+    assert_string_equal(lists[2].v[2], "c");
+    assert_string_equal(val[2], "a");
+    assert_string_equal(val[0], "k");
+    assert_int_equal(npos, 2);
+    char *r2[] = {"signal", "--key", "k", "--key", "l"}; /* not repeatable */
+    assert_int_equal(zn_args_parse_ex(5, r2, specs, 4, repeat, val, lists, pos, 4, &npos, &e), -1);
+    char *r3[ZN_ARGS_REPEAT_MAX * 2 + 3];
+    int n3 = 0;
+    r3[n3++] = "signal";
+    for (int i = 0; i <= ZN_ARGS_REPEAT_MAX; i++)
+        r3[n3++] = "--to", r3[n3++] = "v";
+    assert_int_equal(zn_args_parse_ex(n3, r3, specs, 4, repeat, val, lists, pos, 4, &npos, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+}
+
+/* What looks like a BSN in free text: nine digits passing the 11-proef, together or grouped. */
+static void test_text_has_bsn(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        bool bsn;
+    } cases[] = {
+        {"999990019", true},
+        {"bel 999 990 019 voor", true},
+        {"9999.90.019", true},
+        {"999-990-019", true},
+        {"tel:999990019.", true},
+        {"999990001", false},          /* fails the 11-proef */
+        {"0541-123456", false},        /* a phone number */
+        {"06-12345678", false},
+        {"1999990019", false},         /* part of a longer number */
+        {"9999900190", false},
+        {"99999001", false},           /* eight digits */
+        {"999  990 019", false},       /* two separators in a row */
+        {"j.devries@wijkracht.example", false},
+        {"", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (zn_text_has_bsn(cases[i].s, strlen(cases[i].s)) != cases[i].bsn)
+            fail_msg("zn_text_has_bsn(\"%s\") should be %s", cases[i].s, cases[i].bsn ? "true" : "false");
 }
 
 /* ================================================================== state file */
@@ -2058,6 +2108,7 @@ int main(void)
         cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_type_filter),
         cmocka_unit_test(test_args),
+        cmocka_unit_test(test_text_has_bsn),
         cmocka_unit_test_setup_teardown(test_state_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_state_private_and_newer_schema, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_state_migration, s_setup, s_teardown),
