@@ -1199,3 +1199,62 @@ int zh_broker_start_args(zh_env *h, const char *const *extra)
     }
     return -1;
 }
+
+/* ---- signed requests of any kind ------------------------------------------------------------ */
+
+int zh_request_frame_kind(zh_env *h, msgpack_sbuffer *sb, uint32_t corr, int signer, const char *kind,
+                          const char *handler, uint64_t time_ms, const uint8_t *body, size_t body_len)
+{
+    uint8_t *req = NULL;
+    size_t req_len = 0;
+    uint8_t sig[ZN_SIG_LEN];
+    zn_err e;
+    zn_err_clear(&e);
+    if (zn_request_build(kind, h->party[signer].id, handler ? handler : ZH_HANDLER, time_ms ? time_ms : zh_now_ms(),
+                         h->version, body, body_len, &h->party[signer].keys, &req, &req_len, sig, &e) != 0) {
+        fprintf(stderr, "harness: request %s: %s\n", kind, e.text);
+        return -1;
+    }
+    zn_frame_request(sb, corr, req, req_len, sig);
+    free(req);
+    return 0;
+}
+
+int zh_request_call(zh_env *h, void *sock, uint32_t corr, int signer, const char *kind, const char *handler,
+                    uint64_t time_ms, const uint8_t *body, size_t body_len, zh_msg *m, int timeout_ms,
+                    int *skipped)
+{
+    memset(m, 0, sizeof *m);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    int rc = zh_request_frame_kind(h, &sb, corr, signer, kind, handler, time_ms, body, body_len);
+    if (rc == 0)
+        rc = zh_send_sb(sock, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc != 0)
+        return -1;
+    uint64_t end = s_mono_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        uint64_t now = s_mono_ms();
+        if (now >= end || zh_recv(sock, (int)(end - now), m) != 0) {
+            fprintf(stderr, "harness: request %s corr=%u: no answer within %d ms\n", kind, corr, timeout_ms);
+            memset(m, 0, sizeof *m);
+            return -1;
+        }
+        if (m->parsed && m->f.corr == 0 && (m->f.type == ZN_T_DELIVER || m->f.type == ZN_T_IDLE)) {
+            if (skipped)
+                (*skipped)++;
+            zh_msg_free(m);
+            continue;
+        }
+        if (m->parsed && m->f.corr == corr && m->f.type == ZN_T_RESULT && strcmp(m->f.u.result.kind, kind) == 0)
+            return 0;
+        if (m->parsed && m->f.corr == corr && m->f.type == ZN_T_ERROR)
+            return 1;
+        char what[128];
+        snprintf(what, sizeof what, "request %s corr=%u: expected RESULT or ERROR", kind, corr);
+        s_describe(what, m);
+        zh_msg_free(m);
+        return -1;
+    }
+}

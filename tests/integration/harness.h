@@ -265,4 +265,19 @@ int zh_broker_start_args(zh_env *h, const char *const *extra);
  * h->authority and write it back. 0 on success. */
 int zh_convenant_edit(zh_env *h, const char *key, const char *value);
 
+/* ---- signed requests of any kind ---- */
+
+/* A REQUEST frame of `kind` with an encoded body, for h->party[signer]'s own id, signed by it,
+ * with handler (NULL: ZH_HANDLER), a fresh nonce and time_ms (0: now). 0 on success. */
+int zh_request_frame_kind(zh_env *h, msgpack_sbuffer *sb, uint32_t corr, int signer, const char *kind,
+                          const char *handler, uint64_t time_ms, const uint8_t *body, size_t body_len);
+/* Send such a request over sock and wait (timeout_ms) for its answer. 0: a RESULT of `kind` with
+ * this corr arrived (in *m, to be freed); 1: an ERROR with this corr arrived (in *m); -1: nothing
+ * in time, or a reply that is neither (m freed, a line on stderr). Pushed frames (corr 0:
+ * DELIVER, IDLE) that arrive meanwhile are dropped unacknowledged and counted in *skipped when
+ * given: use a connection with window 0 for requests. */
+int zh_request_call(zh_env *h, void *sock, uint32_t corr, int signer, const char *kind, const char *handler,
+                    uint64_t time_ms, const uint8_t *body, size_t body_len, zh_msg *m, int timeout_ms,
+                    int *skipped);
+
 #endif
