@@ -122,6 +122,8 @@ struct zn_broker {
     uint64_t next_redact_ms;
     uint64_t next_expire_ms;
     uint64_t *last_report;    /* per partner: its last enumeration report (signals.h) */
+    uint32_t *notified;       /* partners given a notice by the request being handled */
+    size_t n_notified, cap_notified;
 };
 
 /* ---- partner tables ------------------------------------------------------------------- */
@@ -886,9 +888,19 @@ static int s_notify(void *ctx, const char *recipient, const uint8_t *notice, siz
     uint8_t item_id[ZN_ID_LEN];
     int64_t seq;
     randombytes_buf(item_id, sizeof item_id);
-    if (idx < 0 || zn_store_queue_insert(b->store, recipient, item_id, ZN_ITEM_NOTICE, NULL, NULL, notice, len,
-                                         zn_now_ms(), &seq) != 0)
+    if (idx < 0)
         return -1;
+    if (b->n_notified == b->cap_notified) {
+        size_t cap = b->cap_notified ? 2 * b->cap_notified : 64;
+        uint32_t *v = realloc(b->notified, cap * sizeof *v);
+        if (!v)
+            return -1;
+        b->notified = v, b->cap_notified = cap;
+    }
+    if (zn_store_queue_insert(b->store, recipient, item_id, ZN_ITEM_NOTICE, NULL, NULL, notice, len, zn_now_ms(),
+                              &seq) != 0)
+        return -1;
+    b->notified[b->n_notified++] = (uint32_t)idx; /* undone with the request's savepoint */
     b->delta[idx]++;
     b->sessions[idx].backlog = true;
     return 0;
@@ -915,6 +927,7 @@ static int s_signals(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
         return zn_err_set(e, ZN_E_STORE, NULL);
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
+    b->n_notified = 0;
     int rc = zn_store_nonce_insert(b->store, x->p->id, rq->nonce, rq->time_ms);
     if (rc != 0)
         zn_err_set(e, rc == 1 ? ZN_E_REPLAY : ZN_E_STORE, NULL);
@@ -922,6 +935,8 @@ static int s_signals(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
         rc = zn_err_set(e, ZN_E_STORE, NULL);
     if (rc != 0) {
         s_rollback_to(b);
+        for (size_t i = 0; i < b->n_notified; i++)
+            b->delta[b->notified[i]]--;
         if (zn_signals_refused(&env, &a) != 0)
             zn_log("enumeration-report-failed partner=%s", x->p->id);
     } else {
@@ -1804,7 +1819,7 @@ void zn_broker_destroy(zn_broker **bp)
     s_session_free(b->sessions, b->conv ? b->conv->n_partners : 0);
     zn_convenant_destroy(&b->conv);
     zn_seckeys_wipe(&b->key);
-    free(b->keys), free(b->queued), free(b->delta), free(b->last_report);
+    free(b->keys), free(b->queued), free(b->delta), free(b->last_report), free(b->notified);
     free(b->convenant_path);
     msgpack_sbuffer_destroy(&b->sb);
     free(b);

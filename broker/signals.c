@@ -44,9 +44,20 @@ static int s_tell(const zn_signals_env *env, const char *recipient, const msgpac
                   const uint8_t match[ZN_ID_LEN], const char *type)
 {
     zn_audit_detail det[] = {s_bin("match", match, ZN_ID_LEN), s_str("notice", type)};
+    if (!zn_convenant_partner(env->conv, recipient))
+        return 0; /* left the convenant: nobody to tell */
     if (env->notify(env->ctx, recipient, (const uint8_t *)notice->data, notice->size) != 0)
         return -1;
     return s_entry(env, NULL, "disclose", recipient, NULL, det, 2);
+}
+
+/* A signal counts only while its partner holds the partner role in its network (a reload may
+ * have removed either; its signals then wait for expiry, unmatched). */
+static bool s_in_force(const zn_convenant *c, const zn_signal_rec *r)
+{
+    const zn_partner *p = zn_convenant_partner(c, r->partner);
+    int net = zn_convenant_network(c, r->network);
+    return p && net >= 0 && zn_partner_has_role(p, net, ZN_ROLE_PARTNER);
 }
 
 static bool s_coordinates(const zn_convenant *c, const zn_partner *p, const char *net_a, const char *net_b)
@@ -210,6 +221,8 @@ static int s_match_all(const zn_signals_env *env, const zn_signal_rec *mine, zn_
     int mine_net = zn_convenant_network(env->conv, mine->network);
     for (size_t i = 0; i < f.n; i++) {
         const zn_signal_rec *other = &f.v[i];
+        if (!s_in_force(env->conv, other))
+            continue;
         zn_disclosure d = zn_policy_disclosure(env->conv, zn_convenant_network(env->conv, other->network),
                                                mine_net, f.link[i]);
         if (d == ZN_DISCLOSE_NONE)
