@@ -794,6 +794,23 @@ static void test_cross_network_coordinators_only(void **state)
     s_expect_empty(t, ZH_GGD);
 }
 
+/* A partner that left the convenant: its signals are neither matched nor told. */
+static void test_left_partner_not_matched(void **state)
+{
+    s_t *t = *state;
+    s_added a, b;
+    s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_SCHOOL}, &a);
+    s_drop_conns(t);
+    assert_int_equal(zh_reload(t->h, t->h->version + 1, ZH_BIT(ZH_SCHOOL)), 0);
+    s_add_ok(t, ZH_WIJKRACHT, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_WIJK}, &b);
+    assert_int_equal(b.n, 0);
+    s_expect_empty(t, ZH_COORD);
+    s_log lg;
+    s_log_read(t->h, &lg);
+    assert_int_equal(s_log_count(&lg, (s_q){.action = "match"}), 0);
+    s_log_free(&lg);
+}
+
 /* ---- 4. connect ------------------------------------------------------------------------------ */
 
 static void test_connect(void **state)
@@ -1793,6 +1810,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_own_signals_never_match, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_family_match_coordinators_only, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_cross_network_coordinators_only, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_left_partner_not_matched, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_connect, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_lead, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_disclosure_rules, s_setup, s_teardown),
