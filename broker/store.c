@@ -38,7 +38,41 @@ static const char *const s_migrations[] = {
     "CREATE TABLE audit_head(size INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, head BLOB NOT NULL,"
     "  sig BLOB NOT NULL);"
     "CREATE TABLE convenants(version INTEGER PRIMARY KEY, raw BLOB NOT NULL);",
+    /* 2 -> 3: signals, their pseudonyms, matches and rate events. signal_psn holds one row per
+     * pseudonym of a signal (role 0: its person, 1: a related person), so a match look-up is
+     * one probe of its primary key per pseudonym. matches are found from either signal: by
+     * the unique (a_signal, b_signal) index or by matches_by_b. */
+    "CREATE TABLE signals(id BLOB PRIMARY KEY, partner TEXT NOT NULL, handler TEXT NOT NULL,"
+    "  network TEXT NOT NULL, person BLOB NOT NULL, related BLOB NOT NULL, contact TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL, refreshed_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+    "  informed_ms INTEGER NOT NULL, UNIQUE(partner, network, person));"
+    "CREATE INDEX signals_by_expiry ON signals(expires_ms);"
+    /* expires_ms too: a partner's active signals are counted from the index alone */
+    "CREATE INDEX signals_by_partner ON signals(partner, created_ms, expires_ms);"
+    "CREATE TABLE signal_psn(psn BLOB NOT NULL, signal BLOB NOT NULL, role INTEGER NOT NULL,"
+    "  PRIMARY KEY(psn, signal)) WITHOUT ROWID;"
+    "CREATE TABLE matches(id BLOB PRIMARY KEY, a_signal BLOB NOT NULL, b_signal BLOB NOT NULL,"
+    "  a_partner TEXT NOT NULL, b_partner TEXT NOT NULL, a_network TEXT NOT NULL, b_network TEXT NOT NULL,"
+    "  shared BLOB NOT NULL, link INTEGER NOT NULL, disclosure INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+    "  connected_ms INTEGER NOT NULL, connected_by TEXT NOT NULL, lead TEXT NOT NULL,"
+    "  UNIQUE(a_signal, b_signal));"
+    "CREATE INDEX matches_by_b ON matches(b_signal);"
+    "CREATE TABLE rate_events(partner TEXT NOT NULL, handler TEXT NOT NULL, at_ms INTEGER NOT NULL);"
+    "CREATE INDEX rate_by_partner ON rate_events(partner, at_ms);"
+    "CREATE INDEX rate_by_handler ON rate_events(partner, handler, at_ms);",
 };
+
+_Static_assert(sizeof s_migrations / sizeof s_migrations[0] == ZN_SCHEMA_VERSION,
+               "one migration per schema version");
+
+/* signal_psn.role */
+#define S_ROLE_PERSON 0
+#define S_ROLE_RELATED 1
+
+#define S_SIGNAL_COLS "id, partner, handler, network, person, related, contact, created_ms, refreshed_ms," \
+                      " expires_ms, informed_ms"
+#define S_MATCH_COLS "id, a_signal, b_signal, a_partner, b_partner, a_network, b_network, shared, link," \
+                     " disclosure, created_ms, connected_ms, connected_by, lead"
 
 enum {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
@@ -49,6 +83,11 @@ enum {
     Q_QUEUE_INSERT, Q_QUEUE_DELETE, Q_QUEUE_FETCH, Q_QUEUE_COUNTS, Q_QUEUE_ALL, Q_QUEUE_DELETE_ALL,
     Q_AUDIT_INSERT, Q_AUDIT_SIZE, Q_AUDIT_DS, Q_AUDIT_SCAN, Q_AUDIT_REDACT,
     Q_NODE_PUT, Q_NODE_GET, Q_HEAD_PUT, Q_HEAD_LATEST, Q_HEAD_SCAN, Q_CONV_PUT, Q_CONV_SCAN,
+    Q_SIG_SAVEPOINT, Q_SIG_RELEASE, Q_SIG_ROLLBACK_TO,
+    Q_SIG_GET, Q_SIG_FIND, Q_SIG_PUT, Q_SIG_DELETE, Q_PSN_INSERT, Q_PSN_DELETE, Q_SIG_PROBE,
+    Q_SIG_LIST, Q_SIG_TOTAL, Q_SIG_EXPIRED, Q_SIG_COUNT,
+    Q_RATE_ADD, Q_RATE_COUNT_PARTNER, Q_RATE_COUNT_HANDLER, Q_RATE_PRUNE,
+    Q_MATCH_GET, Q_MATCH_FIND, Q_MATCH_PUT, Q_MATCH_COUNT, Q_MATCH_DELETE_SIG,
     Q__COUNT
 };
 
@@ -92,6 +131,43 @@ static const char *const s_sql[Q__COUNT] = {
                     " LIMIT ?3",
     [Q_CONV_PUT] = "INSERT OR IGNORE INTO convenants(version, raw) VALUES(?1,?2)",
     [Q_CONV_SCAN] = "SELECT version, raw, NULL FROM convenants WHERE version >= ?1 ORDER BY version LIMIT ?2",
+    /* a signal's rows change together or not at all, also outside the caller's transaction */
+    [Q_SIG_SAVEPOINT] = "SAVEPOINT signal",
+    [Q_SIG_RELEASE] = "RELEASE signal",
+    [Q_SIG_ROLLBACK_TO] = "ROLLBACK TO signal",
+    [Q_SIG_GET] = "SELECT " S_SIGNAL_COLS " FROM signals WHERE id = ?1",
+    [Q_SIG_FIND] = "SELECT " S_SIGNAL_COLS " FROM signals WHERE partner = ?1 AND network = ?2 AND person = ?3",
+    [Q_SIG_PUT] = "INSERT INTO signals(" S_SIGNAL_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+                  " ON CONFLICT(id) DO UPDATE SET partner = ?2, handler = ?3, network = ?4, person = ?5,"
+                  " related = ?6, contact = ?7, created_ms = ?8, refreshed_ms = ?9, expires_ms = ?10,"
+                  " informed_ms = ?11",
+    [Q_SIG_DELETE] = "DELETE FROM signals WHERE id = ?1",
+    [Q_PSN_INSERT] = "INSERT OR IGNORE INTO signal_psn(psn, signal, role) VALUES(?1,?2,?3)",
+    [Q_PSN_DELETE] = "DELETE FROM signal_psn WHERE psn = ?1 AND signal = ?2",
+    /* CROSS JOIN keeps signal_psn outside: a probe of its key, then each signal by its id */
+    [Q_SIG_PROBE] = "SELECT p.role, s.id, s.partner, s.handler, s.network, s.person, s.related, s.contact,"
+                    " s.created_ms, s.refreshed_ms, s.expires_ms, s.informed_ms"
+                    " FROM signal_psn AS p CROSS JOIN signals AS s ON s.id = p.signal"
+                    " WHERE p.psn = ?1 AND s.partner <> ?2 AND s.expires_ms > ?3",
+    [Q_SIG_LIST] = "SELECT " S_SIGNAL_COLS " FROM signals WHERE partner = ?1 AND expires_ms > ?2"
+                   " ORDER BY created_ms, expires_ms, rowid LIMIT ?4 OFFSET ?3",
+    [Q_SIG_TOTAL] = "SELECT count(*) FROM signals WHERE partner = ?1 AND expires_ms > ?2",
+    [Q_SIG_EXPIRED] = "SELECT " S_SIGNAL_COLS " FROM signals WHERE expires_ms <= ?1 ORDER BY expires_ms LIMIT ?2",
+    [Q_SIG_COUNT] = "SELECT count(*) FROM signals",
+    [Q_RATE_ADD] = "INSERT INTO rate_events(partner, handler, at_ms) VALUES(?1,?2,?3)",
+    [Q_RATE_COUNT_PARTNER] = "SELECT count(*) FROM rate_events WHERE partner = ?1 AND at_ms >= ?2",
+    [Q_RATE_COUNT_HANDLER] = "SELECT count(*) FROM rate_events WHERE partner = ?1 AND handler = ?3 AND at_ms >= ?2",
+    [Q_RATE_PRUNE] = "DELETE FROM rate_events WHERE at_ms < ?1",
+    [Q_MATCH_GET] = "SELECT " S_MATCH_COLS " FROM matches WHERE id = ?1",
+    [Q_MATCH_FIND] = "SELECT " S_MATCH_COLS " FROM matches WHERE (a_signal = ?1 AND b_signal = ?2)"
+                     " OR (a_signal = ?2 AND b_signal = ?1)",
+    [Q_MATCH_PUT] = "INSERT INTO matches(" S_MATCH_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
+                    " ON CONFLICT(id) DO UPDATE SET a_signal = ?2, b_signal = ?3, a_partner = ?4, b_partner = ?5,"
+                    " a_network = ?6, b_network = ?7, shared = ?8, link = ?9, disclosure = ?10, created_ms = ?11,"
+                    " connected_ms = ?12, connected_by = ?13, lead = ?14",
+    [Q_MATCH_COUNT] = "SELECT (SELECT count(*) FROM matches WHERE a_signal = ?1)"
+                      " + (SELECT count(*) FROM matches WHERE b_signal = ?1)",
+    [Q_MATCH_DELETE_SIG] = "DELETE FROM matches WHERE a_signal = ?1 OR b_signal = ?1",
 };
 
 /* WAL checkpoints run on their own thread and connection, so copying pages into the database
@@ -758,4 +834,435 @@ int zn_store_checkpoint_truncate(zn_store *s)
         nanosleep(&ts, NULL);
     }
     return -1;
+}
+
+/* ---- signals and matches ------------------------------------------------------------------ */
+
+/* Times and counts are unsigned; one past INT64_MAX (say, "never") is stored as INT64_MAX so
+ * comparisons keep their order. */
+static void s_bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+    sqlite3_bind_int64(st, i, v > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)v);
+}
+
+static int s_col_u64(sqlite3_stmt *st, int col, uint64_t *v)
+{
+    if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
+        return -1;
+    sqlite3_int64 x = sqlite3_column_int64(st, col);
+    if (x < 0)
+        return -1;
+    *v = (uint64_t)x;
+    return 0;
+}
+
+/* Like s_col_text, but the empty text is a value too. */
+static int s_col_str(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+    if (sqlite3_column_type(st, col) != SQLITE_TEXT)
+        return -1;
+    const unsigned char *t = sqlite3_column_text(st, col);
+    int n = sqlite3_column_bytes(st, col);
+    if (!t || n < 0 || (size_t)n >= cap)
+        return -1;
+    memcpy(dst, t, (size_t)n);
+    dst[n] = '\0';
+    return 0;
+}
+
+/* A text field of a record: NUL-terminated inside its array, and not empty when `need`. */
+static bool s_str_ok(const char *t, size_t cap, bool need)
+{
+    return memchr(t, '\0', cap) != NULL && (!need || t[0] != '\0');
+}
+
+static bool s_signal_ok(const zn_signal_rec *r)
+{
+    return r->n_related <= ZN_SIGNAL_RELATED_MAX && s_str_ok(r->partner, sizeof r->partner, true) &&
+           s_str_ok(r->network, sizeof r->network, true) && s_str_ok(r->handler, sizeof r->handler, false) &&
+           s_str_ok(r->contact, sizeof r->contact, false);
+}
+
+/* Pseudonym i of a signal: 0 its person, 1..n_related its related persons. */
+static const uint8_t *s_psn(const zn_signal_rec *r, uint32_t i)
+{
+    return i == 0 ? r->person : r->related[i - 1];
+}
+
+static bool s_has_psn(const zn_signal_rec *r, const uint8_t *psn)
+{
+    for (uint32_t i = 0; i <= r->n_related; i++)
+        if (memcmp(s_psn(r, i), psn, ZN_PSN_LEN) == 0)
+            return true;
+    return false;
+}
+
+/* The first of mine's pseudonyms that `other` has too (1 + mine->n_related when none). */
+static uint32_t s_first_shared(const zn_signal_rec *mine, const zn_signal_rec *other)
+{
+    uint32_t i = 0;
+    while (i <= mine->n_related && !s_has_psn(other, s_psn(mine, i)))
+        i++;
+    return i;
+}
+
+static bool s_same_psns(const zn_signal_rec *a, const zn_signal_rec *b)
+{
+    return a->n_related == b->n_related && memcmp(a->person, b->person, ZN_PSN_LEN) == 0 &&
+           memcmp(a->related, b->related, (size_t)a->n_related * ZN_PSN_LEN) == 0;
+}
+
+/* Decode the S_SIGNAL_COLS columns from column c on; -1 when a value breaks the schema's rules. */
+static int s_col_signal(sqlite3_stmt *st, int c, zn_signal_rec *r)
+{
+    if (s_col_blob(st, c, r->id, ZN_ID_LEN) != 0 || s_col_text(st, c + 1, r->partner, sizeof r->partner) != 0 ||
+        s_col_str(st, c + 2, r->handler, sizeof r->handler) != 0 ||
+        s_col_text(st, c + 3, r->network, sizeof r->network) != 0 ||
+        s_col_blob(st, c + 4, r->person, ZN_PSN_LEN) != 0 || sqlite3_column_type(st, c + 5) != SQLITE_BLOB)
+        return -1;
+    int n = sqlite3_column_bytes(st, c + 5);
+    if (n < 0 || n % ZN_PSN_LEN != 0 || n / ZN_PSN_LEN > ZN_SIGNAL_RELATED_MAX)
+        return -1;
+    r->n_related = (uint32_t)(n / ZN_PSN_LEN);
+    if (n > 0)
+        memcpy(r->related, sqlite3_column_blob(st, c + 5), (size_t)n);
+    memset(r->related[r->n_related], 0, (ZN_SIGNAL_RELATED_MAX - r->n_related) * (size_t)ZN_PSN_LEN);
+    if (s_col_str(st, c + 6, r->contact, sizeof r->contact) != 0 || s_col_u64(st, c + 7, &r->created_ms) != 0 ||
+        s_col_u64(st, c + 8, &r->refreshed_ms) != 0 || s_col_u64(st, c + 9, &r->expires_ms) != 0 ||
+        s_col_u64(st, c + 10, &r->informed_ms) != 0)
+        return -1;
+    return 0;
+}
+
+/* One row or none: 1, 0, or -1. */
+static int s_signal_one(sqlite3_stmt *st, zn_signal_rec *out)
+{
+    int rc = sqlite3_step(st), r = -1;
+    if (rc == SQLITE_DONE)
+        r = 0;
+    else if (rc == SQLITE_ROW && s_col_signal(st, 0, out) == 0)
+        r = 1;
+    sqlite3_reset(st);
+    return r;
+}
+
+/* Rows of S_SIGNAL_COLS into cb: the number visited, or -1. */
+static int s_walk_signals(sqlite3_stmt *st, zn_signal_cb cb, void *ctx)
+{
+    zn_signal_rec r;
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (s_col_signal(st, 0, &r) != 0) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        n++;
+        if (cb(ctx, &r, (zn_link)0, NULL) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+}
+
+/* A savepoint of its own around a change of several rows: s_sig_end releases it when r is 0,
+ * else undoes everything since s_sig_begin; returns 0 or -1. */
+static int s_sig_begin(zn_store *s) { return s_exec(s, Q_SIG_SAVEPOINT); }
+
+static int s_sig_end(zn_store *s, int r)
+{
+    if (r == 0 && s_exec(s, Q_SIG_RELEASE) == 0)
+        return 0;
+    (void)s_exec(s, Q_SIG_ROLLBACK_TO);
+    (void)s_exec(s, Q_SIG_RELEASE);
+    return -1;
+}
+
+/* Insert (Q_PSN_INSERT) or delete (Q_PSN_DELETE) the pseudonym rows of a signal. */
+static int s_psn_rows(zn_store *s, const zn_signal_rec *r, int q)
+{
+    for (uint32_t i = 0; i <= r->n_related; i++) {
+        sqlite3_stmt *st = s_stmt(s, q);
+        s_bind_blob(st, 1, s_psn(r, i), ZN_PSN_LEN);
+        s_bind_blob(st, 2, r->id, ZN_ID_LEN);
+        if (q == Q_PSN_INSERT)
+            sqlite3_bind_int(st, 3, i == 0 ? S_ROLE_PERSON : S_ROLE_RELATED);
+        if (s_exec(s, q) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int s_signal_row_put(zn_store *s, const zn_signal_rec *r)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_SIG_PUT);
+    s_bind_blob(st, 1, r->id, ZN_ID_LEN);
+    s_bind_text(st, 2, r->partner);
+    s_bind_text(st, 3, r->handler);
+    s_bind_text(st, 4, r->network);
+    s_bind_blob(st, 5, r->person, ZN_PSN_LEN);
+    s_bind_blob(st, 6, r->related, (size_t)r->n_related * ZN_PSN_LEN); /* zero bytes: an empty blob */
+    s_bind_text(st, 7, r->contact);
+    s_bind_u64(st, 8, r->created_ms);
+    s_bind_u64(st, 9, r->refreshed_ms);
+    s_bind_u64(st, 10, r->expires_ms);
+    s_bind_u64(st, 11, r->informed_ms);
+    return s_exec(s, Q_SIG_PUT);
+}
+
+int zn_store_signal_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_signal_rec *out)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_SIG_GET);
+    s_bind_blob(st, 1, id, ZN_ID_LEN);
+    return s_signal_one(st, out);
+}
+
+int zn_store_signal_find(zn_store *s, const char *partner, const char *network,
+                         const uint8_t person[ZN_PSN_LEN], zn_signal_rec *out)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_SIG_FIND);
+    s_bind_text(st, 1, partner);
+    s_bind_text(st, 2, network);
+    s_bind_blob(st, 3, person, ZN_PSN_LEN);
+    return s_signal_one(st, out);
+}
+
+int zn_store_signal_put(zn_store *s, const zn_signal_rec *r)
+{
+    if (!s_signal_ok(r) || s_sig_begin(s) != 0)
+        return -1;
+    zn_signal_rec old;
+    int found = zn_store_signal_get(s, r->id, &old);
+    int rc = found < 0 ? -1 : 0;
+    /* a refresh with the same pseudonyms leaves their rows alone */
+    bool rewrite = found != 1 || !s_same_psns(&old, r);
+    if (rc == 0 && found == 1 && rewrite)
+        rc = s_psn_rows(s, &old, Q_PSN_DELETE);
+    if (rc == 0)
+        rc = s_signal_row_put(s, r);
+    if (rc == 0 && rewrite)
+        rc = s_psn_rows(s, r, Q_PSN_INSERT);
+    return s_sig_end(s, rc);
+}
+
+int zn_store_signal_delete(zn_store *s, const uint8_t id[ZN_ID_LEN])
+{
+    if (s_sig_begin(s) != 0)
+        return -1;
+    zn_signal_rec old;
+    int found = zn_store_signal_get(s, id, &old);
+    int rc = found < 0 ? -1 : 0;
+    if (rc == 0 && found == 1) {
+        rc = s_psn_rows(s, &old, Q_PSN_DELETE);
+        if (rc == 0) {
+            s_bind_blob(s_stmt(s, Q_MATCH_DELETE_SIG), 1, id, ZN_ID_LEN);
+            rc = s_exec(s, Q_MATCH_DELETE_SIG);
+        }
+        if (rc == 0) {
+            s_bind_blob(s_stmt(s, Q_SIG_DELETE), 1, id, ZN_ID_LEN);
+            rc = s_exec(s, Q_SIG_DELETE);
+        }
+    }
+    return s_sig_end(s, rc) == 0 ? found : -1;
+}
+
+/* One probe of signal_psn's key per distinct pseudonym of mine. Another signal that shares
+ * several of them turns up in several probes; it is reported only in the probe of the first
+ * pseudonym of mine it has (s_first_shared), so each once, without remembering any. */
+int zn_store_signal_matches(zn_store *s, const zn_signal_rec *mine, uint64_t now_ms, zn_signal_cb cb,
+                            void *ctx)
+{
+    if (mine->n_related > ZN_SIGNAL_RELATED_MAX || !s_str_ok(mine->partner, sizeof mine->partner, true))
+        return -1;
+    zn_signal_rec other;
+    int n = 0;
+    for (uint32_t i = 0; i <= mine->n_related; i++) {
+        const uint8_t *psn = s_psn(mine, i);
+        uint32_t first = 0; /* the first position of this pseudonym in mine: a repeat is probed once */
+        while (memcmp(s_psn(mine, first), psn, ZN_PSN_LEN) != 0)
+            first++;
+        if (first < i)
+            continue;
+        sqlite3_stmt *st = s_stmt(s, Q_SIG_PROBE);
+        s_bind_blob(st, 1, psn, ZN_PSN_LEN);
+        s_bind_text(st, 2, mine->partner);
+        s_bind_u64(st, 3, now_ms);
+        int rc;
+        bool stop = false;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (s_col_signal(st, 1, &other) != 0) {
+                rc = SQLITE_CORRUPT;
+                break;
+            }
+            if (s_first_shared(mine, &other) != i)
+                continue; /* reported in an earlier probe */
+            zn_link link = (i == 0 && sqlite3_column_int(st, 0) == S_ROLE_PERSON) ? ZN_LINK_PERSON : ZN_LINK_FAMILY;
+            n++;
+            if (cb(ctx, &other, link, psn) != 0) {
+                stop = true;
+                break;
+            }
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+            return -1;
+        if (stop)
+            break;
+    }
+    return n;
+}
+
+int zn_store_signal_list(zn_store *s, const char *partner, uint64_t now_ms, uint64_t offset, int limit,
+                         uint64_t *total, zn_signal_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_SIG_TOTAL);
+    s_bind_text(st, 1, partner);
+    s_bind_u64(st, 2, now_ms);
+    int r = (sqlite3_step(st) == SQLITE_ROW && s_col_u64(st, 0, total) == 0) ? 0 : -1;
+    sqlite3_reset(st);
+    if (r != 0)
+        return -1;
+    st = s_stmt(s, Q_SIG_LIST);
+    s_bind_text(st, 1, partner);
+    s_bind_u64(st, 2, now_ms);
+    s_bind_u64(st, 3, offset);
+    sqlite3_bind_int(st, 4, limit);
+    return s_walk_signals(st, cb, ctx);
+}
+
+int zn_store_signal_expired(zn_store *s, uint64_t now_ms, int limit, zn_signal_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_SIG_EXPIRED);
+    s_bind_u64(st, 1, now_ms);
+    sqlite3_bind_int(st, 2, limit);
+    return s_walk_signals(st, cb, ctx);
+}
+
+/* A statement that answers one count. */
+static int s_count(sqlite3_stmt *st, uint64_t *n)
+{
+    int r = (sqlite3_step(st) == SQLITE_ROW && s_col_u64(st, 0, n) == 0) ? 0 : -1;
+    sqlite3_reset(st);
+    return r;
+}
+
+int zn_store_signal_count(zn_store *s, uint64_t *n)
+{
+    return s_count(s_stmt(s, Q_SIG_COUNT), n);
+}
+
+int zn_store_rate_add(zn_store *s, const char *partner, const char *handler, uint64_t at_ms)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_RATE_ADD);
+    s_bind_text(st, 1, partner);
+    s_bind_text(st, 2, handler ? handler : "");
+    s_bind_u64(st, 3, at_ms);
+    return s_exec(s, Q_RATE_ADD);
+}
+
+int zn_store_rate_count(zn_store *s, const char *partner, const char *handler, uint64_t since_ms, uint64_t *n)
+{
+    int q = handler ? Q_RATE_COUNT_HANDLER : Q_RATE_COUNT_PARTNER;
+    sqlite3_stmt *st = s_stmt(s, q);
+    s_bind_text(st, 1, partner);
+    s_bind_u64(st, 2, since_ms);
+    if (handler)
+        s_bind_text(st, 3, handler);
+    return s_count(st, n);
+}
+
+int zn_store_rate_prune(zn_store *s, uint64_t before_ms)
+{
+    s_bind_u64(s_stmt(s, Q_RATE_PRUNE), 1, before_ms);
+    return s_exec(s, Q_RATE_PRUNE);
+}
+
+static bool s_match_ok(const zn_match_rec *m)
+{
+    return (m->link == ZN_LINK_PERSON || m->link == ZN_LINK_FAMILY) && (unsigned)m->disclosure <= ZN_DISCLOSE_PARTNERS &&
+           s_str_ok(m->a_partner, sizeof m->a_partner, true) && s_str_ok(m->b_partner, sizeof m->b_partner, true) &&
+           s_str_ok(m->a_network, sizeof m->a_network, true) && s_str_ok(m->b_network, sizeof m->b_network, true) &&
+           s_str_ok(m->connected_by, sizeof m->connected_by, false) && s_str_ok(m->lead, sizeof m->lead, false);
+}
+
+/* Decode the S_MATCH_COLS columns. */
+static int s_col_match(sqlite3_stmt *st, zn_match_rec *m)
+{
+    if (s_col_blob(st, 0, m->id, ZN_ID_LEN) != 0 || s_col_blob(st, 1, m->a_signal, ZN_ID_LEN) != 0 ||
+        s_col_blob(st, 2, m->b_signal, ZN_ID_LEN) != 0 || s_col_text(st, 3, m->a_partner, sizeof m->a_partner) != 0 ||
+        s_col_text(st, 4, m->b_partner, sizeof m->b_partner) != 0 ||
+        s_col_text(st, 5, m->a_network, sizeof m->a_network) != 0 ||
+        s_col_text(st, 6, m->b_network, sizeof m->b_network) != 0 || s_col_blob(st, 7, m->shared, ZN_PSN_LEN) != 0)
+        return -1;
+    uint64_t link, disclosure;
+    if (s_col_u64(st, 8, &link) != 0 || (link != ZN_LINK_PERSON && link != ZN_LINK_FAMILY) ||
+        s_col_u64(st, 9, &disclosure) != 0 || disclosure > ZN_DISCLOSE_PARTNERS)
+        return -1;
+    m->link = (zn_link)link;
+    m->disclosure = (zn_disclosure)disclosure;
+    if (s_col_u64(st, 10, &m->created_ms) != 0 || s_col_u64(st, 11, &m->connected_ms) != 0 ||
+        s_col_str(st, 12, m->connected_by, sizeof m->connected_by) != 0 ||
+        s_col_str(st, 13, m->lead, sizeof m->lead) != 0)
+        return -1;
+    return 0;
+}
+
+static int s_match_one(sqlite3_stmt *st, zn_match_rec *out)
+{
+    int rc = sqlite3_step(st), r = -1;
+    if (rc == SQLITE_DONE)
+        r = 0;
+    else if (rc == SQLITE_ROW && s_col_match(st, out) == 0)
+        r = 1;
+    sqlite3_reset(st);
+    return r;
+}
+
+int zn_store_match_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_match_rec *out)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_MATCH_GET);
+    s_bind_blob(st, 1, id, ZN_ID_LEN);
+    return s_match_one(st, out);
+}
+
+int zn_store_match_find(zn_store *s, const uint8_t sig1[ZN_ID_LEN], const uint8_t sig2[ZN_ID_LEN],
+                        zn_match_rec *out)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_MATCH_FIND);
+    s_bind_blob(st, 1, sig1, ZN_ID_LEN);
+    s_bind_blob(st, 2, sig2, ZN_ID_LEN);
+    return s_match_one(st, out);
+}
+
+int zn_store_match_put(zn_store *s, const zn_match_rec *m)
+{
+    if (!s_match_ok(m) || memcmp(m->a_signal, m->b_signal, ZN_ID_LEN) == 0)
+        return -1;
+    /* one match per pair of signals, in either order */
+    zn_match_rec old;
+    int found = zn_store_match_find(s, m->a_signal, m->b_signal, &old);
+    if (found < 0 || (found == 1 && memcmp(old.id, m->id, ZN_ID_LEN) != 0))
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_MATCH_PUT);
+    s_bind_blob(st, 1, m->id, ZN_ID_LEN);
+    s_bind_blob(st, 2, m->a_signal, ZN_ID_LEN);
+    s_bind_blob(st, 3, m->b_signal, ZN_ID_LEN);
+    s_bind_text(st, 4, m->a_partner);
+    s_bind_text(st, 5, m->b_partner);
+    s_bind_text(st, 6, m->a_network);
+    s_bind_text(st, 7, m->b_network);
+    s_bind_blob(st, 8, m->shared, ZN_PSN_LEN);
+    sqlite3_bind_int(st, 9, (int)m->link);
+    sqlite3_bind_int(st, 10, (int)m->disclosure);
+    s_bind_u64(st, 11, m->created_ms);
+    s_bind_u64(st, 12, m->connected_ms);
+    s_bind_text(st, 13, m->connected_by);
+    s_bind_text(st, 14, m->lead);
+    return s_exec(s, Q_MATCH_PUT);
+}
+
+int zn_store_match_count(zn_store *s, const uint8_t signal[ZN_ID_LEN], uint64_t *n)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_MATCH_COUNT);
+    s_bind_blob(st, 1, signal, ZN_ID_LEN);
+    return s_count(st, n);
 }

@@ -87,7 +87,9 @@ int zn_store_queue_take_all(zn_store *s, const char *recipient, zn_queue_cb cb, 
  * A signal is one partner's involvement with one person in one network: unique per
  * (partner, network, person). Its pseudonyms (the person's and the related persons') are
  * indexed so a match look-up is one index probe per pseudonym. Matches are pairs of signals
- * (a = the one registered first); deleting a signal deletes its matches. */
+ * (a = the one registered first); deleting a signal deletes its matches.
+ * Times are unix ms; values above INT64_MAX are stored as INT64_MAX. These functions allocate
+ * nothing of their own: what they use is sqlite's page cache, whatever the number of signals. */
 typedef struct {
     uint8_t id[ZN_ID_LEN];
     char partner[ZN_IDENT_MAX];
@@ -100,25 +102,33 @@ typedef struct {
     uint64_t created_ms, refreshed_ms, expires_ms, informed_ms; /* informed 0: not yet */
 } zn_signal_rec;
 /* Non-zero from the callback stops the walk. link/shared are set only by
- * zn_store_signal_matches (0 / NULL otherwise). */
+ * zn_store_signal_matches (0 / NULL otherwise). The callback may call other store functions,
+ * but not the walk it is called from; in the zn_store_signal_expired walk it may delete the
+ * signal it is given. */
 typedef int (*zn_signal_cb)(void *ctx, const zn_signal_rec *r, zn_link link, const uint8_t *shared);
 
 /* 1 found, 0 absent, -1 error. */
 int zn_store_signal_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_signal_rec *out);
 int zn_store_signal_find(zn_store *s, const char *partner, const char *network,
                          const uint8_t person[ZN_PSN_LEN], zn_signal_rec *out);
-/* Insert, or replace the signal with the same id (its pseudonym rows are rewritten). */
+/* Insert, or replace the signal with the same id (its pseudonym rows are rewritten). 0, or -1
+ * when another signal has the same (partner, network, person), when n_related is above
+ * ZN_SIGNAL_RELATED_MAX or partner or network is empty, or on error; all of its rows change,
+ * or none. */
 int zn_store_signal_put(zn_store *s, const zn_signal_rec *r);
-/* Delete a signal, its pseudonym rows and its matches: rows removed (0 or 1), -1 on error. */
+/* Delete a signal, its pseudonym rows and its matches (all, or nothing on error): signals
+ * removed (0 or 1), -1 on error. */
 int zn_store_signal_delete(zn_store *s, const uint8_t id[ZN_ID_LEN]);
 /* The active signals (expires_ms > now_ms) of partners other than mine->partner that share at
  * least one pseudonym with `mine`, each once, with link ZN_LINK_PERSON when its person is
  * mine's person, else ZN_LINK_FAMILY, and `shared` one pseudonym they share (the person's for
- * a person link). Returns the number visited or -1. */
+ * a person link). Only mine's partner, person and related are read (mine need not be stored).
+ * Those sharing mine's person come first, then those sharing related[0], and so on. Returns
+ * the number visited or -1. */
 int zn_store_signal_matches(zn_store *s, const zn_signal_rec *mine, uint64_t now_ms, zn_signal_cb cb,
                             void *ctx);
-/* One partner's active signals, oldest first, from `offset`, at most limit; *total gets how
- * many it has. Returns the number visited or -1. */
+/* One partner's active signals, oldest first (created_ms, then expires_ms, then insertion),
+ * from `offset`, at most limit; *total gets how many it has. Returns the number visited or -1. */
 int zn_store_signal_list(zn_store *s, const char *partner, uint64_t now_ms, uint64_t offset, int limit,
                          uint64_t *total, zn_signal_cb cb, void *ctx);
 /* Signals with expires_ms <= now_ms, soonest first, at most limit (the caller deletes them). */
@@ -149,7 +159,9 @@ typedef struct {
 int zn_store_match_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_match_rec *out);
 int zn_store_match_find(zn_store *s, const uint8_t sig1[ZN_ID_LEN], const uint8_t sig2[ZN_ID_LEN],
                         zn_match_rec *out);
-/* Insert, or replace the match with the same id. */
+/* Insert, or replace the match with the same id. -1 when another match has the same two
+ * signals (in either order), when a_signal equals b_signal, link is not a zn_link,
+ * disclosure is above ZN_DISCLOSE_PARTNERS or a partner or network is empty, or on error. */
 int zn_store_match_put(zn_store *s, const zn_match_rec *m);
 /* How many matches a signal is part of. */
 int zn_store_match_count(zn_store *s, const uint8_t signal[ZN_ID_LEN], uint64_t *n);
