@@ -8,6 +8,7 @@
 
 #define S_CHECKPOINT_EVERY_MS 100
 #define S_CHUNK_BYTES (32 * 1024 * 1024)
+#define S_PAGE_BYTES 8192 /* PRAGMA page_size below */
 
 /* Forward migrations: s_migrations[i] takes the schema from version i to i+1. */
 static const char *const s_migrations[] = {
@@ -186,7 +187,20 @@ struct zn_store {
     sqlite3_stmt *q[Q__COUNT];
     int in_tx;
     s_checkpointer ck;
+    uint64_t wal_limit; /* bytes of WAL after which a commit checkpoints and truncates it */
+    bool wal_big;       /* the last commit left more than that */
 };
+
+/* After every commit: how many pages the WAL holds. Under a steady stream of commits the
+ * checkpoint thread may never find the WAL fully copied between two of them, and the WAL would
+ * then only grow; past the limit the committing connection truncates it itself. */
+static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db, (void)name;
+    zn_store *s = arg;
+    s->wal_big = (uint64_t)pages * S_PAGE_BYTES > s->wal_limit;
+    return SQLITE_OK;
+}
 
 static void *s_checkpoint_main(void *arg)
 {
@@ -342,6 +356,8 @@ int zn_store_open(const char *path, zn_store **out, zn_err *e)
             return -1;
         }
     }
+    s->wal_limit = ZN_STORE_WAL_LIMIT;
+    sqlite3_wal_hook(s->db, s_wal_hook, s);
     if (s_checkpointer_start(&s->ck, path) != 0) {
         zn_err_set(e, ZN_E_STORE, "database %s: cannot start the checkpoint thread", path);
         zn_store_close(&s);
@@ -381,6 +397,10 @@ int zn_store_commit(zn_store *s)
         return -1;
     }
     s->in_tx = 0;
+    if (s->wal_big) { /* committed already: a failure here only leaves the WAL long */
+        s->wal_big = false;
+        (void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    }
     return 0;
 }
 
@@ -823,6 +843,11 @@ int zn_store_secure_delete(zn_store *s, bool on)
 {
     return sqlite3_exec(s->db, on ? "PRAGMA secure_delete=ON" : "PRAGMA secure_delete=FAST", NULL, NULL, NULL) ==
                    SQLITE_OK ? 0 : -1;
+}
+
+void zn_store_set_wal_limit(zn_store *s, uint64_t bytes)
+{
+    s->wal_limit = bytes;
 }
 
 int zn_store_checkpoint_truncate(zn_store *s)

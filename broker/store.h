@@ -204,5 +204,10 @@ int zn_store_convenants(zn_store *s, uint64_t from_version, int limit, zn_pair_c
 int zn_store_secure_delete(zn_store *s, bool on);
 /* Copy the WAL into the database and truncate it to zero bytes (after a redaction). */
 int zn_store_checkpoint_truncate(zn_store *s);
+/* A commit that leaves more than this many bytes in the WAL checkpoints and truncates it before
+ * returning (a steady stream of commits can keep the checkpoint thread from ever restarting the
+ * WAL). The default suits the broker; tests set a small one. */
+#define ZN_STORE_WAL_LIMIT (256u * 1024 * 1024)
+void zn_store_set_wal_limit(zn_store *s, uint64_t bytes);
 
 #endif

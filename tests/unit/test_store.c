@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct {
@@ -758,6 +759,35 @@ static void test_match_put_get_find_count(void **state)
 }
 
 /* A database of schema 2 (before signals) is migrated forward and keeps its rows. */
+/* A steady stream of commits keeps the WAL within its limit (plus one transaction). The
+ * checkpoint thread alone would let it grow: it never finds a moment between two commits. */
+static void test_wal_stays_bounded(void **state)
+{
+    s_fix *f = *state;
+    enum { LIMIT = 1024 * 1024, TX = 32, BODY = 4096, ROUNDS = 300 };
+    zn_store_set_wal_limit(f->s, LIMIT);
+    char wal[128];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    static uint8_t body[BODY];
+    memset(body, 0x5a, sizeof body);
+    off_t most = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        assert_int_equal(zn_store_begin(f->s), 0);
+        for (int i = 0; i < TX; i++) {
+            uint8_t id[ZN_ID_LEN] = {(uint8_t)r, (uint8_t)(r >> 8), (uint8_t)i};
+            int64_t seq;
+            assert_int_equal(zn_store_queue_insert(f->s, "ggd", id, 1, "school", NULL, body, sizeof body, 1000, &seq), 0);
+        }
+        assert_int_equal(zn_store_commit(f->s), 0);
+        struct stat st;
+        if (stat(wal, &st) == 0 && st.st_size > most)
+            most = st.st_size;
+    }
+    /* one transaction is about TX * BODY bytes of pages, written once or twice */
+    if (most > LIMIT + 4 * TX * BODY)
+        fail_msg("the WAL grew to %lld bytes; the limit is %d", (long long)most, LIMIT);
+}
+
 static void test_schema_2_migrated(void **state)
 {
     s_fix *f = *state;
@@ -835,6 +865,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rate_counts_and_prune, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_match_put_get_find_count, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_schema_2_migrated, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_wal_stays_bounded, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
