@@ -284,7 +284,7 @@ static int s_add(const zn_signals_env *env, zn_signals_actor *a, const msgpack_o
                           "a signal must stand at least %llu days (the convenant's signal_min_lifetime_d); a "
                           "shorter one would only look others up",
                           (unsigned long long)c->policy.signal_min_lifetime_d);
-    if (in.informed_ms > env->now + c->policy.request_window_s * 1000u)
+    if (in.informed_ms > env->now + ZN_SIGNAL_INFORMED_AHEAD_MS)
         return zn_err_set(e, ZN_E_MALFORMED, "signal-add: the date the family was informed lies in the future");
 
     zn_signal_rec r;
@@ -414,7 +414,7 @@ static int s_informed(const zn_signals_env *env, const zn_signals_actor *a, cons
     zn_signal_rec r;
     if (zn_body_signal_informed_parse(body, id, &when, e) != 0 || s_own(env, a, id, &r, e) != 0)
         return -1;
-    if (when > env->now + env->conv->policy.request_window_s * 1000u)
+    if (when > env->now + ZN_SIGNAL_INFORMED_AHEAD_MS)
         return zn_err_set(e, ZN_E_MALFORMED, "signal-informed: the date lies in the future");
     r.informed_ms = when;
     zn_audit_detail det[] = {s_u64("informed", when), s_bin("signal", r.id, ZN_ID_LEN),

@@ -1562,7 +1562,9 @@ static int s_cmd_audit_report(s_cli *x)
                           : zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
     s_note_convenant(x, c, before);
     /* the grace period of the convenant in force (read after a newer one was fetched) */
-    s_uninformed u = {.json = x->json, .now = (uint64_t)time(NULL) * 1000u,
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    s_uninformed u = {.json = x->json, .now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u,
                       .grace = zn_client_convenant(c)->policy.informed_grace_d * 86400000u};
     zn_client_close(&c);
     if (rc == 0) {

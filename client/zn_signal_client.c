@@ -26,8 +26,6 @@ _Static_assert(ZN_CLIENT_TEXT_MAX >= ZN_NAME_MAX, "name size");
 /* A refused BSN is repeated in the error (it stays on this computer) up to this many
  * printable characters, so the user sees which one was meant. */
 #define S_SHOW_MAX 20
-/* How far in the future "informed" may lie: a date typed in local time is 00:00 UTC. */
-#define S_INFORMED_SLACK_MS (24u * 3600u * 1000u)
 
 static uint64_t s_now_ms(void)
 {
@@ -121,7 +119,7 @@ static int s_check_opts(const zn_signal_opts *o, uint64_t now, zn_err *e)
                           "handler is reached; nothing was sent");
     if (o->until_ms && o->until_ms <= now)
         return zn_err_set(e, ZN_E_USAGE, "the signal's end date lies in the past; nothing was sent");
-    if (o->informed_ms && o->informed_ms > now + S_INFORMED_SLACK_MS)
+    if (o->informed_ms && o->informed_ms > now + ZN_SIGNAL_INFORMED_AHEAD_MS)
         return zn_err_set(e, ZN_E_USAGE,
                           "the date the family was informed lies in the future; nothing was sent");
     return 0;
@@ -352,7 +350,7 @@ int zn_client_signal_informed(zn_client *c, const uint8_t signal_id[ZN_CLIENT_ID
     uint64_t now = s_now_ms();
     if (informed_ms == 0)
         informed_ms = now;
-    if (informed_ms > now + S_INFORMED_SLACK_MS)
+    if (informed_ms > now + ZN_SIGNAL_INFORMED_AHEAD_MS)
         return zn_err_set(e, ZN_E_USAGE, "the date the family was informed lies in the future");
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);

@@ -59,6 +59,9 @@
 #define ZN_SIGNAL_CONTACT_MAX 128 /* bytes including NUL */
 #define ZN_SIGNAL_PAGE 256        /* rows in one signal-list result */
 #define ZN_SIGNAL_MATCHES_MAX 64  /* matches listed in one signal-add result */
+/* An informed date may lie this far ahead of the broker's clock: a date typed in a time zone
+ * ahead of UTC is 00:00 UTC of a day that has not begun there yet. */
+#define ZN_SIGNAL_INFORMED_AHEAD_MS (24u * 3600u * 1000u)
 
 typedef struct {
     char network[ZN_IDENT_MAX];

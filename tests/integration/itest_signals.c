@@ -1147,7 +1147,7 @@ static void test_withdraw(void **state)
     /* informed: a past date is recorded, a future one refused */
     uint64_t told = s_now(t) - S_DAY_MS;
     s_informed(t, ZH_SCHOOL, a.id, told, ZN_E_OK);
-    s_informed(t, ZH_SCHOOL, b.id, s_now(t) + S_DAY_MS, ZN_E_MALFORMED);
+    s_informed(t, ZH_SCHOOL, b.id, s_now(t) + ZN_SIGNAL_INFORMED_AHEAD_MS + 60000, ZN_E_MALFORMED);
     s_informed(t, ZH_WIJKRACHT, a.id, told, ZN_E_UNKNOWN_SIGNAL); /* not its signal */
     s_list l;
     s_list_of(t, ZH_SCHOOL, &l);
