@@ -1,6 +1,7 @@
 /* libFuzzer target: zn_frame_parse on arbitrary bytes; for frames that parse, every check a
  * receiver runs next (envelope signature, ciphertext hash and decryption, notice fields, request
- * and case-new body), and a re-encode / re-parse that must give the same fields. Any
+ * and case-new body, the bodies and results of signals), and a re-encode / re-parse that must
+ * give the same fields. Any
  * disagreement aborts. */
 #include <sodium.h>
 #include <stdint.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "zn_frame.h"
+#include "zn_signal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,6 +38,62 @@ static void s_check(int ok)
 {
     if (!ok)
         abort();
+}
+
+/* A signal-add body that parses encodes again to a body that parses to the same fields. */
+static void s_signal_body(const char *kind, const msgpack_object *body)
+{
+    zn_err e;
+    uint8_t id[ZN_ID_LEN];
+    uint64_t u;
+    char ident[ZN_IDENT_MAX];
+    if (strcmp(kind, "signal-add") == 0) {
+        static zn_signal_add a, b; /* large: keep them off the fuzzer's stack */
+        if (zn_body_signal_add_parse(body, &a, &e) != 0)
+            return;
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        zn_doc d = {0};
+        s_check(zn_body_signal_add(&sb, &a, &e) == 0);
+        s_check(zn_doc_parse(&d, (const uint8_t *)sb.data, sb.size, ZN_WIRE_MAX_DEPTH, 4096) == 0);
+        memset(&b, 0, sizeof b);
+        s_check(zn_body_signal_add_parse(&d.root, &b, &e) == 0);
+        s_check(strcmp(a.network, b.network) == 0 && strcmp(a.contact, b.contact) == 0 &&
+                a.n_related == b.n_related && a.until_ms == b.until_ms && a.informed_ms == b.informed_ms &&
+                memcmp(a.person, b.person, ZN_PSN_LEN) == 0 &&
+                memcmp(a.related, b.related, (size_t)a.n_related * ZN_PSN_LEN) == 0);
+        zn_doc_free(&d);
+        msgpack_sbuffer_destroy(&sb);
+    } else if (strcmp(kind, "signal-list") == 0) {
+        s_passed += zn_body_signal_list_parse(body, &u, &e) == 0;
+    } else if (strcmp(kind, "signal-informed") == 0) {
+        if (zn_body_signal_informed_parse(body, id, &u, &e) == 0)
+            s_check(u > 0);
+    } else if (strcmp(kind, "signal-withdraw") == 0 || strcmp(kind, "match-connect") == 0) {
+        s_passed += zn_body_id_parse(body, id, &e) == 0;
+    } else if (strcmp(kind, "match-lead") == 0) {
+        if (zn_body_match_lead_parse(body, id, ident, &e) == 0)
+            s_check(zn_ident_valid(ident));
+    }
+}
+
+static void s_signal_result(const char *kind, const msgpack_object *body)
+{
+    static zn_match m[ZN_SIGNAL_MATCHES_MAX];
+    static zn_signal_row rows[ZN_SIGNAL_PAGE];
+    zn_err e;
+    uint8_t id[ZN_ID_LEN];
+    uint64_t u;
+    uint32_t n;
+    bool flag;
+    if (strcmp(kind, "signal-add") == 0 &&
+        zn_result_signal_add_parse(body, id, &flag, &u, m, ZN_SIGNAL_MATCHES_MAX, &n, &e) == 0)
+        for (uint32_t i = 0; i < n; i++)
+            s_check(zn_ident_valid(m[i].partner) && (m[i].link == ZN_LINK_PERSON || m[i].link == ZN_LINK_FAMILY));
+    if (strcmp(kind, "signal-list") == 0 && zn_result_signal_list_parse(body, &u, rows, ZN_SIGNAL_PAGE, &n, &e) == 0)
+        s_check(n <= ZN_SIGNAL_PAGE);
+    if (strcmp(kind, "signal-withdraw") == 0)
+        s_passed += zn_result_id_bool_parse(body, id, &flag, &e) == 0;
 }
 
 static void s_envelope(const zn_envelope *env)
@@ -189,11 +247,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (zn_body_case_new_parse(r.body, case_id, network, &e) == 0)
                 s_check(zn_ident_valid(network));
         }
+        s_signal_body(r.kind, r.body);
         zn_doc_free(&doc);
         break;
     }
     case ZN_T_RESULT:
         s_check(zn_ident_valid(f.u.result.kind) && f.u.result.body != NULL);
+        s_signal_result(f.u.result.kind, f.u.result.body);
         break;
     case ZN_T_ERROR:
     case ZN_T_BYE:
