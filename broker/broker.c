@@ -955,6 +955,7 @@ static bool s_expire(zn_broker *b, uint64_t now)
     if (s_begin(b) != 0 || (n = zn_signals_expire(&env)) < 0 || s_commit(b) != 0) {
         if (zn_store_in_tx(b->store))
             s_rollback(b);
+        b->poisoned = false; /* an append that failed here must not fail the next batch */
         zn_log("signal-expiry-failed");
         return false;
     }

@@ -47,7 +47,7 @@ zn_code zn_policy_check(const zn_convenant *c, const zn_policy_query *q, zn_err 
  * ZN_DISCLOSE_NONE (nobody is told of what cannot be placed). */
 zn_disclosure zn_policy_disclosure(const zn_convenant *c, int a, int b, zn_link link);
 
-/* The lead the decision rules propose among the partners with a signal on one person: each
+/* The lead the decision rules propose among the partners of a match (their signals): each
  * candidate's rank is the place of its category in the decision rule of its signal's network
  * (absent, an unknown partner or one without a category: no rank); the best rank wins, an
  * earlier registration breaks a tie, and then the earlier place in v. NULL when no candidate

@@ -95,9 +95,15 @@ static void s_view(zn_match *out, const zn_match_rec *m, const zn_signal_rec *se
     snprintf(out->proposed, sizeof out->proposed, "%s", proposed);
 }
 
-static bool s_partners_know(const zn_match_rec *m)
+/* Both partners may know of a match: a coordinator connected them, or the rule it was made
+ * under and the rule in force now both show it to partners (a narrower convenant hides it). */
+static bool s_partners_know(const zn_convenant *c, const zn_match_rec *m)
 {
-    return m->disclosure == ZN_DISCLOSE_PARTNERS || m->connected_ms != 0;
+    if (m->connected_ms != 0)
+        return true;
+    return m->disclosure == ZN_DISCLOSE_PARTNERS &&
+           zn_policy_disclosure(c, zn_convenant_network(c, m->a_network), zn_convenant_network(c, m->b_network),
+                                m->link) == ZN_DISCLOSE_PARTNERS;
 }
 
 /* Tell both partners of a match about each other ("match" notices). */
@@ -231,7 +237,7 @@ static int s_match_all(const zn_signals_env *env, const zn_signal_rec *mine, zn_
         int found = zn_store_match_find(env->store, other->id, mine->id, &m);
         if (found < 0 || (found == 0 && s_match_new(env, &m, other, mine, f.link[i], f.shared[i], d) != 0))
             goto out;
-        if (!s_partners_know(&m) || *n_out >= ZN_SIGNAL_MATCHES_MAX)
+        if (!s_partners_know(env->conv, &m) || *n_out >= ZN_SIGNAL_MATCHES_MAX)
             continue;
         bool mine_is_a = memcmp(m.a_signal, mine->id, ZN_ID_LEN) == 0;
         const char *proposed = mine_is_a ? s_proposed(env->conv, &m, mine->created_ms, other->created_ms)
@@ -262,6 +268,95 @@ static int s_limit(const zn_signals_env *env, zn_signals_actor *a, const char *n
     return -1;
 }
 
+static bool s_holds(const zn_signal_rec *r, const uint8_t psn[ZN_PSN_LEN])
+{
+    if (memcmp(r->person, psn, ZN_PSN_LEN) == 0)
+        return true;
+    for (uint32_t i = 0; i < r->n_related; i++)
+        if (memcmp(r->related[i], psn, ZN_PSN_LEN) == 0)
+            return true;
+    return false;
+}
+
+/* A refresh naming a related person the stored signal does not hold. */
+static bool s_new_psn(const zn_signal_rec *old, const zn_signal_add *in)
+{
+    for (uint32_t i = 0; i < in->n_related; i++)
+        if (!s_holds(old, in->related[i]))
+            return true;
+    return false;
+}
+
+static bool s_share(const zn_signal_rec *x, const zn_signal_rec *y)
+{
+    if (s_holds(y, x->person))
+        return true;
+    for (uint32_t i = 0; i < x->n_related; i++)
+        if (s_holds(y, x->related[i]))
+            return true;
+    return false;
+}
+
+typedef struct {
+    zn_match_rec *v;
+    size_t n;
+} s_matches;
+
+static int s_matches_cb(void *ctx, const zn_match_rec *m)
+{
+    s_matches *x = ctx;
+    x->v[x->n++] = *m;
+    return 0;
+}
+
+/* The matches of a signal (at most ZN_SIGNALS_CANDIDATES); -1 on failure. */
+static int s_matches_of(const zn_signals_env *env, const uint8_t signal[ZN_ID_LEN], s_matches *out)
+{
+    out->n = 0;
+    out->v = malloc(ZN_SIGNALS_CANDIDATES * sizeof *out->v);
+    if (!out->v || zn_store_matches_of(env->store, signal, ZN_SIGNALS_CANDIDATES, s_matches_cb, out) < 0) {
+        free(out->v);
+        out->v = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* After a refresh: a match whose signals no longer share anyone ends ("match-end"). */
+static int s_prune_matches(const zn_signals_env *env, const zn_signal_rec *r)
+{
+    s_matches ms;
+    if (s_matches_of(env, r->id, &ms) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < ms.n && rc == 0; i++) {
+        const zn_match_rec *m = &ms.v[i];
+        bool mine_a = memcmp(m->a_signal, r->id, ZN_ID_LEN) == 0;
+        zn_signal_rec other;
+        int got = zn_store_signal_get(env->store, mine_a ? m->b_signal : m->a_signal, &other);
+        if (got < 0) {
+            rc = -1;
+        } else if (got == 0 || !s_share(r, &other)) {
+            zn_audit_detail det[] = {s_str("a_partner", m->a_partner), s_str("b_partner", m->b_partner),
+                                     s_bin("match", m->id, ZN_ID_LEN), s_bin("subject", m->shared, ZN_PSN_LEN)};
+            rc = zn_store_match_delete(env->store, m->id) < 0 ||
+                 s_entry(env, NULL, "match-end", r->partner, "no-longer-shared", det, 4) != 0;
+        }
+    }
+    free(ms.v);
+    return rc ? -1 : 0;
+}
+
+static int s_expire_one(const zn_signals_env *env, const zn_signal_rec *r)
+{
+    zn_audit_detail det[] = {s_str("network", r->network), s_bin("signal", r->id, ZN_ID_LEN),
+                             s_bin("subject", r->person, ZN_PSN_LEN)};
+    return zn_store_signal_delete(env->store, r->id) < 0 ||
+                   s_entry(env, NULL, "signal-expire", r->partner, NULL, det, 3) != 0
+               ? -1
+               : 0;
+}
+
 static int s_add(const zn_signals_env *env, zn_signals_actor *a, const msgpack_object *body,
                  msgpack_sbuffer *result, zn_err *e)
 {
@@ -289,19 +384,23 @@ static int s_add(const zn_signals_env *env, zn_signals_actor *a, const msgpack_o
 
     zn_signal_rec r;
     int found = zn_store_signal_find(env->store, a->p->id, in.network, in.person, &r);
-    if (found < 0)
+    if (found < 0 || (found && r.expires_ms <= env->now && s_expire_one(env, &r) != 0))
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    if (found && r.expires_ms <= env->now)
+        found = 0; /* its time had come: this is a new signal */
+    /* A refresh that names a person the signal did not hold is a new question: it counts. */
+    bool asks = !found || s_new_psn(&r, &in);
+    if (asks && s_limit(env, a, in.network, e) != 0)
+        return -1;
+    if (asks && zn_store_rate_add(env->store, a->p->id, a->handler, env->now) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
     if (!found) {
-        if (s_limit(env, a, in.network, e) != 0)
-            return -1;
         memset(&r, 0, sizeof r);
         randombytes_buf(r.id, ZN_ID_LEN);
         snprintf(r.partner, sizeof r.partner, "%s", a->p->id);
         snprintf(r.network, sizeof r.network, "%s", in.network);
         memcpy(r.person, in.person, ZN_PSN_LEN);
         r.created_ms = env->now;
-        if (zn_store_rate_add(env->store, a->p->id, a->handler, env->now) != 0)
-            return zn_err_set(e, ZN_E_STORE, NULL);
     }
     snprintf(r.handler, sizeof r.handler, "%s", a->handler);
     snprintf(r.contact, sizeof r.contact, "%s", in.contact);
@@ -321,7 +420,8 @@ static int s_add(const zn_signals_env *env, zn_signals_actor *a, const msgpack_o
     det[n++] = s_bin("signal", r.id, ZN_ID_LEN);
     det[n++] = s_bin("subject", r.person, ZN_PSN_LEN);
     if (zn_store_signal_put(env->store, &r) != 0 ||
-        s_entry(env, a, found ? "signal-refresh" : "signal-add", NULL, NULL, det, n) != 0)
+        s_entry(env, a, found ? "signal-refresh" : "signal-add", NULL, NULL, det, n) != 0 ||
+        (found && s_prune_matches(env, &r) != 0))
         return zn_err_set(e, ZN_E_STORE, NULL);
 
     zn_match *view = calloc(ZN_SIGNAL_MATCHES_MAX, sizeof *view);
@@ -389,9 +489,14 @@ static int s_list(const zn_signals_env *env, const zn_signals_actor *a, const ms
     if (!x.rows || zn_store_signal_list(env->store, a->p->id, env->now, offset, ZN_SIGNAL_PAGE, &total,
                                         s_row_cb, &x) < 0)
         goto out;
-    for (uint32_t i = 0; i < x.n; i++)
-        if (zn_store_match_count(env->store, x.rows[i].signal, &x.rows[i].matches) != 0)
+    for (uint32_t i = 0; i < x.n; i++) { /* only the matches this partner may know of */
+        s_matches ms;
+        if (s_matches_of(env, x.rows[i].signal, &ms) != 0)
             goto out;
+        for (size_t k = 0; k < ms.n; k++)
+            x.rows[i].matches += s_partners_know(env->conv, &ms.v[k]);
+        free(ms.v);
+    }
     zn_audit_detail det[] = {s_u64("count", x.n), s_u64("offset", offset)};
     if (s_entry(env, a, "signal-list", NULL, NULL, det, 2) != 0)
         goto out;
@@ -432,7 +537,7 @@ static int s_withdraw(const zn_signals_env *env, const zn_signals_actor *a, cons
     zn_signal_rec r;
     if (zn_body_id_parse(body, id, e) != 0 || s_own(env, a, id, &r, e) != 0)
         return -1;
-    uint64_t lived = env->now - r.created_ms;
+    uint64_t lived = env->now > r.created_ms ? env->now - r.created_ms : 0;
     bool early = lived < env->conv->policy.signal_min_lifetime_d * S_DAY_MS;
     zn_audit_detail det[] = {s_u64("early", early), s_u64("lifetime_ms", lived), s_str("network", r.network),
                              s_bin("signal", r.id, ZN_ID_LEN), s_bin("subject", r.person, ZN_PSN_LEN)};
@@ -472,7 +577,7 @@ static int s_connect(const zn_signals_env *env, const zn_signals_actor *a, zn_ma
                      const zn_signal_rec *sb, bool *told)
 {
     *told = false;
-    if (s_partners_know(m))
+    if (s_partners_know(env->conv, m))
         return 0;
     m->connected_ms = env->now;
     snprintf(m->connected_by, sizeof m->connected_by, "%s", a->p->id);
@@ -628,14 +733,9 @@ int zn_signals_expire(const zn_signals_env *env)
     if (!x.v || zn_store_signal_expired(env->store, env->now, ZN_SIGNALS_EXPIRE_MAX, s_expired_cb, &x) < 0 ||
         zn_store_rate_prune(env->store, env->now > S_DAY_MS ? env->now - S_DAY_MS : 0) != 0)
         goto out;
-    for (size_t i = 0; i < x.n; i++) {
-        const zn_signal_rec *r = &x.v[i];
-        zn_audit_detail det[] = {s_str("network", r->network), s_bin("signal", r->id, ZN_ID_LEN),
-                                 s_bin("subject", r->person, ZN_PSN_LEN)};
-        if (zn_store_signal_delete(env->store, r->id) < 0 ||
-            s_entry(env, NULL, "signal-expire", r->partner, NULL, det, 3) != 0)
+    for (size_t i = 0; i < x.n; i++)
+        if (s_expire_one(env, &x.v[i]) != 0)
             goto out;
-    }
     rc = (int)x.n;
 out:
     free(x.v);

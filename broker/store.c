@@ -88,7 +88,7 @@ enum {
     Q_SIG_GET, Q_SIG_FIND, Q_SIG_PUT, Q_SIG_DELETE, Q_PSN_INSERT, Q_PSN_DELETE, Q_SIG_PROBE,
     Q_SIG_LIST, Q_SIG_TOTAL, Q_SIG_EXPIRED, Q_SIG_COUNT,
     Q_RATE_ADD, Q_RATE_COUNT_PARTNER, Q_RATE_COUNT_HANDLER, Q_RATE_PRUNE,
-    Q_MATCH_GET, Q_MATCH_FIND, Q_MATCH_PUT, Q_MATCH_COUNT, Q_MATCH_DELETE_SIG,
+    Q_MATCH_GET, Q_MATCH_FIND, Q_MATCH_PUT, Q_MATCH_OF, Q_MATCH_DELETE, Q_MATCH_DELETE_SIG,
     Q__COUNT
 };
 
@@ -166,8 +166,9 @@ static const char *const s_sql[Q__COUNT] = {
                     " ON CONFLICT(id) DO UPDATE SET a_signal = ?2, b_signal = ?3, a_partner = ?4, b_partner = ?5,"
                     " a_network = ?6, b_network = ?7, shared = ?8, link = ?9, disclosure = ?10, created_ms = ?11,"
                     " connected_ms = ?12, connected_by = ?13, lead = ?14",
-    [Q_MATCH_COUNT] = "SELECT (SELECT count(*) FROM matches WHERE a_signal = ?1)"
-                      " + (SELECT count(*) FROM matches WHERE b_signal = ?1)",
+    [Q_MATCH_OF] = "SELECT " S_MATCH_COLS " FROM matches WHERE a_signal = ?1"
+                   " UNION ALL SELECT " S_MATCH_COLS " FROM matches WHERE b_signal = ?1",
+    [Q_MATCH_DELETE] = "DELETE FROM matches WHERE id = ?1",
     [Q_MATCH_DELETE_SIG] = "DELETE FROM matches WHERE a_signal = ?1 OR b_signal = ?1",
 };
 
@@ -1285,9 +1286,30 @@ int zn_store_match_put(zn_store *s, const zn_match_rec *m)
     return s_exec(s, Q_MATCH_PUT);
 }
 
-int zn_store_match_count(zn_store *s, const uint8_t signal[ZN_ID_LEN], uint64_t *n)
+int zn_store_matches_of(zn_store *s, const uint8_t signal[ZN_ID_LEN], int limit, zn_match_cb cb, void *ctx)
 {
-    sqlite3_stmt *st = s_stmt(s, Q_MATCH_COUNT);
+    sqlite3_stmt *st = s_stmt(s, Q_MATCH_OF);
     s_bind_blob(st, 1, signal, ZN_ID_LEN);
-    return s_count(st, n);
+    int n = 0, rc = SQLITE_DONE;
+    zn_match_rec m;
+    while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (s_col_match(st, &m) != 0) {
+            sqlite3_reset(st);
+            return -1;
+        }
+        n++;
+        if (cb(ctx, &m) != 0)
+            break;
+    }
+    bool failed = n < limit && rc != SQLITE_ROW && rc != SQLITE_DONE;
+    sqlite3_reset(st);
+    return failed ? -1 : n;
+}
+
+int zn_store_match_delete(zn_store *s, const uint8_t id[ZN_ID_LEN])
+{
+    s_bind_blob(s_stmt(s, Q_MATCH_DELETE), 1, id, ZN_ID_LEN);
+    if (s_exec(s, Q_MATCH_DELETE) != 0)
+        return -1;
+    return sqlite3_changes(s->db);
 }

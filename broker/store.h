@@ -163,8 +163,11 @@ int zn_store_match_find(zn_store *s, const uint8_t sig1[ZN_ID_LEN], const uint8_
  * signals (in either order), when a_signal equals b_signal, link is not a zn_link,
  * disclosure is above ZN_DISCLOSE_PARTNERS or a partner or network is empty, or on error. */
 int zn_store_match_put(zn_store *s, const zn_match_rec *m);
-/* How many matches a signal is part of. */
-int zn_store_match_count(zn_store *s, const uint8_t signal[ZN_ID_LEN], uint64_t *n);
+/* The matches a signal is part of (either side), at most limit; the count visited or -1. The
+ * callback may not change matches. delete: rows removed (0 or 1), -1 on error. */
+typedef int (*zn_match_cb)(void *ctx, const zn_match_rec *m); /* non-zero stops the walk */
+int zn_store_matches_of(zn_store *s, const uint8_t signal[ZN_ID_LEN], int limit, zn_match_cb cb, void *ctx);
+int zn_store_match_delete(zn_store *s, const uint8_t id[ZN_ID_LEN]);
 
 /* ---- audit log (see audit.h; rows are written only by the audit module) ---- */
 

@@ -742,7 +742,7 @@ static void s_print_decision(const zn_convenant *c)
         printf("  Lead proposal in %s: ", c->networks[n]);
         for (size_t k = 0; k < d->n; k++)
             printf("%s%s", k ? ", then " : "", d->category[k]);
-        printf(" (the first category among the partners with a signal on the person; earlier "
+        printf(" (the first category among the two partners of a match; earlier "
                "registration breaks a tie)\n");
         for (size_t k = 0; k < d->n; k++)
             if (!s_category_in_network(c, n, d->category[k]))

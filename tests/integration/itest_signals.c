@@ -811,6 +811,81 @@ static void test_left_partner_not_matched(void **state)
     s_log_free(&lg);
 }
 
+/* signal-list counts only the matches the partner may know of: a family match shows once a
+ * coordinator connects the partners. */
+static void test_list_counts_known_matches(void **state)
+{
+    s_t *t = *state;
+    s_added a, b;
+    s_family(t, &a, &b);
+    s_list l;
+    s_list_of(t, ZH_SCHOOL, &l);
+    assert_non_null(s_row(&l, a.id));
+    assert_int_equal(s_row(&l, a.id)->matches, 0);
+    s_inbox box;
+    s_inbox_of(t, ZH_COORD, &box);
+    const s_note *n = s_one(&box, "match-review", "the coordinator");
+    s_decide_expect(t, ZH_COORD, n->match, NULL, ZN_E_OK);
+    s_list_of(t, ZH_SCHOOL, &l);
+    assert_int_equal(s_row(&l, a.id)->matches, 1);
+}
+
+/* A refresh that names a related person the signal did not hold counts as a new signal. */
+static void test_refresh_with_new_person_counts(void **state)
+{
+    s_t *t = *state;
+    const char *const rules[] = {"signal_rate_day", "2", NULL};
+    s_restart(t, 0, rules);
+    s_added a, r;
+    s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1}, &a);
+    s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .related = {P2}}, &r); /* counts: 2 */
+    assert_true(r.refreshed);
+    s_add_refused(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .related = {P2, P3}}, ZN_E_RATE_LIMITED);
+    s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .related = {P2}}, &r); /* nobody new */
+    s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1}, &r);                 /* one fewer */
+    assert_true(r.refreshed);
+    assert_memory_equal(r.id, a.id, ZN_ID_LEN);
+}
+
+/* A refresh that drops the person two signals shared ends their match. */
+static void test_refresh_ends_stale_match(void **state)
+{
+    s_t *t = *state;
+    s_added a, b, r;
+    s_family(t, &a, &b);
+    s_inbox box;
+    s_inbox_of(t, ZH_COORD, &box);
+    const s_note *n = s_one(&box, "match-review", "the coordinator");
+    uint8_t match[ZN_ID_LEN];
+    memcpy(match, n->match, ZN_ID_LEN);
+    s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P3, .contact = C_SCHOOL}, &r);
+    assert_true(r.refreshed);
+    s_decide_expect(t, ZH_COORD, match, NULL, ZN_E_UNKNOWN_MATCH);
+    s_log lg;
+    s_log_read(t->h, &lg);
+    const s_ent *x = s_log_one(&lg, (s_q){.action = "match-end"});
+    assert_true(s_det_bin(x, "match", match, ZN_ID_LEN));
+    s_log_free(&lg);
+}
+
+/* A convenant that narrows a rule hides the matches made under the wider one. */
+static void test_narrowed_rule_hides_match(void **state)
+{
+    s_t *t = *state;
+    s_added a, b;
+    s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_SCHOOL}, &a);
+    s_add_ok(t, ZH_WIJKRACHT, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_WIJK}, &b);
+    assert_int_equal(b.n, 1);
+    const char *const rules[] = {"disclosure:" ZH_NET0 ":" ZH_NET0 ":person", "coordinators", NULL};
+    s_restart(t, 0, rules);
+    s_add_ok(t, ZH_WIJKRACHT, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_WIJK}, &b);
+    assert_true(b.refreshed);
+    assert_int_equal(b.n, 0);
+    s_list l;
+    s_list_of(t, ZH_SCHOOL, &l);
+    assert_int_equal(s_row(&l, a.id)->matches, 0);
+}
+
 /* ---- 4. connect ------------------------------------------------------------------------------ */
 
 static void test_connect(void **state)
@@ -1811,6 +1886,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_family_match_coordinators_only, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_cross_network_coordinators_only, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_left_partner_not_matched, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_list_counts_known_matches, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_with_new_person_counts, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_ends_stale_match, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_narrowed_rule_hides_match, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_connect, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_lead, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_disclosure_rules, s_setup, s_teardown),
