@@ -264,7 +264,7 @@ expect 0 "show with rules" -- "$ZK" convenant show c.conv
 has "$OUT" "0-12-thij with 12-18: person matches → both partners and the coordinators; family matches → coordinators only" "a rule across networks"
 has "$OUT" "0-12-binnenstad with 18plus: never matched" "a pair never matched"
 has "$OUT" "inside 12-18: person matches → both partners and the coordinators (default); family matches → both partners and the coordinators" "a rule inside one network"
-has "$OUT" "Lead proposal in 12-18: school, then ggd, then wijkracht (the first category among the partners with a signal on the person; earlier registration breaks a tie)" "decision rule in words"
+has "$OUT" "Lead proposal in 12-18: school, then ggd, then wijkracht (the first category among the two partners of a match; earlier registration breaks a tie)" "decision rule in words"
 has "$OUT" "Lead proposal in 0-12-thij: school (the first category" "a one-category decision rule"
 has "$OUT" "note: no partner of category ggd takes part in 12-18" "a category nobody holds"
 checks=$((checks + 1))
