@@ -69,6 +69,13 @@ static int s_check_bsn(const char *bsn, const char *what, zn_err *e)
 }
 
 /* Everything about the request that needs neither the convenant nor the broker. */
+/* A network or partner name to show back in an error, unless it looks like a BSN typed in the
+ * wrong option (a BSN is shown only by the 11-proef error). */
+static const char *s_name(const char *v)
+{
+    return zn_text_has_bsn(v, strlen(v)) ? "(a number that looks like a BSN)" : v;
+}
+
 static int s_check_opts(const zn_signal_opts *o, uint64_t now, zn_err *e)
 {
     if (!o->network || !*o->network)
@@ -77,7 +84,7 @@ static int s_check_opts(const zn_signal_opts *o, uint64_t now, zn_err *e)
         return zn_err_set(e, ZN_E_UNKNOWN_NETWORK,
                           "'%.63s' is not a network name (a-z, 0-9, '.', '-', '_'); 'zorgnet partners' "
                           "lists the networks",
-                          o->network);
+                          s_name(o->network));
     if (!o->bsn)
         return zn_err_set(e, ZN_E_USAGE, "a signal needs the person's BSN");
     if (o->n_related > ZN_CLIENT_RELATED_MAX)
@@ -141,12 +148,12 @@ static int s_check_role(const zn_client *c, const char *network, zn_err *e)
         return zn_err_set(e, ZN_E_UNKNOWN_NETWORK,
                           "no network '%s' is in convenant version %llu; 'zorgnet partners' lists the "
                           "networks; nothing was sent",
-                          network, (unsigned long long)conv->version);
+                          s_name(network), (unsigned long long)conv->version);
     if (!self || !zn_partner_has_role(self, net, ZN_ROLE_PARTNER))
         return zn_err_set(e, ZN_E_NOT_PARTNER,
                           "'%s' does not hold the partner role in network '%s'; only partners there "
                           "register signals in it; nothing was sent",
-                          self_id ? self_id : "?", network);
+                          self_id ? self_id : "?", s_name(network));
     return 0;
 }
 
@@ -424,7 +431,7 @@ int zn_client_match_lead(zn_client *c, const uint8_t match_id[ZN_CLIENT_ID_LEN],
         if (!zn_convenant_partner(zn_client_convenant(c), partner))
             return zn_err_set(e, ZN_E_UNKNOWN_PARTNER,
                               "no partner '%s' is in convenant version %llu; 'zorgnet partners' lists them",
-                              partner, (unsigned long long)zn_client_convenant_version(c));
+                              s_name(partner), (unsigned long long)zn_client_convenant_version(c));
         if (pass == 0 && s_need_coordinator(c, "name the lead partner of a match", e) != 0)
             return -1;
     }
