@@ -256,8 +256,9 @@ out:
 static int s_limit(const zn_signals_env *env, zn_signals_actor *a, const char *network, zn_err *e)
 {
     uint64_t pc = 0, hc = 0, since = env->now > S_DAY_MS ? env->now - S_DAY_MS : 0;
-    if (zn_store_rate_count(env->store, a->p->id, NULL, since, &pc) != 0 ||
-        zn_store_rate_count(env->store, a->p->id, a->handler, since, &hc) != 0)
+    const zn_policy *pol = &env->conv->policy;
+    if (zn_store_rate_count(env->store, a->p->id, NULL, since, pol->signal_rate_day, &pc) != 0 ||
+        zn_store_rate_count(env->store, a->p->id, a->handler, since, pol->signal_rate_handler_day, &hc) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
     const char *limit = NULL;
     if (zn_policy_signal_rate(env->conv, pc, hc, &limit, e) == ZN_E_OK)

@@ -156,8 +156,11 @@ static const char *const s_sql[Q__COUNT] = {
     [Q_SIG_EXPIRED] = "SELECT " S_SIGNAL_COLS " FROM signals WHERE expires_ms <= ?1 ORDER BY expires_ms LIMIT ?2",
     [Q_SIG_COUNT] = "SELECT count(*) FROM signals",
     [Q_RATE_ADD] = "INSERT INTO rate_events(partner, handler, at_ms) VALUES(?1,?2,?3)",
-    [Q_RATE_COUNT_PARTNER] = "SELECT count(*) FROM rate_events WHERE partner = ?1 AND at_ms >= ?2",
-    [Q_RATE_COUNT_HANDLER] = "SELECT count(*) FROM rate_events WHERE partner = ?1 AND handler = ?3 AND at_ms >= ?2",
+    /* counting stops at ?4 (the limit), so a busy partner's check costs no more than its limit */
+    [Q_RATE_COUNT_PARTNER] = "SELECT count(*) FROM (SELECT 1 FROM rate_events WHERE partner = ?1 AND at_ms >= ?2"
+                             " LIMIT ?4)",
+    [Q_RATE_COUNT_HANDLER] = "SELECT count(*) FROM (SELECT 1 FROM rate_events WHERE partner = ?1 AND handler = ?3"
+                             " AND at_ms >= ?2 LIMIT ?4)",
     [Q_RATE_PRUNE] = "DELETE FROM rate_events WHERE at_ms < ?1",
     [Q_MATCH_GET] = "SELECT " S_MATCH_COLS " FROM matches WHERE id = ?1",
     [Q_MATCH_FIND] = "SELECT " S_MATCH_COLS " FROM matches WHERE (a_signal = ?1 AND b_signal = ?2)"
@@ -1185,7 +1188,8 @@ int zn_store_rate_add(zn_store *s, const char *partner, const char *handler, uin
     return s_exec(s, Q_RATE_ADD);
 }
 
-int zn_store_rate_count(zn_store *s, const char *partner, const char *handler, uint64_t since_ms, uint64_t *n)
+int zn_store_rate_count(zn_store *s, const char *partner, const char *handler, uint64_t since_ms, uint64_t cap,
+                        uint64_t *n)
 {
     int q = handler ? Q_RATE_COUNT_HANDLER : Q_RATE_COUNT_PARTNER;
     sqlite3_stmt *st = s_stmt(s, q);
@@ -1193,6 +1197,7 @@ int zn_store_rate_count(zn_store *s, const char *partner, const char *handler, u
     s_bind_u64(st, 2, since_ms);
     if (handler)
         s_bind_text(st, 3, handler);
+    s_bind_u64(st, 4, cap);
     return s_count(st, n);
 }
 

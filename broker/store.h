@@ -137,9 +137,11 @@ int zn_store_signal_count(zn_store *s, uint64_t *n);
 
 /* New-signal events for the rate limits (a registration, or an early withdrawal counted as a
  * look-up). count: events at or after since_ms for the partner, and (handler not NULL) for
- * that handler of the partner. prune: forget events before before_ms. */
+ * that handler of the partner, counted up to cap at most (the limit they are checked against).
+ * prune: forget events before before_ms. */
 int zn_store_rate_add(zn_store *s, const char *partner, const char *handler, uint64_t at_ms);
-int zn_store_rate_count(zn_store *s, const char *partner, const char *handler, uint64_t since_ms, uint64_t *n);
+int zn_store_rate_count(zn_store *s, const char *partner, const char *handler, uint64_t since_ms, uint64_t cap,
+                        uint64_t *n);
 int zn_store_rate_prune(zn_store *s, uint64_t before_ms);
 
 typedef struct {

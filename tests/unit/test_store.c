@@ -671,16 +671,19 @@ static void test_rate_counts_and_prune(void **state)
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         uint64_t n = 99;
-        assert_int_equal(zn_store_rate_count(f->s, c[i].partner, c[i].handler, c[i].since, &n), 0);
+        assert_int_equal(zn_store_rate_count(f->s, c[i].partner, c[i].handler, c[i].since, 1000, &n), 0);
         assert_int_equal(n, c[i].want);
     }
+    uint64_t capped = 99; /* counting stops at the cap */
+    assert_int_equal(zn_store_rate_count(f->s, "school", NULL, 0, 2, &capped), 0);
+    assert_int_equal(capped, 2);
     assert_int_equal(zn_store_rate_prune(f->s, 200), 0); /* forgets 100, 150, 160 */
     uint64_t n = 99;
-    assert_int_equal(zn_store_rate_count(f->s, "school", NULL, 0, &n), 0);
+    assert_int_equal(zn_store_rate_count(f->s, "school", NULL, 0, 1000, &n), 0);
     assert_int_equal(n, 2);
-    assert_int_equal(zn_store_rate_count(f->s, "school", "ib-1", 0, &n), 0);
+    assert_int_equal(zn_store_rate_count(f->s, "school", "ib-1", 0, 1000, &n), 0);
     assert_int_equal(n, 1);
-    assert_int_equal(zn_store_rate_count(f->s, "ggd", NULL, 0, &n), 0);
+    assert_int_equal(zn_store_rate_count(f->s, "ggd", NULL, 0, 1000, &n), 0);
     assert_int_equal(n, 0);
 }
 
@@ -865,7 +868,7 @@ static void test_schema_2_migrated(void **state)
     assert_int_equal(zn_store_signal_get(f->s, a.id, &got), 1);
     s_signal_equal(&a, &got);
     assert_int_equal(zn_store_rate_add(f->s, "school", "ib-1", 5), 0);
-    assert_int_equal(zn_store_rate_count(f->s, "school", NULL, 0, &n), 0);
+    assert_int_equal(zn_store_rate_count(f->s, "school", NULL, 0, 1000, &n), 0);
     assert_int_equal(n, 1);
 }
 
