@@ -17,6 +17,7 @@
  * duplicate delivery is counted, not failed), 1 on a functional failure (lost message, error
  * reply, broker fault, content or store mismatch), 2 on a usage error, 3 when the global timeout
  * ends the run. */
+#include "bench_common.h"
 #include "zn_convenant.h"
 #include "zn_envelope.h"
 #include "zn_err.h"
@@ -25,18 +26,13 @@
 #include "zn_request.h"
 #include "zn_wire.h"
 
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -44,16 +40,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #define B_NETWORK "bench"
 #define B_HANDLER "bench"
@@ -103,28 +94,11 @@ static void b_usage(FILE *f)
 
 static int b_int_arg(const char *name, const char *v, long min, long max, long *out)
 {
-    char *end = NULL;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || !end || *end || end == v || x < min || x > max) {
-        fprintf(stderr, "zn_bench: %s must be a whole number from %ld to %ld\n", name, min, max);
+    long long x;
+    if (bc_num("zn_bench", name, v, min, max, &x) != 0)
         return -1;
-    }
-    *out = x;
+    *out = (long)x;
     return 0;
-}
-
-static int b_default_zorgnetd(char *out, size_t cap)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return snprintf(out, cap, "./zorgnetd-bench") < (int)cap ? 0 : -1;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash)
-        *slash = '\0';
-    return snprintf(out, cap, "%s/zorgnetd-bench", slash ? self : ".") < (int)cap ? 0 : -1;
 }
 
 static int b_parse(int argc, char **argv, b_opts *o)
@@ -132,7 +106,7 @@ static int b_parse(int argc, char **argv, b_opts *o)
     memset(o, 0, sizeof *o);
     o->pairs = 4, o->count = 20000, o->size = 1024, o->window = 1024, o->inflight = 256;
     o->timeout_s = 120, o->io_threads = 1;
-    if (b_default_zorgnetd(o->zorgnetd, sizeof o->zorgnetd) != 0)
+    if (bc_exe_sibling(o->zorgnetd, sizeof o->zorgnetd, "zorgnetd-bench") != 0)
         return -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -203,60 +177,16 @@ static int b_parse(int argc, char **argv, b_opts *o)
 
 /* ---- clocks, failure, clean-up ------------------------------------------------------------- */
 
-static uint64_t b_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t b_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static atomic_int g_failed;
-static pthread_mutex_t g_fail_mu = PTHREAD_MUTEX_INITIALIZER;
-static char g_fail_msg[512];
 static atomic_int g_broker_pid;
 static char g_tmpdir[PATH_MAX];
 static _Atomic(const char *) g_phase = "starting";
 
-static void b_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void b_fail(const char *fmt, ...)
-{
-    pthread_mutex_lock(&g_fail_mu);
-    if (!atomic_load(&g_failed)) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(g_fail_msg, sizeof g_fail_msg, fmt, ap);
-        va_end(ap);
-        atomic_store(&g_failed, 1);
-    }
-    pthread_mutex_unlock(&g_fail_mu);
-}
-
-static bool b_failed(void) { return atomic_load(&g_failed) != 0; }
-
+/* Remove the run's temporary directory, if there is one. */
 static void b_rmtree(void)
 {
     if (!g_tmpdir[0])
         return;
-    DIR *d = opendir(g_tmpdir);
-    if (d) {
-        struct dirent *de;
-        char p[PATH_MAX + 256];
-        while ((de = readdir(d)) != NULL) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                continue;
-            snprintf(p, sizeof p, "%s/%s", g_tmpdir, de->d_name);
-            (void)unlink(p);
-        }
-        closedir(d);
-    }
-    (void)rmdir(g_tmpdir);
+    bc_rmtree(g_tmpdir);
     g_tmpdir[0] = '\0';
 }
 
@@ -281,53 +211,21 @@ static void b_kill_broker(int sig)
 
 /* ---- start gate: every thread ready, then one common start time ---------------------------- */
 
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int arrived;
-    bool open;
-    uint64_t t0;
-} b_gate;
-
-static void b_abstime(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_nsec += (long)ms * 1000000L;
-    ts->tv_sec += ts->tv_nsec / 1000000000L;
-    ts->tv_nsec %= 1000000000L;
-}
-
-static int b_gate_wait(b_gate *g, uint64_t *t0)
+static int b_gate_open(bc_gate *g, int n)
 {
     pthread_mutex_lock(&g->mu);
-    g->arrived++;
-    pthread_cond_broadcast(&g->cv);
-    while (!g->open && !b_failed()) {
+    while (g->arrived < n && !bc_failed()) {
         struct timespec ts;
-        b_abstime(&ts, 100);
+        bc_abstime(&ts, 100);
         pthread_cond_timedwait(&g->cv, &g->mu, &ts);
     }
-    bool open = g->open;
-    *t0 = g->t0;
-    pthread_mutex_unlock(&g->mu);
-    return open ? 0 : -1;
-}
-
-static int b_gate_open(b_gate *g, int n)
-{
-    pthread_mutex_lock(&g->mu);
-    while (g->arrived < n && !b_failed()) {
-        struct timespec ts;
-        b_abstime(&ts, 100);
-        pthread_cond_timedwait(&g->cv, &g->mu, &ts);
-    }
-    if (!b_failed()) {
-        g->t0 = b_now_ns();
+    if (!bc_failed()) {
+        g->t0 = bc_now_ns();
         g->open = true;
     }
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
-    return b_failed() ? -1 : 0;
+    return bc_failed() ? -1 : 0;
 }
 
 /* ---- shared run state ------------------------------------------------------------------------ */
@@ -340,7 +238,7 @@ typedef struct {
     uint64_t convenant_version;
     uint64_t *send_ns;           /* [pair * count + idx] */
     uint64_t *recv_ns;
-    b_gate gate;
+    bc_gate gate;
     atomic_size_t frame_len;     /* length of a SEND frame (the raw relay sends as much) */
     pid_t broker_pid;            /* (a) only */
     double broker_cpu_s;         /* broker process CPU time while the clock ran */
@@ -372,11 +270,7 @@ static atomic_int g_nworkers;
 static void *b_watchdog(void *arg)
 {
     int timeout_s = *(const int *)arg;
-    uint64_t deadline = b_now_ns() + (uint64_t)timeout_s * 1000000000u;
-    while (b_now_ns() < deadline) {
-        struct timespec ts = {0, 100 * 1000000};
-        nanosleep(&ts, NULL);
-    }
+    bc_wait_deadline(timeout_s);
     fprintf(stderr, "zn_bench: timed out after %d s while %s; aborting (raise --timeout or lower --count)\n",
             timeout_s, atomic_load(&g_phase));
     b_worker *w = atomic_load(&g_workers);
@@ -436,11 +330,11 @@ static void *b_dealer(void *ctx, const uint8_t server_pk[ZN_KEY_LEN], const uint
  * 0 received, -1 timed out or failed. */
 static int b_recv(void *s, zmq_msg_t *m, int ms)
 {
-    uint64_t until = b_now_ns() + (uint64_t)ms * 1000000u;
+    uint64_t until = bc_now_ns() + (uint64_t)ms * 1000000u;
     for (;;) {
         if (zmq_msg_recv(m, s, ZMQ_DONTWAIT) >= 0)
             return 0;
-        if (errno != EAGAIN || b_failed() || b_now_ns() >= until)
+        if (errno != EAGAIN || bc_failed() || bc_now_ns() >= until)
             return -1;
         zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
         (void)zmq_poll(&it, 1, 100);
@@ -452,28 +346,28 @@ static int b_recv(void *s, zmq_msg_t *m, int ms)
 static int b_await(b_worker *w, void *s, uint32_t corr, zmq_msg_t *m, zn_frame *f, int ms,
                    const char *what)
 {
-    uint64_t until = b_now_ns() + (uint64_t)ms * 1000000u;
+    uint64_t until = bc_now_ns() + (uint64_t)ms * 1000000u;
     for (;;) {
-        uint64_t now = b_now_ns();
+        uint64_t now = bc_now_ns();
         int left = now >= until ? 0 : (int)((until - now) / 1000000u);
         zmq_msg_init(m);
         if (left == 0 || b_recv(s, m, left) != 0) {
             zmq_msg_close(m);
-            if (!b_failed())
-                b_fail("%s: no answer from the broker to %s within %d ms", w->self_id, what, ms);
+            if (!bc_failed())
+                bc_fail("%s: no answer from the broker to %s within %d ms", w->self_id, what, ms);
             return -1;
         }
         zn_err e;
         zn_err_clear(&e);
         memset(f, 0, sizeof *f);
         if (zn_frame_parse(zmq_msg_data(m), zmq_msg_size(m), f, &e) != 0) {
-            b_fail("%s: unreadable frame from the broker after %s: %s", w->self_id, what, e.text);
+            bc_fail("%s: unreadable frame from the broker after %s: %s", w->self_id, what, e.text);
             zn_frame_free(f);
             zmq_msg_close(m);
             return -1;
         }
         if (f->type == ZN_T_ERROR || f->type == ZN_T_BYE) {
-            b_fail("%s: the broker refused %s: %s: %s", w->self_id, what, f->u.error.name, f->u.error.text);
+            bc_fail("%s: the broker refused %s: %s: %s", w->self_id, what, f->u.error.name, f->u.error.text);
             zn_frame_free(f);
             zmq_msg_close(m);
             return -1;
@@ -497,14 +391,14 @@ static int b_hello(b_worker *w, void *s, msgpack_sbuffer *sb, uint32_t window)
     msgpack_sbuffer_clear(sb);
     zn_frame_hello(sb, 1, w->R->convenant_version, window, 0);
     if (b_send_sb(s, sb) != 0) {
-        b_fail("%s: cannot send HELLO: %s", w->self_id, zmq_strerror(errno));
+        bc_fail("%s: cannot send HELLO: %s", w->self_id, zmq_strerror(errno));
         return -1;
     }
     if (b_await(w, s, 1, &m, &f, B_READY_MS, "HELLO") != 0)
         return -1;
     int rc = 0;
     if (f.type != ZN_T_WELCOME || strcmp(f.u.welcome.partner, w->self_id) != 0) {
-        b_fail("%s: HELLO was answered with frame type %u instead of WELCOME for this partner", w->self_id,
+        bc_fail("%s: HELLO was answered with frame type %u instead of WELCOME for this partner", w->self_id,
                f.type);
         rc = -1;
     }
@@ -529,15 +423,15 @@ static int b_case_new(b_worker *w, void *s, msgpack_sbuffer *sb, uint8_t case_id
     msgpack_sbuffer_init(&body);
     randombytes_buf(case_id, ZN_ID_LEN);
     if (zn_body_case_new(&body, case_id, B_NETWORK) != 0 ||
-        zn_request_build("case-new", w->self_id, B_HANDLER, b_wall_ms(), w->R->convenant_version,
+        zn_request_build("case-new", w->self_id, B_HANDLER, bc_wall_ms(), w->R->convenant_version,
                          (const uint8_t *)body.data, body.size, w->self, &req, &req_len, sig, &e) != 0) {
-        b_fail("%s: cannot build the case-new request: %s", w->self_id, e.text);
+        bc_fail("%s: cannot build the case-new request: %s", w->self_id, e.text);
         goto out;
     }
     msgpack_sbuffer_clear(sb);
     zn_frame_request(sb, 2, req, req_len, sig);
     if (b_send_sb(s, sb) != 0) {
-        b_fail("%s: cannot send case-new: %s", w->self_id, zmq_strerror(errno));
+        bc_fail("%s: cannot send case-new: %s", w->self_id, zmq_strerror(errno));
         goto out;
     }
     if (b_await(w, s, 2, &m, &f, B_READY_MS, "case-new") != 0)
@@ -546,7 +440,7 @@ static int b_case_new(b_worker *w, void *s, msgpack_sbuffer *sb, uint8_t case_id
     const msgpack_object *a = f.type == ZN_T_RESULT ? zn_obj_array(f.u.result.body, 1) : NULL;
     if (f.type != ZN_T_RESULT || strcmp(f.u.result.kind, "case-new") != 0 || !a ||
         zn_obj_bin_fixed(&a[0], got, ZN_ID_LEN) != 0 || memcmp(got, case_id, ZN_ID_LEN) != 0)
-        b_fail("%s: case-new was not answered with the new case id", w->self_id);
+        bc_fail("%s: case-new was not answered with the new case id", w->self_id);
     else
         rc = 0;
     zn_frame_free(&f);
@@ -578,20 +472,20 @@ static uint8_t **b_seal_all(b_worker *w, const uint8_t case_id[ZN_ID_LEN], size_
     snprintf(h.recipient, sizeof h.recipient, "%s", w->peer_id);
     h.convenant_version = w->R->convenant_version;
     if (!frames || !len || !content) {
-        b_fail("%s: out of memory for %d sealed envelopes", w->self_id, o->count);
+        bc_fail("%s: out of memory for %d sealed envelopes", w->self_id, o->count);
         goto fail;
     }
-    for (int i = 0; i < o->count && !b_failed(); i++) {
+    for (int i = 0; i < o->count && !bc_failed(); i++) {
         uint8_t *env = NULL;
         size_t env_len = 0;
         memcpy(h.msgid, prefix, sizeof prefix);
         b_put32(h.msgid + 8, (uint32_t)w->pair);
         b_put32(h.msgid + 12, (uint32_t)i);
-        h.time_ms = b_wall_ms();
+        h.time_ms = bc_wall_ms();
         b_content(content, o->size, w->pair, (uint32_t)i);
         zn_err_clear(&e);
         if (zn_envelope_seal(&h, content, o->size, w->peer->box, w->self, &env, &env_len, &e) != 0) {
-            b_fail("%s: sealing envelope %d failed: %s", w->self_id, i, e.text);
+            bc_fail("%s: sealing envelope %d failed: %s", w->self_id, i, e.text);
             goto fail;
         }
         msgpack_sbuffer_clear(&sb);
@@ -599,13 +493,13 @@ static uint8_t **b_seal_all(b_worker *w, const uint8_t case_id[ZN_ID_LEN], size_
         free(env);
         frames[i] = malloc(sb.size);
         if (!frames[i]) {
-            b_fail("%s: out of memory for sealed envelopes", w->self_id);
+            bc_fail("%s: out of memory for sealed envelopes", w->self_id);
             goto fail;
         }
         memcpy(frames[i], sb.data, sb.size);
         len[i] = sb.size;
     }
-    if (b_failed())
+    if (bc_failed())
         goto fail;
     atomic_store(&w->R->frame_len, len[0]);
     free(content);
@@ -635,23 +529,23 @@ static void *b_broker_sender(void *arg)
     msgpack_sbuffer_init(&sb);
     void *s = b_dealer(R->ctx, R->server_pk, w->self->pub.transport, w->self->transport, NULL, R->endpoint);
     if (!s || !accepted) {
-        b_fail("%s: cannot open a CurveZMQ socket: %s", w->self_id, zmq_strerror(errno));
+        bc_fail("%s: cannot open a CurveZMQ socket: %s", w->self_id, zmq_strerror(errno));
         goto out;
     }
     if (b_hello(w, s, &sb, 0) != 0 || b_case_new(w, s, &sb, case_id) != 0)
         goto out;
     frames = b_seal_all(w, case_id, &lens);
-    if (!frames || b_gate_wait(&R->gate, &t0) != 0)
+    if (!frames || bc_gate_wait(&R->gate, &t0) != 0)
         goto out;
 
     int next = 0, done = 0, inflight = 0;
-    while (done < o->count && !b_failed()) {
+    while (done < o->count && !bc_failed()) {
         while (next < o->count && inflight < o->inflight) {
-            send_ns[next] = b_now_ns();
+            send_ns[next] = bc_now_ns();
             if (zmq_send(s, frames[next], lens[next], ZMQ_DONTWAIT) < 0) {
                 if (errno == EAGAIN)
                     break;
-                b_fail("%s: SEND failed: %s", w->self_id, zmq_strerror(errno));
+                bc_fail("%s: SEND failed: %s", w->self_id, zmq_strerror(errno));
                 goto out;
             }
             free(frames[next]);
@@ -674,26 +568,26 @@ static void *b_broker_sender(void *arg)
             zn_err_clear(&e);
             memset(&f, 0, sizeof f);
             if (zn_frame_parse(zmq_msg_data(&m), zmq_msg_size(&m), &f, &e) != 0) {
-                b_fail("%s: unreadable frame from the broker: %s", w->self_id, e.text);
+                bc_fail("%s: unreadable frame from the broker: %s", w->self_id, e.text);
             } else if (f.type == ZN_T_ERROR || f.type == ZN_T_BYE) {
-                b_fail("%s: the broker refused message %" PRIu32 ": %s: %s", w->self_id,
+                bc_fail("%s: the broker refused message %" PRIu32 ": %s: %s", w->self_id,
                        f.corr ? f.corr - 1 : 0, f.u.error.name, f.u.error.text);
             } else if (f.type == ZN_T_ACCEPTED) {
                 uint32_t idx = f.corr - 1;
                 if (f.corr == 0 || idx >= (uint32_t)next || accepted[idx] || f.u.accepted.duplicate ||
                     b_get32(f.u.accepted.msgid + 12) != idx || b_get32(f.u.accepted.msgid + 8) != (uint32_t)w->pair)
-                    b_fail("%s: unexpected ACCEPTED (corr %" PRIu32 ", duplicate %d)", w->self_id, f.corr,
+                    bc_fail("%s: unexpected ACCEPTED (corr %" PRIu32 ", duplicate %d)", w->self_id, f.corr,
                            (int)f.u.accepted.duplicate);
                 else {
                     accepted[idx] = 1;
                     done++, inflight--;
                     atomic_store(&w->done, done);
-                    w->last_ns = b_now_ns();
+                    w->last_ns = bc_now_ns();
                 }
             }
             zn_frame_free(&f);
             zmq_msg_close(&m);
-            if (b_failed())
+            if (bc_failed())
                 break;
         }
     }
@@ -719,7 +613,7 @@ static int b_send_ack(b_worker *w, void *s, msgpack_sbuffer *sb, uint8_t (*ids)[
     zn_frame_ack(sb, (*corr)++, (const uint8_t(*)[ZN_ID_LEN])ids, *n);
     *n = 0;
     if (b_send_sb(s, sb) != 0) {
-        b_fail("%s: ACK failed: %s", w->self_id, zmq_strerror(errno));
+        bc_fail("%s: ACK failed: %s", w->self_id, zmq_strerror(errno));
         return -1;
     }
     return 0;
@@ -735,17 +629,17 @@ static void b_check_sample(b_worker *w, const uint8_t *frame, size_t len)
     zn_err_clear(&e);
     memset(&f, 0, sizeof f);
     if (zn_frame_parse(frame, len, &f, &e) != 0 || f.type != ZN_T_DELIVER) {
-        b_fail("%s: the sample delivery does not parse again: %s", w->self_id, e.text);
+        bc_fail("%s: the sample delivery does not parse again: %s", w->self_id, e.text);
     } else if (zn_envelope_verify(&f.u.deliver.env, w->peer->sign) != 0) {
-        b_fail("%s: a delivered envelope's signature does not verify", w->self_id);
+        bc_fail("%s: a delivered envelope's signature does not verify", w->self_id);
     } else if (zn_envelope_open(&f.u.deliver.env, w->peer->box, w->self->box, &plain, &plain_len, &e) != 0) {
-        b_fail("%s: a delivered envelope does not open: %s", w->self_id, e.text);
+        bc_fail("%s: a delivered envelope does not open: %s", w->self_id, e.text);
     } else {
         uint8_t *want = malloc(plain_len ? plain_len : 1);
         if (want)
             b_content(want, plain_len, w->pair, b_get32(f.u.deliver.env.h.msgid + 12));
         if (!want || plain_len != w->R->o->size || memcmp(want, plain, plain_len) != 0)
-            b_fail("%s: a delivered envelope's content differs from what was sent", w->self_id);
+            bc_fail("%s: a delivered envelope's content differs from what was sent", w->self_id);
         free(want);
     }
     free(plain);
@@ -771,13 +665,13 @@ static void *b_broker_receiver(void *arg)
     msgpack_sbuffer_init(&sb);
     void *s = b_dealer(R->ctx, R->server_pk, w->self->pub.transport, w->self->transport, NULL, R->endpoint);
     if (!s || !ids) {
-        b_fail("%s: cannot open a CurveZMQ socket: %s", w->self_id, zmq_strerror(errno));
+        bc_fail("%s: cannot open a CurveZMQ socket: %s", w->self_id, zmq_strerror(errno));
         goto out;
     }
-    if (b_hello(w, s, &sb, (uint32_t)o->window) != 0 || b_gate_wait(&R->gate, &t0) != 0)
+    if (b_hello(w, s, &sb, (uint32_t)o->window) != 0 || bc_gate_wait(&R->gate, &t0) != 0)
         goto out;
 
-    while (got < o->count && !b_failed()) {
+    while (got < o->count && !bc_failed()) {
         zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, 100) <= 0)
             continue;
@@ -788,24 +682,24 @@ static void *b_broker_receiver(void *arg)
                 zmq_msg_close(&m);
                 break;
             }
-            uint64_t t = b_now_ns();
+            uint64_t t = bc_now_ns();
             zn_frame f;
             zn_err e;
             zn_err_clear(&e);
             memset(&f, 0, sizeof f);
             if (zn_frame_parse(zmq_msg_data(&m), zmq_msg_size(&m), &f, &e) != 0) {
-                b_fail("%s: unreadable frame from the broker: %s", w->self_id, e.text);
+                bc_fail("%s: unreadable frame from the broker: %s", w->self_id, e.text);
             } else if (f.type == ZN_T_ERROR || f.type == ZN_T_BYE) {
-                b_fail("%s: the broker sent %s: %s: %s", w->self_id, f.type == ZN_T_BYE ? "BYE" : "ERROR",
+                bc_fail("%s: the broker sent %s: %s: %s", w->self_id, f.type == ZN_T_BYE ? "BYE" : "ERROR",
                        f.u.error.name, f.u.error.text);
             } else if (f.type == ZN_T_DELIVER) {
                 const zn_envelope *env = &f.u.deliver.env;
                 uint32_t idx = b_get32(env->h.msgid + 12);
                 if (f.u.deliver.kind != ZN_ITEM_ENVELOPE) {
-                    b_fail("%s: the broker delivered a notice: %s", w->self_id, f.u.deliver.notice.type);
+                    bc_fail("%s: the broker delivered a notice: %s", w->self_id, f.u.deliver.notice.type);
                 } else if (b_get32(env->h.msgid + 8) != (uint32_t)w->pair || idx >= (uint32_t)o->count ||
                            strcmp(env->h.sender, w->peer_id) != 0 || strcmp(env->h.recipient, w->self_id) != 0) {
-                    b_fail("%s: delivered an envelope that was not sent to it (from %s to %s)", w->self_id,
+                    bc_fail("%s: delivered an envelope that was not sent to it (from %s to %s)", w->self_id,
                            env->h.sender, env->h.recipient);
                 } else {
                     if (recv_ns[idx] == 0) {
@@ -827,19 +721,19 @@ static void *b_broker_receiver(void *arg)
             }
             zn_frame_free(&f);
             zmq_msg_close(&m);
-            if (b_failed())
+            if (bc_failed())
                 break;
         }
         (void)b_send_ack(w, s, &sb, ids, &nids, &corr);
     }
-    if (b_failed())
+    if (bc_failed())
         goto out;
     /* The broker handles one connection's frames in order and answers after its commit: once
      * CONVENANT comes back, every ACK above is in the store. */
     msgpack_sbuffer_clear(&sb);
     zn_frame_convenant_get(&sb, 2);
     if (b_send_sb(s, &sb) != 0) {
-        b_fail("%s: cannot send CONVENANT_GET: %s", w->self_id, zmq_strerror(errno));
+        bc_fail("%s: cannot send CONVENANT_GET: %s", w->self_id, zmq_strerror(errno));
         goto out;
     }
     zmq_msg_t m;
@@ -849,7 +743,7 @@ static void *b_broker_receiver(void *arg)
         zmq_msg_close(&m);
     }
     if (!sample)
-        b_fail("%s: nothing was delivered", w->self_id);
+        bc_fail("%s: nothing was delivered", w->self_id);
     else
         b_check_sample(w, sample, sample_len);
 out:
@@ -861,25 +755,6 @@ out:
 }
 
 /* ---- (a) broker: set-up ---------------------------------------------------------------------- */
-
-static int b_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    socklen_t al = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 /* Keys and a signed convenant: partners sender-0..N-1 and receiver-0..N-1, partner role in
  * network "bench", queue quota large enough for the whole run. */
@@ -916,7 +791,7 @@ static int b_setup_convenant(const b_opts *o, int port, zn_seckeys *senders, zn_
         fprintf(stderr, "zn_bench: out of memory\n");
         goto out;
     }
-    uint64_t now = b_wall_ms() / 1000u;
+    uint64_t now = bc_wall_ms() / 1000u;
     snprintf(c->name, sizeof c->name, "zorgnet benchmark");
     c->valid_from = now - 3600;
     c->valid_until = now + 7 * 86400;
@@ -979,97 +854,22 @@ static pid_t b_start_broker(const b_opts *o, const char *endpoint)
     argv[n++] = "--db", argv[n++] = db;
     argv[n++] = "--listen", argv[n++] = (char *)endpoint;
     argv[n] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "zn_bench: fork failed: %s\n", strerror(errno));
+    pid_t pid = bc_spawn("zn_bench", argv, log, false, true, "ZN_BENCH_AUDIT_OFF", o->audit_off ? "1" : NULL);
+    if (pid < 0)
         return -1;
-    }
-    if (pid == 0) {
-#ifdef __linux__
-        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            (void)dup2(fd, 1);
-            (void)dup2(fd, 2);
-            close(fd);
-        }
-        if (o->audit_off)
-            setenv("ZN_BENCH_AUDIT_OFF", "1", 1);
-        else
-            unsetenv("ZN_BENCH_AUDIT_OFF");
-        execvp(argv[0], argv);
-        fprintf(stderr, "exec %s failed: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
     atomic_store(&g_broker_pid, (int)pid);
     return pid;
 }
 
 static void b_broker_log_tail(void)
 {
-    char path[PATH_MAX + 64], buf[2048];
+    char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/broker.log", g_tmpdir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long n = ftell(f);
-        (void)fseek(f, n > (long)sizeof buf - 1 ? n - (long)sizeof buf + 1 : 0, SEEK_SET);
-    }
-    size_t got = fread(buf, 1, sizeof buf - 1, f);
-    buf[got] = '\0';
-    fclose(f);
-    fprintf(stderr, "zn_bench: last lines of the broker's log:\n%s\n", buf);
+    bc_log_tail("zn_bench", path);
 }
 
 /* SIGTERM, then wait (SIGKILL after 10 s). 0 when it exited with status 0. */
-static int b_stop_broker(pid_t pid)
-{
-    int st = 0;
-    b_kill_broker(SIGTERM);
-    for (int i = 0; i < 1000; i++) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            atomic_store(&g_broker_pid, 0);
-            return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-        }
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    b_kill_broker(SIGKILL);
-    (void)waitpid(pid, &st, 0);
-    atomic_store(&g_broker_pid, 0);
-    return -1;
-}
-
-/* Watches the broker while the run lasts: if it dies, the run fails at once instead of waiting
- * for the timeout. */
-typedef struct {
-    pid_t pid;
-    atomic_int stop;
-} b_monitor;
-
-static void *b_monitor_thread(void *arg)
-{
-    b_monitor *m = arg;
-    while (!atomic_load(&m->stop)) {
-        int st = 0;
-        if (waitpid(m->pid, &st, WNOHANG) == m->pid) {
-            atomic_store(&g_broker_pid, 0);
-            if (WIFSIGNALED(st))
-                b_fail("the broker died during the run (signal %d)", WTERMSIG(st));
-            else
-                b_fail("the broker exited during the run (status %d)", WEXITSTATUS(st));
-            return NULL;
-        }
-        struct timespec ts = {0, 50 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    return NULL;
-}
+static int b_stop_broker(pid_t pid) { return bc_stop_broker(pid, 10000, &g_broker_pid); }
 
 /* After the broker stopped: every message id recorded, nothing left in the queue. */
 /* After a run: nothing waits in the queue, every message id is recorded, and with the audit log
@@ -1096,22 +896,22 @@ static int b_check_store(int64_t want_msgids, bool audit)
     sqlite3_finalize(st);
     sqlite3_close(db);
     if (queued < 0) {
-        b_fail("the broker's database cannot be read after the run");
+        bc_fail("the broker's database cannot be read after the run");
         return -1;
     }
     if (msgids != want_msgids || queued != 0) {
-        b_fail("the broker's database holds %" PRId64 " message ids (want %" PRId64 ") and %" PRId64
+        bc_fail("the broker's database holds %" PRId64 " message ids (want %" PRId64 ") and %" PRId64
                " unacknowledged items (want 0)",
                msgids, want_msgids, queued);
         return -1;
     }
     if (audit && (sends != want_msgids || entries <= want_msgids || head != entries)) {
-        b_fail("the audit log holds %" PRId64 " entries for %" PRId64 " accepted messages, and its last signed "
+        bc_fail("the audit log holds %" PRId64 " entries for %" PRId64 " accepted messages, and its last signed "
                "head covers %" PRId64 " entries", entries, sends, head);
         return -1;
     }
     if (!audit && entries != 0) {
-        b_fail("the broker wrote %" PRId64 " audit entries with the log switched off (is --zorgnetd "
+        bc_fail("the broker wrote %" PRId64 " audit entries with the log switched off (is --zorgnetd "
                "zorgnetd-bench?)", entries);
         return -1;
     }
@@ -1142,12 +942,12 @@ static void *b_relay_thread(void *arg)
         zmq_setsockopt(r, ZMQ_RCVHWM, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(r, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_bind(r, "tcp://127.0.0.1:*") != 0 || zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, rl->endpoint, &len) != 0) {
-        b_fail("relay: cannot bind a CurveZMQ ROUTER: %s", zmq_strerror(errno));
+        bc_fail("relay: cannot bind a CurveZMQ ROUTER: %s", zmq_strerror(errno));
         atomic_store(&rl->ready, -1);
         goto out;
     }
     atomic_store(&rl->ready, 1);
-    while (!atomic_load(&rl->stop) && !b_failed()) {
+    while (!atomic_load(&rl->stop) && !bc_failed()) {
         zmq_pollitem_t it = {r, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, 100) <= 0)
             continue;
@@ -1180,7 +980,7 @@ static void *b_relay_thread(void *arg)
                     rc = -1;
             }
             if (rc != 0)
-                b_fail("relay: forwarding failed: %s", zmq_strerror(errno));
+                bc_fail("relay: forwarding failed: %s", zmq_strerror(errno));
             zmq_msg_close(&rid), zmq_msg_close(&body);
             if (rc != 0)
                 break;
@@ -1198,13 +998,13 @@ static int b_raw_ping(b_worker *w, void *s)
 {
     zmq_msg_t m;
     if (zmq_send(s, "p", 1, 0) != 1) {
-        b_fail("raw %d: cannot send: %s", w->pair, zmq_strerror(errno));
+        bc_fail("raw %d: cannot send: %s", w->pair, zmq_strerror(errno));
         return -1;
     }
     zmq_msg_init(&m);
     if (b_recv(s, &m, B_READY_MS) != 0) {
         zmq_msg_close(&m);
-        b_fail("raw %d: the relay did not answer within %d ms", w->pair, B_READY_MS);
+        bc_fail("raw %d: the relay did not answer within %d ms", w->pair, B_READY_MS);
         return -1;
     }
     zmq_msg_close(&m);
@@ -1224,21 +1024,21 @@ static void *b_raw_sender(void *arg)
     snprintf(rid, sizeof rid, "s%d", w->pair);
     void *s = b_dealer(R->ctx, R->server_pk, w->pk, w->sk, rid, R->endpoint);
     if (!s || !buf || !acked) {
-        b_fail("raw sender %d: cannot open a CurveZMQ socket: %s", w->pair, zmq_strerror(errno));
+        bc_fail("raw sender %d: cannot open a CurveZMQ socket: %s", w->pair, zmq_strerror(errno));
         goto out;
     }
     randombytes_buf(buf, len);
-    if (b_raw_ping(w, s) != 0 || b_gate_wait(&R->gate, &t0) != 0)
+    if (b_raw_ping(w, s) != 0 || bc_gate_wait(&R->gate, &t0) != 0)
         goto out;
     int next = 0, done = 0, inflight = 0;
-    while (done < o->count && !b_failed()) {
+    while (done < o->count && !bc_failed()) {
         while (next < o->count && inflight < o->inflight) {
             b_put32(buf, (uint32_t)next);
-            send_ns[next] = b_now_ns();
+            send_ns[next] = bc_now_ns();
             if (zmq_send(s, buf, len, ZMQ_DONTWAIT) < 0) {
                 if (errno == EAGAIN)
                     break;
-                b_fail("raw sender %d: send failed: %s", w->pair, zmq_strerror(errno));
+                bc_fail("raw sender %d: send failed: %s", w->pair, zmq_strerror(errno));
                 goto out;
             }
             next++, inflight++;
@@ -1254,13 +1054,13 @@ static void *b_raw_sender(void *arg)
                 break;
             uint32_t idx = n == 4 ? b_get32(ack) : UINT32_MAX;
             if (idx >= (uint32_t)next || acked[idx]) {
-                b_fail("raw sender %d: unexpected acknowledgement", w->pair);
+                bc_fail("raw sender %d: unexpected acknowledgement", w->pair);
                 break;
             }
             acked[idx] = 1;
             done++, inflight--;
             atomic_store(&w->done, done);
-            w->last_ns = b_now_ns();
+            w->last_ns = bc_now_ns();
         }
     }
 out:
@@ -1282,12 +1082,12 @@ static void *b_raw_receiver(void *arg)
     snprintf(rid, sizeof rid, "r%d", w->pair);
     void *s = b_dealer(R->ctx, R->server_pk, w->pk, w->sk, rid, R->endpoint);
     if (!s) {
-        b_fail("raw receiver %d: cannot open a CurveZMQ socket: %s", w->pair, zmq_strerror(errno));
+        bc_fail("raw receiver %d: cannot open a CurveZMQ socket: %s", w->pair, zmq_strerror(errno));
         goto out;
     }
-    if (b_raw_ping(w, s) != 0 || b_gate_wait(&R->gate, &t0) != 0)
+    if (b_raw_ping(w, s) != 0 || bc_gate_wait(&R->gate, &t0) != 0)
         goto out;
-    while (got < o->count && !b_failed()) {
+    while (got < o->count && !bc_failed()) {
         zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, 100) <= 0)
             continue;
@@ -1298,11 +1098,11 @@ static void *b_raw_receiver(void *arg)
                 zmq_msg_close(&m);
                 break;
             }
-            uint64_t t = b_now_ns();
+            uint64_t t = bc_now_ns();
             uint32_t idx = zmq_msg_size(&m) == len ? b_get32(zmq_msg_data(&m)) : UINT32_MAX;
             zmq_msg_close(&m);
             if (idx >= (uint32_t)o->count) {
-                b_fail("raw receiver %d: a message of the wrong size or index arrived", w->pair);
+                bc_fail("raw receiver %d: a message of the wrong size or index arrived", w->pair);
                 break;
             }
             if (recv_ns[idx] == 0) {
@@ -1332,12 +1132,6 @@ typedef struct {
     double broker_cpu_s, self_cpu_s, broker_write_b;
 } b_result;
 
-static int b_cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int b_stats(b_run *R, b_worker *snd, b_worker *rcv, uint64_t t0, b_result *out)
 {
     const b_opts *o = R->o;
@@ -1346,7 +1140,7 @@ static int b_stats(b_run *R, b_worker *snd, b_worker *rcv, uint64_t t0, b_result
     uint64_t last = t0, last_acc = t0;
     size_t n = 0, lost = 0;
     if (!lat) {
-        b_fail("out of memory for the latency table");
+        bc_fail("out of memory for the latency table");
         return -1;
     }
     for (size_t i = 0; i < total; i++) {
@@ -1365,11 +1159,11 @@ static int b_stats(b_run *R, b_worker *snd, b_worker *rcv, uint64_t t0, b_result
         out->dups += rcv[p].dups;
     }
     if (lost) {
-        b_fail("%s: %zu of %zu messages were not delivered", out->name, lost, total);
+        bc_fail("%s: %zu of %zu messages were not delivered", out->name, lost, total);
         free(lat);
         return -1;
     }
-    qsort(lat, n, sizeof *lat, b_cmp_u64);
+    qsort(lat, n, sizeof *lat, bc_cmp_u64);
     out->messages = n;
     out->seconds = (double)(last - t0) / 1e9;
     out->rate = out->seconds > 0 ? (double)n / out->seconds : 0;
@@ -1393,21 +1187,7 @@ static double b_cpu_s(pid_t pid)
         return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
                (double)ru.ru_stime.tv_usec / 1e6;
     }
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    unsigned long long ut = 0, st = 0;
-    /* after the command: state (field 3) ... utime (14), stime (15) */
-    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return 0;
-    long hz = sysconf(_SC_CLK_TCK);
-    return hz > 0 ? (double)(ut + st) / (double)hz : 0;
+    return bc_proc_cpu_s(pid);
 }
 
 /* write_bytes of a process (what it dirtied for storage), or -1 when not available. */
@@ -1434,7 +1214,7 @@ static int b_run_threads(b_run *R, b_worker *snd, b_worker *rcv, void *(*sfn)(vo
     pthread_t *th = calloc((size_t)o->pairs * 2, sizeof *th);
     int started = 0;
     if (!th) {
-        b_fail("out of memory");
+        bc_fail("out of memory");
         return -1;
     }
     for (int i = 0; i < o->pairs; i++)
@@ -1443,12 +1223,12 @@ static int b_run_threads(b_run *R, b_worker *snd, b_worker *rcv, void *(*sfn)(vo
     atomic_store(&g_workers, snd); /* snd and rcv are one array of 2 * pairs */
     for (int i = 0; i < o->pairs; i++) {
         if (pthread_create(&th[started], NULL, rfn, &rcv[i]) != 0) {
-            b_fail("cannot start a thread");
+            bc_fail("cannot start a thread");
             break;
         }
         started++;
         if (pthread_create(&th[started], NULL, sfn, &snd[i]) != 0) {
-            b_fail("cannot start a thread");
+            bc_fail("cannot start a thread");
             break;
         }
         started++;
@@ -1469,7 +1249,7 @@ static int b_run_threads(b_run *R, b_worker *snd, b_worker *rcv, void *(*sfn)(vo
     double bwr1 = R->broker_pid > 0 ? b_write_bytes(R->broker_pid) : -1;
     R->broker_write_b = bwr >= 0 && bwr1 >= bwr ? bwr1 - bwr : -1;
     free(th);
-    return rc == 0 && !b_failed() ? 0 : -1;
+    return rc == 0 && !bc_failed() ? 0 : -1;
 }
 
 static int b_run_init(b_run *R, const b_opts *o)
@@ -1507,14 +1287,14 @@ static int b_bench_broker(const b_opts *o, b_result *res, size_t *frame_len)
     pid_t pid = -1;
     uint64_t t0 = 0;
     int rc = -1;
-    b_monitor mon = {.pid = -1};
+    bc_monitor mon = {.pid = -1, .running = &g_broker_pid};
     pthread_t mon_th;
     bool mon_started = false;
 
     if (b_run_init(&R, o) != 0 || !sk || !w)
         goto out;
     atomic_store(&g_phase, "preparing keys and the convenant");
-    int port = b_free_port();
+    int port = bc_free_port();
     if (port <= 0) {
         fprintf(stderr, "zn_bench: no free loopback port\n");
         goto out;
@@ -1538,8 +1318,8 @@ static int b_bench_broker(const b_opts *o, b_result *res, size_t *frame_len)
         goto out;
     R.broker_pid = pid;
     mon.pid = pid;
-    if (pthread_create(&mon_th, NULL, b_monitor_thread, &mon) != 0) {
-        b_fail("cannot start a thread");
+    if (pthread_create(&mon_th, NULL, bc_monitor_thread, &mon) != 0) {
+        bc_fail("cannot start a thread");
         goto out;
     }
     mon_started = true;
@@ -1574,7 +1354,7 @@ static int b_bench_broker(const b_opts *o, b_result *res, size_t *frame_len)
     }
     if (b_stop_broker(pid) != 0) {
         pid = -1;
-        b_fail("the broker did not shut down cleanly");
+        bc_fail("the broker did not shut down cleanly");
         goto out;
     }
     pid = -1;
@@ -1616,7 +1396,7 @@ static int b_bench_raw(const b_opts *o, size_t frame_len, b_result *res)
     atomic_store(&g_phase, "starting the raw relay");
     rl.R = &R;
     if (crypto_box_keypair(R.server_pk, rl.sk) != 0 || pthread_create(&rth, NULL, b_relay_thread, &rl) != 0) {
-        b_fail("cannot start the relay");
+        bc_fail("cannot start the relay");
         goto out;
     }
     relay_started = true;
@@ -1631,7 +1411,7 @@ static int b_bench_raw(const b_opts *o, size_t frame_len, b_result *res)
         w[i].R = &R;
         w[i].pair = i % o->pairs;
         if (crypto_box_keypair(w[i].pk, w[i].sk) != 0) {
-            b_fail("cannot generate keys");
+            bc_fail("cannot generate keys");
             goto out;
         }
     }
@@ -1755,8 +1535,8 @@ int main(int argc, char **argv)
     b_rmtree();
     free(o.wrap_buf);
     b_machine(machine, sizeof machine, &load1);
-    if (rc != 0 || b_failed()) {
-        fprintf(stderr, "zn_bench: FAILED: %s\n", g_fail_msg[0] ? g_fail_msg : "see the messages above");
+    if (rc != 0 || bc_failed()) {
+        fprintf(stderr, "zn_bench: FAILED: %s\n", bc_fail_msg()[0] ? bc_fail_msg() : "see the messages above");
         return 1;
     }
 

@@ -46,6 +46,7 @@
  * Usage: see b_usage. Times are printed, never judged: the exit status is 0 unless something
  * fails (1: the store, the broker, an ERROR reply, a check), the usage is wrong (2), or the run
  * takes longer than --timeout (3). */
+#include "bench_common.h"
 #include "store.h"
 #include "zn_convenant.h"
 #include "zn_frame.h"
@@ -53,81 +54,32 @@
 #include "zn_request.h"
 #include "zn_signal.h"
 
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 /* ---- the temporary directory, failures ------------------------------------------------------ */
 
 static char g_top[PATH_MAX]; /* every file of the run lives under it */
 static bool g_keep;
 static atomic_int g_broker_pid; /* the broker now running, 0 none */
-static atomic_int g_failed;
-static pthread_mutex_t g_fail_mu = PTHREAD_MUTEX_INITIALIZER;
-static char g_fail_msg[512];
 static _Atomic(const char *) g_phase = "starting";
-
-static void b_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void b_fail(const char *fmt, ...)
-{
-    pthread_mutex_lock(&g_fail_mu);
-    if (!atomic_load(&g_failed)) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(g_fail_msg, sizeof g_fail_msg, fmt, ap);
-        va_end(ap);
-        atomic_store(&g_failed, 1);
-    }
-    pthread_mutex_unlock(&g_fail_mu);
-}
-
-static bool b_failed(void) { return atomic_load(&g_failed) != 0; }
-
-/* Remove a directory and everything in it (the run's own files only). */
-static void b_rmtree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *de;
-        char p[PATH_MAX + 256];
-        struct stat st;
-        while ((de = readdir(d)) != NULL) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                continue;
-            snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-            if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-                b_rmtree(p);
-            else
-                (void)unlink(p);
-        }
-        closedir(d);
-    }
-    (void)rmdir(dir);
-}
 
 /* Stop a broker that is still running and remove the run's directory (unless --keep). */
 static void b_cleanup(void)
@@ -138,7 +90,7 @@ static void b_cleanup(void)
         (void)waitpid(pid, NULL, 0);
     }
     if (g_top[0] && !g_keep)
-        b_rmtree(g_top);
+        bc_rmtree(g_top);
     g_top[0] = '\0';
 }
 
@@ -471,29 +423,11 @@ typedef struct {
     char zorgnetd[PATH_MAX];
 } b_opts;
 
-static uint64_t b_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t b_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* The whole run is bounded: past the deadline the broker is killed and the program leaves. */
 static void *b_watchdog(void *arg)
 {
     int timeout_s = *(const int *)arg;
-    uint64_t deadline = b_now_ns() + (uint64_t)timeout_s * 1000000000u;
-    while (b_now_ns() < deadline) {
-        struct timespec ts = {0, 100 * 1000000};
-        nanosleep(&ts, NULL);
-    }
+    bc_wait_deadline(timeout_s);
     fprintf(stderr, "zn_bench_signals: timed out after %d s while %s; aborting (raise --timeout or lower --count)\n",
             timeout_s, atomic_load(&g_phase));
     b_cleanup();
@@ -525,24 +459,6 @@ static int b_copy_file(const char *from, const char *to)
     if (out >= 0 && close(out) != 0)
         rc = -1;
     return rc;
-}
-
-static int b_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    socklen_t al = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 /* One database the broker runs on, with its keys and convenant (partner i: "partner-NN",
@@ -596,7 +512,7 @@ static int b_site_convenant(const b_opts *o, b_site *site)
         fprintf(stderr, "zn_bench_signals: out of memory\n");
         goto out;
     }
-    uint64_t now = b_wall_ms() / 1000u;
+    uint64_t now = bc_wall_ms() / 1000u;
     snprintf(c->name, sizeof c->name, "zorgnet signals benchmark");
     c->valid_from = now - 3600;
     c->valid_until = now + 7 * 86400;
@@ -661,7 +577,7 @@ static void b_site_free(b_site *site)
     free(site->partners);
     site->partners = NULL;
     zn_seckeys_wipe(&site->broker);
-    b_rmtree(site->dir);
+    bc_rmtree(site->dir);
 }
 
 /* ---- broker phase: the broker process ------------------------------------------------------ */
@@ -680,72 +596,15 @@ static pid_t b_start_broker(const b_opts *o, const b_site *site, const char *end
     }
     char *argv[] = {(char *)o->zorgnetd, "--convenant", conv, "--key", key, "--db", db, "--listen",
                     (char *)endpoint, NULL};
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "zn_bench_signals: fork failed: %s\n", strerror(errno));
+    pid_t pid = bc_spawn("zn_bench_signals", argv, log, true, false, NULL, NULL);
+    if (pid < 0)
         return -1;
-    }
-    if (pid == 0) {
-#ifdef __linux__
-        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            (void)dup2(fd, 1);
-            (void)dup2(fd, 2);
-            close(fd);
-        }
-        execv(argv[0], argv);
-        fprintf(stderr, "exec %s failed: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
     atomic_store(&g_broker_pid, (int)pid);
     return pid;
 }
 
 /* SIGTERM, then wait (SIGKILL after B_STOP_MS). 0 when it exited with status 0. */
-static int b_stop_broker(pid_t pid)
-{
-    int st = 0;
-    (void)kill(pid, SIGTERM);
-    for (int i = 0; i < B_STOP_MS / 10; i++) {
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            atomic_store(&g_broker_pid, 0);
-            return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-        }
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    (void)kill(pid, SIGKILL);
-    (void)waitpid(pid, &st, 0);
-    atomic_store(&g_broker_pid, 0);
-    return -1;
-}
-
-/* Watches the broker while clients wait for it: if it dies, the run fails at once. */
-typedef struct {
-    pid_t pid;
-    atomic_int stop;
-} b_monitor;
-
-static void *b_monitor_thread(void *arg)
-{
-    b_monitor *m = arg;
-    while (!atomic_load(&m->stop)) {
-        int st = 0;
-        if (waitpid(m->pid, &st, WNOHANG) == m->pid) {
-            atomic_store(&g_broker_pid, 0);
-            b_fail("the broker %s during the run (%s %d)", WIFSIGNALED(st) ? "died" : "exited",
-                   WIFSIGNALED(st) ? "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-            return NULL;
-        }
-        struct timespec ts = {0, 50 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    return NULL;
-}
+static int b_stop_broker(pid_t pid) { return bc_stop_broker(pid, B_STOP_MS, &g_broker_pid); }
 
 /* The last "shutdown frames=N commits=M" line of the broker's log. */
 static int b_shutdown_counts(const b_site *site, uint64_t *frames, uint64_t *commits)
@@ -769,39 +628,9 @@ static int b_shutdown_counts(const b_site *site, uint64_t *frames, uint64_t *com
 
 static void b_broker_log_tail(const b_site *site)
 {
-    char path[PATH_MAX + 128], buf[2048];
+    char path[PATH_MAX + 128];
     snprintf(path, sizeof path, "%s/broker.log", site->dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long n = ftell(f);
-        (void)fseek(f, n > (long)sizeof buf - 1 ? n - (long)sizeof buf + 1 : 0, SEEK_SET);
-    }
-    size_t got = fread(buf, 1, sizeof buf - 1, f);
-    buf[got] = '\0';
-    fclose(f);
-    fprintf(stderr, "zn_bench_signals: last lines of the broker's log:\n%s\n", buf);
-}
-
-/* CPU seconds (user + system) of a process, from /proc/PID/stat. */
-static double b_cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    unsigned long long ut = 0, st = 0;
-    /* after the command: state (field 3) ... utime (14), stime (15) */
-    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return 0;
-    long hz = sysconf(_SC_CLK_TCK);
-    return hz > 0 ? (double)(ut + st) / (double)hz : 0;
+    bc_log_tail("zn_bench_signals", path);
 }
 
 /* Bytes a process handed to write calls (wchar in /proc/PID/io), or -1 when not available.
@@ -869,59 +698,27 @@ static uint64_t b_hits(int count, int K)
     return n * (uint64_t)K;
 }
 
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int arrived;
-    bool open;
-    uint64_t t0;
-} b_gate;
-
-static void b_abstime(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_nsec += (long)ms * 1000000L;
-    ts->tv_sec += ts->tv_nsec / 1000000000L;
-    ts->tv_nsec %= 1000000000L;
-}
-
-/* Clients wait here after their handshake; -1 when the run failed instead. */
-static int b_gate_wait(b_gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->arrived++;
-    pthread_cond_broadcast(&g->cv);
-    while (!g->open && !b_failed()) {
-        struct timespec ts;
-        b_abstime(&ts, 100);
-        pthread_cond_timedwait(&g->cv, &g->mu, &ts);
-    }
-    bool open = g->open;
-    pthread_mutex_unlock(&g->mu);
-    return open ? 0 : -1;
-}
-
 /* Wait until n clients are ready (or the run failed, or ms passed). */
-static int b_gate_ready(b_gate *g, int n, int ms)
+static int b_gate_ready(bc_gate *g, int n, int ms)
 {
-    uint64_t until = b_now_ns() + (uint64_t)ms * 1000000u;
+    uint64_t until = bc_now_ns() + (uint64_t)ms * 1000000u;
     pthread_mutex_lock(&g->mu);
-    while (g->arrived < n && !b_failed() && b_now_ns() < until) {
+    while (g->arrived < n && !bc_failed() && bc_now_ns() < until) {
         struct timespec ts;
-        b_abstime(&ts, 100);
+        bc_abstime(&ts, 100);
         pthread_cond_timedwait(&g->cv, &g->mu, &ts);
     }
     bool ready = g->arrived >= n;
     pthread_mutex_unlock(&g->mu);
-    if (!ready && !b_failed())
-        b_fail("the clients were not connected to the broker within %d ms", ms);
-    return ready && !b_failed() ? 0 : -1;
+    if (!ready && !bc_failed())
+        bc_fail("the clients were not connected to the broker within %d ms", ms);
+    return ready && !bc_failed() ? 0 : -1;
 }
 
-static void b_gate_open(b_gate *g)
+static void b_gate_open(bc_gate *g)
 {
     pthread_mutex_lock(&g->mu);
-    g->t0 = b_now_ns();
+    g->t0 = bc_now_ns();
     g->open = true;
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
@@ -939,7 +736,7 @@ typedef struct {
     void *sock[B_MAX_PER_CLIENT];
     uint64_t version;
     int depth, count;
-    b_gate *gate;
+    bc_gate *gate;
     uint8_t **frames; /* REQUEST frames, corr = index + 2 (1 is the HELLO) */
     size_t *lens;
     uint64_t *sent_ns, *lat_ns;
@@ -971,7 +768,7 @@ static int b_client_build(b_client *c, int di, int k, int K)
         msgpack_sbuffer_clear(&body);
         zn_err_clear(&e);
         if (zn_body_signal_add(&body, &s, &e) != 0 ||
-            zn_request_build("signal-add", c->id[p], handler, b_wall_ms(), c->version, (const uint8_t *)body.data,
+            zn_request_build("signal-add", c->id[p], handler, bc_wall_ms(), c->version, (const uint8_t *)body.data,
                              body.size, c->key[p], &req, &req_len, sig, &e) != 0) {
             fprintf(stderr, "zn_bench_signals: cannot build a signal-add request: %s\n", e.text);
             rc = -1;
@@ -1037,16 +834,16 @@ static int b_take_frame(b_client *c, int p, zmq_msg_t *m, zn_frame *f)
         zmq_msg_close(m);
         if (err == EAGAIN)
             return 0;
-        b_fail("%s: receiving failed: %s", c->id[p], zmq_strerror(err));
+        bc_fail("%s: receiving failed: %s", c->id[p], zmq_strerror(err));
         return -1;
     }
     zn_err e;
     zn_err_clear(&e);
     memset(f, 0, sizeof *f);
     if (zn_frame_parse(zmq_msg_data(m), zmq_msg_size(m), f, &e) != 0) {
-        b_fail("%s: unreadable frame from the broker: %s", c->id[p], e.text);
+        bc_fail("%s: unreadable frame from the broker: %s", c->id[p], e.text);
     } else if (f->type == ZN_T_ERROR || f->type == ZN_T_BYE) {
-        b_fail("%s: the broker refused request %" PRIu32 ": %s: %s", c->id[p], f->corr, f->u.error.name,
+        bc_fail("%s: the broker refused request %" PRIu32 ": %s: %s", c->id[p], f->corr, f->u.error.name,
                f->u.error.text);
     } else {
         return 1;
@@ -1066,13 +863,13 @@ static int b_client_hello(b_client *c)
     zn_frame_hello(&sb, 1, c->version, 0, 0);
     for (int p = 0; p < c->n_partners; p++)
         if (zmq_send(c->sock[p], sb.data, sb.size, 0) != (int)sb.size) {
-            b_fail("%s: cannot send HELLO: %s", c->id[p], zmq_strerror(errno));
+            bc_fail("%s: cannot send HELLO: %s", c->id[p], zmq_strerror(errno));
             msgpack_sbuffer_destroy(&sb);
             return -1;
         }
     msgpack_sbuffer_destroy(&sb);
-    uint64_t until = b_now_ns() + (uint64_t)B_READY_MS * 1000000u;
-    while (n < c->n_partners && !b_failed() && b_now_ns() < until) {
+    uint64_t until = bc_now_ns() + (uint64_t)B_READY_MS * 1000000u;
+    while (n < c->n_partners && !bc_failed() && bc_now_ns() < until) {
         b_client_poll(c, 100);
         for (int p = 0; p < c->n_partners; p++) {
             zmq_msg_t m;
@@ -1081,7 +878,7 @@ static int b_client_hello(b_client *c)
             while ((got = b_take_frame(c, p, &m, &f)) == 1) {
                 if (f.type == ZN_T_WELCOME && f.corr == 1 && !welcomed[p]) {
                     if (strcmp(f.u.welcome.partner, c->id[p]) != 0)
-                        b_fail("%s: the broker welcomed partner %s", c->id[p], f.u.welcome.partner);
+                        bc_fail("%s: the broker welcomed partner %s", c->id[p], f.u.welcome.partner);
                     welcomed[p] = true;
                     n++;
                 }
@@ -1092,9 +889,9 @@ static int b_client_hello(b_client *c)
                 return -1;
         }
     }
-    if (n < c->n_partners && !b_failed())
-        b_fail("%s: no WELCOME from the broker within %d ms", c->id[0], B_READY_MS);
-    return b_failed() ? -1 : 0;
+    if (n < c->n_partners && !bc_failed())
+        bc_fail("%s: no WELCOME from the broker within %d ms", c->id[0], B_READY_MS);
+    return bc_failed() ? -1 : 0;
 }
 
 /* A RESULT for request idx through partner p: a new signal (never a refresh), its matches
@@ -1110,13 +907,13 @@ static int b_client_result(b_client *c, int p, const zn_frame *f, const uint8_t 
     zn_err_clear(&e);
     if (idx >= (uint32_t)c->count || sent[idx] != 1 || (int)(idx % (uint32_t)c->n_partners) != p ||
         strcmp(f->u.result.kind, "signal-add") != 0) {
-        b_fail("%s: unexpected RESULT (corr %" PRIu32 ", kind %s)", c->id[p], f->corr, f->u.result.kind);
+        bc_fail("%s: unexpected RESULT (corr %" PRIu32 ", kind %s)", c->id[p], f->corr, f->u.result.kind);
         return -1;
     }
     if (zn_result_signal_add_parse(f->u.result.body, signal, &refreshed, &expires, view, ZN_SIGNAL_MATCHES_MAX, &n,
                                    &e) != 0 ||
         refreshed) {
-        b_fail("%s: the RESULT of registration %" PRIu32 " is %s", c->id[p], idx,
+        bc_fail("%s: the RESULT of registration %" PRIu32 " is %s", c->id[p], idx,
                refreshed && !e.text[0] ? "a refresh of an earlier signal" : e.text);
         return -1;
     }
@@ -1131,31 +928,31 @@ static void *b_client_main(void *arg)
     zn_match *view = calloc(ZN_SIGNAL_MATCHES_MAX, sizeof *view);
     for (int p = 0; p < c->n_partners; p++)
         if (!(c->sock[p] = b_dealer(c, p))) {
-            b_fail("%s: cannot open a CurveZMQ socket: %s", c->id[p], zmq_strerror(errno));
+            bc_fail("%s: cannot open a CurveZMQ socket: %s", c->id[p], zmq_strerror(errno));
             goto out;
         }
     if (!sent || !view) {
-        b_fail("out of memory");
+        bc_fail("out of memory");
         goto out;
     }
-    if (b_client_hello(c) != 0 || b_gate_wait(c->gate) != 0)
+    if (b_client_hello(c) != 0 || bc_gate_wait(c->gate, NULL) != 0)
         goto out;
     int next = 0, done = 0, inflight = 0;
-    uint64_t last_reply = b_now_ns();
-    while (done < c->count && !b_failed()) {
+    uint64_t last_reply = bc_now_ns();
+    while (done < c->count && !bc_failed()) {
         while (next < c->count && inflight < c->depth) {
-            c->sent_ns[next] = b_now_ns();
+            c->sent_ns[next] = bc_now_ns();
             if (zmq_send(c->sock[next % c->n_partners], c->frames[next], c->lens[next], ZMQ_DONTWAIT) < 0) {
                 if (errno == EAGAIN)
                     break;
-                b_fail("%s: REQUEST failed: %s", c->id[next % c->n_partners], zmq_strerror(errno));
+                bc_fail("%s: REQUEST failed: %s", c->id[next % c->n_partners], zmq_strerror(errno));
                 goto out;
             }
             sent[next++] = 1;
             inflight++;
         }
         b_client_poll(c, 100);
-        uint64_t now = b_now_ns();
+        uint64_t now = bc_now_ns();
         int got = 0, answered = 0;
         for (int p = 0; p < c->n_partners && got >= 0; p++) {
             zmq_msg_t m;
@@ -1169,7 +966,7 @@ static void *b_client_main(void *arg)
                 }
                 zn_frame_free(&f);
                 zmq_msg_close(&m);
-                if (b_failed())
+                if (bc_failed())
                     break;
             }
         }
@@ -1178,7 +975,7 @@ static void *b_client_main(void *arg)
         if (answered)
             c->last_ns = last_reply = now;
         else if (now - last_reply > (uint64_t)B_REPLY_MS * 1000000u)
-            b_fail("%s: no RESULT for %d ms with %d requests waiting", c->id[0], B_REPLY_MS, inflight);
+            bc_fail("%s: no RESULT for %d ms with %d requests waiting", c->id[0], B_REPLY_MS, inflight);
     }
 out:
     free(sent), free(view);
@@ -1202,12 +999,6 @@ typedef struct {
     b_mem start, end;                   /* the broker's memory when ready, after the workload */
 } b_bres;
 
-static int b_cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Start the broker on site's database, run K clients at depth index di, stop it. */
 static int b_depth_run(const b_opts *o, b_site *site, int di, b_bres *res)
 {
@@ -1215,8 +1006,8 @@ static int b_depth_run(const b_opts *o, b_site *site, int di, b_bres *res)
     b_client *cl = calloc((size_t)K, sizeof *cl);
     pthread_t th[B_MAX_THREADS];
     int started = 0, rc = -1;
-    b_gate gate = {.arrived = 0};
-    b_monitor mon = {.pid = -1};
+    bc_gate gate = {.arrived = 0};
+    bc_monitor mon = {.pid = -1, .running = &g_broker_pid};
     pthread_t mon_th;
     bool mon_started = false;
     void *ctx = zmq_ctx_new();
@@ -1227,9 +1018,9 @@ static int b_depth_run(const b_opts *o, b_site *site, int di, b_bres *res)
 
     pthread_mutex_init(&gate.mu, NULL);
     pthread_cond_init(&gate.cv, NULL);
-    int port = b_free_port();
+    int port = bc_free_port();
     if (!cl || !ctx || port <= 0) {
-        b_fail("cannot set up the clients (memory, ZeroMQ or a free loopback port)");
+        bc_fail("cannot set up the clients (memory, ZeroMQ or a free loopback port)");
         goto out;
     }
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
@@ -1245,32 +1036,32 @@ static int b_depth_run(const b_opts *o, b_site *site, int di, b_bres *res)
             b_partner_id(c->id[p], i);
         }
         if (b_client_build(c, di, k, K) != 0) {
-            b_fail("cannot build the registrations");
+            bc_fail("cannot build the registrations");
             goto out;
         }
     }
     atomic_store(&g_phase, "starting the broker");
-    uint64_t t_start = b_now_ns();
+    uint64_t t_start = bc_now_ns();
     if ((pid = b_start_broker(o, site, endpoint)) < 0) {
-        b_fail("cannot start the broker");
+        bc_fail("cannot start the broker");
         goto out;
     }
     mon.pid = pid;
-    if (pthread_create(&mon_th, NULL, b_monitor_thread, &mon) != 0) {
-        b_fail("cannot start a thread");
+    if (pthread_create(&mon_th, NULL, bc_monitor_thread, &mon) != 0) {
+        bc_fail("cannot start a thread");
         goto out;
     }
     mon_started = true;
     for (; started < K; started++)
         if (pthread_create(&th[started], NULL, b_client_main, &cl[started]) != 0) {
-            b_fail("cannot start a thread");
+            bc_fail("cannot start a thread");
             break;
         }
     if (b_gate_ready(&gate, K, B_READY_MS) != 0)
         goto join;
-    res->ready_ms = (double)(b_now_ns() - t_start) / 1e6;
+    res->ready_ms = (double)(bc_now_ns() - t_start) / 1e6;
     res->start = b_memory(pid);
-    cpu0 = b_cpu_s(pid), wchar0 = b_wchar(pid);
+    cpu0 = bc_proc_cpu_s(pid), wchar0 = b_wchar(pid);
     fprintf(stderr, "zn_bench_signals: run %d, %s database, depth %d: broker pid %d ready after %.0f ms\n",
             res->run, site->label, o->depths[di], (int)pid, res->ready_ms);
     atomic_store(&g_phase, "measuring registrations through the broker");
@@ -1278,14 +1069,14 @@ static int b_depth_run(const b_opts *o, b_site *site, int di, b_bres *res)
 join:
     for (int k = 0; k < started; k++)
         pthread_join(th[k], NULL);
-    if (b_failed())
+    if (bc_failed())
         goto out;
     res->end = b_memory(pid);
-    double cpu1 = b_cpu_s(pid), wchar1 = b_wchar(pid);
+    double cpu1 = bc_proc_cpu_s(pid), wchar1 = b_wchar(pid);
 
     uint64_t last = gate.t0, n = (uint64_t)K * (uint64_t)o->count;
     if (!(lat = malloc(n * sizeof *lat))) {
-        b_fail("out of memory");
+        bc_fail("out of memory");
         goto out;
     }
     res->matches_seen = 0;
@@ -1295,7 +1086,7 @@ join:
             last = cl[k].last_ns;
         res->matches_seen += cl[k].matches_seen;
     }
-    qsort(lat, n, sizeof *lat, b_cmp_u64);
+    qsort(lat, n, sizeof *lat, bc_cmp_u64);
     res->depth = o->depths[di];
     res->label = site->label;
     res->signals_before = site->signals_before;
@@ -1317,11 +1108,11 @@ join:
     int stopped = b_stop_broker(pid);
     pid = -1;
     if (stopped != 0) {
-        b_fail("the broker did not shut down cleanly");
+        bc_fail("the broker did not shut down cleanly");
         goto out;
     }
     if (b_shutdown_counts(site, &res->frames, &res->commits) != 0) {
-        b_fail("the broker's log has no shutdown line");
+        bc_fail("the broker's log has no shutdown line");
         goto out;
     }
     rc = 0;
@@ -1372,18 +1163,18 @@ static int b_site_check(const b_opts *o, const b_site *site, uint64_t matches_be
     uint64_t signals = 0;
     snprintf(path, sizeof path, "%s/broker.db", site->dir);
     if (b_db_counts(path, &signals, matches, queued) != 0) {
-        b_fail("the broker's database cannot be read after the run");
+        bc_fail("the broker's database cannot be read after the run");
         return -1;
     }
     uint64_t regs = (uint64_t)o->n_depths * (uint64_t)o->threads * (uint64_t)o->count;
     uint64_t want = (uint64_t)o->n_depths * b_hits(o->count, o->threads);
     if (signals != site->signals_before + regs) {
-        b_fail("the %s database holds %" PRIu64 " signals after %" PRIu64 " registrations on %" PRIu64, site->label,
+        bc_fail("the %s database holds %" PRIu64 " signals after %" PRIu64 " registrations on %" PRIu64, site->label,
                signals, regs, site->signals_before);
         return -1;
     }
     if (*matches != matches_before + want) {
-        b_fail("the %s database holds %" PRIu64 " new matches; the shared pseudonyms make %" PRIu64, site->label,
+        bc_fail("the %s database holds %" PRIu64 " new matches; the shared pseudonyms make %" PRIu64, site->label,
                *matches - matches_before, want);
         return -1;
     }
@@ -1431,20 +1222,20 @@ static int b_site_run(const b_opts *o, int run, const char *template_path, b_bre
     site.label = template_path ? "filled" : "empty";
     snprintf(site.dir, sizeof site.dir, "%s/broker-run%d-%s", g_top, run, site.label);
     if (mkdir(site.dir, 0700) != 0) {
-        b_fail("cannot create %s: %s", site.dir, strerror(errno));
+        bc_fail("cannot create %s: %s", site.dir, strerror(errno));
         return -1;
     }
     snprintf(db, sizeof db, "%s/broker.db", site.dir);
     int rc = -1;
     atomic_store(&g_phase, "preparing keys, convenant and database");
     if (b_site_convenant(o, &site) != 0) {
-        b_fail("cannot prepare the convenant");
+        bc_fail("cannot prepare the convenant");
         goto out;
     }
     if (template_path) {
         if (b_copy_file(template_path, db) != 0 ||
             b_db_counts(db, &site.signals_before, &before_matches, &queued) != 0) {
-            b_fail("cannot copy the filled database %s", template_path);
+            bc_fail("cannot copy the filled database %s", template_path);
             goto out;
         }
     }
@@ -1663,15 +1454,7 @@ static void b_usage(FILE *f)
 
 static int b_num(const char *name, const char *v, long long min, long long max, long long *out)
 {
-    char *end = NULL;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || !end || *end || end == v || x < min || x > max) {
-        fprintf(stderr, "zn_bench_signals: %s must be a whole number from %lld to %lld\n", name, min, max);
-        return -1;
-    }
-    *out = x;
-    return 0;
+    return bc_num("zn_bench_signals", name, v, min, max, out);
 }
 
 static int b_depth_list(const char *v, b_opts *o)
@@ -1688,25 +1471,12 @@ static int b_depth_list(const char *v, b_opts *o)
     return o->n_depths ? 0 : -1;
 }
 
-static int b_default_zorgnetd(char *out, size_t cap)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return snprintf(out, cap, "./zorgnetd") < (int)cap ? 0 : -1;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash)
-        *slash = '\0';
-    return snprintf(out, cap, "%s/zorgnetd", slash ? self : ".") < (int)cap ? 0 : -1;
-}
-
 static int b_parse(int argc, char **argv, b_opts *o)
 {
     *o = (b_opts){.signals = 1000000, .phase = B_PHASE_STORE | B_PHASE_BROKER, .base = getenv("TMPDIR"),
                   .runs = 3, .threads = 8, .per_client = 8, .count = 4000, .depths = {1, 8, 64}, .n_depths = 3,
                   .timeout_s = 3600};
-    if (b_default_zorgnetd(o->zorgnetd, sizeof o->zorgnetd) != 0)
+    if (bc_exe_sibling(o->zorgnetd, sizeof o->zorgnetd, "zorgnetd") != 0)
         return -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -1821,10 +1591,10 @@ int main(int argc, char **argv)
     else
         b_make_template(o.signals, template_path);
     int rc = broker ? b_broker_phase(&o, template_path, o.signals) : 0;
-    if (rc != 0 || b_failed())
-        fprintf(stderr, "zn_bench_signals: FAILED: %s\n", g_fail_msg[0] ? g_fail_msg : "see the messages above");
+    if (rc != 0 || bc_failed())
+        fprintf(stderr, "zn_bench_signals: FAILED: %s\n", bc_fail_msg()[0] ? bc_fail_msg() : "see the messages above");
     if (g_keep)
         fprintf(stderr, "zn_bench_signals: files kept in %s\n", g_top);
     b_cleanup();
-    return rc != 0 || b_failed() ? 1 : 0;
+    return rc != 0 || bc_failed() ? 1 : 0;
 }
