@@ -718,6 +718,22 @@ static int s_show_inbox(const s_cli *x, zn_client *c, const zn_item *it, zn_err 
     return x->json ? s_print_json(it, e) : s_print_text(it, e);
 }
 
+/* inbox and matches: open the client, one pass over the items, close. 0, or -1 with e set. */
+static int s_items_run(const s_cli *x, int wait_ms, s_want_fn want, const void *ctx, s_show_fn show, size_t *shown,
+                       bool *invalid, zn_err *e)
+{
+    zn_client *c = zn_client_open(&x->opts, e);
+    if (!c)
+        return -1;
+    uint64_t before = zn_client_convenant_version(c);
+    *shown = 0;
+    *invalid = false;
+    int rc = s_show_items(x, c, wait_ms, want, ctx, show, shown, invalid, e);
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    return rc;
+}
+
 static int s_cmd_inbox(s_cli *x)
 {
     zn_err e;
@@ -733,17 +749,9 @@ static int s_cmd_inbox(s_cli *x)
         return s_fail(x, &e);
     if (!x->opts.key_path)
         return s_usage(x, "inbox needs --key (or ZORGNET_KEY)");
-
-    zn_client *c = zn_client_open(&x->opts, &e);
-    if (!c)
-        return s_fail(x, &e);
-    uint64_t before = zn_client_convenant_version(c);
-    size_t shown = 0;
-    bool invalid = false;
-    int rc = s_show_items(x, c, wait_ms, s_want_type, &filter, s_show_inbox, &shown, &invalid, &e);
-    s_note_convenant(x, c, before);
-    zn_client_close(&c);
-    if (rc != 0)
+    size_t shown;
+    bool invalid;
+    if (s_items_run(x, wait_ms, s_want_type, &filter, s_show_inbox, &shown, &invalid, &e) != 0)
         return s_fail(x, &e);
     return invalid ? ZN_CLASS_VERIFY : 0;
 }
@@ -2218,16 +2226,9 @@ static int s_cmd_matches(s_cli *x)
         return s_usage(x, "--wait takes seconds from 0 to 86400, such as 30 or 0.5");
     if (!x->opts.key_path)
         return s_usage(x, "matches needs --key (or ZORGNET_KEY)");
-    zn_client *c = zn_client_open(&x->opts, &e);
-    if (!c)
-        return s_fail(x, &e);
-    uint64_t before = zn_client_convenant_version(c);
-    size_t shown = 0;
-    bool invalid = false;
-    int rc = s_show_items(x, c, wait_ms, s_want_match, NULL, s_show_match, &shown, &invalid, &e);
-    s_note_convenant(x, c, before);
-    zn_client_close(&c);
-    if (rc != 0)
+    size_t shown;
+    bool invalid;
+    if (s_items_run(x, wait_ms, s_want_match, NULL, s_show_match, &shown, &invalid, &e) != 0)
         return s_fail(x, &e);
     if (shown == 0 && !x->json)
         printf("no new match notices\n");
