@@ -403,7 +403,7 @@ int zn_store_commit(zn_store *s)
     s->in_tx = 0;
     if (s->wal_big) { /* committed already: a failure here only leaves the WAL long */
         s->wal_big = false;
-        (void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        (void)zn_store_checkpoint_truncate(s); /* retries while the checkpoint thread is busy */
     }
     return 0;
 }

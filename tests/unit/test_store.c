@@ -185,32 +185,41 @@ static void test_schema_version_and_reopen(void **state)
     assert_int_equal(v, 42);
 }
 
-/* A database of schema 1 (before the audit log) is migrated forward and keeps its rows. */
-static void test_schema_1_migrated(void **state)
+/* The tables of schema 1, as the first zorgnetd created them. */
+#define S_SCHEMA_1 \
+    "CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;" \
+    "CREATE TABLE cases(id BLOB PRIMARY KEY, network TEXT NOT NULL, regisseur TEXT NOT NULL," \
+    "  created_ms INTEGER NOT NULL);" \
+    "CREATE TABLE queue(seq INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT NOT NULL," \
+    "  item_id BLOB NOT NULL, kind INTEGER NOT NULL, sender TEXT, case_id BLOB, body BLOB NOT NULL," \
+    "  created_ms INTEGER NOT NULL);" \
+    "CREATE INDEX queue_by_recipient ON queue(recipient, seq);" \
+    "CREATE TABLE msgids(sender TEXT NOT NULL, msgid BLOB NOT NULL, recipient TEXT NOT NULL," \
+    "  case_id BLOB NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY(sender, msgid)) WITHOUT ROWID;" \
+    "CREATE INDEX msgids_by_time ON msgids(created_ms);" \
+    "CREATE TABLE nonces(partner TEXT NOT NULL, nonce BLOB NOT NULL, at_ms INTEGER NOT NULL," \
+    "  PRIMARY KEY(partner, nonce)) WITHOUT ROWID;" \
+    "CREATE INDEX nonces_by_time ON nonces(at_ms);"
+
+/* Replace the fixture's database by one made with sql (an older schema and its rows). */
+static void s_old_database(s_fix *f, const char *sql)
 {
-    s_fix *f = *state;
     zn_store_close(&f->s);
     unlink(f->path);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-        "CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
-        "CREATE TABLE cases(id BLOB PRIMARY KEY, network TEXT NOT NULL, regisseur TEXT NOT NULL,"
-        "  created_ms INTEGER NOT NULL);"
-        "CREATE TABLE queue(seq INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT NOT NULL,"
-        "  item_id BLOB NOT NULL, kind INTEGER NOT NULL, sender TEXT, case_id BLOB, body BLOB NOT NULL,"
-        "  created_ms INTEGER NOT NULL);"
-        "CREATE INDEX queue_by_recipient ON queue(recipient, seq);"
-        "CREATE TABLE msgids(sender TEXT NOT NULL, msgid BLOB NOT NULL, recipient TEXT NOT NULL,"
-        "  case_id BLOB NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY(sender, msgid)) WITHOUT ROWID;"
-        "CREATE INDEX msgids_by_time ON msgids(created_ms);"
-        "CREATE TABLE nonces(partner TEXT NOT NULL, nonce BLOB NOT NULL, at_ms INTEGER NOT NULL,"
-        "  PRIMARY KEY(partner, nonce)) WITHOUT ROWID;"
-        "CREATE INDEX nonces_by_time ON nonces(at_ms);"
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* A database of schema 1 (before the audit log) is migrated forward and keeps its rows. */
+static void test_schema_1_migrated(void **state)
+{
+    s_fix *f = *state;
+    s_old_database(f, S_SCHEMA_1
         "INSERT INTO meta VALUES('convenant_version', 7);"
         "INSERT INTO msgids VALUES('school', x'07', 'ggd', x'09', 5);"
-        "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+        "PRAGMA user_version = 1;");
     zn_err e;
     assert_int_equal(zn_store_open(f->path, &f->s, &e), 0);
     uint64_t v = 0, size = 1;
@@ -817,24 +826,7 @@ static void test_wal_stays_bounded(void **state)
 static void test_schema_2_migrated(void **state)
 {
     s_fix *f = *state;
-    zn_store_close(&f->s);
-    unlink(f->path);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-        "CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
-        "CREATE TABLE cases(id BLOB PRIMARY KEY, network TEXT NOT NULL, regisseur TEXT NOT NULL,"
-        "  created_ms INTEGER NOT NULL);"
-        "CREATE TABLE queue(seq INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT NOT NULL,"
-        "  item_id BLOB NOT NULL, kind INTEGER NOT NULL, sender TEXT, case_id BLOB, body BLOB NOT NULL,"
-        "  created_ms INTEGER NOT NULL);"
-        "CREATE INDEX queue_by_recipient ON queue(recipient, seq);"
-        "CREATE TABLE msgids(sender TEXT NOT NULL, msgid BLOB NOT NULL, recipient TEXT NOT NULL,"
-        "  case_id BLOB NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY(sender, msgid)) WITHOUT ROWID;"
-        "CREATE INDEX msgids_by_time ON msgids(created_ms);"
-        "CREATE TABLE nonces(partner TEXT NOT NULL, nonce BLOB NOT NULL, at_ms INTEGER NOT NULL,"
-        "  PRIMARY KEY(partner, nonce)) WITHOUT ROWID;"
-        "CREATE INDEX nonces_by_time ON nonces(at_ms);"
+    s_old_database(f, S_SCHEMA_1
         "ALTER TABLE msgids ADD COLUMN audit_idx INTEGER;"
         "CREATE TABLE audit(idx INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, d BLOB NOT NULL, salt BLOB,"
         "  entry BLOB);"
@@ -848,8 +840,7 @@ static void test_schema_2_migrated(void **state)
         "INSERT INTO audit VALUES(0, 5, zeroblob(32), NULL, NULL);"
         "INSERT INTO audit VALUES(1, 6, zeroblob(32), NULL, NULL);"
         "INSERT INTO convenants VALUES(7, x'80');"
-        "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+        "PRAGMA user_version = 2;");
     zn_err e;
     assert_int_equal(zn_store_open(f->path, &f->s, &e), 0);
     uint64_t v = 0, size = 0, n = 9;
