@@ -217,10 +217,10 @@ int zn_args_parse_ex(int argc, char **argv, const zn_opt_spec *specs, size_t nsp
                      const char **values, zn_arg_list *lists, const char **pos, size_t maxpos,
                      size_t *npos, zn_err *e) __attribute__((warn_unused_result));
 
-/* true when s[0..n) holds what looks like a BSN: nine digits that pass the 11-proef, written
- * together or in groups separated by single spaces, dots or dashes ("999990019",
- * "9999.90.019", "999 990 019"), and not part of a longer number. Used to keep BSNs out of
- * text the broker stores in the clear (a signal's contact). */
+/* true when s[0..n) holds what looks like a BSN by the rules of zn_identifiers_scan
+ * (zn_identifiers.h): nine digits that pass the 11-proef, together or grouped 3-3-3 or 4-2-3
+ * ("999990019", "9999.90.019", "999 990 019"), not part of a longer number. Used to keep BSNs
+ * out of text the broker stores in the clear (a signal's contact). */
 bool zn_text_has_bsn(const char *s, size_t n);
 
 #endif

@@ -1,5 +1,6 @@
 /* Text output and command-line helpers shared by libzorgnet and the zorgnet CLI. */
 #include "zn_client_internal.h"
+#include "zn_identifiers.h"
 #include "zn_pseudonym.h"
 #include "zn_wire.h"
 
@@ -8,7 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#define S_BSN_TEXT (ZN_BSN_LEN + 1) /* nine digits + NUL */
 
 static bool s_is_control(uint32_t cp)
 {
@@ -326,54 +326,19 @@ int zn_args_parse_ex(int argc, char **argv, const zn_opt_spec *specs, size_t nsp
     return 0;
 }
 
-static bool s_is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* Nine digits at p as a NUL-terminated string that zn_bsn_valid checks. */
-static bool s_nine_valid(const char *p)
-{
-    char d[S_BSN_TEXT];
-    memcpy(d, p, S_BSN_TEXT - 1);
-    d[S_BSN_TEXT - 1] = '\0';
-    bool ok = zn_bsn_valid(d);
-    sodium_memzero(d, sizeof d);
-    return ok;
-}
-
 bool zn_text_has_bsn(const char *s, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        if (!s_is_digit(s[i])) {
-            i++;
-            continue;
-        }
-        /* a group: runs of digits joined by single separators */
-        char all[S_BSN_TEXT];
-        size_t total = 0;
-        bool found = false;
-        for (;;) {
-            size_t start = i;
-            while (i < n && s_is_digit(s[i]))
-                i++;
-            if (i - start == S_BSN_TEXT - 1 && s_nine_valid(s + start))
-                found = true;
-            for (size_t k = start; k < i; k++, total++)
-                if (total < S_BSN_TEXT - 1)
-                    all[total] = s[k];
-            if (i + 1 < n && (s[i] == ' ' || s[i] == '.' || s[i] == '-') && s_is_digit(s[i + 1])) {
-                i++;
-                continue;
-            }
-            break;
-        }
-        if (!found && total == S_BSN_TEXT - 1)
-            found = s_nine_valid(all);
-        sodium_memzero(all, sizeof all);
-        if (found)
-            return true;
+    /* the anonymous-mode scanner's rules; only its BSN hits count here (today: no date matters) */
+    size_t off = 0;
+    while (off < n) {
+        zn_id_hit h[32];
+        size_t found = zn_identifiers_scan(s + off, n - off, 0, h, 32);
+        for (size_t i = 0; i < found && i < 32; i++)
+            if (h[i].kind == ZN_ID_BSN)
+                return true;
+        if (found <= 32)
+            return false;
+        off += h[31].offset + h[31].len;
     }
     return false;
 }
