@@ -1258,3 +1258,25 @@ int zh_request_call(zh_env *h, void *sock, uint32_t corr, int signer, const char
         return -1;
     }
 }
+
+uint8_t *zh_slurp(const char *path, size_t *len)
+{
+    *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    uint8_t *buf = NULL;
+    if (fseek(fp, 0, SEEK_END) == 0) {
+        long size = ftell(fp);
+        if (size >= 0 && fseek(fp, 0, SEEK_SET) == 0) {
+            buf = malloc((size_t)size + 1);
+            if (!buf || (*len = fread(buf, 1, (size_t)size, fp)) != (size_t)size) {
+                fprintf(stderr, "harness: cannot read %s\n", path);
+                abort();
+            }
+        }
+    }
+    fclose(fp);
+    return buf;
+}
+

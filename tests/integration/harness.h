@@ -253,6 +253,10 @@ int zh_sync(void *sock, uint32_t corr, int *skipped);
 /* Random bytes. */
 void zh_random(void *p, size_t n);
 
+/* The whole file at path (malloc'd, one spare byte; *len its size), or NULL with *len 0 when it
+ * cannot be opened (e.g. a WAL that does not exist). A short read fails the test. */
+uint8_t *zh_slurp(const char *path, size_t *len);
+
 /* ---- audit-log tests: broker arguments and convenant policy ---- */
 
 /* zh_broker_start with extra command-line arguments after the usual ones (a NULL-terminated

@@ -212,26 +212,6 @@ static bool s_items_hold(const s_ent *x, const char *key, const uint8_t id[ZN_ID
 
 /* ---- files ---------------------------------------------------------------------------------- */
 
-static uint8_t *s_slurp(const char *path, size_t *len)
-{
-    *len = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    uint8_t *buf = NULL;
-    if (fseek(fp, 0, SEEK_END) == 0) {
-        long size = ftell(fp);
-        if (size >= 0 && fseek(fp, 0, SEEK_SET) == 0) {
-            buf = malloc((size_t)size + 1);
-            assert_non_null(buf);
-            *len = fread(buf, 1, (size_t)size, fp);
-            assert_int_equal(*len, (size_t)size);
-        }
-    }
-    fclose(fp);
-    return buf;
-}
-
 /* The database file and its WAL (when there is one), as bytes. */
 typedef struct {
     uint8_t *db, *wal;
@@ -242,9 +222,9 @@ static void s_disk_read(zh_env *h, s_disk *d)
 {
     char wal[ZH_PATH_MAX + 8];
     snprintf(wal, sizeof wal, "%s-wal", h->db_path);
-    d->db = s_slurp(h->db_path, &d->db_len);
+    d->db = zh_slurp(h->db_path, &d->db_len);
     assert_non_null(d->db);
-    d->wal = s_slurp(wal, &d->wal_len);
+    d->wal = zh_slurp(wal, &d->wal_len);
 }
 
 static bool s_disk_has(const s_disk *d, const uint8_t *p, size_t n)
@@ -415,7 +395,7 @@ static void test_events_recorded(void **state)
     assert_int_equal(x->en.decision, ZN_AUDIT_ALLOWED);
     assert_int_equal(s_detail_u64(x, "version"), h->version);
     size_t conv_len;
-    uint8_t *conv = s_slurp(h->conv_path, &conv_len), digest[32];
+    uint8_t *conv = zh_slurp(h->conv_path, &conv_len), digest[32];
     assert_non_null(conv);
     crypto_hash_sha256(digest, conv, conv_len);
     free(conv);

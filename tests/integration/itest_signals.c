@@ -1686,33 +1686,13 @@ static long s_scan(const uint8_t *buf, size_t len, const char *bsn, const char *
     return -1;
 }
 
-static uint8_t *s_slurp(const char *path, size_t *len)
-{
-    *len = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    uint8_t *buf = NULL;
-    if (fseek(fp, 0, SEEK_END) == 0) {
-        long size = ftell(fp);
-        if (size >= 0 && fseek(fp, 0, SEEK_SET) == 0) {
-            buf = malloc((size_t)size + 1);
-            assert_non_null(buf);
-            *len = fread(buf, 1, (size_t)size, fp);
-            assert_int_equal(*len, (size_t)size);
-        }
-    }
-    fclose(fp);
-    return buf;
-}
-
 static const char *const s_bsns[] = {P1, P2, P3, P4};
 
 /* Scan one file (absent is fine unless `must`) for every BSN; returns the hits, each printed. */
 static int s_scan_file(const char *path, bool must, size_t *scanned)
 {
     size_t len;
-    uint8_t *buf = s_slurp(path, &len);
+    uint8_t *buf = zh_slurp(path, &len);
     if (!buf) {
         if (must)
             fail_msg("%s cannot be read", path);
@@ -1745,7 +1725,7 @@ static int s_scan_broker_files(zh_env *h, size_t *scanned)
 static bool s_file_has(const char *path, const uint8_t *p, size_t n)
 {
     size_t len;
-    uint8_t *buf = s_slurp(path, &len);
+    uint8_t *buf = zh_slurp(path, &len);
     bool found = false;
     for (size_t i = 0; buf && !found && i + n <= len; i++)
         found = memcmp(buf + i, p, n) == 0;
@@ -1775,7 +1755,7 @@ static void test_bsn_scan_detects(void **state)
             assert_int_equal(fwrite(buf, 1, sizeof buf, fp), sizeof buf);
             assert_int_equal(fclose(fp), 0);
             size_t len;
-            uint8_t *back = s_slurp(path, &len);
+            uint8_t *back = zh_slurp(path, &len);
             const char *what = NULL;
             long found = s_scan_enc(back, len, &enc[k]), any = s_scan(back, len, s_bsns[i], &what);
             free(back);
