@@ -2,13 +2,14 @@
  *
  * Every rule is one row of a table in policy.c: an action, who may do it, and the refusal code
  * when they may not. No I/O, no clock, no globals: the broker and the tests call the same
- * functions with the same inputs. Later capabilities (consent, overrides, anonymous traffic)
- * extend the table and the zn_case record.
+ * functions with the same inputs. Case traffic (consent, safety overrides, anonymous cases,
+ * membership) is a second table in policy.c, over the facts the broker gathers (zn_case_facts).
  *
  * Ownership: everything is borrowed for the duration of the call. */
 #ifndef ZN_POLICY_H
 #define ZN_POLICY_H
 
+#include "zn_case.h"
 #include "zn_convenant.h"
 #include "zn_envelope.h"
 #include "zn_err.h"
@@ -18,6 +19,11 @@ typedef struct {
     char network[ZN_IDENT_MAX];
     char regisseur[ZN_IDENT_MAX];
     uint64_t created_ms;
+    uint64_t closed_ms; /* 0: open */
+    bool identified;    /* a person is linked (person, related hold pseudonyms) */
+    uint8_t person[ZN_PSN_LEN];
+    uint32_t n_related;
+    uint8_t related[ZN_CASE_RELATED_MAX][ZN_PSN_LEN];
 } zn_case;
 
 typedef enum {
@@ -26,7 +32,53 @@ typedef enum {
     ZN_ACT_SIGNAL_ADD,    /* actor registers (or refreshes) a signal in `network` */
     ZN_ACT_MATCH_DECIDE,  /* actor connects the partners of a match or names its lead: a
                              coordinator of `network` or of `network2` */
+    /* Actions on a case (`kase` and `facts` required; facts from the actor's side): */
+    ZN_ACT_CASE_READ,     /* case-show, consent-show: a member, or a coordinator of the case's
+                             network */
+    ZN_ACT_CASE_CLOSE,    /* the regisseur, on an open case with no open handover */
+    ZN_ACT_CASE_LINK,     /* the regisseur, on an open anonymous case with granted, unexpired
+                             consent */
+    ZN_ACT_CONSENT_SET,   /* the regisseur, on an open case */
+    ZN_ACT_OVERRIDE_NEW,  /* a member with the partner role, on an open identified case, for a
+                             counterpart (not itself) with the partner role */
+    ZN_ACT_OVERRIDE_REVIEW, /* a coordinator of the case's network */
+    ZN_ACT_HANDOVER_OFFER,  /* the regisseur, on an open case with no open handover, to a
+                               counterpart (not itself) with the partner role; then as SEND */
+    ZN_ACT_HANDOVER_ACCEPT, /* the handover's recipient (who it is, the broker checks: it
+                               answers unknown-handover to anyone else), with the partner role;
+                               counterpart: the offering partner; then as SEND from the
+                               offering partner to the actor: here facts are from the offering
+                               partner's side (sender) and the actor is the recipient */
 } zn_action;
+
+/* What the broker knows of a case, seen from one sender and one recipient (for a traffic
+ * decision: SEND, HANDOVER_OFFER, HANDOVER_ACCEPT) or from the actor alone (other case actions;
+ * the recipient fields are then ignored). Worked out from the store by the broker; the rules
+ * over them are the table in policy.c. */
+typedef struct {
+    bool sender_regisseur;      /* the sender holds the case */
+    bool sender_received;       /* the sender received an envelope or a handover on it */
+    bool sender_in_scope;       /* the current consent names the sender in its scope */
+    bool recipient_regisseur;
+    bool recipient_in_scope;
+    zn_consent_state consent;   /* the current consent record's state (NONE: none recorded) */
+    bool consent_expired;       /* its until has passed */
+    zn_override_state override; /* the override between sender and recipient, in either
+                                   direction, that stands longest: PENDING or APPROVED when one
+                                   stands (expiry already applied: an expired one is EXPIRED),
+                                   else the state of the latest, NONE when there is none */
+    bool sender_overridden;     /* a standing override on the case names the sender (either end) */
+    bool handover_open;         /* the case has an open handover */
+} zn_case_facts;
+
+/* The legal basis of a case decision (the audit entry's `basis`). */
+typedef enum { ZN_BASIS_NONE = 0, ZN_BASIS_CONSENT, ZN_BASIS_OVERRIDE, ZN_BASIS_ANONYMOUS } zn_basis;
+const char *zn_basis_name(zn_basis b); /* NULL, "consent", "safety-override", "anonymous" */
+
+/* Membership: the regisseur, a partner that received an envelope or a handover on the case, a
+ * partner the current consent admits (granted, unexpired, in scope), or one a standing
+ * override names. */
+bool zn_policy_member(const zn_case_facts *f);
 
 typedef struct {
     zn_action action;
@@ -35,9 +87,19 @@ typedef struct {
     const zn_case *kase;           /* the case (SEND), else NULL */
     const char *network;           /* the network (CASE_NEW, SIGNAL_ADD, MATCH_DECIDE), else NULL */
     const char *network2;          /* MATCH_DECIDE: the other signal's network, else NULL */
+    const zn_case_facts *facts;    /* actions on a case, else NULL */
 } zn_policy_query;
 
-/* ZN_E_OK when allowed; otherwise the refusal code with a plain sentence in e. */
+/* ZN_E_OK when allowed; otherwise the refusal code with a plain sentence in e. For SEND,
+ * HANDOVER_OFFER and HANDOVER_ACCEPT the traffic table decides after the role rows: a closed
+ * case refuses everything (case-closed); a sender that is no member is refused (not-member); on
+ * an anonymous case members send to partners of the network (basis anonymous); on an identified
+ * case a granted, unexpired consent that covers the recipient (in scope, or the regisseur)
+ * allows it (basis consent), else a standing override between the two (basis
+ * safety-override), else consent-required, whose sentence suggests the anonymous route. *basis
+ * (when not NULL) gets the basis when allowed, ZN_BASIS_NONE otherwise. */
+zn_code zn_policy_check_basis(const zn_convenant *c, const zn_policy_query *q, zn_basis *basis, zn_err *e);
+/* zn_policy_check_basis without the basis. */
 zn_code zn_policy_check(const zn_convenant *c, const zn_policy_query *q, zn_err *e);
 
 /* Who learns of a match of `link` between a signal in network index a and one in b (in either

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ZN_SCHEMA_VERSION 3
+#define ZN_SCHEMA_VERSION 4
 
 typedef struct zn_store zn_store;
 
@@ -43,9 +43,87 @@ int zn_store_meta_set_u64(zn_store *s, const char *key, uint64_t v);
 int zn_store_meta_get_blob(zn_store *s, const char *key, uint8_t *buf, size_t len);
 int zn_store_meta_set_blob(zn_store *s, const char *key, const uint8_t *buf, size_t len);
 
-/* cases: get returns 1 found, 0 absent, -1 error; insert returns 1 if the id exists. */
+/* cases: get returns 1 found, 0 absent, -1 error; insert returns 1 if the id exists (every
+ * field of zn_case is stored, the person and related pseudonyms only when identified). The
+ * setters return rows changed (0 or 1) or -1: link sets person and related and marks the case
+ * identified; close sets closed_ms; regisseur names the new regisseur. */
 int zn_store_case_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_case *out);
 int zn_store_case_insert(zn_store *s, const zn_case *c);
+int zn_store_case_link(zn_store *s, const uint8_t id[ZN_ID_LEN], const uint8_t person[ZN_PSN_LEN],
+                       const uint8_t (*related)[ZN_PSN_LEN], uint32_t n_related);
+int zn_store_case_close(zn_store *s, const uint8_t id[ZN_ID_LEN], uint64_t closed_ms);
+int zn_store_case_set_regisseur(zn_store *s, const uint8_t id[ZN_ID_LEN], const char *partner);
+/* Closed cases whose retention ended (closed_ms <= before_ms), at most limit ids into cb, then
+ * (by the caller) zn_store_case_delete: the case and its members, consents, overrides and
+ * handovers go together. Returns the count visited / rows removed, or -1. */
+typedef int (*zn_case_id_cb)(void *ctx, const uint8_t id[ZN_ID_LEN]); /* non-zero stops */
+int zn_store_cases_closed_before(zn_store *s, uint64_t before_ms, int limit, zn_case_id_cb cb, void *ctx);
+int zn_store_case_delete(zn_store *s, const uint8_t id[ZN_ID_LEN]);
+
+/* ---- case members, consent, safety overrides, handovers (schema 4) ----
+ * Stored members are the partners that held the case or received an envelope or a handover on
+ * it (how: "regisseur", "received", "handover"); those admitted by consent or an override are
+ * worked out by policy.c, not stored. The first row for a partner stays (add returns 1). */
+int zn_store_member_add(zn_store *s, const uint8_t case_id[ZN_ID_LEN], const char *partner, const char *how,
+                        uint64_t since_ms);
+/* 1 member (with how / since when not NULL), 0 not, -1 error. */
+int zn_store_member_get(zn_store *s, const uint8_t case_id[ZN_ID_LEN], const char *partner, char how[16],
+                        uint64_t *since_ms);
+typedef int (*zn_member_cb)(void *ctx, const zn_member_row *m); /* non-zero stops */
+/* In order of since_ms, at most limit; count visited or -1. */
+int zn_store_members(zn_store *s, const uint8_t case_id[ZN_ID_LEN], int limit, zn_member_cb cb, void *ctx);
+
+/* Consent records of a case are numbered 1, 2, ... (seq); the one with the highest seq is the
+ * current one. add stores r (r->seq is ignored; *seq gets the new number); purpose is the
+ * sealed encoding (NULL, 0: none). current: 1 found (out filled; its purpose points into a
+ * buffer valid until the next store call), 0 none, -1 error. history: oldest first, at most
+ * limit, count or -1 (purpose valid during the callback). */
+int zn_store_consent_add(zn_store *s, const uint8_t case_id[ZN_ID_LEN], const zn_consent_row *r, uint64_t *seq);
+int zn_store_consent_current(zn_store *s, const uint8_t case_id[ZN_ID_LEN], zn_consent_row *out);
+typedef int (*zn_consent_cb)(void *ctx, const zn_consent_row *r); /* non-zero stops */
+int zn_store_consent_history(zn_store *s, const uint8_t case_id[ZN_ID_LEN], int limit, zn_consent_cb cb,
+                             void *ctx);
+
+/* Safety overrides. put inserts, or replaces the row with the same id (review, expiry,
+ * escalation rewrite it); justification and note are the sealed encodings. get: 1 / 0 / -1,
+ * sealed pointers valid until the next store call. */
+int zn_store_override_put(zn_store *s, const zn_override_row *r);
+int zn_store_override_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_override_row *out);
+typedef int (*zn_override_cb)(void *ctx, const zn_override_row *r); /* non-zero stops */
+/* The overrides of a case between a and b (either direction; b NULL: every override that names
+ * a at either end), newest first; count or -1. */
+int zn_store_overrides_between(zn_store *s, const uint8_t case_id[ZN_ID_LEN], const char *a, const char *b,
+                               zn_override_cb cb, void *ctx);
+/* A page for override-list, newest first: those of the networks in `networks` (n_networks names;
+ * 0: every network), or with partner `from` as author (NULL: any); pending_only: state pending
+ * and expires_ms > now_ms. *total gets the number of rows that pass. Count visited or -1. */
+int zn_store_override_list(zn_store *s, const char (*networks)[ZN_IDENT_MAX], size_t n_networks, const char *from,
+                           bool pending_only, uint64_t now_ms, uint64_t offset, int limit, uint64_t *total,
+                           zn_override_cb cb, void *ctx);
+/* Overrides whose time came, at most limit, soonest first: pending or approved with
+ * expires_ms <= now_ms, or pending, not escalated, with review_by_ms <= now_ms. The callback
+ * may put the row it is given. */
+int zn_store_overrides_due(zn_store *s, uint64_t now_ms, int limit, zn_override_cb cb, void *ctx);
+/* Standing overrides of a case (pending or approved, expires_ms > now_ms), newest first. */
+int zn_store_overrides_standing(zn_store *s, const uint8_t case_id[ZN_ID_LEN], uint64_t now_ms, int limit,
+                                zn_override_cb cb, void *ctx);
+
+/* Handovers. put inserts or replaces by id; get 1 / 0 / -1 (reason valid until the next store
+ * call). open: 1 when the case has an open handover (its row into out when not NULL), 0, -1.
+ * list: the handovers a partner offered or was offered, newest first, from offset, at most
+ * limit; *total the number of them. due: open, not escalated, timeout_ms <= now_ms, soonest
+ * first, at most limit (the callback may put the row). */
+int zn_store_handover_put(zn_store *s, const zn_handover_row *r);
+int zn_store_handover_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_handover_row *out);
+int zn_store_handover_open(zn_store *s, const uint8_t case_id[ZN_ID_LEN], zn_handover_row *out);
+typedef int (*zn_handover_cb)(void *ctx, const zn_handover_row *r); /* non-zero stops */
+int zn_store_handover_list(zn_store *s, const char *partner, uint64_t offset, int limit, uint64_t *total,
+                           zn_handover_cb cb, void *ctx);
+int zn_store_handovers_due(zn_store *s, uint64_t now_ms, int limit, zn_handover_cb cb, void *ctx);
+
+/* Message ids: 1 when `sender` sent msgid to `recipient` on case_id (the dossier check), 0, -1. */
+int zn_store_msgid_match(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN], const char *recipient,
+                         const uint8_t case_id[ZN_ID_LEN]);
 
 /* Record a sender's message id (for de-duplicating retries) with the audit index of its
  * acceptance: 0 recorded now; 1 recorded before, with the recipient, case and audit index it was
@@ -80,6 +158,9 @@ int zn_store_queue_fetch(zn_store *s, const char *recipient, int64_t after, int 
                          zn_queue_cb cb, void *ctx);
 /* Count per recipient (cb gets recipient and it->seq = count). */
 int zn_store_queue_counts(zn_store *s, zn_queue_cb cb, void *ctx);
+/* The envelopes still queued on one case (any recipient), in order (it->case_id is the case);
+ * the callback may delete the item it is given. Count visited or -1. */
+int zn_store_queue_case(zn_store *s, const uint8_t case_id[ZN_ID_LEN], zn_queue_cb cb, void *ctx);
 /* Every item of one recipient (cb), then delete them all. Returns count or -1. */
 int zn_store_queue_take_all(zn_store *s, const char *recipient, zn_queue_cb cb, void *ctx);
 

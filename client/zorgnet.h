@@ -256,6 +256,174 @@ int zn_client_match_connect(zn_client *c, const uint8_t match_id[ZN_CLIENT_ID_LE
 int zn_client_match_lead(zn_client *c, const uint8_t match_id[ZN_CLIENT_ID_LEN], const char *partner,
                          zn_err *e) __attribute__((warn_unused_result));
 
+/* ---- cases, consent, safety overrides and warm handovers ----
+ * Every call is a signed request (the handler must be set). BSNs are checked (11-proef) and
+ * turned into pseudonyms on this computer, as for signals. Free text (a consent's purpose, an
+ * override's justification and review note, a decline reason) is sealed here to the partners
+ * who may read it and opened here for a reader; the broker never reads it. Text fields of the
+ * results below that were sealed hold the opened text when this client is a reader, else "". */
+#define ZN_CLIENT_SCOPE_MAX 32
+#define ZN_CLIENT_SEALED_MAX 2048   /* bytes of sealed free text */
+#define ZN_CLIENT_JUSTIFICATION_MIN 40 /* characters */
+#define ZN_CLIENT_CASE_LIST_MAX 16  /* open handovers and standing overrides in zn_case_info */
+#define ZN_CLIENT_MEMBERS_MAX 256
+
+/* Checked before anything is sent (ZN_E_USAGE): the BSNs as for signals; related only with a
+ * person. bsn NULL: an anonymous case (zn_client_case_new is this with bsn NULL). */
+typedef struct {
+    const char *network;         /* required */
+    const char *bsn;             /* NULL: anonymous */
+    const char *const *related;  /* n_related <= ZN_CLIENT_RELATED_MAX */
+    size_t n_related;
+} zn_case_opts;
+int zn_client_case_new_ex(zn_client *c, const zn_case_opts *o, uint8_t case_id[ZN_CLIENT_ID_LEN], zn_err *e)
+    __attribute__((warn_unused_result));
+
+typedef struct {
+    uint8_t handover_id[ZN_CLIENT_ID_LEN];
+    uint8_t case_id[ZN_CLIENT_ID_LEN];
+    char from[ZN_CLIENT_IDENT_MAX];
+    char handler[ZN_CLIENT_TEXT_MAX];
+    char to[ZN_CLIENT_IDENT_MAX];
+    uint8_t msgid[ZN_CLIENT_ID_LEN];        /* the dossier */
+    uint64_t offered_ms, timeout_ms;
+    char state[16];                         /* "open" | "accepted" | "declined" */
+    uint64_t decided_ms;
+    bool escalated;                         /* the timeout passed and the coordinators were told */
+    char reason[ZN_CLIENT_SEALED_MAX + 1];  /* decline reason, for its readers */
+} zn_handover_info;
+
+typedef struct {
+    uint8_t override_id[ZN_CLIENT_ID_LEN];
+    uint8_t case_id[ZN_CLIENT_ID_LEN];
+    char network[ZN_CLIENT_IDENT_MAX];
+    char from[ZN_CLIENT_IDENT_MAX];
+    char handler[ZN_CLIENT_TEXT_MAX];
+    char to[ZN_CLIENT_IDENT_MAX];
+    unsigned step;                          /* meldcode step 1..5 */
+    uint64_t created_ms, expires_ms, review_by_ms;
+    char state[16];                         /* "pending" | "approved" | "rejected" | "expired" */
+    char reviewed_by[ZN_CLIENT_IDENT_MAX];
+    uint64_t reviewed_ms;
+    bool escalated;                         /* unreviewed in time: the auditors were told */
+    char justification[ZN_CLIENT_SEALED_MAX + 1];
+    char note[ZN_CLIENT_SEALED_MAX + 1];
+} zn_override_info;
+
+typedef struct {
+    char partner[ZN_CLIENT_IDENT_MAX];
+    char how[16];  /* "regisseur" | "received" | "handover" | "consent" | "override" */
+    uint64_t since_ms;
+} zn_member_info;
+
+typedef struct {
+    uint8_t case_id[ZN_CLIENT_ID_LEN];
+    char network[ZN_CLIENT_IDENT_MAX];
+    char regisseur[ZN_CLIENT_IDENT_MAX];
+    uint64_t created_ms, closed_ms;          /* closed 0: open */
+    bool identified;
+    size_t n_members;
+    zn_member_info members[ZN_CLIENT_MEMBERS_MAX];
+    uint64_t consent_seq;                    /* 0: no consent recorded */
+    char consent_state[16];                  /* "none" | "requested" | "granted" | "refused" | "withdrawn" */
+    size_t n_scope;
+    char scope[ZN_CLIENT_SCOPE_MAX][ZN_CLIENT_IDENT_MAX];
+    uint64_t consent_until_ms, consent_at_ms;
+    size_t n_handovers;                      /* open ones */
+    zn_handover_info handovers[ZN_CLIENT_CASE_LIST_MAX];
+    size_t n_overrides;                      /* standing ones */
+    zn_override_info overrides[ZN_CLIENT_CASE_LIST_MAX];
+} zn_case_info; /* large: allocate it */
+
+/* A member of the case, or a coordinator of its network. */
+int zn_client_case_show(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], zn_case_info *out, zn_err *e)
+    __attribute__((warn_unused_result));
+/* The regisseur ends the case; *closed_ms (may be NULL) gets when. */
+int zn_client_case_close(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], uint64_t *closed_ms, zn_err *e)
+    __attribute__((warn_unused_result));
+/* The regisseur links an anonymous case to a person once consent is granted; told (may be
+ * NULL) gets the partners told of the link, *n_told their count. */
+int zn_client_case_link(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], const char *bsn,
+                        const char *const *related, size_t n_related,
+                        char (*told)[ZN_CLIENT_IDENT_MAX], size_t max_told, size_t *n_told, zn_err *e)
+    __attribute__((warn_unused_result));
+
+typedef struct {
+    const char *state;     /* "requested" | "granted" | "refused" | "withdrawn" (required) */
+    const char *const *scope; /* partner ids, n_scope <= ZN_CLIENT_SCOPE_MAX, in the convenant */
+    size_t n_scope;
+    const char *purpose;   /* NULL or "": none; sealed to the auditors */
+    const char *given_by;  /* "client,parent,guardian,representative" (any of them); NULL none */
+    const char *age_band;  /* "0-11" | "12-15" | "16+"; NULL none */
+    uint64_t until_ms;     /* 0: until withdrawn */
+} zn_consent_opts;
+/* Record consent (the regisseur only; the broker checks). Checked here first: the state and
+ * names, the scope's partners, the capacity rules (ZN_E_CAPACITY) and a future until. *seq (may
+ * be NULL) gets the record's number. */
+int zn_client_consent_set(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], const zn_consent_opts *o,
+                          uint64_t *seq, zn_err *e) __attribute__((warn_unused_result));
+
+typedef struct {
+    uint64_t seq;
+    char state[16];
+    size_t n_scope;
+    char scope[ZN_CLIENT_SCOPE_MAX][ZN_CLIENT_IDENT_MAX];
+    char given_by[64];                      /* "client,parent" style; "" none */
+    char age_band[8];                       /* "" none */
+    uint64_t until_ms, at_ms;
+    char handler[ZN_CLIENT_TEXT_MAX];
+    bool has_purpose;
+    char purpose[ZN_CLIENT_SEALED_MAX + 1]; /* for auditors; "" otherwise */
+} zn_consent_info;
+/* The consent history of a case, oldest first (the last is the current state), at most max. */
+int zn_client_consent_show(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], zn_consent_info *out,
+                           size_t max, size_t *n, zn_err *e) __attribute__((warn_unused_result));
+
+/* Record a safety override for one recipient. justification: at least
+ * ZN_CLIENT_JUSTIFICATION_MIN characters (ZN_E_USAGE), sealed to the case network's
+ * coordinators and the auditors; step 1..5. id, expires, review_by may be NULL. */
+int zn_client_override(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], const char *to, unsigned step,
+                       const char *justification, uint8_t override_id[ZN_CLIENT_ID_LEN], uint64_t *expires_ms,
+                       uint64_t *review_by_ms, zn_err *e) __attribute__((warn_unused_result));
+/* Coordinators: the overrides of their networks; auditors: all; partners: their own. all false:
+ * only those waiting for review. From offset, at most max; *total all that pass. */
+int zn_client_override_list(zn_client *c, bool all, uint64_t offset, zn_override_info *out, size_t max, size_t *n,
+                            uint64_t *total, zn_err *e) __attribute__((warn_unused_result));
+/* Coordinators of the case's network. note: NULL or "" none; sealed to the override's partner,
+ * the coordinators and the auditors. */
+int zn_client_override_review(zn_client *c, const uint8_t override_id[ZN_CLIENT_ID_LEN], bool approve,
+                              const char *note, zn_err *e) __attribute__((warn_unused_result));
+
+/* Offer the case to `to` with a dossier: the dossier is sealed and sent to `to` on the case
+ * (as zn_client_send), then the offer names it. handover_id, timeout_ms may be NULL. */
+int zn_client_handover_offer(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], const char *to,
+                             const void *dossier, size_t len, uint8_t handover_id[ZN_CLIENT_ID_LEN],
+                             uint64_t *timeout_ms, zn_err *e) __attribute__((warn_unused_result));
+int zn_client_handover_accept(zn_client *c, const uint8_t handover_id[ZN_CLIENT_ID_LEN], zn_err *e)
+    __attribute__((warn_unused_result));
+/* reason: required, sealed to the offering partner and the auditors. */
+int zn_client_handover_decline(zn_client *c, const uint8_t handover_id[ZN_CLIENT_ID_LEN], const char *reason,
+                               zn_err *e) __attribute__((warn_unused_result));
+/* The handovers this partner offered or was offered, newest first. */
+int zn_client_handover_list(zn_client *c, uint64_t offset, zn_handover_info *out, size_t max, size_t *n,
+                            uint64_t *total, zn_err *e) __attribute__((warn_unused_result));
+
+/* Anonymous mode: what in `text` looks like it identifies someone (BSN, phone number, e-mail
+ * address, postcode with house number, a full date more than a year ago). Writes up to max
+ * findings as "kind: text" lines into out (NUL-terminated, cap bytes) and returns how many were
+ * found (0: nothing). */
+size_t zn_client_identifiers(const void *text, size_t len, char *out, size_t cap);
+
+/* Send flags (zn_client_send_flags): ZN_CLIENT_SEND_I_CHECKED says the professional checked the
+ * text after the client flagged identifiers on an anonymous case; it travels in the signed
+ * header and the broker records it in the audit log. zn_client_send_flags refuses content with
+ * identifiers on an anonymous case with ZN_E_IDENTIFIERS (naming what it found, nothing sent)
+ * unless the flag is set; it asks the broker for the case's mode first (case-show). */
+#define ZN_CLIENT_SEND_I_CHECKED 1u
+int zn_client_send_flags(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
+                         const void *content, size_t len, unsigned flags, uint8_t msgid[ZN_CLIENT_ID_LEN],
+                         uint64_t *audit_index, zn_err *e) __attribute__((warn_unused_result));
+
 typedef enum { ZN_ITEM_KIND_ENVELOPE = 1, ZN_ITEM_KIND_NOTICE = 2 } zn_item_kind;
 typedef enum { ZN_FIELD_TEXT, ZN_FIELD_NUMBER, ZN_FIELD_HEX, ZN_FIELD_BOOL } zn_field_type;
 

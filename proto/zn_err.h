@@ -51,6 +51,19 @@ typedef enum {
     X(UNKNOWN_SIGNAL,   "unknown-signal",      ZN_CLASS_REFUSED,     "None of your active signals has this id; 'zorgnet signal list' shows them.") \
     X(UNKNOWN_MATCH,    "unknown-match",       ZN_CLASS_REFUSED,     "No match with this id is open to you; 'zorgnet matches' shows the matches you were told of.") \
     X(NOT_COORDINATOR,  "not-coordinator",     ZN_CLASS_REFUSED,     "Only a coordinator of a network the match belongs to may connect its partners or name a lead.") \
+    X(NOT_MEMBER,       "not-member",          ZN_CLASS_REFUSED,     "Only members of a case act on it: its regisseur, partners that received a message or handover on it, and partners that consent or a safety override admit.") \
+    X(CONSENT_REQUIRED, "consent-required",    ZN_CLASS_REFUSED,     "The case is identified and no granted, unexpired consent covers the recipient, nor does a safety override; discuss it on an anonymous case ('zorgnet case new' without --bsn) or ask the regisseur to record consent.") \
+    X(CASE_CLOSED,      "case-closed",         ZN_CLASS_REFUSED,     "The case is closed; nothing more is recorded on it. Open a new case to continue.") \
+    X(NOT_REGISSEUR,    "not-regisseur",       ZN_CLASS_REFUSED,     "Only the case's regisseur may do this; 'zorgnet case show' names the regisseur.") \
+    X(CAPACITY,         "consent-capacity",    ZN_CLASS_REFUSED,     "Consent must be given in the capacity the age requires: under 12 a parent, guardian or representative; 12-15 the client and a parent or guardian; 16 and over the client.") \
+    X(CASE_IDENTIFIED,  "case-identified",     ZN_CLASS_REFUSED,     "The case is already linked to a person.") \
+    X(CASE_ANONYMOUS,   "case-anonymous",      ZN_CLASS_REFUSED,     "The case is anonymous: it needs no safety override. Link the person ('zorgnet case link') or open an identified case first.") \
+    X(UNKNOWN_OVERRIDE, "unknown-override",    ZN_CLASS_REFUSED,     "No safety override with this id is open to you; 'zorgnet override list' shows them.") \
+    X(UNKNOWN_HANDOVER, "unknown-handover",    ZN_CLASS_REFUSED,     "No handover with this id is open to you; 'zorgnet handover list' shows them.") \
+    X(UNKNOWN_MESSAGE,  "unknown-message",     ZN_CLASS_REFUSED,     "You sent no message with this id to this recipient on this case; send the dossier first.") \
+    X(DECIDED,          "already-decided",     ZN_CLASS_REFUSED,     "This was decided already; 'zorgnet override list' or 'zorgnet handover list' shows its state.") \
+    X(HANDOVER_OPEN,    "handover-open",       ZN_CLASS_REFUSED,     "The case has an open handover; wait for the recipient's answer (the coordinators are told when it times out).") \
+    X(IDENTIFIERS,      "identifiers-found",   ZN_CLASS_USAGE,       "The text looks like it identifies someone, on an anonymous case; remove what was found, or check it and send again with --i-checked (recorded in the audit log).") \
     X(STORE,            "store-failed",        ZN_CLASS_FAULT,       "The broker could not store the request; nothing was accepted. Try again.") \
     X(SHUTDOWN,         "shutting-down",       ZN_CLASS_UNREACHABLE, "The broker is shutting down; try again in a moment.") \
     X(UNREACHABLE,      "unreachable",         ZN_CLASS_UNREACHABLE, "The broker did not answer in time; check the address and try again (retrying is safe).") \

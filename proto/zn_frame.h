@@ -142,6 +142,22 @@ void zn_frame_idle(msgpack_sbuffer *b);
 
 /* Notice items. */
 int zn_notice_parse(const msgpack_object *o, zn_notice *out) __attribute__((warn_unused_result));
+/* A notice item [type str, time_ms u64, {key: value}] with the fields that are set: a STR field
+ * whose s is NULL or "" is left out; BIN packs len bytes from p; U64 packs u. Keys are
+ * identifiers, written in the order given. Every notice encoder builds on this one. */
+typedef struct {
+    const char *key;
+    enum { ZN_NF_STR, ZN_NF_BIN, ZN_NF_U64 } type;
+    const char *s;
+    const uint8_t *p;
+    size_t len;
+    uint64_t u;
+} zn_notice_field;
+#define ZN_NF_S(k, v) {(k), ZN_NF_STR, (v), NULL, 0, 0}
+#define ZN_NF_B(k, v, n) {(k), ZN_NF_BIN, NULL, (v), (n), 0}
+#define ZN_NF_ID(k, v) {(k), ZN_NF_BIN, NULL, (v), ZN_ID_LEN, 0}
+#define ZN_NF_U(k, v) {(k), ZN_NF_U64, NULL, NULL, 0, (v)}
+void zn_notice_build(msgpack_sbuffer *b, const char *type, uint64_t time_ms, const zn_notice_field *f, size_t n);
 /* "envelope-dropped" */
 void zn_notice_dropped(msgpack_sbuffer *b, uint64_t time_ms, const uint8_t msgid[ZN_ID_LEN],
                        const uint8_t case_id[ZN_ID_LEN], const char *recipient, zn_code reason);

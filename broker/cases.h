@@ -1,0 +1,87 @@
+/* cases — the broker's side of cases, consent, safety overrides and warm handovers: the
+ * requests of docs/PROTOCOL.md "Cases, consent, overrides and handovers", the traffic decision
+ * for every envelope on a case, the purge of what is queued for partners a change puts out of
+ * scope, and the clock (override expiry and review escalation, handover timeouts, retention of
+ * closed cases).
+ *
+ * Like signals.c it runs inside the event loop's transaction: the caller opens a savepoint per
+ * request, records the request's nonce and rolls back on -1. Every decision appends its audit
+ * entry (with its legal basis and the signed request as evidence) and queues its notices
+ * through the environment, so they commit with the change or not at all. Who may do what, and
+ * on which basis traffic flows, are the tables of policy.c; this module gathers the facts
+ * (zn_case_facts) from the store and applies the outcome.
+ *
+ * Audit entries (docs/AUDIT.md): case-new, case-show, case-close, case-link, consent-set,
+ * consent-show, override-new, override-list, override-review, override-expire,
+ * override-escalate, handover-offer, handover-accept, handover-decline, handover-list,
+ * handover-escalate, case-delete, and "drop" for each envelope a change stopped.
+ *
+ * Ownership: everything is borrowed for the duration of the call; results are appended to a
+ * caller-owned sbuffer. */
+#ifndef ZN_CASES_H
+#define ZN_CASES_H
+
+#include "policy.h"
+#include "signals.h"
+#include "store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ZN_CASES_TICK_MAX 256              /* overrides, handovers and cases handled per tick */
+#define ZN_CASES_TICK_EVERY_MS 5000u       /* how often the clock runs */
+
+/* The same callbacks as signals (audit, notify), plus one for each queued envelope a change
+ * stops: the broker adjusts its queue counts (and undoes that when the request rolls back). */
+typedef struct {
+    zn_signals_env base;
+    void (*dequeued)(void *ctx, const char *recipient);
+} zn_cases_env;
+
+/* The partner behind a request; its entries carry the signed request as evidence. */
+typedef struct {
+    const zn_partner *p;
+    const char *handler;
+    const uint8_t *req, *sig;
+    size_t req_len;
+} zn_cases_actor;
+
+/* A traffic decision and what it relied on (for the audit entry's basis and details). */
+typedef struct {
+    zn_basis basis;
+    uint64_t consent_seq;            /* basis consent: the consent record relied on */
+    uint8_t override_id[ZN_ID_LEN];  /* basis safety-override: the override relied on */
+} zn_case_decision;
+
+/* true when `kind` is a request this module answers. */
+bool zn_cases_handles(const char *kind);
+
+/* Handle one request of a kind zn_cases_handles accepts ("case-new" included): the RESULT body
+ * goes to `result`. -1 with e set on refusal (the caller rolls back and records the refusal). */
+int zn_cases_request(const zn_cases_env *env, const zn_cases_actor *a, const char *kind,
+                     const msgpack_object *body, msgpack_sbuffer *result, zn_err *e)
+    __attribute__((warn_unused_result));
+
+/* The decision for an envelope from sender to recipient on kase (SEND): the policy's role rows
+ * and traffic table over the facts in the store. 0 with *d filled when allowed, -1 with e set
+ * when refused (or ZN_E_STORE). Changes nothing. */
+int zn_cases_traffic(const zn_cases_env *env, const zn_partner *sender, const zn_partner *recipient,
+                     const zn_case *kase, zn_case_decision *d, zn_err *e) __attribute__((warn_unused_result));
+
+/* Record that recipient received an envelope on the case (membership "received"); 0 or -1. */
+int zn_cases_received(const zn_cases_env *env, const uint8_t case_id[ZN_ID_LEN], const char *recipient)
+    __attribute__((warn_unused_result));
+
+/* The audit details of a decision (basis-specific: "consent" u64 or "override" bin16), written
+ * to det (room for 1); returns how many (0 or 1). */
+size_t zn_cases_decision_details(const zn_case_decision *d, zn_audit_detail *det);
+
+/* One step of the clock: overrides whose lifetime ended (override-expire, a notice to the
+ * author, and the purge of what relied on them), pending overrides past their review time
+ * (override-escalate, once, a notice to the auditors), open handovers past their timeout
+ * (handover-escalate, once, a notice to the network's coordinators), and closed cases whose
+ * retention (retention_days after closing) ended (case-delete). At most ZN_CASES_TICK_MAX of
+ * each. Returns how many were handled, or -1. */
+int zn_cases_tick(const zn_cases_env *env);
+
+#endif
