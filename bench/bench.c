@@ -19,6 +19,7 @@
  * ends the run. */
 #include "bench_common.h"
 #include "zn_convenant.h"
+#include "zn_case.h"
 #include "zn_envelope.h"
 #include "zn_err.h"
 #include "zn_frame.h"
@@ -422,7 +423,9 @@ static int b_case_new(b_worker *w, void *s, msgpack_sbuffer *sb, uint8_t case_id
     zn_err_clear(&e);
     msgpack_sbuffer_init(&body);
     randombytes_buf(case_id, ZN_ID_LEN);
-    if (zn_body_case_new(&body, case_id, B_NETWORK) != 0 ||
+    zn_case_new_body cb = {.network = B_NETWORK};
+    memcpy(cb.id, case_id, ZN_ID_LEN);
+    if (zn_body_case_new_enc(&body, &cb) != 0 ||
         zn_request_build("case-new", w->self_id, B_HANDLER, bc_wall_ms(), w->R->convenant_version,
                          (const uint8_t *)body.data, body.size, w->self, &req, &req_len, sig, &e) != 0) {
         bc_fail("%s: cannot build the case-new request: %s", w->self_id, e.text);

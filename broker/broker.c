@@ -1,6 +1,7 @@
 #include "broker.h"
 
 #include "audit.h"
+#include "cases.h"
 #include "log.h"
 #include "policy.h"
 #include "signals.h"
@@ -73,7 +74,14 @@ typedef struct {
     uint8_t item_id[ZN_ID_LEN];
     uint8_t *frame; /* a DELIVER frame */
     size_t len;
+    bool stale;     /* an envelope of this recipient left the queue in the batch: push from the queue */
 } s_push;
+
+/* A change to a partner's queue count made by the request being handled, undone with it. */
+typedef struct {
+    uint32_t partner;
+    int32_t d; /* +1 a notice queued, -1 an envelope the request stopped */
+} s_adj;
 
 /* Item ids waiting for their "deliver" or "ack" entry: one entry per partner lists them. */
 typedef struct {
@@ -121,9 +129,10 @@ struct zn_broker {
     s_itemlog acked;          /* acknowledged in this batch, recorded before it commits */
     uint64_t next_redact_ms;
     uint64_t next_expire_ms;
+    uint64_t next_cases_ms;
     uint64_t *last_report;    /* per partner: its last enumeration report (signals.h) */
-    uint32_t *notified;       /* partners given a notice by the request being handled */
-    size_t n_notified, cap_notified;
+    s_adj *adj;               /* queue counts changed by the request being handled */
+    size_t n_adj, cap_adj;
 };
 
 /* ---- partner tables ------------------------------------------------------------------- */
@@ -684,6 +693,13 @@ static int s_on_hello(s_ctx *x, const zn_frame *f, zn_err *e)
     return 0;
 }
 
+static zn_cases_env s_cases_env(zn_broker *b, uint64_t now);
+
+static int s_detail_cmp(const void *a, const void *b)
+{
+    return strcmp(((const zn_audit_detail *)a)->key, ((const zn_audit_detail *)b)->key);
+}
+
 static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
 {
     zn_broker *b = x->b;
@@ -710,9 +726,10 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
         return zn_err_set(e, ZN_E_STORE, NULL);
     if (rc == 0)
         return zn_err_set(e, ZN_E_UNKNOWN_CASE, NULL);
-    zn_policy_query q = {.action = ZN_ACT_SEND, .actor = x->p,
-                         .counterpart = &b->conv->partners[ridx], .kase = &kase};
-    if (zn_policy_check(b->conv, &q, e) != ZN_E_OK)
+    /* who may send, and on which legal basis: cases.c over the policy's tables */
+    zn_cases_env cenv = s_cases_env(b, x->now);
+    zn_case_decision dec;
+    if (zn_cases_traffic(&cenv, x->p, &b->conv->partners[ridx], &kase, &dec, e) != 0)
         return -1;
 
     /* The message id first: a retry of an accepted message is accepted again, even when the
@@ -743,10 +760,15 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
     uint8_t item_id[ZN_ID_LEN];
     int64_t seq = 0;
     randombytes_buf(item_id, sizeof item_id);
-    zn_audit_detail det = {.key = "item", .type = ZN_AUDIT_BIN, .p = item_id, .len = ZN_ID_LEN};
+    zn_audit_detail det[3] = {{.key = "item", .type = ZN_AUDIT_BIN, .p = item_id, .len = ZN_ID_LEN}};
+    size_t nd = 1;
+    nd += zn_cases_decision_details(&dec, &det[nd]);
+    if (env->h.flags & ZN_FLAG_I_CHECKED) /* the sender checked what its client flagged */
+        det[nd++] = (zn_audit_detail){.key = "i_checked", .type = ZN_AUDIT_U64, .u64 = 1};
+    qsort(det, nd, sizeof det[0], s_detail_cmp);
     zn_audit_entry en = {.actor = x->p->id, .handler = x->handler, .action = "send", .case_id = x->case_id,
-                         .counterpart = x->counterpart, .decision = ZN_AUDIT_ALLOWED, .details = &det,
-                         .n_details = 1};
+                         .counterpart = x->counterpart, .decision = ZN_AUDIT_ALLOWED,
+                         .basis = zn_basis_name(dec.basis), .details = det, .n_details = nd};
     s_evidence(&en, x);
     msgpack_sbuffer_clear(&b->sb);
     msgpack_packer pk;
@@ -754,7 +776,8 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
     zn_envelope_pack(&pk, env);
     if (zn_store_queue_insert(b->store, env->h.recipient, item_id, ZN_ITEM_ENVELOPE, x->p->id,
                               env->h.case_id, (const uint8_t *)b->sb.data, b->sb.size, x->now, &seq) != 0 ||
-        s_audit(b, &en, NULL) != 0 || zn_store_release(b->store) != 0) {
+        zn_cases_received(&cenv, env->h.case_id, env->h.recipient) != 0 || s_audit(b, &en, NULL) != 0 ||
+        zn_store_release(b->store) != 0) {
         s_rollback_to(b);
         return zn_err_set(e, ZN_E_STORE, NULL);
     }
@@ -770,6 +793,7 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
     push->seq = seq;
     memcpy(push->item_id, item_id, ZN_ID_LEN);
     push->len = item.size;
+    push->stale = false;
     push->frame = (uint8_t *)msgpack_sbuffer_release(&item);
 
     msgpack_sbuffer_clear(&b->sb);
@@ -832,53 +856,34 @@ static void s_on_release(s_ctx *x, const zn_frame *f)
     }
 }
 
-static int s_case_new(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
+/* ---- signals, matches and cases (signals.c, cases.c) ------------------------------------------- */
+
+/* Count a change to a partner's queue for the request being handled (undone with it). When the
+ * list cannot grow, the batch cannot be undone request by request: it is poisoned instead, and
+ * its rollback resets every count. */
+static void s_adjust(zn_broker *b, uint32_t idx, int32_t d)
 {
-    zn_broker *b = x->b;
-    zn_case kase = {.created_ms = x->now};
-    if (zn_body_case_new_parse(rq->body, kase.id, kase.network, e) != 0)
-        return -1;
-    memcpy(x->case_buf, kase.id, ZN_ID_LEN);
-    x->case_id = x->case_buf;
-    snprintf(kase.regisseur, sizeof kase.regisseur, "%s", x->p->id);
-    zn_policy_query q = {.action = ZN_ACT_CASE_NEW, .actor = x->p, .network = kase.network};
-    if (zn_policy_check(b->conv, &q, e) != ZN_E_OK)
-        return -1;
-    if (s_tx(b, e) != 0 || s_savepoint(b) != 0)
-        return zn_err_set(e, ZN_E_STORE, NULL);
-    zn_audit_detail det = {.key = "network", .type = ZN_AUDIT_STR, .p = (const uint8_t *)kase.network,
-                           .len = strlen(kase.network)};
-    zn_audit_entry en = {.actor = x->p->id, .handler = x->handler, .action = "case-new", .case_id = kase.id,
-                         .decision = ZN_AUDIT_ALLOWED, .details = &det, .n_details = 1};
-    s_evidence(&en, x);
-    zn_code refusal = ZN_E_OK;
-    int rc = zn_store_nonce_insert(b->store, x->p->id, rq->nonce, rq->time_ms);
-    if (rc != 0)
-        refusal = rc == 1 ? ZN_E_REPLAY : ZN_E_STORE;
-    else if ((rc = zn_store_case_insert(b->store, &kase)) != 0)
-        refusal = rc == 1 ? ZN_E_CASE_EXISTS : ZN_E_STORE;
-    else if (s_audit(b, &en, NULL) != 0 || zn_store_release(b->store) != 0)
-        refusal = ZN_E_STORE;
-    if (refusal != ZN_E_OK) {
-        s_rollback_to(b);
-        return zn_err_set(e, refusal, NULL);
+    b->delta[idx] += d;
+    if (b->n_adj == b->cap_adj) {
+        size_t cap = b->cap_adj ? 2 * b->cap_adj : 64;
+        s_adj *v = realloc(b->adj, cap * sizeof *v);
+        if (!v) {
+            zn_log("out-of-memory: the batch's queue counts cannot be undone one by one; rolling it back");
+            b->poisoned = true;
+            return;
+        }
+        b->adj = v, b->cap_adj = cap;
     }
-    x->recorded = true;
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init(&body);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    zn_pack_bin(&pk, kase.id, ZN_ID_LEN);
-    s_reply_result(b, x->rid, x->rid_len, corr, "case-new", &body);
-    msgpack_sbuffer_destroy(&body);
-    char cid[2 * ZN_ID_LEN + 1];
-    zn_hex(cid, kase.id, ZN_ID_LEN);
-    zn_log("case-created case=%s partner=%s network=%s", cid, x->p->id, kase.network);
-    return 0;
+    b->adj[b->n_adj++] = (s_adj){idx, d};
 }
 
-/* ---- signals and matches (signals.c) ------------------------------------------------------- */
+/* Undo the queue counts of a request that was rolled back. */
+static void s_adjust_undo(zn_broker *b)
+{
+    for (size_t i = 0; i < b->n_adj; i++)
+        b->delta[b->adj[i].partner] -= b->adj[i].d;
+    b->n_adj = 0;
+}
 
 /* A notice queued in the open transaction; pushed from the queue once the batch commits. */
 static int s_notify(void *ctx, const char *recipient, const uint8_t *notice, size_t len)
@@ -890,20 +895,26 @@ static int s_notify(void *ctx, const char *recipient, const uint8_t *notice, siz
     randombytes_buf(item_id, sizeof item_id);
     if (idx < 0)
         return -1;
-    if (b->n_notified == b->cap_notified) {
-        size_t cap = b->cap_notified ? 2 * b->cap_notified : 64;
-        uint32_t *v = realloc(b->notified, cap * sizeof *v);
-        if (!v)
-            return -1;
-        b->notified = v, b->cap_notified = cap;
-    }
     if (zn_store_queue_insert(b->store, recipient, item_id, ZN_ITEM_NOTICE, NULL, NULL, notice, len, zn_now_ms(),
                               &seq) != 0)
         return -1;
-    b->notified[b->n_notified++] = (uint32_t)idx; /* undone with the request's savepoint */
-    b->delta[idx]++;
+    s_adjust(b, (uint32_t)idx, +1);
     b->sessions[idx].backlog = true;
     return 0;
+}
+
+/* An envelope a change stopped left the recipient's queue: count it, and push what this batch
+ * accepted for the recipient from the queue (where the stopped one no longer is), not directly. */
+static void s_dequeued(void *ctx, const char *recipient)
+{
+    zn_broker *b = ctx;
+    int idx = s_partner_index(b, recipient);
+    if (idx < 0)
+        return;
+    s_adjust(b, (uint32_t)idx, -1);
+    for (size_t i = 0; i < b->n_pushes; i++)
+        if (b->pushes[i].partner == (uint32_t)idx)
+            b->pushes[i].stale = true;
 }
 
 static int s_signals_audit(void *ctx, zn_audit_entry *en)
@@ -911,38 +922,60 @@ static int s_signals_audit(void *ctx, zn_audit_entry *en)
     return s_audit(ctx, en, NULL);
 }
 
-static zn_signals_env s_signals_env(zn_broker *b, uint64_t now)
+static zn_cases_env s_cases_env(zn_broker *b, uint64_t now)
 {
-    return (zn_signals_env){.store = b->store, .conv = b->conv, .now = now, .audit = s_signals_audit,
-                            .notify = s_notify, .ctx = b};
+    return (zn_cases_env){.base = {.store = b->store, .conv = b->conv, .now = now, .audit = s_signals_audit,
+                                   .notify = s_notify, .ctx = b},
+                          .dequeued = s_dequeued};
 }
 
-static int s_signals(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
+typedef enum { S_MOD_SIGNALS, S_MOD_CASES } s_module;
+
+/* One request of a module, inside its own savepoint with its nonce: on refusal everything it did
+ * is rolled back, its queue counts with it. */
+static int s_module_request(s_ctx *x, uint32_t corr, const zn_request *rq, s_module mod, zn_err *e)
 {
     zn_broker *b = x->b;
-    zn_signals_env env = s_signals_env(b, x->now);
-    zn_signals_actor a = {.p = x->p, .handler = x->handler, .req = x->ev, .sig = x->ev_sig, .req_len = x->ev_len,
-                          .last_report_ms = &b->last_report[x->pidx]};
+    zn_cases_env env = s_cases_env(b, x->now);
+    zn_signals_actor sa = {.p = x->p, .handler = x->handler, .req = x->ev, .sig = x->ev_sig, .req_len = x->ev_len,
+                           .last_report_ms = &b->last_report[x->pidx]};
+    uint8_t case_id[ZN_ID_LEN];
+    bool case_known = false;
+    zn_cases_actor ca = {.p = x->p, .handler = x->handler, .req = x->ev, .sig = x->ev_sig, .req_len = x->ev_len,
+                         .case_id = case_id, .case_known = &case_known};
     if (s_tx(b, e) != 0 || s_savepoint(b) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
-    b->n_notified = 0;
+    b->n_adj = 0;
     int rc = zn_store_nonce_insert(b->store, x->p->id, rq->nonce, rq->time_ms);
     if (rc != 0)
         zn_err_set(e, rc == 1 ? ZN_E_REPLAY : ZN_E_STORE, NULL);
-    else if ((rc = zn_signals_request(&env, &a, rq->kind, rq->body, &body, e)) == 0 && zn_store_release(b->store) != 0)
+    else if ((rc = mod == S_MOD_CASES ? zn_cases_request(&env, &ca, rq->kind, rq->body, &body, e)
+                                      : zn_signals_request(&env.base, &sa, rq->kind, rq->body, &body, e)) == 0 &&
+             zn_store_release(b->store) != 0)
         rc = zn_err_set(e, ZN_E_STORE, NULL);
+    if (case_known) { /* the refusal's entry names the case too */
+        memcpy(x->case_buf, case_id, ZN_ID_LEN);
+        x->case_id = x->case_buf;
+    }
     if (rc != 0) {
         s_rollback_to(b);
-        for (size_t i = 0; i < b->n_notified; i++)
-            b->delta[b->notified[i]]--;
-        if (zn_signals_refused(&env, &a) != 0)
+        s_adjust_undo(b);
+        if (mod == S_MOD_SIGNALS && zn_signals_refused(&env.base, &sa) != 0)
             zn_log("enumeration-report-failed partner=%s", x->p->id);
     } else {
         x->recorded = true;
         s_reply_result(b, x->rid, x->rid_len, corr, rq->kind, &body);
+        zn_case k;
+        if (strcmp(rq->kind, "case-new") == 0 && case_known && zn_store_case_get(b->store, case_id, &k) == 1) {
+            char cid[2 * ZN_ID_LEN + 1];
+            zn_hex(cid, case_id, ZN_ID_LEN);
+            zn_log("case-created case=%s partner=%s network=%s%s", cid, x->p->id, k.network,
+                   k.identified ? " identified" : "");
+        }
     }
+    b->n_adj = 0;
     msgpack_sbuffer_destroy(&body);
     return rc;
 }
@@ -950,7 +983,7 @@ static int s_signals(s_ctx *x, uint32_t corr, const zn_request *rq, zn_err *e)
 /* One step of signal expiry in its own transaction; true when more may be waiting. */
 static bool s_expire(zn_broker *b, uint64_t now)
 {
-    zn_signals_env env = s_signals_env(b, now);
+    zn_signals_env env = s_cases_env(b, now).base;
     int n = -1;
     if (s_begin(b) != 0 || (n = zn_signals_expire(&env)) < 0 || s_commit(b) != 0) {
         if (zn_store_in_tx(b->store))
@@ -962,6 +995,33 @@ static bool s_expire(zn_broker *b, uint64_t now)
     if (n > 0)
         zn_log("signals-expired count=%d", n);
     return n >= ZN_SIGNALS_EXPIRE_MAX;
+}
+
+/* One step of the case clock (override expiry and escalation, handover timeouts, retention of
+ * closed cases) in its own transaction; true when more may be waiting. Its notices and drops
+ * change the queue counts only once it commits. */
+static bool s_cases_tick(zn_broker *b, uint64_t now)
+{
+    zn_cases_env env = s_cases_env(b, now);
+    int n = -1;
+    b->n_adj = 0;
+    bool ok = s_begin(b) == 0 && (n = zn_cases_tick(&env)) >= 0 && !b->poisoned && s_commit(b) == 0;
+    for (size_t i = 0; i < b->conv->n_partners; i++) {
+        if (ok)
+            b->queued[i] += b->delta[i];
+        b->delta[i] = 0;
+    }
+    b->n_adj = 0;
+    if (!ok) {
+        if (zn_store_in_tx(b->store))
+            s_rollback(b);
+        b->poisoned = false; /* an append that failed here must not fail the next batch */
+        zn_log("case-clock-failed");
+        return false;
+    }
+    if (n > 0)
+        zn_log("case-clock handled=%d", n);
+    return n >= ZN_CASES_TICK_MAX;
 }
 
 /* ---- reading the log ------------------------------------------------------------------------- */
@@ -1247,14 +1307,14 @@ static int s_on_request(s_ctx *x, const zn_frame *f, zn_err *e)
         zn_err_set(e, ZN_E_STALE, NULL);
         goto out;
     }
-    if (strcmp(rq.kind, "case-new") == 0)
-        rc = s_case_new(x, f->corr, &rq, e);
+    if (zn_cases_handles(rq.kind))
+        rc = s_module_request(x, f->corr, &rq, S_MOD_CASES, e);
     else if (strcmp(rq.kind, "receipt") == 0)
         rc = s_receipt(x, f->corr, &rq, e);
     else if (strcmp(rq.kind, "audit-read") == 0)
         rc = s_audit_read(x, f->corr, &rq, e);
     else if (zn_signals_handles(rq.kind))
-        rc = s_signals(x, f->corr, &rq, e);
+        rc = s_module_request(x, f->corr, &rq, S_MOD_SIGNALS, e);
     else
         zn_err_set(e, ZN_E_UNKNOWN_TYPE, "request kind %s is not known to this broker", rq.kind);
 out:
@@ -1387,7 +1447,7 @@ static void s_batch(zn_broker *b)
         s_push *p = &b->pushes[i];
         s_session *s = &b->sessions[p->partner];
         if (!failed && s->online) {
-            if (!s->backlog && s_has_room(s))
+            if (!p->stale && !s->backlog && s_has_room(s))
                 (void)s_deliver(b, s, p->seq, p->item_id, p->frame, p->len);
             else
                 s->backlog = true;
@@ -1771,6 +1831,8 @@ int zn_broker_run(zn_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic
             b->next_redact_ms = s_redact(b, now) ? now : now + S_REDACT_EVERY_MS;
         if (now >= b->next_expire_ms)
             b->next_expire_ms = s_expire(b, now) ? now : now + ZN_SIGNALS_EXPIRE_EVERY_MS;
+        if (now >= b->next_cases_ms)
+            b->next_cases_ms = s_cases_tick(b, now) ? now : now + ZN_CASES_TICK_EVERY_MS;
         s_audit_tick(b, now, false);
     }
     /* Everything accepted was committed before its reply; say goodbye and leave. */
@@ -1820,7 +1882,7 @@ void zn_broker_destroy(zn_broker **bp)
     s_session_free(b->sessions, b->conv ? b->conv->n_partners : 0);
     zn_convenant_destroy(&b->conv);
     zn_seckeys_wipe(&b->key);
-    free(b->keys), free(b->queued), free(b->delta), free(b->last_report), free(b->notified);
+    free(b->keys), free(b->queued), free(b->delta), free(b->last_report), free(b->adj);
     free(b->convenant_path);
     msgpack_sbuffer_destroy(&b->sb);
     free(b);

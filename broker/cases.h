@@ -38,12 +38,17 @@ typedef struct {
     void (*dequeued)(void *ctx, const char *recipient);
 } zn_cases_env;
 
-/* The partner behind a request; its entries carry the signed request as evidence. */
+/* The partner behind a request; its entries carry the signed request as evidence. case_id and
+ * case_known (caller-owned, may be NULL) are written by zn_cases_request: the case the request
+ * is about as soon as its body names it (or its override or handover leads to it), so that the
+ * caller's entry for a refusal can name the case too; *case_known false when it never did. */
 typedef struct {
     const zn_partner *p;
     const char *handler;
     const uint8_t *req, *sig;
     size_t req_len;
+    uint8_t *case_id;  /* out: ZN_ID_LEN bytes */
+    bool *case_known;  /* out */
 } zn_cases_actor;
 
 /* A traffic decision and what it relied on (for the audit entry's basis and details). */

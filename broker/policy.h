@@ -1,7 +1,8 @@
 /* policy — the broker's rules on metadata, as pure functions over the convenant and a case.
  *
- * Every rule is one row of a table in policy.c: an action, who may do it, and the refusal code
- * when they may not. No I/O, no clock, no globals: the broker and the tests call the same
+ * Every rule is one row of a table in policy.c: an action, a condition (a role in the network,
+ * membership, the regisseur, the case's state, ...), and the refusal code and sentence when it
+ * does not hold. No I/O, no clock, no globals: the broker and the tests call the same
  * functions with the same inputs. Case traffic (consent, safety overrides, anonymous cases,
  * membership) is a second table in policy.c, over the facts the broker gathers (zn_case_facts).
  *
@@ -83,14 +84,23 @@ bool zn_policy_member(const zn_case_facts *f);
 typedef struct {
     zn_action action;
     const zn_partner *actor;       /* the authenticated partner */
-    const zn_partner *counterpart; /* recipient (SEND), else NULL */
-    const zn_case *kase;           /* the case (SEND), else NULL */
+    const zn_partner *counterpart; /* SEND, HANDOVER_OFFER, OVERRIDE_NEW: the recipient;
+                                      HANDOVER_ACCEPT: the offering partner; else NULL */
+    const zn_case *kase;           /* the case (SEND and every action on a case), else NULL */
     const char *network;           /* the network (CASE_NEW, SIGNAL_ADD, MATCH_DECIDE), else NULL */
     const char *network2;          /* MATCH_DECIDE: the other signal's network, else NULL */
-    const zn_case_facts *facts;    /* actions on a case, else NULL */
+    const zn_case_facts *facts;    /* SEND and every action on a case (the broker always passes
+                                      them), else NULL */
 } zn_policy_query;
 
-/* ZN_E_OK when allowed; otherwise the refusal code with a plain sentence in e. For SEND,
+/* ZN_E_OK when allowed; otherwise the refusal code with a plain sentence in e. The rows of the
+ * action are checked in order (first who acts, then the case's state) and the first that fails
+ * refuses. Who holds the case, who is a member and the consent and override states are read
+ * from facts; the network, whether the case is closed and whether it is identified from kase.
+ * Every action on a case (CASE_READ .. HANDOVER_ACCEPT) needs kase and facts: without them, or
+ * without an actor, or for an action with no rows, ZN_E_INTERNAL. SEND without facts checks
+ * only its role rows (what the partners' roles allow), not the traffic table, and gives basis
+ * NONE: the broker's traffic decision (zn_cases_traffic) always passes facts. For SEND,
  * HANDOVER_OFFER and HANDOVER_ACCEPT the traffic table decides after the role rows: a closed
  * case refuses everything (case-closed); a sender that is no member is refused (not-member); on
  * an anonymous case members send to partners of the network (basis anonymous); on an identified

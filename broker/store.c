@@ -1,5 +1,8 @@
 #include "store.h"
 
+#include "zn_frame.h"
+#include "zn_sealed.h"
+
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -61,6 +64,43 @@ static const char *const s_migrations[] = {
     "CREATE TABLE rate_events(partner TEXT NOT NULL, handler TEXT NOT NULL, at_ms INTEGER NOT NULL);"
     "CREATE INDEX rate_by_partner ON rate_events(partner, at_ms);"
     "CREATE INDEX rate_by_handler ON rate_events(partner, handler, at_ms);",
+    /* 3 -> 4: cases get a closing time and, once identified, the person's and the related
+     * persons' pseudonyms (person NULL: anonymous; related n * ZN_PSN_LEN bytes); members,
+     * consent records, safety overrides and handovers belong to a case. Existing cases stay
+     * open and anonymous, their regisseurs their first members. States and flags are the
+     * integers of zn_case.h; times unix ms. */
+    "ALTER TABLE cases ADD COLUMN closed_ms INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE cases ADD COLUMN person BLOB;"
+    "ALTER TABLE cases ADD COLUMN related BLOB;"
+    "CREATE INDEX cases_by_closed ON cases(closed_ms) WHERE closed_ms > 0;"
+    "CREATE TABLE case_members(case_id BLOB NOT NULL, partner TEXT NOT NULL, how TEXT NOT NULL,"
+    "  since_ms INTEGER NOT NULL, PRIMARY KEY(case_id, partner)) WITHOUT ROWID;"
+    "INSERT INTO case_members(case_id, partner, how, since_ms)"
+    "  SELECT id, regisseur, 'regisseur', created_ms FROM cases;"
+    /* scope: partner ids separated by commas; given_by: ZN_GIVEN_* bits */
+    "CREATE TABLE consents(case_id BLOB NOT NULL, seq INTEGER NOT NULL, state INTEGER NOT NULL,"
+    "  scope TEXT NOT NULL, given_by INTEGER NOT NULL, age_band INTEGER NOT NULL, until_ms INTEGER NOT NULL,"
+    "  at_ms INTEGER NOT NULL, handler TEXT NOT NULL, purpose BLOB, PRIMARY KEY(case_id, seq));"
+    "CREATE TABLE overrides(id BLOB PRIMARY KEY, case_id BLOB NOT NULL, network TEXT NOT NULL,"
+    "  sender TEXT NOT NULL, handler TEXT NOT NULL, recipient TEXT NOT NULL, step INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, review_by_ms INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL, reviewed_by TEXT NOT NULL, reviewed_ms INTEGER NOT NULL,"
+    "  escalated INTEGER NOT NULL, justification BLOB NOT NULL, note BLOB);"
+    "CREATE INDEX overrides_by_case ON overrides(case_id, created_ms);"
+    "CREATE INDEX overrides_by_sender ON overrides(sender, created_ms);"
+    "CREATE INDEX overrides_by_time ON overrides(created_ms);"
+    /* the clock's two questions: which standing ones expired, which pending ones are late */
+    "CREATE INDEX overrides_by_expiry ON overrides(state, expires_ms);"
+    "CREATE INDEX overrides_by_review ON overrides(state, escalated, review_by_ms);"
+    "CREATE TABLE handovers(id BLOB PRIMARY KEY, case_id BLOB NOT NULL, sender TEXT NOT NULL,"
+    "  handler TEXT NOT NULL, recipient TEXT NOT NULL, msgid BLOB NOT NULL, offered_ms INTEGER NOT NULL,"
+    "  timeout_ms INTEGER NOT NULL, state INTEGER NOT NULL, decided_ms INTEGER NOT NULL,"
+    "  escalated INTEGER NOT NULL, reason BLOB);"
+    "CREATE INDEX handovers_by_case ON handovers(case_id, state);"
+    "CREATE INDEX handovers_by_sender ON handovers(sender, offered_ms);"
+    "CREATE INDEX handovers_by_recipient ON handovers(recipient, offered_ms);"
+    "CREATE INDEX handovers_by_timeout ON handovers(state, escalated, timeout_ms);"
+    "CREATE INDEX queue_by_case ON queue(case_id) WHERE case_id IS NOT NULL;",
 };
 
 _Static_assert(sizeof s_migrations / sizeof s_migrations[0] == ZN_SCHEMA_VERSION,
@@ -74,11 +114,40 @@ _Static_assert(sizeof s_migrations / sizeof s_migrations[0] == ZN_SCHEMA_VERSION
                       " expires_ms, informed_ms"
 #define S_MATCH_COLS "id, a_signal, b_signal, a_partner, b_partner, a_network, b_network, shared, link," \
                      " disclosure, created_ms, connected_ms, connected_by, lead"
+#define S_CASE_COLS "id, network, regisseur, created_ms, closed_ms, person, related"
+#define S_CONSENT_COLS "seq, state, scope, given_by, age_band, until_ms, at_ms, handler, purpose"
+#define S_OVR_COLS "id, case_id, network, sender, handler, recipient, step, created_ms, expires_ms," \
+                   " review_by_ms, state, reviewed_by, reviewed_ms, escalated, justification, note"
+#define S_HO_COLS "id, case_id, sender, handler, recipient, msgid, offered_ms, timeout_ms, state, decided_ms," \
+                  " escalated, reason"
+/* override-list's filter: ?1 every network (1) or only those in ?7..?38 (0), ?2 the author
+ * (NULL: any); the pending variant adds "pending and unexpired at ?4" first, so the probe of
+ * overrides_by_expiry finds the few waiting for review among the many decided. */
+#define S_OVR_NETS "?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29," \
+                   "?30,?31,?32,?33,?34,?35,?36,?37,?38"
+#define S_OVR_NET_FIRST 7
+#define S_OVR_NET_SLOTS 32
+_Static_assert(ZN_MAX_NETWORKS <= S_OVR_NET_SLOTS, "a slot for every network in override-list's filter");
+#define S_OVR_FILTER "(?1 OR network IN (" S_OVR_NETS ")) AND (?2 IS NULL OR sender = ?2)"
+#define S_OVR_PENDING "state = 1 AND expires_ms > ?4 AND "
+/* The states the statements name as numbers. */
+_Static_assert(ZN_OVERRIDE_PENDING == 1 && ZN_OVERRIDE_APPROVED == 2 && ZN_HANDOVER_OPEN == 1,
+               "override and handover states as in the SQL below");
+/* Overrides whose time came (?1 now): standing and expired, or pending, unescalated and late. */
+#define S_OVR_DUE "((state IN (1, 2) AND expires_ms <= ?1) OR (state = 1 AND escalated = 0 AND review_by_ms <= ?1))"
 
 enum {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
     Q_META_GET, Q_META_SET,
-    Q_CASE_GET, Q_CASE_INSERT,
+    Q_CASE_GET, Q_CASE_INSERT, Q_CASE_LINK, Q_CASE_CLOSE, Q_CASE_REGISSEUR, Q_CASE_CLOSED,
+    Q_CASE_SAVEPOINT, Q_CASE_RELEASE, Q_CASE_ROLLBACK_TO,
+    Q_CASE_DELETE, Q_CASE_DEL_MEMBERS, Q_CASE_DEL_CONSENTS, Q_CASE_DEL_OVERRIDES, Q_CASE_DEL_HANDOVERS,
+    Q_MEMBER_ADD, Q_MEMBER_GET, Q_MEMBERS,
+    Q_CONSENT_ADD, Q_CONSENT_CURRENT, Q_CONSENT_HISTORY,
+    Q_OVR_PUT, Q_OVR_GET, Q_OVR_BETWEEN, Q_OVR_LIST, Q_OVR_TOTAL, Q_OVR_LIST_PENDING, Q_OVR_TOTAL_PENDING,
+    Q_OVR_DUE_IDS, Q_OVR_DUE_ROW, Q_OVR_STANDING,
+    Q_HO_PUT, Q_HO_GET, Q_HO_OPEN, Q_HO_LIST, Q_HO_TOTAL, Q_HO_DUE_IDS, Q_HO_DUE_ROW,
+    Q_QUEUE_MAX_SEQ, Q_QUEUE_CASE, Q_MSGID_MATCH,
     Q_MSGID_GET, Q_MSGID_INSERT,
     Q_NONCE_INSERT, Q_NONCE_PRUNE, Q_MSGID_PRUNE,
     Q_QUEUE_INSERT, Q_QUEUE_DELETE, Q_QUEUE_FETCH, Q_QUEUE_COUNTS, Q_QUEUE_ALL, Q_QUEUE_DELETE_ALL,
@@ -101,8 +170,73 @@ static const char *const s_sql[Q__COUNT] = {
     [Q_ROLLBACK_TO] = "ROLLBACK TO req",
     [Q_META_GET] = "SELECT v FROM meta WHERE k = ?1",
     [Q_META_SET] = "INSERT INTO meta(k, v) VALUES(?1, ?2) ON CONFLICT(k) DO UPDATE SET v = ?2",
-    [Q_CASE_GET] = "SELECT network, regisseur, created_ms FROM cases WHERE id = ?1",
-    [Q_CASE_INSERT] = "INSERT OR IGNORE INTO cases(id, network, regisseur, created_ms) VALUES(?1,?2,?3,?4)",
+    [Q_CASE_GET] = "SELECT " S_CASE_COLS " FROM cases WHERE id = ?1",
+    [Q_CASE_INSERT] = "INSERT OR IGNORE INTO cases(" S_CASE_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [Q_CASE_LINK] = "UPDATE cases SET person = ?2, related = ?3 WHERE id = ?1",
+    [Q_CASE_CLOSE] = "UPDATE cases SET closed_ms = ?2 WHERE id = ?1",
+    [Q_CASE_REGISSEUR] = "UPDATE cases SET regisseur = ?2 WHERE id = ?1",
+    [Q_CASE_CLOSED] = "SELECT id FROM cases WHERE closed_ms > 0 AND closed_ms <= ?1 ORDER BY closed_ms LIMIT ?2",
+    /* a case's rows go together or not at all, also outside the caller's transaction */
+    [Q_CASE_SAVEPOINT] = "SAVEPOINT kase",
+    [Q_CASE_RELEASE] = "RELEASE kase",
+    [Q_CASE_ROLLBACK_TO] = "ROLLBACK TO kase",
+    [Q_CASE_DELETE] = "DELETE FROM cases WHERE id = ?1",
+    [Q_CASE_DEL_MEMBERS] = "DELETE FROM case_members WHERE case_id = ?1",
+    [Q_CASE_DEL_CONSENTS] = "DELETE FROM consents WHERE case_id = ?1",
+    [Q_CASE_DEL_OVERRIDES] = "DELETE FROM overrides WHERE case_id = ?1",
+    [Q_CASE_DEL_HANDOVERS] = "DELETE FROM handovers WHERE case_id = ?1",
+    [Q_MEMBER_ADD] = "INSERT OR IGNORE INTO case_members(case_id, partner, how, since_ms) VALUES(?1,?2,?3,?4)",
+    [Q_MEMBER_GET] = "SELECT how, since_ms FROM case_members WHERE case_id = ?1 AND partner = ?2",
+    [Q_MEMBERS] = "SELECT partner, how, since_ms FROM case_members WHERE case_id = ?1 ORDER BY since_ms, partner"
+                  " LIMIT ?2",
+    /* the next number of the case in the same statement as the row */
+    [Q_CONSENT_ADD] = "INSERT INTO consents(case_id, " S_CONSENT_COLS ")"
+                      " SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM consents"
+                      " WHERE case_id = ?1 RETURNING seq",
+    [Q_CONSENT_CURRENT] = "SELECT " S_CONSENT_COLS " FROM consents WHERE case_id = ?1 ORDER BY seq DESC LIMIT 1",
+    [Q_CONSENT_HISTORY] = "SELECT " S_CONSENT_COLS " FROM consents WHERE case_id = ?1 ORDER BY seq LIMIT ?2",
+    /* an update in place keeps the row's rowid, and so its place among rows of the same time */
+    [Q_OVR_PUT] = "INSERT INTO overrides(" S_OVR_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"
+                  " ON CONFLICT(id) DO UPDATE SET case_id = ?2, network = ?3, sender = ?4, handler = ?5,"
+                  " recipient = ?6, step = ?7, created_ms = ?8, expires_ms = ?9, review_by_ms = ?10, state = ?11,"
+                  " reviewed_by = ?12, reviewed_ms = ?13, escalated = ?14, justification = ?15, note = ?16",
+    [Q_OVR_GET] = "SELECT " S_OVR_COLS " FROM overrides WHERE id = ?1",
+    [Q_OVR_BETWEEN] = "SELECT " S_OVR_COLS " FROM overrides WHERE case_id = ?1"
+                      " AND ((sender = ?2 AND (?3 IS NULL OR recipient = ?3))"
+                      " OR (recipient = ?2 AND (?3 IS NULL OR sender = ?3)))"
+                      " ORDER BY created_ms DESC, rowid DESC",
+    [Q_OVR_LIST] = "SELECT " S_OVR_COLS " FROM overrides WHERE " S_OVR_FILTER
+                   " ORDER BY created_ms DESC, rowid DESC LIMIT ?6 OFFSET ?5",
+    [Q_OVR_TOTAL] = "SELECT count(*) FROM overrides WHERE " S_OVR_FILTER,
+    [Q_OVR_LIST_PENDING] = "SELECT " S_OVR_COLS " FROM overrides WHERE " S_OVR_PENDING S_OVR_FILTER
+                           " ORDER BY created_ms DESC, rowid DESC LIMIT ?6 OFFSET ?5",
+    [Q_OVR_TOTAL_PENDING] = "SELECT count(*) FROM overrides WHERE " S_OVR_PENDING S_OVR_FILTER,
+    /* soonest first: a late review counts from review_by, an expiry from expires */
+    [Q_OVR_DUE_IDS] = "SELECT id FROM overrides WHERE " S_OVR_DUE
+                      " ORDER BY CASE WHEN state = 1 AND escalated = 0 AND review_by_ms <= ?1"
+                      " THEN min(review_by_ms, expires_ms) ELSE expires_ms END, rowid LIMIT ?2",
+    [Q_OVR_DUE_ROW] = "SELECT " S_OVR_COLS " FROM overrides WHERE id = ?2 AND " S_OVR_DUE,
+    [Q_OVR_STANDING] = "SELECT " S_OVR_COLS " FROM overrides WHERE case_id = ?1 AND state IN (1, 2)"
+                       " AND expires_ms > ?2 ORDER BY created_ms DESC, rowid DESC LIMIT ?3",
+    [Q_HO_PUT] = "INSERT INTO handovers(" S_HO_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+                 " ON CONFLICT(id) DO UPDATE SET case_id = ?2, sender = ?3, handler = ?4, recipient = ?5,"
+                 " msgid = ?6, offered_ms = ?7, timeout_ms = ?8, state = ?9, decided_ms = ?10, escalated = ?11,"
+                 " reason = ?12",
+    [Q_HO_GET] = "SELECT " S_HO_COLS " FROM handovers WHERE id = ?1",
+    [Q_HO_OPEN] = "SELECT " S_HO_COLS " FROM handovers WHERE case_id = ?1 AND state = 1"
+                  " ORDER BY offered_ms DESC, rowid DESC LIMIT 1",
+    [Q_HO_LIST] = "SELECT " S_HO_COLS " FROM handovers WHERE sender = ?1 OR recipient = ?1"
+                  " ORDER BY offered_ms DESC, rowid DESC LIMIT ?3 OFFSET ?2",
+    [Q_HO_TOTAL] = "SELECT count(*) FROM handovers WHERE sender = ?1 OR recipient = ?1",
+    [Q_HO_DUE_IDS] = "SELECT id FROM handovers WHERE state = 1 AND escalated = 0 AND timeout_ms <= ?1"
+                     " ORDER BY timeout_ms, rowid LIMIT ?2",
+    [Q_HO_DUE_ROW] = "SELECT " S_HO_COLS " FROM handovers WHERE id = ?2 AND state = 1 AND escalated = 0"
+                     " AND timeout_ms <= ?1",
+    /* one item at a time, from the last one on: the caller may delete the one it is given */
+    [Q_QUEUE_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM queue",
+    [Q_QUEUE_CASE] = "SELECT seq, item_id, kind, sender, case_id, body, recipient FROM queue"
+                     " WHERE case_id = ?1 AND kind = ?3 AND seq > ?2 AND seq <= ?4 ORDER BY seq LIMIT 1",
+    [Q_MSGID_MATCH] = "SELECT 1 FROM msgids WHERE sender = ?1 AND msgid = ?2 AND recipient = ?3 AND case_id = ?4",
     [Q_MSGID_GET] = "SELECT recipient, case_id, audit_idx FROM msgids WHERE sender = ?1 AND msgid = ?2",
     [Q_MSGID_INSERT] = "INSERT OR IGNORE INTO msgids(sender, msgid, recipient, case_id, created_ms, audit_idx)"
                        " VALUES(?1,?2,?3,?4,?5,?6)",
@@ -193,6 +327,8 @@ struct zn_store {
     s_checkpointer ck;
     uint64_t wal_limit; /* bytes of WAL after which a commit checkpoints and truncates it */
     bool wal_big;       /* the last commit left more than that */
+    uint8_t *keep;      /* sealed texts of the last get / current row (s_keep), at most 2 * S_SEALED_MAX */
+    size_t keep_cap;
 };
 
 /* After every commit: how many pages the WAL holds. Under a steady stream of commits the
@@ -382,6 +518,7 @@ void zn_store_close(zn_store **sp)
     for (int i = 0; i < Q__COUNT; i++)
         sqlite3_finalize(s->q[i]);
     sqlite3_close(s->db);
+    free(s->keep);
     free(s);
     *sp = NULL;
 }
@@ -505,35 +642,6 @@ int zn_store_meta_set_blob(zn_store *s, const char *key, const uint8_t *buf, siz
     return s_exec(s, Q_META_SET);
 }
 
-int zn_store_case_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_case *out)
-{
-    sqlite3_stmt *st = s_stmt(s, Q_CASE_GET);
-    s_bind_blob(st, 1, id, ZN_ID_LEN);
-    int rc = sqlite3_step(st), r = -1;
-    if (rc == SQLITE_DONE)
-        r = 0;
-    else if (rc == SQLITE_ROW && s_col_text(st, 0, out->network, sizeof out->network) == 0 &&
-             s_col_text(st, 1, out->regisseur, sizeof out->regisseur) == 0) {
-        memcpy(out->id, id, ZN_ID_LEN);
-        out->created_ms = (uint64_t)sqlite3_column_int64(st, 2);
-        r = 1;
-    }
-    sqlite3_reset(st);
-    return r;
-}
-
-int zn_store_case_insert(zn_store *s, const zn_case *c)
-{
-    sqlite3_stmt *st = s_stmt(s, Q_CASE_INSERT);
-    s_bind_blob(st, 1, c->id, ZN_ID_LEN);
-    s_bind_text(st, 2, c->network);
-    s_bind_text(st, 3, c->regisseur);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)c->created_ms);
-    if (s_exec(s, Q_CASE_INSERT) != 0)
-        return -1;
-    return sqlite3_changes(s->db) == 0 ? 1 : 0;
-}
-
 static int s_msgid_get(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN],
                        char recipient[ZN_IDENT_MAX], uint8_t case_id[ZN_ID_LEN], uint64_t *audit_idx)
 {
@@ -620,22 +728,29 @@ int zn_store_queue_delete(zn_store *s, const char *recipient, int64_t seq)
     return sqlite3_changes(s->db);
 }
 
+/* A row of (seq, item_id, kind, sender, case_id, body): pointers into the statement's row. */
+static int s_col_item(sqlite3_stmt *st, zn_queue_item *it)
+{
+    memset(it, 0, sizeof *it);
+    it->seq = sqlite3_column_int64(st, 0);
+    it->item_id = sqlite3_column_blob(st, 1);
+    it->kind = sqlite3_column_int(st, 2);
+    it->sender = (const char *)sqlite3_column_text(st, 3);
+    it->case_id = sqlite3_column_blob(st, 4);
+    if (sqlite3_column_bytes(st, 4) != ZN_ID_LEN)
+        it->case_id = NULL;
+    it->body = sqlite3_column_blob(st, 5);
+    it->body_len = (size_t)sqlite3_column_bytes(st, 5);
+    return (!it->item_id || sqlite3_column_bytes(st, 1) != ZN_ID_LEN || !it->body) ? -1 : 0;
+}
+
 /* Walk rows of (seq, item_id, kind, sender, case_id, body) into cb. */
 static int s_walk_items(sqlite3_stmt *st, const char *recipient, zn_queue_cb cb, void *ctx)
 {
     int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        zn_queue_item it = {0};
-        it.seq = sqlite3_column_int64(st, 0);
-        it.item_id = sqlite3_column_blob(st, 1);
-        it.kind = sqlite3_column_int(st, 2);
-        it.sender = (const char *)sqlite3_column_text(st, 3);
-        it.case_id = sqlite3_column_blob(st, 4);
-        if (sqlite3_column_bytes(st, 4) != ZN_ID_LEN)
-            it.case_id = NULL;
-        it.body = sqlite3_column_blob(st, 5);
-        it.body_len = (size_t)sqlite3_column_bytes(st, 5);
-        if (!it.item_id || sqlite3_column_bytes(st, 1) != ZN_ID_LEN || !it.body) {
+        zn_queue_item it;
+        if (s_col_item(st, &it) != 0) {
             rc = SQLITE_CORRUPT;
             break;
         }
@@ -1317,4 +1432,816 @@ int zn_store_match_delete(zn_store *s, const uint8_t id[ZN_ID_LEN])
     if (s_exec(s, Q_MATCH_DELETE) != 0)
         return -1;
     return sqlite3_changes(s->db);
+}
+
+/* ---- cases, members, consent, safety overrides, handovers (schema 4) ---------------------- */
+
+/* The longest sealed text encoding (zn_sealed.h): an array of at most ZN_SEALED_READERS_MAX
+ * [reader, box] pairs, each box at most crypto_box_SEALBYTES + ZN_SEALED_TEXT_MAX bytes; the
+ * extra bytes cover the msgpack headers. A longer value is refused when stored and taken for
+ * damage when read, so what a row makes the store allocate stays below 2 * S_SEALED_MAX. */
+#define S_SEALED_MAX \
+    (8 + (size_t)ZN_SEALED_READERS_MAX * (8 + ZN_IDENT_MAX + crypto_box_SEALBYTES + ZN_SEALED_TEXT_MAX))
+/* A consent's scope as stored: at most ZN_CONSENT_SCOPE_MAX identifiers and the commas between. */
+#define S_SCOPE_TEXT (ZN_CONSENT_SCOPE_MAX * ZN_IDENT_MAX)
+/* Walks whose callback may rewrite or delete what it is given first collect the ids (at most
+ * this many per call, whatever the limit; the next call gets the rest), then visit each row by
+ * its id. */
+#define S_WALK_IDS 256
+
+static const uint8_t s_empty[1]; /* points a zero-length blob somewhere (a NULL one is SQL NULL) */
+
+/* A name given by the caller: 1..cap-1 bytes and a NUL, read no further than that. */
+static bool s_name_ok(const char *t, size_t cap)
+{
+    if (!t)
+        return false;
+    size_t n = 0;
+    while (n < cap && t[n] != '\0')
+        n++;
+    return n > 0 && n < cap;
+}
+
+/* A sealed encoding: a non-empty blob of at most S_SEALED_MAX bytes; NULL, 0 (nil) when !need. */
+static bool s_sealed_ok(const uint8_t *p, size_t n, bool need)
+{
+    return p ? n > 0 && n <= S_SEALED_MAX : !need && n == 0;
+}
+
+static void s_bind_sealed(sqlite3_stmt *st, int i, const uint8_t *p, size_t n)
+{
+    s_bind_blob(st, i, p, p ? n : 0);
+}
+
+/* A sealed column: pointer into the statement's row (valid until it steps or resets). */
+static int s_col_sealed(sqlite3_stmt *st, int col, bool need, const uint8_t **p, size_t *n)
+{
+    *p = NULL;
+    *n = 0;
+    int t = sqlite3_column_type(st, col);
+    if (t == SQLITE_NULL)
+        return need ? -1 : 0;
+    if (t != SQLITE_BLOB)
+        return -1;
+    const uint8_t *v = sqlite3_column_blob(st, col);
+    int len = sqlite3_column_bytes(st, col);
+    if (!v || len <= 0 || (size_t)len > S_SEALED_MAX)
+        return -1;
+    *p = v;
+    *n = (size_t)len;
+    return 0;
+}
+
+/* Copy up to two sealed values (pointers into a row about to be reset; NULL for none) into the
+ * store's own buffer and point them there: valid until the next call that keeps. */
+static int s_keep(zn_store *s, const uint8_t **a, size_t an, const uint8_t **b, size_t bn)
+{
+    size_t need = (*a ? an : 0) + (b && *b ? bn : 0); /* each at most S_SEALED_MAX (s_col_sealed) */
+    if (need > s->keep_cap) {
+        size_t cap = (need + 4095) & ~(size_t)4095;
+        uint8_t *p = realloc(s->keep, cap);
+        if (!p)
+            return -1;
+        s->keep = p;
+        s->keep_cap = cap;
+    }
+    size_t at = 0;
+    if (*a) {
+        memcpy(s->keep, *a, an);
+        *a = s->keep;
+        at = an;
+    }
+    if (b && *b) {
+        memcpy(s->keep + at, *b, bn);
+        *b = s->keep + at;
+    }
+    return 0;
+}
+
+/* A savepoint of its own around a change of several rows (Q_CASE_*): s_case_end releases it
+ * when r is 0, else undoes everything since s_case_begin; returns 0 or -1. */
+static int s_case_begin(zn_store *s) { return s_exec(s, Q_CASE_SAVEPOINT); }
+
+static int s_case_end(zn_store *s, int r)
+{
+    if (r == 0 && s_exec(s, Q_CASE_RELEASE) == 0)
+        return 0;
+    (void)s_exec(s, Q_CASE_ROLLBACK_TO);
+    (void)s_exec(s, Q_CASE_RELEASE);
+    return -1;
+}
+
+/* The ids a statement answers (column 0), at most max, then reset: how many, or -1. */
+static int s_collect_ids(sqlite3_stmt *st, uint8_t (*ids)[ZN_ID_LEN], int max)
+{
+    int n = 0, rc = SQLITE_DONE;
+    while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (s_col_blob(st, 0, ids[n], ZN_ID_LEN) != 0) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        n++;
+    }
+    sqlite3_reset(st);
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+}
+
+static int s_walk_ids_limit(int limit)
+{
+    return limit < 0 ? 0 : limit > S_WALK_IDS ? S_WALK_IDS : limit;
+}
+
+/* Step a statement that answers one row or none: 1, 0, -1. It is left on the row: the caller
+ * decodes and copies what it keeps, then resets. */
+static int s_step_one(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- cases ---- */
+
+/* Related pseudonyms: n * ZN_PSN_LEN bytes, n <= ZN_CASE_RELATED_MAX. */
+static int s_col_related(sqlite3_stmt *st, int col, uint8_t (*related)[ZN_PSN_LEN], uint32_t *n_related)
+{
+    if (sqlite3_column_type(st, col) != SQLITE_BLOB)
+        return -1;
+    int n = sqlite3_column_bytes(st, col);
+    if (n < 0 || n % ZN_PSN_LEN != 0 || n / ZN_PSN_LEN > ZN_CASE_RELATED_MAX)
+        return -1;
+    if (n > 0)
+        memcpy(related, sqlite3_column_blob(st, col), (size_t)n);
+    *n_related = (uint32_t)(n / ZN_PSN_LEN);
+    return 0;
+}
+
+/* Decode the S_CASE_COLS columns (out zeroed first). */
+static int s_col_case(sqlite3_stmt *st, zn_case *out)
+{
+    memset(out, 0, sizeof *out);
+    if (s_col_blob(st, 0, out->id, ZN_ID_LEN) != 0 || s_col_text(st, 1, out->network, sizeof out->network) != 0 ||
+        s_col_text(st, 2, out->regisseur, sizeof out->regisseur) != 0 || s_col_u64(st, 3, &out->created_ms) != 0 ||
+        s_col_u64(st, 4, &out->closed_ms) != 0)
+        return -1;
+    if (sqlite3_column_type(st, 5) == SQLITE_NULL) /* anonymous: no person, no related */
+        return sqlite3_column_type(st, 6) == SQLITE_NULL ? 0 : -1;
+    if (s_col_blob(st, 5, out->person, ZN_PSN_LEN) != 0 || s_col_related(st, 6, out->related, &out->n_related) != 0)
+        return -1;
+    out->identified = true;
+    return 0;
+}
+
+int zn_store_case_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_case *out)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_CASE_GET);
+    s_bind_blob(st, 1, id, ZN_ID_LEN);
+    int r = s_step_one(st);
+    if (r == 1 && s_col_case(st, out) != 0)
+        r = -1;
+    sqlite3_reset(st);
+    return r;
+}
+
+int zn_store_case_insert(zn_store *s, const zn_case *c)
+{
+    if (!s_str_ok(c->network, sizeof c->network, true) || !s_str_ok(c->regisseur, sizeof c->regisseur, true) ||
+        (c->identified && c->n_related > ZN_CASE_RELATED_MAX))
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_CASE_INSERT);
+    s_bind_blob(st, 1, c->id, ZN_ID_LEN);
+    s_bind_text(st, 2, c->network);
+    s_bind_text(st, 3, c->regisseur);
+    s_bind_u64(st, 4, c->created_ms);
+    s_bind_u64(st, 5, c->closed_ms);
+    if (c->identified) {
+        s_bind_blob(st, 6, c->person, ZN_PSN_LEN);
+        s_bind_blob(st, 7, c->n_related ? (const void *)c->related : s_empty, (size_t)c->n_related * ZN_PSN_LEN);
+    }
+    if (s_exec(s, Q_CASE_INSERT) != 0)
+        return -1;
+    return sqlite3_changes(s->db) == 0 ? 1 : 0;
+}
+
+int zn_store_case_link(zn_store *s, const uint8_t id[ZN_ID_LEN], const uint8_t person[ZN_PSN_LEN],
+                       const uint8_t (*related)[ZN_PSN_LEN], uint32_t n_related)
+{
+    if (!person || n_related > ZN_CASE_RELATED_MAX || (n_related > 0 && !related))
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_CASE_LINK);
+    s_bind_blob(st, 1, id, ZN_ID_LEN);
+    s_bind_blob(st, 2, person, ZN_PSN_LEN);
+    s_bind_blob(st, 3, n_related ? (const void *)related : s_empty, (size_t)n_related * ZN_PSN_LEN);
+    if (s_exec(s, Q_CASE_LINK) != 0)
+        return -1;
+    return sqlite3_changes(s->db);
+}
+
+int zn_store_case_close(zn_store *s, const uint8_t id[ZN_ID_LEN], uint64_t closed_ms)
+{
+    if (closed_ms == 0) /* 0 means open */
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_CASE_CLOSE);
+    s_bind_blob(st, 1, id, ZN_ID_LEN);
+    s_bind_u64(st, 2, closed_ms);
+    if (s_exec(s, Q_CASE_CLOSE) != 0)
+        return -1;
+    return sqlite3_changes(s->db);
+}
+
+int zn_store_case_set_regisseur(zn_store *s, const uint8_t id[ZN_ID_LEN], const char *partner)
+{
+    if (!s_name_ok(partner, ZN_IDENT_MAX))
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_CASE_REGISSEUR);
+    s_bind_blob(st, 1, id, ZN_ID_LEN);
+    s_bind_text(st, 2, partner);
+    if (s_exec(s, Q_CASE_REGISSEUR) != 0)
+        return -1;
+    return sqlite3_changes(s->db);
+}
+
+int zn_store_cases_closed_before(zn_store *s, uint64_t before_ms, int limit, zn_case_id_cb cb, void *ctx)
+{
+    uint8_t ids[S_WALK_IDS][ZN_ID_LEN];
+    sqlite3_stmt *st = s_stmt(s, Q_CASE_CLOSED);
+    s_bind_u64(st, 1, before_ms);
+    sqlite3_bind_int(st, 2, s_walk_ids_limit(limit));
+    int n = s_collect_ids(st, ids, s_walk_ids_limit(limit));
+    for (int i = 0; i < n; i++)
+        if (cb(ctx, ids[i]) != 0)
+            return i + 1;
+    return n;
+}
+
+int zn_store_case_delete(zn_store *s, const uint8_t id[ZN_ID_LEN])
+{
+    static const int q[] = {Q_CASE_DEL_MEMBERS, Q_CASE_DEL_CONSENTS, Q_CASE_DEL_OVERRIDES, Q_CASE_DEL_HANDOVERS,
+                            Q_CASE_DELETE}; /* the case last: its count is the answer */
+    if (s_case_begin(s) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof q / sizeof q[0]; i++) {
+        s_bind_blob(s_stmt(s, q[i]), 1, id, ZN_ID_LEN);
+        rc = s_exec(s, q[i]);
+    }
+    int removed = rc == 0 ? sqlite3_changes(s->db) : 0;
+    return s_case_end(s, rc) == 0 ? removed : -1;
+}
+
+/* ---- members ---- */
+
+/* The ways a partner becomes a stored member (zn_member_row.how). */
+static bool s_how_ok(const char *how)
+{
+    static const char *const hows[] = {"regisseur", "received", "handover"};
+    if (!s_name_ok(how, sizeof ((zn_member_row *)0)->how))
+        return false;
+    for (size_t i = 0; i < sizeof hows / sizeof hows[0]; i++)
+        if (strcmp(how, hows[i]) == 0)
+            return true;
+    return false;
+}
+
+int zn_store_member_add(zn_store *s, const uint8_t case_id[ZN_ID_LEN], const char *partner, const char *how,
+                        uint64_t since_ms)
+{
+    if (!s_name_ok(partner, ZN_IDENT_MAX) || !s_how_ok(how))
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_MEMBER_ADD);
+    s_bind_blob(st, 1, case_id, ZN_ID_LEN);
+    s_bind_text(st, 2, partner);
+    s_bind_text(st, 3, how);
+    s_bind_u64(st, 4, since_ms);
+    if (s_exec(s, Q_MEMBER_ADD) != 0)
+        return -1;
+    return sqlite3_changes(s->db) == 0 ? 1 : 0;
+}
+
+int zn_store_member_get(zn_store *s, const uint8_t case_id[ZN_ID_LEN], const char *partner, char how[16],
+                        uint64_t *since_ms)
+{
+    if (!s_name_ok(partner, ZN_IDENT_MAX))
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_MEMBER_GET);
+    s_bind_blob(st, 1, case_id, ZN_ID_LEN);
+    s_bind_text(st, 2, partner);
+    char h[16];
+    uint64_t t = 0;
+    int r = s_step_one(st);
+    if (r == 1 && (s_col_text(st, 0, h, sizeof h) != 0 || s_col_u64(st, 1, &t) != 0))
+        r = -1;
+    sqlite3_reset(st);
+    if (r == 1) {
+        if (how)
+            memcpy(how, h, sizeof h);
+        if (since_ms)
+            *since_ms = t;
+    }
+    return r;
+}
+
+int zn_store_members(zn_store *s, const uint8_t case_id[ZN_ID_LEN], int limit, zn_member_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_MEMBERS);
+    s_bind_blob(st, 1, case_id, ZN_ID_LEN);
+    sqlite3_bind_int(st, 2, limit < 0 ? 0 : limit);
+    int n = 0, rc;
+    zn_member_row m;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&m, 0, sizeof m);
+        if (s_col_text(st, 0, m.partner, sizeof m.partner) != 0 || s_col_text(st, 1, m.how, sizeof m.how) != 0 ||
+            s_col_u64(st, 2, &m.since_ms) != 0) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        n++;
+        if (cb(ctx, &m) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+}
+
+/* ---- consent ---- */
+
+/* The scope as stored: the identifiers joined by commas (identifiers hold none). */
+static int s_scope_format(const zn_consent *c, char out[S_SCOPE_TEXT])
+{
+    if (c->n_scope > ZN_CONSENT_SCOPE_MAX)
+        return -1;
+    size_t at = 0;
+    for (size_t i = 0; i < c->n_scope; i++) {
+        const char *p = c->scope[i];
+        if (!s_name_ok(p, ZN_IDENT_MAX) || !zn_ident_valid(p))
+            return -1;
+        size_t n = strlen(p);
+        if (at + 1 + n >= S_SCOPE_TEXT)
+            return -1;
+        if (i > 0)
+            out[at++] = ',';
+        memcpy(out + at, p, n);
+        at += n;
+    }
+    out[at] = '\0';
+    return 0;
+}
+
+static int s_scope_parse(const char *t, zn_consent *c)
+{
+    c->n_scope = 0;
+    while (*t) {
+        const char *end = strchr(t, ',');
+        size_t n = end ? (size_t)(end - t) : strlen(t);
+        if (c->n_scope == ZN_CONSENT_SCOPE_MAX || n == 0 || n >= ZN_IDENT_MAX)
+            return -1;
+        char *dst = c->scope[c->n_scope];
+        memcpy(dst, t, n);
+        dst[n] = '\0';
+        if (!zn_ident_valid(dst))
+            return -1;
+        c->n_scope++;
+        if (!end)
+            break;
+        t = end + 1;
+        if (!*t) /* a trailing comma */
+            return -1;
+    }
+    return 0;
+}
+
+static bool s_consent_ok(const zn_consent_row *r)
+{
+    return r->c.state >= ZN_CONSENT_REQUESTED && r->c.state <= ZN_CONSENT_WITHDRAWN &&
+           r->c.given_by <= (ZN_GIVEN_CLIENT | ZN_GIVEN_PARENT | ZN_GIVEN_GUARDIAN | ZN_GIVEN_REPRESENTATIVE) &&
+           (unsigned)r->c.age_band <= ZN_AGE_16_PLUS && s_str_ok(r->handler, sizeof r->handler, false) &&
+           s_sealed_ok(r->purpose, r->purpose_len, false);
+}
+
+/* Decode the S_CONSENT_COLS columns (out zeroed first; purpose points into the row). */
+static int s_col_consent(sqlite3_stmt *st, zn_consent_row *out)
+{
+    memset(out, 0, sizeof *out);
+    char scope[S_SCOPE_TEXT];
+    uint64_t state, given_by, age_band;
+    if (s_col_u64(st, 0, &out->seq) != 0 || out->seq == 0 || s_col_u64(st, 1, &state) != 0 ||
+        state < ZN_CONSENT_REQUESTED || state > ZN_CONSENT_WITHDRAWN || s_col_str(st, 2, scope, sizeof scope) != 0 ||
+        s_scope_parse(scope, &out->c) != 0 || s_col_u64(st, 3, &given_by) != 0 || given_by > 15 ||
+        s_col_u64(st, 4, &age_band) != 0 || age_band > ZN_AGE_16_PLUS || s_col_u64(st, 5, &out->c.until_ms) != 0 ||
+        s_col_u64(st, 6, &out->at_ms) != 0 || s_col_str(st, 7, out->handler, sizeof out->handler) != 0 ||
+        s_col_sealed(st, 8, false, &out->purpose, &out->purpose_len) != 0)
+        return -1;
+    out->c.state = (zn_consent_state)state;
+    out->c.given_by = (unsigned)given_by;
+    out->c.age_band = (zn_age_band)age_band;
+    return 0;
+}
+
+int zn_store_consent_add(zn_store *s, const uint8_t case_id[ZN_ID_LEN], const zn_consent_row *r, uint64_t *seq)
+{
+    char scope[S_SCOPE_TEXT];
+    if (!s_consent_ok(r) || s_scope_format(&r->c, scope) != 0)
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_CONSENT_ADD);
+    s_bind_blob(st, 1, case_id, ZN_ID_LEN);
+    sqlite3_bind_int(st, 2, (int)r->c.state);
+    s_bind_text(st, 3, scope);
+    sqlite3_bind_int(st, 4, (int)r->c.given_by);
+    sqlite3_bind_int(st, 5, (int)r->c.age_band);
+    s_bind_u64(st, 6, r->c.until_ms);
+    s_bind_u64(st, 7, r->at_ms);
+    s_bind_text(st, 8, r->handler);
+    s_bind_sealed(st, 9, r->purpose, r->purpose_len);
+    uint64_t got = 0;
+    int ok = sqlite3_step(st) == SQLITE_ROW && s_col_u64(st, 0, &got) == 0 && sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+    if (!ok)
+        return -1;
+    if (seq)
+        *seq = got;
+    return 0;
+}
+
+int zn_store_consent_current(zn_store *s, const uint8_t case_id[ZN_ID_LEN], zn_consent_row *out)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_CONSENT_CURRENT);
+    s_bind_blob(st, 1, case_id, ZN_ID_LEN);
+    int r = s_step_one(st);
+    if (r == 1 && (s_col_consent(st, out) != 0 || s_keep(s, &out->purpose, out->purpose_len, NULL, 0) != 0))
+        r = -1;
+    sqlite3_reset(st);
+    return r;
+}
+
+int zn_store_consent_history(zn_store *s, const uint8_t case_id[ZN_ID_LEN], int limit, zn_consent_cb cb,
+                             void *ctx)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_CONSENT_HISTORY);
+    s_bind_blob(st, 1, case_id, ZN_ID_LEN);
+    sqlite3_bind_int(st, 2, limit < 0 ? 0 : limit);
+    zn_consent_row r;
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (s_col_consent(st, &r) != 0) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        n++;
+        if (cb(ctx, &r) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+}
+
+/* ---- safety overrides ---- */
+
+static bool s_override_ok(const zn_override_row *r)
+{
+    return r->state >= ZN_OVERRIDE_PENDING && r->state <= ZN_OVERRIDE_EXPIRED && r->step >= 1 &&
+           r->step <= ZN_MELDCODE_STEPS && s_str_ok(r->network, sizeof r->network, true) &&
+           s_str_ok(r->from, sizeof r->from, true) && s_str_ok(r->handler, sizeof r->handler, false) &&
+           s_str_ok(r->to, sizeof r->to, true) && s_str_ok(r->reviewed_by, sizeof r->reviewed_by, false) &&
+           s_sealed_ok(r->justification, r->justification_len, true) && s_sealed_ok(r->note, r->note_len, false);
+}
+
+/* Decode the S_OVR_COLS columns (out zeroed first; sealed values point into the row). */
+static int s_col_override(sqlite3_stmt *st, zn_override_row *out)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t state, escalated;
+    if (s_col_blob(st, 0, out->id, ZN_ID_LEN) != 0 || s_col_blob(st, 1, out->case_id, ZN_ID_LEN) != 0 ||
+        s_col_text(st, 2, out->network, sizeof out->network) != 0 ||
+        s_col_text(st, 3, out->from, sizeof out->from) != 0 ||
+        s_col_str(st, 4, out->handler, sizeof out->handler) != 0 || s_col_text(st, 5, out->to, sizeof out->to) != 0 ||
+        s_col_u64(st, 6, &out->step) != 0 || out->step < 1 || out->step > ZN_MELDCODE_STEPS ||
+        s_col_u64(st, 7, &out->created_ms) != 0 || s_col_u64(st, 8, &out->expires_ms) != 0 ||
+        s_col_u64(st, 9, &out->review_by_ms) != 0 || s_col_u64(st, 10, &state) != 0 ||
+        state < ZN_OVERRIDE_PENDING || state > ZN_OVERRIDE_EXPIRED ||
+        s_col_str(st, 11, out->reviewed_by, sizeof out->reviewed_by) != 0 ||
+        s_col_u64(st, 12, &out->reviewed_ms) != 0 || s_col_u64(st, 13, &escalated) != 0 || escalated > 1 ||
+        s_col_sealed(st, 14, true, &out->justification, &out->justification_len) != 0 ||
+        s_col_sealed(st, 15, false, &out->note, &out->note_len) != 0)
+        return -1;
+    out->state = (zn_override_state)state;
+    out->escalated = escalated == 1;
+    return 0;
+}
+
+/* Rows of S_OVR_COLS into cb (sealed values valid during the callback): count or -1. */
+static int s_walk_overrides(sqlite3_stmt *st, zn_override_cb cb, void *ctx)
+{
+    zn_override_row r;
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (s_col_override(st, &r) != 0) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        n++;
+        if (cb(ctx, &r) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+}
+
+int zn_store_override_put(zn_store *s, const zn_override_row *r)
+{
+    if (!s_override_ok(r))
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_OVR_PUT);
+    s_bind_blob(st, 1, r->id, ZN_ID_LEN);
+    s_bind_blob(st, 2, r->case_id, ZN_ID_LEN);
+    s_bind_text(st, 3, r->network);
+    s_bind_text(st, 4, r->from);
+    s_bind_text(st, 5, r->handler);
+    s_bind_text(st, 6, r->to);
+    s_bind_u64(st, 7, r->step);
+    s_bind_u64(st, 8, r->created_ms);
+    s_bind_u64(st, 9, r->expires_ms);
+    s_bind_u64(st, 10, r->review_by_ms);
+    sqlite3_bind_int(st, 11, (int)r->state);
+    s_bind_text(st, 12, r->reviewed_by);
+    s_bind_u64(st, 13, r->reviewed_ms);
+    sqlite3_bind_int(st, 14, r->escalated ? 1 : 0);
+    s_bind_sealed(st, 15, r->justification, r->justification_len);
+    s_bind_sealed(st, 16, r->note, r->note_len);
+    return s_exec(s, Q_OVR_PUT);
+}
+
+int zn_store_override_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_override_row *out)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_OVR_GET);
+    s_bind_blob(st, 1, id, ZN_ID_LEN);
+    int r = s_step_one(st);
+    if (r == 1 && (s_col_override(st, out) != 0 ||
+                   s_keep(s, &out->justification, out->justification_len, &out->note, out->note_len) != 0))
+        r = -1;
+    sqlite3_reset(st);
+    return r;
+}
+
+int zn_store_overrides_between(zn_store *s, const uint8_t case_id[ZN_ID_LEN], const char *a, const char *b,
+                               zn_override_cb cb, void *ctx)
+{
+    if (!s_name_ok(a, ZN_IDENT_MAX) || (b && !s_name_ok(b, ZN_IDENT_MAX)))
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_OVR_BETWEEN);
+    s_bind_blob(st, 1, case_id, ZN_ID_LEN);
+    s_bind_text(st, 2, a);
+    s_bind_text(st, 3, b);
+    return s_walk_overrides(st, cb, ctx);
+}
+
+/* The parameters of S_OVR_FILTER and S_OVR_PENDING (?4 unused by the others). */
+static void s_bind_override_filter(sqlite3_stmt *st, const char (*networks)[ZN_IDENT_MAX], size_t n_networks,
+                                   const char *from, uint64_t now_ms)
+{
+    sqlite3_bind_int(st, 1, n_networks == 0);
+    s_bind_text(st, 2, from);
+    s_bind_u64(st, 4, now_ms);
+    for (size_t i = 0; i < n_networks; i++)
+        s_bind_text(st, S_OVR_NET_FIRST + (int)i, networks[i]);
+}
+
+int zn_store_override_list(zn_store *s, const char (*networks)[ZN_IDENT_MAX], size_t n_networks, const char *from,
+                           bool pending_only, uint64_t now_ms, uint64_t offset, int limit, uint64_t *total,
+                           zn_override_cb cb, void *ctx)
+{
+    if (n_networks > S_OVR_NET_SLOTS || (n_networks > 0 && !networks) || (from && !s_name_ok(from, ZN_IDENT_MAX)))
+        return -1;
+    for (size_t i = 0; i < n_networks; i++)
+        if (!s_str_ok(networks[i], ZN_IDENT_MAX, true))
+            return -1;
+    sqlite3_stmt *st = s_stmt(s, pending_only ? Q_OVR_TOTAL_PENDING : Q_OVR_TOTAL);
+    s_bind_override_filter(st, networks, n_networks, from, now_ms);
+    if (s_count(st, total) != 0)
+        return -1;
+    st = s_stmt(s, pending_only ? Q_OVR_LIST_PENDING : Q_OVR_LIST);
+    s_bind_override_filter(st, networks, n_networks, from, now_ms);
+    s_bind_u64(st, 5, offset);
+    sqlite3_bind_int(st, 6, limit < 0 ? 0 : limit);
+    return s_walk_overrides(st, cb, ctx);
+}
+
+int zn_store_overrides_due(zn_store *s, uint64_t now_ms, int limit, zn_override_cb cb, void *ctx)
+{
+    uint8_t ids[S_WALK_IDS][ZN_ID_LEN];
+    sqlite3_stmt *st = s_stmt(s, Q_OVR_DUE_IDS);
+    s_bind_u64(st, 1, now_ms);
+    sqlite3_bind_int(st, 2, s_walk_ids_limit(limit));
+    int n = s_collect_ids(st, ids, s_walk_ids_limit(limit)), visited = 0;
+    zn_override_row r;
+    for (int i = 0; i < n; i++) {
+        /* the row once more, as it is now: an earlier callback may have changed it */
+        st = s_stmt(s, Q_OVR_DUE_ROW);
+        s_bind_u64(st, 1, now_ms);
+        s_bind_blob(st, 2, ids[i], ZN_ID_LEN);
+        int got = s_step_one(st);
+        if (got == 1 && s_col_override(st, &r) != 0)
+            got = -1;
+        int stop = got == 1 ? cb(ctx, &r) : 0; /* the row's sealed values live until the reset */
+        sqlite3_reset(st);
+        if (got < 0)
+            return -1;
+        visited += got;
+        if (stop)
+            break;
+    }
+    return n < 0 ? -1 : visited;
+}
+
+int zn_store_overrides_standing(zn_store *s, const uint8_t case_id[ZN_ID_LEN], uint64_t now_ms, int limit,
+                                zn_override_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_OVR_STANDING);
+    s_bind_blob(st, 1, case_id, ZN_ID_LEN);
+    s_bind_u64(st, 2, now_ms);
+    sqlite3_bind_int(st, 3, limit < 0 ? 0 : limit);
+    return s_walk_overrides(st, cb, ctx);
+}
+
+/* ---- handovers ---- */
+
+static bool s_handover_ok(const zn_handover_row *r)
+{
+    return r->state >= ZN_HANDOVER_OPEN && r->state <= ZN_HANDOVER_DECLINED &&
+           s_str_ok(r->from, sizeof r->from, true) && s_str_ok(r->handler, sizeof r->handler, false) &&
+           s_str_ok(r->to, sizeof r->to, true) && s_sealed_ok(r->reason, r->reason_len, false);
+}
+
+/* Decode the S_HO_COLS columns (out zeroed first; reason points into the row). */
+static int s_col_handover(sqlite3_stmt *st, zn_handover_row *out)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t state, escalated;
+    if (s_col_blob(st, 0, out->id, ZN_ID_LEN) != 0 || s_col_blob(st, 1, out->case_id, ZN_ID_LEN) != 0 ||
+        s_col_text(st, 2, out->from, sizeof out->from) != 0 ||
+        s_col_str(st, 3, out->handler, sizeof out->handler) != 0 || s_col_text(st, 4, out->to, sizeof out->to) != 0 ||
+        s_col_blob(st, 5, out->msgid, ZN_ID_LEN) != 0 ||
+        s_col_u64(st, 6, &out->offered_ms) != 0 || s_col_u64(st, 7, &out->timeout_ms) != 0 ||
+        s_col_u64(st, 8, &state) != 0 || state < ZN_HANDOVER_OPEN || state > ZN_HANDOVER_DECLINED ||
+        s_col_u64(st, 9, &out->decided_ms) != 0 || s_col_u64(st, 10, &escalated) != 0 || escalated > 1 ||
+        s_col_sealed(st, 11, false, &out->reason, &out->reason_len) != 0)
+        return -1;
+    out->state = (zn_handover_state)state;
+    out->escalated = escalated == 1;
+    return 0;
+}
+
+static int s_walk_handovers(sqlite3_stmt *st, zn_handover_cb cb, void *ctx)
+{
+    zn_handover_row r;
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (s_col_handover(st, &r) != 0) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        n++;
+        if (cb(ctx, &r) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+}
+
+/* One handover row or none, its reason kept (out may be NULL): 1, 0, -1. */
+static int s_handover_one(zn_store *s, sqlite3_stmt *st, zn_handover_row *out)
+{
+    zn_handover_row tmp;
+    zn_handover_row *r = out ? out : &tmp;
+    int got = s_step_one(st);
+    if (got == 1 && (s_col_handover(st, r) != 0 || (out && s_keep(s, &out->reason, out->reason_len, NULL, 0) != 0)))
+        got = -1;
+    sqlite3_reset(st);
+    return got;
+}
+
+int zn_store_handover_put(zn_store *s, const zn_handover_row *r)
+{
+    if (!s_handover_ok(r))
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_HO_PUT);
+    s_bind_blob(st, 1, r->id, ZN_ID_LEN);
+    s_bind_blob(st, 2, r->case_id, ZN_ID_LEN);
+    s_bind_text(st, 3, r->from);
+    s_bind_text(st, 4, r->handler);
+    s_bind_text(st, 5, r->to);
+    s_bind_blob(st, 6, r->msgid, ZN_ID_LEN);
+    s_bind_u64(st, 7, r->offered_ms);
+    s_bind_u64(st, 8, r->timeout_ms);
+    sqlite3_bind_int(st, 9, (int)r->state);
+    s_bind_u64(st, 10, r->decided_ms);
+    sqlite3_bind_int(st, 11, r->escalated ? 1 : 0);
+    s_bind_sealed(st, 12, r->reason, r->reason_len);
+    return s_exec(s, Q_HO_PUT);
+}
+
+int zn_store_handover_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_handover_row *out)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_HO_GET);
+    s_bind_blob(st, 1, id, ZN_ID_LEN);
+    return s_handover_one(s, st, out);
+}
+
+int zn_store_handover_open(zn_store *s, const uint8_t case_id[ZN_ID_LEN], zn_handover_row *out)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_HO_OPEN);
+    s_bind_blob(st, 1, case_id, ZN_ID_LEN);
+    return s_handover_one(s, st, out);
+}
+
+int zn_store_handover_list(zn_store *s, const char *partner, uint64_t offset, int limit, uint64_t *total,
+                           zn_handover_cb cb, void *ctx)
+{
+    if (!s_name_ok(partner, ZN_IDENT_MAX))
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_HO_TOTAL);
+    s_bind_text(st, 1, partner);
+    if (s_count(st, total) != 0)
+        return -1;
+    st = s_stmt(s, Q_HO_LIST);
+    s_bind_text(st, 1, partner);
+    s_bind_u64(st, 2, offset);
+    sqlite3_bind_int(st, 3, limit < 0 ? 0 : limit);
+    return s_walk_handovers(st, cb, ctx);
+}
+
+int zn_store_handovers_due(zn_store *s, uint64_t now_ms, int limit, zn_handover_cb cb, void *ctx)
+{
+    uint8_t ids[S_WALK_IDS][ZN_ID_LEN];
+    sqlite3_stmt *st = s_stmt(s, Q_HO_DUE_IDS);
+    s_bind_u64(st, 1, now_ms);
+    sqlite3_bind_int(st, 2, s_walk_ids_limit(limit));
+    int n = s_collect_ids(st, ids, s_walk_ids_limit(limit)), visited = 0;
+    zn_handover_row r;
+    for (int i = 0; i < n; i++) {
+        st = s_stmt(s, Q_HO_DUE_ROW);
+        s_bind_u64(st, 1, now_ms);
+        s_bind_blob(st, 2, ids[i], ZN_ID_LEN);
+        int got = s_step_one(st);
+        if (got == 1 && s_col_handover(st, &r) != 0)
+            got = -1;
+        int stop = got == 1 ? cb(ctx, &r) : 0;
+        sqlite3_reset(st);
+        if (got < 0)
+            return -1;
+        visited += got;
+        if (stop)
+            break;
+    }
+    return n < 0 ? -1 : visited;
+}
+
+/* ---- the queue and message ids on a case ---- */
+
+int zn_store_queue_case(zn_store *s, const uint8_t case_id[ZN_ID_LEN], zn_queue_cb cb, void *ctx)
+{
+    /* only the items queued before the walk: one the callback queues is not visited */
+    uint64_t upto = 0;
+    if (s_count(s_stmt(s, Q_QUEUE_MAX_SEQ), &upto) != 0)
+        return -1;
+    int64_t last = 0;
+    int n = 0;
+    for (;;) { /* seq grows with every step, up to upto */
+        sqlite3_stmt *st = s_stmt(s, Q_QUEUE_CASE);
+        s_bind_blob(st, 1, case_id, ZN_ID_LEN);
+        sqlite3_bind_int64(st, 2, last);
+        sqlite3_bind_int(st, 3, ZN_ITEM_ENVELOPE);
+        s_bind_u64(st, 4, upto);
+        int got = s_step_one(st);
+        zn_queue_item it;
+        const char *recipient = NULL;
+        if (got == 1) {
+            recipient = (const char *)sqlite3_column_text(st, 6);
+            if (s_col_item(st, &it) != 0 || !recipient || !it.case_id || it.seq <= last)
+                got = -1;
+        }
+        if (got != 1) {
+            sqlite3_reset(st);
+            return got == 0 ? n : -1;
+        }
+        last = it.seq;
+        n++;
+        int stop = cb(ctx, recipient, &it); /* the row's values live until the reset */
+        sqlite3_reset(st);
+        if (stop)
+            return n;
+    }
+}
+
+int zn_store_msgid_match(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN], const char *recipient,
+                         const uint8_t case_id[ZN_ID_LEN])
+{
+    if (!s_name_ok(sender, ZN_IDENT_MAX) || !s_name_ok(recipient, ZN_IDENT_MAX))
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_MSGID_MATCH);
+    s_bind_text(st, 1, sender);
+    s_bind_blob(st, 2, msgid, ZN_ID_LEN);
+    s_bind_text(st, 3, recipient);
+    s_bind_blob(st, 4, case_id, ZN_ID_LEN);
+    int r = s_step_one(st);
+    sqlite3_reset(st);
+    return r;
 }

@@ -46,16 +46,18 @@ int zn_store_meta_set_blob(zn_store *s, const char *key, const uint8_t *buf, siz
 /* cases: get returns 1 found, 0 absent, -1 error; insert returns 1 if the id exists (every
  * field of zn_case is stored, the person and related pseudonyms only when identified). The
  * setters return rows changed (0 or 1) or -1: link sets person and related and marks the case
- * identified; close sets closed_ms; regisseur names the new regisseur. */
+ * identified; close sets closed_ms (not 0, which means open); regisseur names the new
+ * regisseur. */
 int zn_store_case_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_case *out);
 int zn_store_case_insert(zn_store *s, const zn_case *c);
 int zn_store_case_link(zn_store *s, const uint8_t id[ZN_ID_LEN], const uint8_t person[ZN_PSN_LEN],
                        const uint8_t (*related)[ZN_PSN_LEN], uint32_t n_related);
 int zn_store_case_close(zn_store *s, const uint8_t id[ZN_ID_LEN], uint64_t closed_ms);
 int zn_store_case_set_regisseur(zn_store *s, const uint8_t id[ZN_ID_LEN], const char *partner);
-/* Closed cases whose retention ended (closed_ms <= before_ms), at most limit ids into cb, then
- * (by the caller) zn_store_case_delete: the case and its members, consents, overrides and
- * handovers go together. Returns the count visited / rows removed, or -1. */
+/* Closed cases whose retention ended (closed_ms <= before_ms), soonest first, at most limit
+ * (and at most 256 per call) ids into cb, then (by the caller, also from the callback)
+ * zn_store_case_delete: the case and its members, consents, overrides and handovers go
+ * together (items queued on it stay). Returns the count visited / rows removed, or -1. */
 typedef int (*zn_case_id_cb)(void *ctx, const uint8_t id[ZN_ID_LEN]); /* non-zero stops */
 int zn_store_cases_closed_before(zn_store *s, uint64_t before_ms, int limit, zn_case_id_cb cb, void *ctx);
 int zn_store_case_delete(zn_store *s, const uint8_t id[ZN_ID_LEN]);
@@ -94,25 +96,27 @@ typedef int (*zn_override_cb)(void *ctx, const zn_override_row *r); /* non-zero 
  * a at either end), newest first; count or -1. */
 int zn_store_overrides_between(zn_store *s, const uint8_t case_id[ZN_ID_LEN], const char *a, const char *b,
                                zn_override_cb cb, void *ctx);
-/* A page for override-list, newest first: those of the networks in `networks` (n_networks names;
- * 0: every network), or with partner `from` as author (NULL: any); pending_only: state pending
- * and expires_ms > now_ms. *total gets the number of rows that pass. Count visited or -1. */
+/* A page for override-list, newest first: those of the networks in `networks` (n_networks names,
+ * at most ZN_MAX_NETWORKS; 0: every network), and of them those with partner `from` as author
+ * (NULL: any author); pending_only: state pending and expires_ms > now_ms. *total gets the
+ * number of rows that pass. Count visited or -1. */
 int zn_store_override_list(zn_store *s, const char (*networks)[ZN_IDENT_MAX], size_t n_networks, const char *from,
                            bool pending_only, uint64_t now_ms, uint64_t offset, int limit, uint64_t *total,
                            zn_override_cb cb, void *ctx);
-/* Overrides whose time came, at most limit, soonest first: pending or approved with
- * expires_ms <= now_ms, or pending, not escalated, with review_by_ms <= now_ms. The callback
- * may put the row it is given. */
+/* Overrides whose time came, at most limit (and at most 256 per call), soonest first: pending
+ * or approved with expires_ms <= now_ms, or pending, not escalated, with review_by_ms <= now_ms.
+ * The callback may put the row it is given. */
 int zn_store_overrides_due(zn_store *s, uint64_t now_ms, int limit, zn_override_cb cb, void *ctx);
 /* Standing overrides of a case (pending or approved, expires_ms > now_ms), newest first. */
 int zn_store_overrides_standing(zn_store *s, const uint8_t case_id[ZN_ID_LEN], uint64_t now_ms, int limit,
                                 zn_override_cb cb, void *ctx);
 
 /* Handovers. put inserts or replaces by id; get 1 / 0 / -1 (reason valid until the next store
- * call). open: 1 when the case has an open handover (its row into out when not NULL), 0, -1.
- * list: the handovers a partner offered or was offered, newest first, from offset, at most
- * limit; *total the number of them. due: open, not escalated, timeout_ms <= now_ms, soonest
- * first, at most limit (the callback may put the row). */
+ * call). open: 1 when the case has an open handover (its row into out when not NULL, the
+ * newest if there were several), 0, -1. list: the handovers a partner offered or was offered,
+ * newest first, from offset, at most limit; *total the number of them. due: open, not
+ * escalated, timeout_ms <= now_ms, soonest first, at most limit and 256 per call (the callback
+ * may put the row). */
 int zn_store_handover_put(zn_store *s, const zn_handover_row *r);
 int zn_store_handover_get(zn_store *s, const uint8_t id[ZN_ID_LEN], zn_handover_row *out);
 int zn_store_handover_open(zn_store *s, const uint8_t case_id[ZN_ID_LEN], zn_handover_row *out);
@@ -159,7 +163,8 @@ int zn_store_queue_fetch(zn_store *s, const char *recipient, int64_t after, int 
 /* Count per recipient (cb gets recipient and it->seq = count). */
 int zn_store_queue_counts(zn_store *s, zn_queue_cb cb, void *ctx);
 /* The envelopes still queued on one case (any recipient), in order (it->case_id is the case);
- * the callback may delete the item it is given. Count visited or -1. */
+ * the callback may delete the item it is given; items queued during the walk are not visited.
+ * Count visited or -1. */
 int zn_store_queue_case(zn_store *s, const uint8_t case_id[ZN_ID_LEN], zn_queue_cb cb, void *ctx);
 /* Every item of one recipient (cb), then delete them all. Returns count or -1. */
 int zn_store_queue_take_all(zn_store *s, const char *recipient, zn_queue_cb cb, void *ctx);

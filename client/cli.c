@@ -1,5 +1,7 @@
 /* zorgnet — the command-line client for partners, coordinators and auditors (see `zorgnet help`). */
+#include "zn_case.h"
 #include "zn_client_internal.h"
+#include "zn_consent_report.h"
 #include "zn_pseudonym.h"
 #include "zn_uninformed.h"
 #include "zorgnet.h"
@@ -43,6 +45,20 @@ enum {
     O_INFORMED,
     O_CONTACT,
     O_DATE,
+    /* cases, consent, safety overrides and handovers */
+    O_STATE,
+    O_SCOPE,
+    O_PURPOSE,
+    O_GIVEN_BY,
+    O_AGE_BAND,
+    O_STEP,
+    O_JUSTIFICATION,
+    O_ALL,
+    O_APPROVE,
+    O_REJECT,
+    O_NOTE,
+    O_REASON,
+    O_I_CHECKED,
     O__COUNT
 };
 
@@ -62,12 +78,20 @@ static const zn_opt_spec s_specs[O__COUNT] = {
     [O_AS] = {"as", true},               [O_RELATED] = {"related", true},
     [O_INFORMED] = {"informed", true},   [O_CONTACT] = {"contact", true},
     [O_DATE] = {"date", true},
+    [O_STATE] = {"state", true},         [O_SCOPE] = {"scope", true},
+    [O_PURPOSE] = {"purpose", true},     [O_GIVEN_BY] = {"given-by", true},
+    [O_AGE_BAND] = {"age-band", true},   [O_STEP] = {"step", true},
+    [O_JUSTIFICATION] = {"justification", true}, [O_ALL] = {"all", false},
+    [O_APPROVE] = {"approve", false},    [O_REJECT] = {"reject", false},
+    [O_NOTE] = {"note", true},           [O_REASON] = {"reason", true},
+    [O_I_CHECKED] = {"i-checked", false},
 };
 /* --related may be given once per family member */
 static const bool s_repeat[O__COUNT] = {[O_RELATED] = true};
 
 #define S_MAX_POS 8
 #define S_WAIT_MAX_MS (24 * 3600 * 1000)
+#define S_FINDINGS_MAX (64 * 1024) /* bytes of "kind: text" lines listed for one refused send */
 
 typedef struct {
     const char *v[O__COUNT];
@@ -84,12 +108,21 @@ static const char s_help[] =
     "\n"
     "commands:\n"
     "  partners                      list the networks and partners of the convenant\n"
-    "  case new --network NET        open a case in NET; prints the case id (32 hex characters)\n"
-    "  send --to ID --case CASE [--id HEX] [FILE|-]\n"
+    "  case new --network NET [--bsn BSN [--related BSN ...]]\n"
+    "                                open a case in NET; prints the case id (32 hex characters).\n"
+    "                                With --bsn the case is identified (linked to the person, as\n"
+    "                                a pseudonym made on this computer), else anonymous. The\n"
+    "                                creator is the case's regisseur.\n"
+    "  send --to ID --case CASE [--id HEX] [--i-checked] [FILE|-]\n"
     "                                send FILE (default: standard input, at most 1 MiB) to\n"
     "                                partner ID on case CASE; prints the message id once the\n"
     "                                broker has stored the message. --id reuses an earlier id, so\n"
     "                                a send whose outcome is unknown can be retried safely.\n"
+    "                                On an anonymous case, text that looks like it identifies\n"
+    "                                someone (a BSN, phone number, e-mail address, postcode and\n"
+    "                                house number, a date more than a year ago) is refused (exit\n"
+    "                                2, each finding listed, nothing sent) unless --i-checked\n"
+    "                                says the text was checked (recorded in the audit log).\n"
     "  inbox [--wait SECONDS] [--type TYPE,...]\n"
     "                                show what has arrived and acknowledge it. --wait: when\n"
     "                                nothing is there, wait up to SECONDS for the first item.\n"
@@ -128,9 +161,48 @@ static const char s_help[] =
     "                                0) when there are none.\n"
     "                                DATE: YYYY-MM-DD (UTC); ID: 32 hex characters\n"
     "\n"
-    "coordinator commands (the coordinator role in a network of the match):\n"
+    "cases, consent, safety overrides and warm handovers (ID, CASE: 32 hex characters):\n"
+    "  case show CASE                network, regisseur, members, consent, open handovers and\n"
+    "                                standing safety overrides (members and coordinators)\n"
+    "  case close CASE               the regisseur ends the case; its retention clock starts\n"
+    "  case link --case CASE --bsn BSN [--related BSN ...]\n"
+    "                                the regisseur links an anonymous case to the person once\n"
+    "                                consent is granted; prints the partners told (the scope)\n"
+    "  consent set --case CASE --state requested|granted|refused|withdrawn [--scope ID,ID,...]\n"
+    "              [--purpose TEXT] [--given-by client,parent,guardian,representative]\n"
+    "              [--age-band 0-11|12-15|16+] [--until DATE]\n"
+    "                                the regisseur records the client's consent for this case:\n"
+    "                                who may be told (--scope), why (--purpose, sealed to the\n"
+    "                                auditors), who gave it and until when (default: until\n"
+    "                                withdrawn). Granted consent must be given in the capacity the\n"
+    "                                age requires: 0-11 a parent, guardian or representative;\n"
+    "                                12-15 the client and a parent or guardian; 16+ the client.\n"
+    "  consent show --case CASE      the current consent, then its whole history\n"
+    "  override --case CASE --to ID --step 1-5 --justification TEXT\n"
+    "                                a safety override: share with partner ID without consent\n"
+    "                                because a child's safety requires it (meldcode step 1-5).\n"
+    "                                The justification (at least 40 characters) is sealed to the\n"
+    "                                network's coordinators and the auditors; the coordinators are\n"
+    "                                told at once and must review it in time.\n"
+    "  override list [--all]         overrides waiting for review (--all: every state); a\n"
+    "                                partner sees its own, a coordinator those of its networks\n"
+    "  handover offer --case CASE --to ID [--i-checked] [FILE|-]\n"
+    "                                the regisseur offers the case to partner ID with a dossier\n"
+    "                                (sent as a sealed message first); it stays responsible until\n"
+    "                                the offer is accepted\n"
+    "  handover accept ID            take the case over: this partner becomes its regisseur\n"
+    "  handover decline ID --reason TEXT\n"
+    "                                decline, with a reason sealed to the offering partner and\n"
+    "                                the auditors\n"
+    "  handover list                 handovers this partner offered or was offered\n"
+    "\n"
+    "coordinator commands (the coordinator role in the network of the match or the case):\n"
     "  match connect MATCH           tell the two partners of a match about each other\n"
     "  match lead MATCH --partner ID name the lead partner (regiehouder) for the person\n"
+    "  override review ID --approve|--reject [--note TEXT]\n"
+    "                                review a safety override in the case's network; a rejected\n"
+    "                                one stops at once. The note is sealed to the override's\n"
+    "                                author, the network's coordinators and the auditors.\n"
     "\n"
     "auditor commands (the auditor role in the convenant; the broker refuses and records others):\n"
     "  audit export --out FILE [--format jsonl|csv] [--since TIME] [--until TIME] [--force]\n"
@@ -151,10 +223,18 @@ static const char s_help[] =
     "                                --bsn is turned into the person's pseudonym on this computer\n"
     "                                (the BSN never leaves it). Here --handler is a filter; the\n"
     "                                auditor who asks is --as NAME (or ZORGNET_HANDLER).\n"
+    "  audit consent --case ID       the consent report of one case: its consent history (with\n"
+    "                                the purposes), every exchange that relied on a consent\n"
+    "                                record, those under a safety override, anonymous or refused,\n"
+    "                                entries that do not match the history (INCONSISTENT), and\n"
+    "                                the queued messages a consent change or override stopped\n"
     "  audit report [--since TIME]   counts per partner and action (allowed / refused), every\n"
-    "                                refusal, quota or rate-limit event, redaction and safety\n"
-    "                                override, signals withdrawn early (look-ups) and signals\n"
-    "                                whose family was not informed within informed_grace_d\n"
+    "                                refusal, quota or rate-limit event and redaction, signals\n"
+    "                                withdrawn early (look-ups), signals whose family was not\n"
+    "                                informed within informed_grace_d, every safety override with\n"
+    "                                its justification (opened with this auditor's key), its\n"
+    "                                reviews, escalation and expiry, handover escalations, and\n"
+    "                                handover declines with the reason (opened likewise)\n"
     "                                TIME: YYYY-MM-DD (00:00 UTC) or YYYY-MM-DDTHH:MM:SSZ\n"
     "  help                          this text\n"
     "\n"
@@ -165,9 +245,9 @@ static const char s_help[] =
     "                                         state (versions seen, messages shown) in FILE.state\n"
     "  --broker ENDPOINT   ZORGNET_BROKER     e.g. tcp://broker.example.nl:7450 (default: the\n"
     "                                         convenant's)\n"
-    "  --handler NAME      ZORGNET_HANDLER    the professional who acts; needed for send, case\n"
-    "                                         new, receipt, audit, signal and match (every\n"
-    "                                         request names one)\n"
+    "  --handler NAME      ZORGNET_HANDLER    the professional who acts; needed for send, case,\n"
+    "                                         consent, override, handover, receipt, audit,\n"
+    "                                         signal and match (every request names one)\n"
     "  --timeout SECONDS   ZORGNET_TIMEOUT    how long to wait for each answer (default 5)\n"
     "  --json                                 one JSON object per line on standard output\n"
     "\n"
@@ -383,10 +463,13 @@ static int s_cmd_case_new(s_cli *x)
     zn_err e;
     zn_err_clear(&e);
     const char *net = x->v[O_NETWORK];
-    if (x->npos != 2 || strcmp(x->pos[1], "new") != 0)
-        return s_usage(x, "the case command is 'zorgnet case new --network NET'");
+    if (x->npos != 2)
+        return s_usage(x, "case new takes no arguments: 'zorgnet case new --network NET [--bsn BSN "
+                          "[--related BSN ...]]'");
     if (!net || !*net)
         return s_usage(x, "case new needs --network NET");
+    if (x->lists[O_RELATED].n > 0 && !x->v[O_BSN])
+        return s_usage(x, "--related goes only with --bsn (the person the case is about)");
     if (!x->opts.handler)
         return s_usage(x, "case new needs --handler (or ZORGNET_HANDLER): the professional who "
                           "opens the case");
@@ -397,7 +480,13 @@ static int s_cmd_case_new(s_cli *x)
         return s_fail(x, &e);
     uint64_t before = zn_client_convenant_version(c);
     uint8_t id[ZN_CLIENT_ID_LEN];
-    int rc = zn_client_case_new(c, net, id, &e);
+    zn_case_opts o;
+    memset(&o, 0, sizeof o);
+    o.network = net;
+    o.bsn = x->v[O_BSN];
+    o.related = x->lists[O_RELATED].v;
+    o.n_related = x->lists[O_RELATED].n;
+    int rc = zn_client_case_new_ex(c, &o, id, &e);
     s_note_convenant(x, c, before);
     zn_client_close(&c);
     if (rc != 0)
@@ -407,7 +496,7 @@ static int s_cmd_case_new(s_cli *x)
     if (x->json) {
         printf("{\"case\":\"%s\",\"network\":", hex);
         zn_json_str(stdout, net, strlen(net));
-        printf("}\n");
+        printf(",\"identified\":%s}\n", o.bsn ? "true" : "false");
     } else {
         printf("%s\n", hex);
     }
@@ -454,6 +543,53 @@ static int s_read_content(const char *path, uint8_t **out, size_t *len, zn_err *
     return 0;
 }
 
+/* The refusal of text with identifiers on an anonymous case: each finding (kind and the text
+ * found; it stays on this computer) on standard error, then the error; with --json one line
+ * {"error", "code", "text", "findings": [{"kind", "text"}, ...]}. */
+static int s_fail_findings(const s_cli *x, const zn_err *e, const uint8_t *content, size_t len)
+{
+    char text[ZN_ERR_TEXT_MAX];
+    const char *code = zn_code_name(e->code);
+    char *list = malloc(S_FINDINGS_MAX);
+    if (list)
+        zn_client_identifiers(content, len, list, S_FINDINGS_MAX);
+    fflush(stdout);
+    fprintf(stderr, "zorgnet: found on this anonymous case (nothing was sent):\n");
+    for (char *p = list, *nl; p && *p; p = nl + 1) {
+        nl = strchr(p, '\n');
+        if (!nl)
+            break;
+        fprintf(stderr, "  %.*s\n", (int)(nl - p), p);
+    }
+    zn_text_sanitize(text, sizeof text, e->text, strlen(e->text));
+    fprintf(stderr, "zorgnet: %s: %s\n", code, text);
+    if (x->json) {
+        printf("{\"error\":\"%s\",\"code\":\"%s\",\"text\":", code, code);
+        zn_json_str(stdout, text, strlen(text));
+        printf(",\"findings\":[");
+        bool first = true;
+        for (char *p = list, *nl; p && *p; p = nl + 1) {
+            nl = strchr(p, '\n');
+            char *sep = nl ? strstr(p, ": ") : NULL;
+            if (!nl || !sep || sep > nl)
+                break;
+            printf("%s{\"kind\":", first ? "" : ",");
+            zn_json_str(stdout, p, (size_t)(sep - p));
+            printf(",\"text\":");
+            zn_json_str(stdout, sep + 2, (size_t)(nl - sep - 2));
+            printf("}");
+            first = false;
+        }
+        printf("]}\n");
+        fflush(stdout);
+    }
+    if (list) {
+        sodium_memzero(list, S_FINDINGS_MAX);
+        free(list);
+    }
+    return s_exit_status(e->code);
+}
+
 static int s_cmd_send(s_cli *x)
 {
     zn_err e;
@@ -496,10 +632,17 @@ static int s_cmd_send(s_cli *x)
     uint64_t audit_index = 0;
     if (c) {
         uint64_t before = zn_client_convenant_version(c);
-        rc = zn_client_send_ex(c, to, case_id, content, len, msgid, &audit_index, &e);
+        rc = zn_client_send_flags(c, to, case_id, content, len, x->v[O_I_CHECKED] ? ZN_CLIENT_SEND_I_CHECKED : 0,
+                                  msgid, &audit_index, &e);
         s_note_convenant(x, c, before);
     }
     zn_client_close(&c);
+    if (rc != 0 && e.code == ZN_E_IDENTIFIERS) {
+        rc = s_fail_findings(x, &e, content, len);
+        sodium_memzero(content, len);
+        free(content);
+        return rc;
+    }
     sodium_memzero(content, len);
     free(content);
     char hex[2 * ZN_CLIENT_ID_LEN + 1], case_hex[2 * ZN_CLIENT_ID_LEN + 1];
@@ -605,6 +748,67 @@ static int s_print_json(const zn_item *it, zn_err *e)
     return s_flush(e);
 }
 
+static const char *s_field(const zn_item *it, const char *key, char *buf, size_t cap);
+
+/* Notice fields that hold a time (unix ms), shown as UTC time for the notices of cases. */
+static bool s_time_key(const char *key)
+{
+    return strcmp(key, "expires") == 0 || strcmp(key, "review_by") == 0 || strcmp(key, "timeout") == 0;
+}
+
+/* The notices of cases, consent, safety overrides and handovers: one plain "about" line saying
+ * what happened and what to do (printed when the type is one of them; true then). */
+static bool s_case_notice_about(const zn_item *it)
+{
+    char a[ZN_CLIENT_FIELD_MAX], b[ZN_CLIENT_FIELD_MAX], k[ZN_CLIENT_FIELD_MAX], d[ZN_CLIENT_FIELD_MAX],
+        t[ZN_ISO_TIME_LEN];
+    const char *type = it->notice_type;
+    uint64_t ms = 0, step = 0;
+    s_field(it, "case", k, sizeof k);
+    if (strcmp(type, "case-linked") == 0) {
+        printf("about     %s linked case %s to a person; you are in the consent's scope\n",
+               s_field(it, "by", a, sizeof a), k);
+    } else if (strcmp(type, "override") == 0) {
+        s_field(it, "review_by", d, sizeof d);
+        zn_iso_time(t, zn_parse_u64(d, UINT64_MAX, &ms) == 0 ? ms : 0);
+        if (zn_parse_u64(s_field(it, "step", d, sizeof d), UINT64_MAX, &step) != 0)
+            step = 0;
+        printf("about     a safety override by %s for %s on case %s (meldcode step %llu: %s);\n"
+               "          review it before %s: 'zorgnet override review %s --approve|--reject'\n",
+               s_field(it, "from", a, sizeof a), s_field(it, "to", b, sizeof b), k, (unsigned long long)step,
+               zn_meldcode_step_name(step), t, s_field(it, "override", d, sizeof d));
+    } else if (strcmp(type, "override-reviewed") == 0) {
+        printf("about     your safety override for %s on case %s was %s by %s\n", s_field(it, "to", a, sizeof a),
+               k, s_field(it, "state", b, sizeof b), s_field(it, "by", d, sizeof d));
+    } else if (strcmp(type, "override-expired") == 0) {
+        printf("about     your safety override for %s on case %s expired; without consent, share only on "
+               "an anonymous case\n", s_field(it, "to", a, sizeof a), k);
+    } else if (strcmp(type, "override-escalated") == 0) {
+        printf("about     the safety override by %s for %s on case %s was not reviewed in time\n",
+               s_field(it, "from", a, sizeof a), s_field(it, "to", b, sizeof b), k);
+    } else if (strcmp(type, "handover-offer") == 0) {
+        s_field(it, "timeout", d, sizeof d);
+        zn_iso_time(t, zn_parse_u64(d, UINT64_MAX, &ms) == 0 ? ms : 0);
+        printf("about     %s offers you case %s (the dossier is message %s in your inbox);\n"
+               "          answer before %s: 'zorgnet handover accept %s' or 'zorgnet handover decline %s "
+               "--reason TEXT'\n",
+               s_field(it, "from", a, sizeof a), k, s_field(it, "msgid", b, sizeof b), t,
+               s_field(it, "handover", d, sizeof d), d);
+    } else if (strcmp(type, "handover-accepted") == 0) {
+        printf("about     %s accepted the handover of case %s and is its regisseur now\n",
+               s_field(it, "to", a, sizeof a), k);
+    } else if (strcmp(type, "handover-declined") == 0) {
+        printf("about     %s declined the handover of case %s; you stay its regisseur ('zorgnet handover "
+               "list' shows the reason)\n", s_field(it, "to", a, sizeof a), k);
+    } else if (strcmp(type, "handover-escalated") == 0) {
+        printf("about     the handover of case %s from %s to %s was not answered in time\n", k,
+               s_field(it, "from", a, sizeof a), s_field(it, "to", b, sizeof b));
+    } else {
+        return false;
+    }
+    return true;
+}
+
 static int s_print_text(const zn_item *it, zn_err *e)
 {
     char iso[ZN_ISO_TIME_LEN], hex[2 * ZN_CLIENT_ID_LEN + 1], buf[ZN_ERR_TEXT_MAX];
@@ -619,8 +823,12 @@ static int s_print_text(const zn_item *it, zn_err *e)
         }
         printf("notice    %s\n", it->notice_type);
         printf("time      %s\n", iso);
+        bool about = s_case_notice_about(it);
         for (size_t i = 0; i < it->n_fields; i++) {
             s_safe(buf, sizeof buf, it->fields[i].value);
+            uint64_t ms = 0;
+            if (about && s_time_key(it->fields[i].key) && zn_parse_u64(buf, UINT64_MAX, &ms) == 0)
+                zn_iso_time(buf, ms);
             printf("%-9s %s\n", it->fields[i].key, buf);
         }
         printf("\n");
@@ -1361,7 +1569,9 @@ typedef struct {
     uint64_t entries, redacted;
     s_count *counts;
     size_t n_counts, cap_counts;
-    s_events refusals, quota, redactions, overrides, lookups;
+    s_events refusals, quota, redactions, lookups;
+    zn_orep *overrides; /* safety overrides, handover escalations and declines */
+    zn_client *c;       /* opens the texts sealed to this auditor */
     zn_uninformed *uninformed; /* signals, to list those never informed */
     uint64_t next; /* the smallest index the next entry may have */
 } s_report;
@@ -1446,6 +1656,636 @@ static int s_count_add(s_report *r, const zn_audit_entry *en, zn_err *e)
     return 0;
 }
 
+/* ---- audit consent, and the safety overrides of audit report (zn_consent_report) */
+
+/* zn_report_open_fn over the client: free text sealed to this auditor, opened with its key. */
+static int s_open_sealed_cb(void *ctx, const uint8_t *enc, size_t len, char *text, size_t cap)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    return zn_client_open_sealed(ctx, enc, len, text, cap, &e);
+}
+
+/* indent + "label: " and the text quoted (sanitized), or what became of it. */
+static void s_sealed_text(const char *indent, const char *label, zn_text_status st, const char *text)
+{
+    char buf[ZN_SEALED_TEXT_MAX + 1];
+    printf("%s%s: ", indent, label);
+    if (st == ZN_TEXT_OPENED) {
+        s_safe(buf, sizeof buf, text);
+        printf("\"%s\"\n", buf);
+    } else {
+        printf("%s\n", st == ZN_TEXT_NOT_FOR_YOU ? "(not sealed to you)"
+                       : st == ZN_TEXT_UNREADABLE ? "(unreadable)"
+                                                  : "none");
+    }
+}
+
+/* ,"key":"text"|null,"key_status":"opened"|... */
+static void s_sealed_json(const char *key, zn_text_status st, const char *text)
+{
+    char status[64];
+    s_json_null_or(key, st == ZN_TEXT_OPENED ? text : NULL);
+    snprintf(status, sizeof status, "%s_status", key);
+    s_json_null_or(status, zn_text_status_name(st));
+}
+
+static void s_json_iso(const char *key, uint64_t ms)
+{
+    char iso[ZN_ISO_TIME_LEN];
+    zn_iso_time(iso, ms);
+    s_json_null_or(key, ms ? iso : NULL);
+}
+
+/* ,"key":["a","b"] from a comma list ("" gives []). */
+static void s_json_list(const char *key, const char *list)
+{
+    printf(",\"%s\":[", key);
+    for (const char *p = list; *p;) {
+        const char *c = strchr(p, ',');
+        size_t k = c ? (size_t)(c - p) : strlen(p);
+        zn_json_str(stdout, p, k);
+        if (!c)
+            break;
+        fputc(',', stdout);
+        p = c + 1;
+    }
+    fputc(']', stdout);
+}
+
+static void s_more_text(uint64_t more)
+{
+    if (more)
+        printf("  ... and %llu more not shown\n", (unsigned long long)more);
+}
+
+static void s_title(const char *title, zn_report_count k)
+{
+    uint64_t all = k.n + k.more;
+    printf("\n%s (%llu)%s\n", title, (unsigned long long)all, all ? ":" : ": none");
+}
+
+static void s_consent_row_text(const zn_crep_consent *c)
+{
+    char iso[ZN_ISO_TIME_LEN], until[ZN_ISO_TIME_LEN], h[ZN_CLIENT_TEXT_MAX], note[ZN_ERR_TEXT_MAX * 2];
+    zn_iso_time(iso, c->time_ms);
+    zn_iso_time(until, c->until_ms);
+    s_safe(h, sizeof h, c->handler);
+    printf("  #%llu %s seq=%llu %s scope=%s given_by=%s age_band=%s until=%s by %s handler=\"%s\"\n",
+           (unsigned long long)c->index, iso, (unsigned long long)c->seq, c->state, c->scope[0] ? c->scope : "-",
+           c->given_by[0] ? c->given_by : "-", c->age_band[0] ? c->age_band : "-", c->until_ms ? until : "-",
+           c->actor[0] ? c->actor : "-", h);
+    s_sealed_text("    ", "purpose", c->purpose_status, c->purpose);
+    if (c->note) {
+        s_safe(note, sizeof note, c->note);
+        printf("    INCONSISTENT: %s\n", note);
+    }
+}
+
+static void s_exchange_text(const zn_crep_exchange *x)
+{
+    char iso[ZN_ISO_TIME_LEN], h[ZN_CLIENT_TEXT_MAX], hex[2 * 16 + 1], note[ZN_ERR_TEXT_MAX * 2];
+    zn_iso_time(iso, x->time_ms);
+    s_safe(h, sizeof h, x->handler);
+    const char *from = x->from[0] ? x->from : x->actor[0] ? x->actor : "(broker)";
+    const char *to = x->from[0] ? x->to : x->counterpart;
+    printf("  #%llu %s %s %s", (unsigned long long)x->index, iso, x->action, from);
+    if (to[0] || x->from[0])
+        printf(" -> %s", to[0] ? to : "-");
+    printf(" handler=\"%s\"", h[0] ? h : "-");
+    if (x->cls == ZN_CREP_REFUSED) {
+        printf(" refused=%s", x->reason[0] ? x->reason : "-");
+    } else {
+        printf(" basis=%s", x->basis[0] ? x->basis : "-");
+        if (x->has_consent)
+            printf(" consent=%llu (%s)", (unsigned long long)x->consent_seq,
+                   x->consent_state[0] ? x->consent_state : "not in the history");
+        if (x->has_override) {
+            zn_hex(hex, x->override_id, 16);
+            printf(" override=%s (%s)", hex, x->override_state[0] ? x->override_state : "not in this case's log");
+        }
+    }
+    if (x->has_ref) {
+        zn_hex(hex, x->ref, 16);
+        printf(" %s=%s", x->ref_name, hex);
+    }
+    if (x->i_checked)
+        printf(" i-checked");
+    if (x->dropped)
+        printf(" dropped");
+    if (x->note) {
+        s_safe(note, sizeof note, x->note);
+        printf(": %s", note);
+    }
+    printf("\n");
+}
+
+static void s_drop_text(const zn_crep_drop *d)
+{
+    char iso[ZN_ISO_TIME_LEN], item[2 * 16 + 1] = "-", msgid[2 * 16 + 1] = "-";
+    zn_iso_time(iso, d->time_ms);
+    if (d->has_item)
+        zn_hex(item, d->item, 16);
+    if (d->has_msgid)
+        zn_hex(msgid, d->msgid, 16);
+    printf("  #%llu %s drop -> %s reason=%s item=%s msgid=%s sender=%s", (unsigned long long)d->index, iso,
+           d->recipient[0] ? d->recipient : "-", d->reason[0] ? d->reason : "-", item, msgid,
+           d->sender[0] ? d->sender : "-");
+    if (d->has_cause)
+        printf(" cause=#%llu (%s)", (unsigned long long)d->cause_index, d->cause);
+    else
+        printf(" cause=-");
+    if (d->has_send)
+        printf(" queued-by=#%llu\n", (unsigned long long)d->send_index);
+    else
+        printf(" queued-by=-\n");
+}
+
+static void s_exchange_json(const zn_crep_exchange *x, bool first)
+{
+    char iso[ZN_ISO_TIME_LEN];
+    zn_iso_time(iso, x->time_ms);
+    printf("%s{\"index\":%llu,\"time\":\"%s\",\"class\":\"%s\"", first ? "" : ",", (unsigned long long)x->index, iso,
+           zn_crep_class_name(x->cls));
+    s_json_null_or("action", x->action);
+    s_json_null_or("actor", x->actor);
+    s_json_null_or("handler", x->handler);
+    s_json_null_or("counterpart", x->counterpart);
+    s_json_null_or("from", x->from);
+    s_json_null_or("to", x->to);
+    s_json_null_or("basis", x->basis);
+    s_json_null_or("reason", x->reason);
+    if (x->has_consent)
+        printf(",\"consent\":%llu", (unsigned long long)x->consent_seq);
+    else
+        printf(",\"consent\":null");
+    s_json_null_or("consent_state", x->consent_state);
+    if (x->has_override)
+        s_json_hexn("override", x->override_id, 16);
+    else
+        printf(",\"override\":null");
+    s_json_null_or("override_state", x->override_state);
+    bool item = x->has_ref && strcmp(x->ref_name, "item") == 0, ho = x->has_ref && !item;
+    if (item)
+        s_json_hexn("item", x->ref, 16);
+    else
+        printf(",\"item\":null");
+    if (ho)
+        s_json_hexn("handover", x->ref, 16);
+    else
+        printf(",\"handover\":null");
+    printf(",\"i_checked\":%s,\"dropped\":%s", x->i_checked ? "true" : "false", x->dropped ? "true" : "false");
+    s_json_null_or("note", x->note);
+    printf("}");
+}
+
+static void s_exchanges_json(const char *key, const zn_crep_exchange *v, zn_report_count k)
+{
+    printf(",\"%s\":[", key);
+    for (size_t i = 0; i < k.n; i++)
+        s_exchange_json(&v[i], i == 0);
+    printf("]");
+}
+
+static void s_consent_json(const zn_crep_view *v)
+{
+    char iso[ZN_ISO_TIME_LEN];
+    printf(",\"consent\":[");
+    for (size_t i = 0; i < v->n_consent.n; i++) {
+        const zn_crep_consent *c = &v->consent[i];
+        zn_iso_time(iso, c->time_ms);
+        printf("%s{\"index\":%llu,\"time\":\"%s\",\"seq\":%llu", i ? "," : "", (unsigned long long)c->index, iso,
+               (unsigned long long)c->seq);
+        s_json_null_or("state", c->state);
+        s_json_list("scope", c->scope);
+        s_json_list("given_by", c->given_by);
+        s_json_null_or("age_band", c->age_band);
+        s_json_iso("until", c->until_ms);
+        s_json_null_or("actor", c->actor);
+        s_json_null_or("handler", c->handler);
+        s_sealed_json("purpose", c->purpose_status, c->purpose);
+        s_json_null_or("note", c->note);
+        printf("}");
+    }
+    printf("]");
+}
+
+static void s_drops_json(const zn_crep_view *v)
+{
+    char iso[ZN_ISO_TIME_LEN];
+    printf(",\"drops\":[");
+    for (size_t i = 0; i < v->n_drops.n; i++) {
+        const zn_crep_drop *d = &v->drops[i];
+        zn_iso_time(iso, d->time_ms);
+        printf("%s{\"index\":%llu,\"time\":\"%s\"", i ? "," : "", (unsigned long long)d->index, iso);
+        s_json_null_or("recipient", d->recipient);
+        s_json_null_or("sender", d->sender);
+        s_json_null_or("reason", d->reason);
+        if (d->has_item)
+            s_json_hexn("item", d->item, 16);
+        else
+            printf(",\"item\":null");
+        if (d->has_msgid)
+            s_json_hexn("msgid", d->msgid, 16);
+        else
+            printf(",\"msgid\":null");
+        if (d->has_cause)
+            printf(",\"cause_index\":%llu", (unsigned long long)d->cause_index);
+        else
+            printf(",\"cause_index\":null");
+        s_json_null_or("cause", d->has_cause ? d->cause : NULL);
+        if (d->has_send)
+            printf(",\"send_index\":%llu}", (unsigned long long)d->send_index);
+        else
+            printf(",\"send_index\":null}");
+    }
+    printf("]");
+}
+
+static void s_crep_json(const zn_crep_view *v, const uint8_t case_id[ZN_CLIENT_ID_LEN], uint64_t log_size,
+                        uint64_t redacted)
+{
+    printf("{\"case\":\"");
+    s_print_hex(case_id, ZN_CLIENT_ID_LEN);
+    printf("\",\"log_size\":%llu,\"entries\":%llu,\"redacted\":%llu", (unsigned long long)log_size,
+           (unsigned long long)v->entries, (unsigned long long)redacted);
+    s_json_null_or("network", v->network);
+    s_json_iso("created", v->has_case_new ? v->created_ms : 0);
+    s_json_null_or("creator", v->creator);
+    s_json_null_or("regisseur", v->regisseur);
+    printf(",\"identified\":%s", v->identified ? "true" : "false");
+    s_json_iso("closed", v->closed_ms);
+    printf(",\"consent_seq\":%llu", (unsigned long long)v->consent_seq);
+    s_json_null_or("consent_state", v->consent_state);
+    s_consent_json(v);
+    s_exchanges_json("relied_on_consent", v->relied, v->n_relied);
+    s_exchanges_json("safety_override", v->overrides, v->n_overrides);
+    s_exchanges_json("anonymous", v->anonymous, v->n_anonymous);
+    s_exchanges_json("refused", v->refused, v->n_refused);
+    s_exchanges_json("inconsistent", v->inconsistent, v->n_inconsistent);
+    s_drops_json(v);
+    printf(",\"more\":{\"consent\":%llu,\"relied_on_consent\":%llu,\"safety_override\":%llu,\"anonymous\":%llu,"
+           "\"refused\":%llu,\"inconsistent\":%llu,\"drops\":%llu}}\n",
+           (unsigned long long)v->n_consent.more, (unsigned long long)v->n_relied.more,
+           (unsigned long long)v->n_overrides.more, (unsigned long long)v->n_anonymous.more,
+           (unsigned long long)v->n_refused.more, (unsigned long long)v->n_inconsistent.more,
+           (unsigned long long)v->n_drops.more);
+}
+
+static void s_crep_text(const zn_crep_view *v, const uint8_t case_id[ZN_CLIENT_ID_LEN], uint64_t log_size,
+                        uint64_t redacted)
+{
+    char hex[2 * ZN_CLIENT_ID_LEN + 1], iso[ZN_ISO_TIME_LEN];
+    zn_hex(hex, case_id, ZN_CLIENT_ID_LEN);
+    printf("consent report for case %s: %llu entries read (log of %llu entries), %llu of them redacted\n", hex,
+           (unsigned long long)(v->entries + redacted), (unsigned long long)log_size, (unsigned long long)redacted);
+    if (v->has_case_new) {
+        zn_iso_time(iso, v->created_ms);
+        printf("  case         network %s, created %s by %s, regisseur %s, %s, ", v->network[0] ? v->network : "-", iso,
+               v->creator[0] ? v->creator : "-", v->regisseur[0] ? v->regisseur : "-",
+               v->identified ? "identified" : "anonymous");
+        zn_iso_time(iso, v->closed_ms);
+        printf(v->closed_ms ? "closed %s\n" : "open\n", iso);
+    } else {
+        printf("  case         its case-new entry is not among the entries read (redacted, or no such case)\n");
+    }
+    if (v->consent_seq || strcmp(v->consent_state, "none") != 0)
+        printf("  consent now  record %llu: %s\n", (unsigned long long)v->consent_seq, v->consent_state);
+    else
+        printf("  consent now  none recorded\n");
+
+    s_title("consent history", v->n_consent);
+    for (size_t i = 0; i < v->n_consent.n; i++)
+        s_consent_row_text(&v->consent[i]);
+    s_more_text(v->n_consent.more);
+    static const struct {
+        const char *title;
+        size_t off, count;
+    } lists[] = {
+        {"exchanges that relied on consent", offsetof(zn_crep_view, relied), offsetof(zn_crep_view, n_relied)},
+        {"exchanges under a safety override", offsetof(zn_crep_view, overrides), offsetof(zn_crep_view, n_overrides)},
+        {"anonymous exchanges", offsetof(zn_crep_view, anonymous), offsetof(zn_crep_view, n_anonymous)},
+        {"refused", offsetof(zn_crep_view, refused), offsetof(zn_crep_view, n_refused)},
+        {"INCONSISTENT with the consent history", offsetof(zn_crep_view, inconsistent),
+         offsetof(zn_crep_view, n_inconsistent)},
+    };
+    for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
+        const zn_crep_exchange *rows = *(const zn_crep_exchange *const *)((const char *)v + lists[k].off);
+        zn_report_count n = *(const zn_report_count *)((const char *)v + lists[k].count);
+        s_title(lists[k].title, n);
+        for (size_t i = 0; i < n.n; i++)
+            s_exchange_text(&rows[i]);
+        s_more_text(n.more);
+    }
+    s_title("drops", v->n_drops);
+    for (size_t i = 0; i < v->n_drops.n; i++)
+        s_drop_text(&v->drops[i]);
+    s_more_text(v->n_drops.more);
+    uint64_t bad = v->n_inconsistent.n + v->n_inconsistent.more;
+    if (bad)
+        printf("\nWARNING: %llu %s of this case %s not match its consent history or its overrides; see above\n",
+               (unsigned long long)bad, bad == 1 ? "entry" : "entries", bad == 1 ? "does" : "do");
+}
+
+typedef struct {
+    zn_client *c;
+    zn_crep *r;
+    const uint8_t *case_id;
+    uint64_t next; /* the smallest index the next entry may have */
+    uint64_t redacted;
+} s_consent_read;
+
+static int s_on_consent_entry(void *ctx, const uint8_t *p, size_t n, zn_err *e)
+{
+    s_consent_read *q = ctx;
+    s_entry t;
+    if (s_entry_open(&t, p, n, &q->next, e) != 0)
+        return -1;
+    if (t.redacted) {
+        q->redacted++;
+        s_entry_close(&t);
+        return 0;
+    }
+    int rc = 0;
+    if (!t.en.case_id || memcmp(t.en.case_id, q->case_id, ZN_CLIENT_ID_LEN) != 0) {
+        rc = zn_err_set(e, ZN_E_VERIFY, "the broker sent entry %llu, which is not of the case asked for",
+                        (unsigned long long)t.en.index);
+    } else {
+        zn_evidence_text ev;
+        bool opened = strcmp(t.en.action, "consent-set") == 0;
+        if (opened)
+            zn_evidence_text_open(&t.en, s_open_sealed_cb, q->c, &ev);
+        if (zn_crep_feed(q->r, &t.en, opened ? &ev : NULL) != 0)
+            rc = zn_err_set(e, ZN_E_INTERNAL, "out of memory");
+        if (opened)
+            sodium_memzero(&ev, sizeof ev);
+    }
+    s_entry_close(&t);
+    return rc;
+}
+
+static int s_cmd_audit_consent(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    zn_audit_filter f;
+    memset(&f, 0, sizeof f);
+    f.what = ZN_READ_ENTRIES;
+    if (!x->v[O_CASE])
+        return s_usage(x, "audit consent needs --case ID (the case id, 32 hex characters)");
+    if (zn_parse_id(x->v[O_CASE], f.case_id) != 0)
+        return s_usage(x, "--case takes a case id of 32 hex characters");
+    f.has_case = true;
+    if (s_need_reader(x, "audit consent") != 0)
+        return ZN_CLASS_USAGE;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c), size = 0;
+    s_consent_read q = {.c = c, .r = zn_crep_new(0), .case_id = f.case_id};
+    int rc = q.r ? zn_client_audit_read(c, &f, 0, s_on_consent_entry, &q, &size, &e)
+                 : zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    if (rc == 0) {
+        zn_crep_view v;
+        zn_crep_view_get(q.r, &v);
+        if (x->json)
+            s_crep_json(&v, f.case_id, size, q.redacted);
+        else
+            s_crep_text(&v, f.case_id, size, q.redacted);
+    }
+    zn_crep_free(&q.r);
+    if (rc != 0)
+        return s_fail(x, &e);
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+/* audit report: the overrides of the log with their reviews, escalations and expiries, the
+ * handover escalations, and the handover declines with their reasons. */
+static void s_orep_event_text(const char *indent, const zn_orep_event *ev)
+{
+    char iso[ZN_ISO_TIME_LEN], h[ZN_CLIENT_TEXT_MAX], why[ZN_ERR_TEXT_MAX];
+    zn_iso_time(iso, ev->time_ms);
+    printf("%s#%llu %s ", indent, (unsigned long long)ev->index, iso);
+    if (strcmp(ev->action, "override-review") == 0) {
+        s_safe(h, sizeof h, ev->handler);
+        printf("reviewed by %s handler=\"%s\": %s, %s\n", ev->actor[0] ? ev->actor : "-", h[0] ? h : "-",
+               ev->state[0] ? ev->state : "-", ev->late ? "late" : "in time");
+        char deeper[16];
+        snprintf(deeper, sizeof deeper, "%s  ", indent);
+        s_sealed_text(deeper, "note", ev->note_status, ev->note);
+        if (ev->mismatch) {
+            s_safe(why, sizeof why, ev->mismatch);
+            printf("%sINCONSISTENT: the signed request differs: %s\n", deeper, why);
+        }
+    } else if (strcmp(ev->action, "override-escalate") == 0) {
+        zn_iso_time(iso, ev->review_by_ms);
+        printf("escalated to the auditors: not reviewed by %s\n", iso);
+    } else {
+        printf("expired\n");
+    }
+}
+
+static void s_orep_text(const zn_orep_view *v)
+{
+    char iso[ZN_ISO_TIME_LEN], hex[2 * 16 + 1], h[ZN_CLIENT_TEXT_MAX], why[ZN_ERR_TEXT_MAX];
+    if (!v->n_overrides.n && !v->n_overrides.more)
+        printf("\nsafety overrides: none recorded\n");
+    else
+        s_title("safety overrides", v->n_overrides);
+    for (size_t i = 0; i < v->n_overrides.n; i++) {
+        const zn_orep_override *o = &v->overrides[i];
+        zn_iso_time(iso, o->time_ms);
+        zn_hex(hex, o->id, 16);
+        s_safe(h, sizeof h, o->handler);
+        printf("  #%llu %s override %s case ", (unsigned long long)o->index, iso, hex);
+        if (o->has_case)
+            s_print_hex(o->case_id, 16);
+        else
+            fputs("-", stdout);
+        printf(" %s handler=\"%s\" -> %s step=%llu (%s)", o->author[0] ? o->author : "-", h[0] ? h : "-",
+               o->to[0] ? o->to : "-", (unsigned long long)o->step, o->step_name);
+        zn_iso_time(iso, o->expires_ms);
+        printf(" expires=%s", iso);
+        zn_iso_time(iso, o->review_by_ms);
+        printf(" review_by=%s: %s%s\n", iso, o->state, o->escalated ? ", escalated" : "");
+        s_sealed_text("    ", "justification", o->justification_status, o->justification);
+        if (o->mismatch) {
+            s_safe(why, sizeof why, o->mismatch);
+            printf("    INCONSISTENT: the signed request differs: %s\n", why);
+        }
+        for (size_t k = 0; k < o->n_events; k++)
+            s_orep_event_text("    ", &o->events[k]);
+        if (o->more_events)
+            printf("    ... and %llu more not shown\n", (unsigned long long)o->more_events);
+    }
+    s_more_text(v->n_overrides.more);
+    if (v->n_orphans.n || v->n_orphans.more) {
+        s_title("override reviews, escalations and expiries whose override-new was not read", v->n_orphans);
+        for (size_t i = 0; i < v->n_orphans.n; i++) {
+            zn_hex(hex, v->orphans[i].override_id, 16);
+            printf("  override %s:\n", hex);
+            s_orep_event_text("    ", &v->orphans[i]);
+        }
+        s_more_text(v->n_orphans.more);
+    }
+    s_title("handover escalations", v->n_handovers);
+    for (size_t i = 0; i < v->n_handovers.n; i++) {
+        const zn_orep_escalation *hv = &v->handovers[i];
+        zn_iso_time(iso, hv->time_ms);
+        printf("  #%llu %s handover ", (unsigned long long)hv->index, iso);
+        if (hv->has_handover)
+            s_print_hex(hv->handover, 16);
+        else
+            fputs("-", stdout);
+        printf(" case ");
+        if (hv->has_case)
+            s_print_hex(hv->case_id, 16);
+        else
+            fputs("-", stdout);
+        zn_iso_time(iso, hv->timeout_ms);
+        printf(" offered by %s, no answer by %s: escalated to the coordinators\n", hv->from[0] ? hv->from : "-",
+               iso);
+    }
+    s_more_text(v->n_handovers.more);
+    s_title("handover declines", v->n_declines);
+    for (size_t i = 0; i < v->n_declines.n; i++) {
+        const zn_orep_decline *d = &v->declines[i];
+        zn_iso_time(iso, d->time_ms);
+        printf("  #%llu %s handover ", (unsigned long long)d->index, iso);
+        if (d->has_handover)
+            s_print_hex(d->handover, 16);
+        else
+            fputs("-", stdout);
+        printf(" case ");
+        if (d->has_case)
+            s_print_hex(d->case_id, 16);
+        else
+            fputs("-", stdout);
+        s_safe(h, sizeof h, d->handler);
+        printf(" offered by %s, declined by %s handler=\"%s\"\n", d->offered_by[0] ? d->offered_by : "-",
+               d->by[0] ? d->by : "-", h[0] ? h : "-");
+        s_sealed_text("    ", "reason", d->reason_status, d->reason);
+        if (d->mismatch) {
+            s_safe(why, sizeof why, d->mismatch);
+            printf("    INCONSISTENT: the signed request differs: %s\n", why);
+        }
+    }
+    s_more_text(v->n_declines.more);
+}
+
+static void s_orep_event_json(const zn_orep_event *ev, bool first, bool with_id)
+{
+    char iso[ZN_ISO_TIME_LEN];
+    zn_iso_time(iso, ev->time_ms);
+    printf("%s{\"index\":%llu,\"time\":\"%s\"", first ? "" : ",", (unsigned long long)ev->index, iso);
+    if (with_id) {
+        s_json_hexn("override", ev->override_id, 16);
+        if (ev->has_case)
+            s_json_hexn("case", ev->case_id, 16);
+        else
+            printf(",\"case\":null");
+    }
+    s_json_null_or("action", ev->action);
+    s_json_null_or("actor", ev->actor);
+    s_json_null_or("handler", ev->handler);
+    s_json_null_or("state", ev->state);
+    printf(",\"late\":%s", ev->late ? "true" : "false");
+    s_json_iso("review_by", ev->review_by_ms);
+    s_sealed_json("note", ev->note_status, ev->note);
+    s_json_null_or("mismatch", ev->mismatch);
+    printf("}");
+}
+
+static void s_orep_json(const zn_orep_view *v)
+{
+    char iso[ZN_ISO_TIME_LEN];
+    printf(",\"overrides\":[");
+    for (size_t i = 0; i < v->n_overrides.n; i++) {
+        const zn_orep_override *o = &v->overrides[i];
+        zn_iso_time(iso, o->time_ms);
+        printf("%s{\"index\":%llu,\"time\":\"%s\"", i ? "," : "", (unsigned long long)o->index, iso);
+        s_json_hexn("override", o->id, 16);
+        if (o->has_case)
+            s_json_hexn("case", o->case_id, 16);
+        else
+            printf(",\"case\":null");
+        s_json_null_or("author", o->author);
+        s_json_null_or("handler", o->handler);
+        s_json_null_or("to", o->to);
+        printf(",\"step\":%llu", (unsigned long long)o->step);
+        s_json_null_or("step_name", o->step_name);
+        s_json_iso("expires", o->expires_ms);
+        s_json_iso("review_by", o->review_by_ms);
+        s_json_null_or("state", o->state);
+        printf(",\"escalated\":%s", o->escalated ? "true" : "false");
+        s_sealed_json("justification", o->justification_status, o->justification);
+        s_json_null_or("mismatch", o->mismatch);
+        printf(",\"events\":[");
+        for (size_t k = 0; k < o->n_events; k++)
+            s_orep_event_json(&o->events[k], k == 0, false);
+        printf("],\"more_events\":%llu}", (unsigned long long)o->more_events);
+    }
+    printf("],\"overrides_more\":%llu,\"override_orphans\":[", (unsigned long long)v->n_overrides.more);
+    for (size_t i = 0; i < v->n_orphans.n; i++)
+        s_orep_event_json(&v->orphans[i], i == 0, true);
+    printf("],\"handover_escalations\":[");
+    for (size_t i = 0; i < v->n_handovers.n; i++) {
+        const zn_orep_escalation *hv = &v->handovers[i];
+        zn_iso_time(iso, hv->time_ms);
+        printf("%s{\"index\":%llu,\"time\":\"%s\"", i ? "," : "", (unsigned long long)hv->index, iso);
+        if (hv->has_handover)
+            s_json_hexn("handover", hv->handover, 16);
+        else
+            printf(",\"handover\":null");
+        if (hv->has_case)
+            s_json_hexn("case", hv->case_id, 16);
+        else
+            printf(",\"case\":null");
+        s_json_null_or("from", hv->from);
+        s_json_iso("timeout", hv->timeout_ms);
+        printf("}");
+    }
+    printf("],\"handover_escalations_more\":%llu,\"handover_declines\":[", (unsigned long long)v->n_handovers.more);
+    for (size_t i = 0; i < v->n_declines.n; i++) {
+        const zn_orep_decline *d = &v->declines[i];
+        zn_iso_time(iso, d->time_ms);
+        printf("%s{\"index\":%llu,\"time\":\"%s\"", i ? "," : "", (unsigned long long)d->index, iso);
+        if (d->has_handover)
+            s_json_hexn("handover", d->handover, 16);
+        else
+            printf(",\"handover\":null");
+        if (d->has_case)
+            s_json_hexn("case", d->case_id, 16);
+        else
+            printf(",\"case\":null");
+        s_json_null_or("by", d->by);
+        s_json_null_or("handler", d->handler);
+        s_json_null_or("offered_by", d->offered_by);
+        s_sealed_json("reason", d->reason_status, d->reason);
+        s_json_null_or("mismatch", d->mismatch);
+        printf("}");
+    }
+    printf("],\"handover_declines_more\":%llu", (unsigned long long)v->n_declines.more);
+}
+
+/* Feed one entry of the report's read to the override and handover tracker (justifications,
+ * notes and decline reasons opened from the evidence). */
+static int s_orep_feed_entry(zn_orep *o, zn_client *c, const zn_audit_entry *en, zn_err *e)
+{
+    zn_evidence_text ev;
+    bool opened = en->decision == ZN_AUDIT_ALLOWED &&
+                  (strcmp(en->action, "override-new") == 0 || strcmp(en->action, "override-review") == 0 ||
+                   strcmp(en->action, "handover-decline") == 0);
+    if (opened)
+        zn_evidence_text_open(en, s_open_sealed_cb, c, &ev);
+    int rc = zn_orep_feed(o, en, opened ? &ev : NULL) == 0 ? 0 : zn_err_set(e, ZN_E_INTERNAL, "out of memory");
+    if (opened)
+        sodium_memzero(&ev, sizeof ev);
+    return rc;
+}
+
 static int s_on_report(void *ctx, const uint8_t *p, size_t n, zn_err *e)
 {
     s_report *r = ctx;
@@ -1469,8 +2309,8 @@ static int s_on_report(void *ctx, const uint8_t *p, size_t n, zn_err *e)
         rc = s_event_add(&r->quota, en, e);
     if (rc == 0 && strcmp(en->action, "redact") == 0)
         rc = s_event_add(&r->redactions, en, e);
-    if (rc == 0 && strncmp(en->action, "override", 8) == 0)
-        rc = s_event_add(&r->overrides, en, e);
+    if (rc == 0)
+        rc = s_orep_feed_entry(r->overrides, r->c, en, e);
     if (rc == 0 && strcmp(en->action, "signal-withdraw") == 0 && en->reason && strcmp(en->reason, "look-up") == 0)
         rc = s_event_add(&r->lookups, en, e);
     if (rc == 0 && zn_uninformed_feed(r->uninformed, en) != 0)
@@ -1566,8 +2406,10 @@ static int s_cmd_audit_report(s_cli *x)
     memset(&r, 0, sizeof r);
     r.x = x;
     r.uninformed = zn_uninformed_new();
-    int rc = r.uninformed ? zn_client_audit_read(c, &f, 0, s_on_report, &r, &size, &e)
-                          : zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
+    r.overrides = zn_orep_new(0);
+    r.c = c;
+    int rc = r.uninformed && r.overrides ? zn_client_audit_read(c, &f, 0, s_on_report, &r, &size, &e)
+                                         : zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
     s_note_convenant(x, c, before);
     /* the grace period of the convenant in force (read after a newer one was fetched) */
     struct timespec ts;
@@ -1602,7 +2444,9 @@ static int s_cmd_audit_report(s_cli *x)
             s_events_json("refusals", &r.refusals);
             s_events_json("quota_events", &r.quota);
             s_events_json("redactions", &r.redactions);
-            s_events_json("overrides", &r.overrides);
+            zn_orep_view ov;
+            zn_orep_view_get(r.overrides, &ov);
+            s_orep_json(&ov);
             s_events_json("early_withdrawals", &r.lookups);
             printf(",\"uninformed\":[");
             zn_uninformed_list(r.uninformed, u.now, u.grace, s_uninformed_cb, &u);
@@ -1626,10 +2470,9 @@ static int s_cmd_audit_report(s_cli *x)
             s_events_text("refusals", &r.refusals, false);
             s_events_text("quota and rate-limit events", &r.quota, true);
             s_events_text("redactions", &r.redactions, true);
-            if (r.overrides.n)
-                s_events_text("safety overrides", &r.overrides, true);
-            else
-                printf("\nsafety overrides: none recorded\n");
+            zn_orep_view ov;
+            zn_orep_view_get(r.overrides, &ov);
+            s_orep_text(&ov);
             s_events_text("signals withdrawn before the minimum lifetime (counted as look-ups)", &r.lookups, true);
             size_t n = zn_uninformed_list(r.uninformed, u.now, u.grace, NULL, NULL);
             printf("\nsignals whose family was not informed within %llu days (%zu)%s\n",
@@ -1645,7 +2488,7 @@ static int s_cmd_audit_report(s_cli *x)
     s_events_free(&r.refusals);
     s_events_free(&r.quota);
     s_events_free(&r.redactions);
-    s_events_free(&r.overrides);
+    zn_orep_free(&r.overrides);
     s_events_free(&r.lookups);
     zn_uninformed_free(&r.uninformed);
     if (rc != 0)
@@ -1657,7 +2500,7 @@ static int s_cmd_audit(s_cli *x)
 {
     const char *sub = x->npos > 1 ? x->pos[1] : "";
     if (x->npos != 2)
-        return s_usage(x, "the audit commands are 'zorgnet audit export|verify|query|report'");
+        return s_usage(x, "the audit commands are 'zorgnet audit export|verify|query|report|consent'");
     if (strcmp(sub, "export") == 0)
         return s_cmd_audit_export(x);
     if (strcmp(sub, "verify") == 0)
@@ -1666,9 +2509,11 @@ static int s_cmd_audit(s_cli *x)
         return s_cmd_audit_query(x);
     if (strcmp(sub, "report") == 0)
         return s_cmd_audit_report(x);
+    if (strcmp(sub, "consent") == 0)
+        return s_cmd_audit_consent(x);
     char safe[48];
     s_safe(safe, sizeof safe, sub);
-    return s_usage(x, "unknown audit command '%s'; use export, verify, query or report", safe);
+    return s_usage(x, "unknown audit command '%s'; use export, verify, query, report or consent", safe);
 }
 
 /* ------------------------------------------------------------------ signals and matches */
@@ -2285,6 +3130,968 @@ static int s_cmd_match(s_cli *x)
     return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
 }
 
+/* ------------------------------------------------------------------ cases, consent, overrides, handovers */
+
+#define S_PAGE_ROWS 256 /* rows of override and handover lists asked for per page */
+
+/* --case CASE, required by `what`. */
+static int s_case_opt(const s_cli *x, const char *what, uint8_t id[ZN_CLIENT_ID_LEN])
+{
+    if (!x->v[O_CASE])
+        return s_usage(x, "%s needs --case CASE (the id 'zorgnet case new' printed)", what);
+    if (zn_parse_id(x->v[O_CASE], id) != 0)
+        return s_usage(x, "--case takes a case id of 32 hex characters");
+    return 0;
+}
+
+/* ,"key":"ISO","key_ms":N, or null and 0 when ms is 0. */
+static void s_json_time(const char *key, uint64_t ms)
+{
+    char iso[ZN_ISO_TIME_LEN];
+    if (ms) {
+        zn_iso_time(iso, ms);
+        printf(",\"%s\":\"%s\",\"%s_ms\":%llu", key, iso, key, (unsigned long long)ms);
+    } else {
+        printf(",\"%s\":null,\"%s_ms\":0", key, key);
+    }
+}
+
+static void s_json_ids(const char *key, const char (*ids)[ZN_CLIENT_IDENT_MAX], size_t n)
+{
+    printf(",\"%s\":[", key);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s", i ? "," : "");
+        zn_json_str(stdout, ids[i], strlen(ids[i]));
+    }
+    printf("]");
+}
+
+/* "a, b, c" or "-" */
+static void s_print_ids(const char (*ids)[ZN_CLIENT_IDENT_MAX], size_t n)
+{
+    if (n == 0)
+        fputs("-", stdout);
+    for (size_t i = 0; i < n; i++)
+        printf("%s%s", i ? ", " : "", ids[i]);
+}
+
+/* A multi-line text after a label: continuation lines indented by `indent` spaces; control
+ * characters other than newlines shown as '?'. */
+static void s_print_block(const char *text, int indent)
+{
+    const char *p = text;
+    for (bool first = true;; first = false) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        char line[ZN_CLIENT_SEALED_MAX + 1];
+        zn_text_sanitize(line, sizeof line, p, n);
+        printf("%*s%s\n", first ? 0 : indent, "", line);
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+}
+
+static void s_time_or(char out[ZN_ISO_TIME_LEN], uint64_t ms, const char *none)
+{
+    if (ms)
+        zn_iso_time(out, ms);
+    else
+        snprintf(out, ZN_ISO_TIME_LEN, "%s", none);
+}
+
+/* ---- handover and override rows (case show, lists) */
+
+static void s_print_handover_json(const zn_handover_info *h)
+{
+    char handler[ZN_CLIENT_TEXT_MAX];
+    s_safe(handler, sizeof handler, h->handler);
+    printf("{\"handover\":\"");
+    s_print_hex(h->handover_id, ZN_CLIENT_ID_LEN);
+    printf("\"");
+    s_json_hexn("case", h->case_id, ZN_CLIENT_ID_LEN);
+    s_json_text("from", h->from);
+    s_json_text("handler", handler);
+    s_json_text("to", h->to);
+    s_json_hexn("msgid", h->msgid, ZN_CLIENT_ID_LEN);
+    s_json_time("offered", h->offered_ms);
+    s_json_time("timeout", h->timeout_ms);
+    s_json_text("state", h->state);
+    s_json_time("decided", h->decided_ms);
+    printf(",\"escalated\":%s", h->escalated ? "true" : "false");
+    s_json_text_or_null("reason", h->reason);
+    printf(",\"reason_sealed\":%s}", strcmp(h->state, "declined") == 0 && !h->reason[0] ? "true" : "false");
+}
+
+static void s_print_handover_text(const zn_client *c, const zn_handover_info *h, bool with_case)
+{
+    char hex[S_HEX_ID], d[S_DESC_MAX], iso[ZN_ISO_TIME_LEN], buf[ZN_CLIENT_TEXT_MAX];
+    s_hex_id(hex, h->handover_id);
+    printf("handover  %s  %s\n", hex, h->state);
+    if (with_case) {
+        s_hex_id(hex, h->case_id);
+        printf("  case          %s\n", hex);
+    }
+    s_partner_desc(c, h->from, d);
+    s_safe(buf, sizeof buf, h->handler);
+    printf("  from          %s, handler \"%s\"\n", d, buf);
+    s_partner_desc(c, h->to, d);
+    printf("  to            %s\n", d);
+    s_hex_id(hex, h->msgid);
+    printf("  dossier       message %s\n", hex);
+    zn_iso_time(iso, h->offered_ms);
+    printf("  offered       %s\n", iso);
+    zn_iso_time(iso, h->timeout_ms);
+    printf("  answer by     %s\n", iso);
+    if (h->decided_ms) {
+        zn_iso_time(iso, h->decided_ms);
+        printf("  decided       %s\n", iso);
+    }
+    if (h->escalated)
+        printf("  escalated     yes: not answered in time, the coordinators were told\n");
+    if (strcmp(h->state, "declined") == 0) {
+        printf("  reason        ");
+        if (h->reason[0])
+            s_print_block(h->reason, 16);
+        else
+            printf("(sealed to the offering partner and the auditors)\n");
+    }
+}
+
+static void s_print_override_json(const zn_override_info *o)
+{
+    char handler[ZN_CLIENT_TEXT_MAX];
+    s_safe(handler, sizeof handler, o->handler);
+    printf("{\"override\":\"");
+    s_print_hex(o->override_id, ZN_CLIENT_ID_LEN);
+    printf("\"");
+    s_json_hexn("case", o->case_id, ZN_CLIENT_ID_LEN);
+    s_json_text("network", o->network);
+    s_json_text("from", o->from);
+    s_json_text("handler", handler);
+    s_json_text("to", o->to);
+    printf(",\"step\":%u", o->step);
+    s_json_text("step_name", zn_meldcode_step_name(o->step));
+    s_json_time("created", o->created_ms);
+    s_json_time("expires", o->expires_ms);
+    s_json_time("review_by", o->review_by_ms);
+    s_json_text("state", o->state);
+    s_json_text_or_null("reviewed_by", o->reviewed_by);
+    s_json_time("reviewed", o->reviewed_ms);
+    printf(",\"escalated\":%s", o->escalated ? "true" : "false");
+    s_json_text_or_null("justification", o->justification);
+    s_json_text_or_null("note", o->note);
+    printf(",\"note_sealed\":%s,\"justification_sealed\":%s}", o->has_note && !o->note[0] ? "true" : "false",
+           o->justification[0] ? "false" : "true");
+}
+
+static void s_print_override_text(const zn_client *c, const zn_override_info *o)
+{
+    char hex[S_HEX_ID], d[S_DESC_MAX], iso[ZN_ISO_TIME_LEN], buf[ZN_CLIENT_TEXT_MAX];
+    s_hex_id(hex, o->override_id);
+    printf("override  %s  %s\n", hex, o->state);
+    s_hex_id(hex, o->case_id);
+    printf("  case          %s (network %s)\n", hex, o->network);
+    s_partner_desc(c, o->from, d);
+    s_safe(buf, sizeof buf, o->handler);
+    printf("  from          %s, handler \"%s\"\n", d, buf);
+    s_partner_desc(c, o->to, d);
+    printf("  to            %s\n", d);
+    printf("  step          %u: %s\n", o->step, zn_meldcode_step_name(o->step));
+    zn_iso_time(iso, o->created_ms);
+    printf("  created       %s\n", iso);
+    zn_iso_time(iso, o->expires_ms);
+    printf("  expires       %s\n", iso);
+    zn_iso_time(iso, o->review_by_ms);
+    printf("  review by     %s\n", iso);
+    if (o->reviewed_by[0]) {
+        s_partner_desc(c, o->reviewed_by, d);
+        zn_iso_time(iso, o->reviewed_ms);
+        printf("  reviewed      by %s on %s%s\n", d, iso, o->reviewed_ms > o->review_by_ms ? " (late)" : "");
+    }
+    if (o->escalated)
+        printf("  escalated     yes: not reviewed in time, the auditors were told\n");
+    printf("  justification ");
+    if (o->justification[0])
+        s_print_block(o->justification, 16);
+    else
+        printf("(sealed to the coordinators and the auditors)\n");
+    if (o->has_note) {
+        printf("  note          ");
+        if (o->note[0])
+            s_print_block(o->note, 16);
+        else
+            printf("(sealed to the author, the coordinators and the auditors)\n");
+    }
+}
+
+/* ---- case new / show / close / link */
+
+static void s_print_case_json(const zn_case_info *ci)
+{
+    printf("{\"case\":\"");
+    s_print_hex(ci->case_id, ZN_CLIENT_ID_LEN);
+    printf("\"");
+    s_json_text("network", ci->network);
+    s_json_text("regisseur", ci->regisseur);
+    s_json_time("created", ci->created_ms);
+    s_json_time("closed", ci->closed_ms);
+    printf(",\"identified\":%s,\"members\":[", ci->identified ? "true" : "false");
+    for (size_t i = 0; i < ci->n_members; i++) {
+        printf("%s{\"partner\":", i ? "," : "");
+        zn_json_str(stdout, ci->members[i].partner, strlen(ci->members[i].partner));
+        s_json_text("how", ci->members[i].how);
+        s_json_time("since", ci->members[i].since_ms);
+        printf("}");
+    }
+    printf("],\"consent\":{\"seq\":%llu", (unsigned long long)ci->consent_seq);
+    s_json_text("state", ci->consent_state);
+    s_json_ids("scope", (const char(*)[ZN_CLIENT_IDENT_MAX])ci->scope, ci->n_scope);
+    s_json_time("until", ci->consent_until_ms);
+    s_json_time("at", ci->consent_at_ms);
+    printf("},\"handovers\":[");
+    for (size_t i = 0; i < ci->n_handovers; i++) {
+        printf("%s", i ? "," : "");
+        s_print_handover_json(&ci->handovers[i]);
+    }
+    printf("],\"overrides\":[");
+    for (size_t i = 0; i < ci->n_overrides; i++) {
+        printf("%s", i ? "," : "");
+        s_print_override_json(&ci->overrides[i]);
+    }
+    printf("]}\n");
+}
+
+static void s_print_case_text(const zn_client *c, const zn_case_info *ci)
+{
+    char hex[S_HEX_ID], d[S_DESC_MAX], iso[ZN_ISO_TIME_LEN], iso2[ZN_ISO_TIME_LEN];
+    s_hex_id(hex, ci->case_id);
+    printf("case      %s\n", hex);
+    printf("network   %s\n", ci->network);
+    s_partner_desc(c, ci->regisseur, d);
+    printf("regisseur %s\n", d);
+    zn_iso_time(iso, ci->created_ms);
+    printf("created   %s\n", iso);
+    s_time_or(iso, ci->closed_ms, "no (open)");
+    printf("closed    %s\n", iso);
+    printf("mode      %s\n", ci->identified ? "identified: a person is linked to the case"
+                                            : "anonymous: no person is linked to the case");
+    int w = 7;
+    for (size_t i = 0; i < ci->n_members; i++)
+        w = (int)strlen(ci->members[i].partner) > w ? (int)strlen(ci->members[i].partner) : w;
+    printf("members   %zu\n", ci->n_members);
+    for (size_t i = 0; i < ci->n_members; i++) {
+        zn_iso_time(iso, ci->members[i].since_ms);
+        printf("  %-*s  %-9s  since %s\n", w, ci->members[i].partner, ci->members[i].how, iso);
+    }
+    if (ci->consent_seq == 0) {
+        printf("consent   none recorded\n");
+    } else {
+        zn_iso_time(iso, ci->consent_at_ms);
+        printf("consent   %s (record %llu, %s)\n", ci->consent_state, (unsigned long long)ci->consent_seq, iso);
+        printf("scope     ");
+        s_print_ids((const char(*)[ZN_CLIENT_IDENT_MAX])ci->scope, ci->n_scope);
+        s_time_or(iso, ci->consent_until_ms, "none (until withdrawn)");
+        printf("\nuntil     %s\n", iso);
+    }
+    if (ci->n_handovers == 0)
+        printf("handovers none open\n");
+    else
+        printf("handovers %zu open\n", ci->n_handovers);
+    for (size_t i = 0; i < ci->n_handovers; i++) {
+        const zn_handover_info *h = &ci->handovers[i];
+        s_hex_id(hex, h->handover_id);
+        zn_iso_time(iso, h->offered_ms);
+        zn_iso_time(iso2, h->timeout_ms);
+        printf("  %s  %s -> %s, offered %s, answer by %s%s\n", hex, h->from, h->to, iso, iso2,
+               h->escalated ? ", escalated to the coordinators" : "");
+    }
+    if (ci->n_overrides == 0)
+        printf("overrides none standing\n");
+    else
+        printf("overrides %zu standing\n", ci->n_overrides);
+    for (size_t i = 0; i < ci->n_overrides; i++) {
+        const zn_override_info *o = &ci->overrides[i];
+        s_hex_id(hex, o->override_id);
+        zn_iso_time(iso, o->expires_ms);
+        zn_iso_time(iso2, o->review_by_ms);
+        printf("  %s  %s -> %s, step %u (%s), %s, expires %s, review by %s%s\n", hex, o->from, o->to, o->step,
+               zn_meldcode_step_name(o->step), o->state, iso, iso2,
+               o->escalated ? ", escalated to the auditors" : "");
+    }
+}
+
+static int s_cmd_case_show(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    uint8_t id[ZN_CLIENT_ID_LEN];
+    if (x->npos != 3)
+        return s_usage(x, "the command is 'zorgnet case show CASE'");
+    if (s_id_arg(x, 2, "case show takes a case id of 32 hex characters", id) != 0 ||
+        s_need_actor(x, "case show") != 0)
+        return ZN_CLASS_USAGE;
+    zn_case_info *ci = malloc(sizeof *ci);
+    if (!ci) {
+        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
+        return s_fail(x, &e);
+    }
+    zn_client *c = zn_client_open(&x->opts, &e);
+    int rc = -1;
+    if (c) {
+        uint64_t before = zn_client_convenant_version(c);
+        rc = zn_client_case_show(c, id, ci, &e);
+        s_note_convenant(x, c, before);
+        if (rc == 0 && x->json)
+            s_print_case_json(ci);
+        else if (rc == 0)
+            s_print_case_text(c, ci);
+    }
+    zn_client_close(&c);
+    free(ci);
+    if (rc != 0)
+        return s_fail(x, &e);
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_case_close(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    uint8_t id[ZN_CLIENT_ID_LEN];
+    if (x->npos != 3)
+        return s_usage(x, "the command is 'zorgnet case close CASE'");
+    if (s_id_arg(x, 2, "case close takes a case id of 32 hex characters", id) != 0 ||
+        s_need_actor(x, "case close") != 0)
+        return ZN_CLASS_USAGE;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c), closed = 0;
+    int rc = zn_client_case_close(c, id, &closed, &e);
+    uint64_t days = zn_client_convenant(c)->policy.retention_days;
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    if (rc != 0)
+        return s_fail(x, &e);
+    char hex[S_HEX_ID], iso[ZN_ISO_TIME_LEN];
+    s_hex_id(hex, id);
+    if (x->json) {
+        printf("{\"case\":\"%s\"", hex);
+        s_json_time("closed", closed);
+        printf("}\n");
+    } else {
+        zn_iso_time(iso, closed);
+        printf("case %s closed on %s; nothing more is recorded on it, and it is deleted %llu days later\n"
+               "(the convenant's retention_days)\n", hex, iso, (unsigned long long)days);
+    }
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_case_link(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    uint8_t id[ZN_CLIENT_ID_LEN];
+    if (x->npos != 2)
+        return s_usage(x, "case link takes no arguments: 'zorgnet case link --case CASE --bsn BSN "
+                          "[--related BSN ...]'");
+    if (s_case_opt(x, "case link", id) != 0)
+        return ZN_CLASS_USAGE;
+    if (!x->v[O_BSN] || !*x->v[O_BSN])
+        return s_usage(x, "case link needs --bsn BSN: the person the case is about");
+    if (s_need_actor(x, "case link") != 0)
+        return ZN_CLASS_USAGE;
+    char(*told)[ZN_CLIENT_IDENT_MAX] = calloc(S_PAGE_ROWS, sizeof *told);
+    if (!told) {
+        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
+        return s_fail(x, &e);
+    }
+    zn_client *c = zn_client_open(&x->opts, &e);
+    int rc = -1;
+    size_t n = 0;
+    if (c) {
+        uint64_t before = zn_client_convenant_version(c);
+        rc = zn_client_case_link(c, id, x->v[O_BSN], x->lists[O_RELATED].v, x->lists[O_RELATED].n, told,
+                                 S_PAGE_ROWS, &n, &e);
+        s_note_convenant(x, c, before);
+        char hex[S_HEX_ID], d[S_DESC_MAX];
+        s_hex_id(hex, id);
+        if (rc == 0 && x->json) {
+            printf("{\"case\":\"%s\",\"linked\":true", hex);
+            s_json_ids("told", (const char(*)[ZN_CLIENT_IDENT_MAX])told, n);
+            printf("}\n");
+        } else if (rc == 0) {
+            printf("case %s is linked to the person now (identified)\n", hex);
+            if (n == 0)
+                printf("told      nobody: the consent's scope names no other partner\n");
+            else
+                printf("told      %zu %s in the consent's scope:\n", n, n == 1 ? "partner" : "partners");
+            for (size_t i = 0; i < n; i++) {
+                s_partner_desc(c, told[i], d);
+                printf("  %s\n", d);
+            }
+        }
+    }
+    zn_client_close(&c);
+    free(told);
+    if (rc != 0)
+        return s_fail(x, &e);
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_case(s_cli *x)
+{
+    const char *sub = x->npos > 1 ? x->pos[1] : "";
+    if (strcmp(sub, "new") == 0)
+        return s_cmd_case_new(x);
+    if (strcmp(sub, "show") == 0)
+        return s_cmd_case_show(x);
+    if (strcmp(sub, "close") == 0)
+        return s_cmd_case_close(x);
+    if (strcmp(sub, "link") == 0)
+        return s_cmd_case_link(x);
+    return s_usage(x, "the case commands are 'zorgnet case new|show|close|link'");
+}
+
+/* ---- consent */
+
+static int s_cmd_consent_set(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    uint8_t id[ZN_CLIENT_ID_LEN];
+    zn_consent_opts o;
+    char scope[ZN_CLIENT_SCOPE_MAX][ZN_CLIENT_IDENT_MAX];
+    const char *scope_p[ZN_CLIENT_SCOPE_MAX];
+    size_t n_scope = 0;
+    memset(&o, 0, sizeof o);
+    if (x->npos != 2)
+        return s_usage(x, "consent set takes no arguments; give the state with --state");
+    if (s_case_opt(x, "consent set", id) != 0)
+        return ZN_CLASS_USAGE;
+    if (!x->v[O_STATE] || !*x->v[O_STATE])
+        return s_usage(x, "consent set needs --state requested|granted|refused|withdrawn");
+    if (x->v[O_SCOPE] && zn_id_list_parse(x->v[O_SCOPE], "--scope", scope, ZN_CLIENT_SCOPE_MAX, &n_scope, &e) != 0)
+        return s_fail(x, &e);
+    for (size_t i = 0; i < n_scope; i++)
+        scope_p[i] = scope[i];
+    o.state = x->v[O_STATE];
+    o.scope = scope_p;
+    o.n_scope = n_scope;
+    o.purpose = x->v[O_PURPOSE];
+    o.given_by = x->v[O_GIVEN_BY];
+    o.age_band = x->v[O_AGE_BAND];
+    if (s_date_opt(x, O_UNTIL, true, &o.until_ms) != 0 || s_need_actor(x, "consent set") != 0)
+        return ZN_CLASS_USAGE;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c), seq = 0;
+    int rc = zn_client_consent_set(c, id, &o, &seq, &e);
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    if (rc != 0)
+        return s_fail(x, &e);
+    char hex[S_HEX_ID], iso[ZN_ISO_TIME_LEN], given[64];
+    s_hex_id(hex, id);
+    const char *band = o.age_band && *o.age_band ? o.age_band : "";
+    unsigned bits = 0;
+    given[0] = '\0';
+    if (o.given_by && *o.given_by && zn_given_parse(o.given_by, &bits) == 0)
+        zn_given_format(bits, given, sizeof given); /* in the order the record keeps */
+    bool purpose = o.purpose && *o.purpose;
+    if (x->json) {
+        printf("{\"case\":\"%s\",\"seq\":%llu", hex, (unsigned long long)seq);
+        s_json_text("state", o.state);
+        s_json_ids("scope", (const char(*)[ZN_CLIENT_IDENT_MAX])scope, n_scope);
+        printf(",\"given_by\":[");
+        for (char *p = given, *q; *p; p = q + 1) {
+            q = strchr(p, ',');
+            zn_json_str(stdout, p, q ? (size_t)(q - p) : strlen(p));
+            if (!q)
+                break;
+            printf(",");
+        }
+        printf("]");
+        s_json_text_or_null("age_band", band);
+        s_json_time("until", o.until_ms);
+        printf(",\"purpose_sealed\":%s}\n", purpose ? "true" : "false");
+    } else {
+        printf("consent record %llu on case %s: %s\n", (unsigned long long)seq, hex, o.state);
+        printf("scope     ");
+        s_print_ids((const char(*)[ZN_CLIENT_IDENT_MAX])scope, n_scope);
+        printf("\ngiven by  %s\n", given[0] ? given : "-");
+        printf("age band  %s\n", band[0] ? band : "-");
+        s_time_or(iso, o.until_ms, "none (until withdrawn)");
+        printf("until     %s\n", iso);
+        printf("purpose   %s\n", purpose ? "sealed to the auditors" : "none given");
+    }
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static void s_print_consent_json(const zn_consent_info *r)
+{
+    printf("{\"seq\":%llu", (unsigned long long)r->seq);
+    s_json_text("state", r->state);
+    s_json_ids("scope", (const char(*)[ZN_CLIENT_IDENT_MAX])r->scope, r->n_scope);
+    printf(",\"given_by\":[");
+    for (const char *p = r->given_by, *q; *p; p = q + 1) {
+        q = strchr(p, ',');
+        zn_json_str(stdout, p, q ? (size_t)(q - p) : strlen(p));
+        if (!q)
+            break;
+        printf(",");
+    }
+    printf("]");
+    s_json_text_or_null("age_band", r->age_band);
+    s_json_time("until", r->until_ms);
+    s_json_time("at", r->at_ms);
+    s_json_text("handler", r->handler);
+    s_json_text_or_null("purpose", r->purpose);
+    printf(",\"purpose_sealed\":%s}", r->has_purpose && !r->purpose[0] ? "true" : "false");
+}
+
+static void s_print_purpose(const zn_consent_info *r, int indent)
+{
+    if (!r->has_purpose)
+        printf("(none given)\n");
+    else if (r->purpose[0])
+        s_print_block(r->purpose, indent);
+    else
+        printf("(sealed to the auditors)\n");
+}
+
+static int s_cmd_consent_show(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    uint8_t id[ZN_CLIENT_ID_LEN];
+    if (x->npos != 2)
+        return s_usage(x, "consent show takes no arguments: 'zorgnet consent show --case CASE'");
+    if (s_case_opt(x, "consent show", id) != 0 || s_need_actor(x, "consent show") != 0)
+        return ZN_CLASS_USAGE;
+    zn_consent_info *h = malloc(S_PAGE_ROWS * sizeof *h);
+    if (!h) {
+        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
+        return s_fail(x, &e);
+    }
+    zn_client *c = zn_client_open(&x->opts, &e);
+    int rc = -1;
+    size_t n = 0;
+    if (c) {
+        uint64_t before = zn_client_convenant_version(c);
+        rc = zn_client_consent_show(c, id, h, S_PAGE_ROWS, &n, &e);
+        s_note_convenant(x, c, before);
+    }
+    zn_client_close(&c);
+    char hex[S_HEX_ID], iso[ZN_ISO_TIME_LEN], buf[ZN_CLIENT_TEXT_MAX];
+    s_hex_id(hex, id);
+    if (rc == 0 && x->json) {
+        printf("{\"case\":\"%s\",\"current\":", hex);
+        if (n)
+            s_print_consent_json(&h[n - 1]);
+        else
+            printf("null");
+        printf(",\"history\":[");
+        for (size_t i = 0; i < n; i++) {
+            printf("%s", i ? "," : "");
+            s_print_consent_json(&h[i]);
+        }
+        printf("]}\n");
+    } else if (rc == 0) {
+        printf("case      %s\n", hex);
+        if (n == 0) {
+            printf("consent   none recorded\n");
+        } else {
+            const zn_consent_info *r = &h[n - 1];
+            zn_iso_time(iso, r->at_ms);
+            s_safe(buf, sizeof buf, r->handler);
+            printf("consent   %s (record %llu, recorded %s, handler \"%s\")\n", r->state,
+                   (unsigned long long)r->seq, iso, buf);
+            printf("scope     ");
+            s_print_ids((const char(*)[ZN_CLIENT_IDENT_MAX])r->scope, r->n_scope);
+            printf("\ngiven by  %s\n", r->given_by[0] ? r->given_by : "-");
+            printf("age band  %s\n", r->age_band[0] ? r->age_band : "-");
+            s_time_or(iso, r->until_ms, "none (until withdrawn)");
+            printf("until     %s\n", iso);
+            printf("purpose   ");
+            s_print_purpose(r, 10);
+            printf("\nhistory   %zu %s, oldest first:\n", n, n == 1 ? "record" : "records");
+            for (size_t i = 0; i < n; i++) {
+                r = &h[i];
+                zn_iso_time(iso, r->at_ms);
+                s_safe(buf, sizeof buf, r->handler);
+                printf("  #%llu %s %s scope=", (unsigned long long)r->seq, iso, r->state);
+                for (size_t k = 0; k < r->n_scope; k++)
+                    printf("%s%s", k ? "," : "", r->scope[k]);
+                printf("%s given_by=%s age_band=%s until=", r->n_scope ? "" : "-", r->given_by[0] ? r->given_by : "-",
+                       r->age_band[0] ? r->age_band : "-");
+                if (r->until_ms) {
+                    char d[ZN_ISO_TIME_LEN];
+                    zn_iso_time(d, r->until_ms);
+                    printf("%s", d);
+                } else {
+                    printf("-");
+                }
+                printf(" handler=\"%s\"\n", buf);
+                printf("      purpose: ");
+                s_print_purpose(r, 15);
+            }
+        }
+    }
+    free(h);
+    if (rc != 0)
+        return s_fail(x, &e);
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_consent(s_cli *x)
+{
+    const char *sub = x->npos > 1 ? x->pos[1] : "";
+    if (strcmp(sub, "set") == 0)
+        return s_cmd_consent_set(x);
+    if (strcmp(sub, "show") == 0)
+        return s_cmd_consent_show(x);
+    return s_usage(x, "the consent commands are 'zorgnet consent set|show --case CASE'");
+}
+
+/* ---- safety overrides */
+
+static int s_cmd_override_new(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    uint8_t id[ZN_CLIENT_ID_LEN], oid[ZN_CLIENT_ID_LEN];
+    uint64_t step = 0;
+    const char *to = x->v[O_TO];
+    if (s_case_opt(x, "override", id) != 0)
+        return ZN_CLASS_USAGE;
+    if (!to || !*to)
+        return s_usage(x, "override needs --to ID: the partner to share with");
+    if (!x->v[O_STEP] || zn_parse_u64(x->v[O_STEP], 5, &step) != 0 || step < 1)
+        return s_usage(x, "override needs --step 1-5: the step of the meldcode huiselijk geweld en "
+                          "kindermishandeling the override belongs to");
+    if (!x->v[O_JUSTIFICATION])
+        return s_usage(x, "override needs --justification TEXT (at least %d characters): why the "
+                          "child's safety requires sharing without consent", ZN_CLIENT_JUSTIFICATION_MIN);
+    if (s_need_actor(x, "override") != 0)
+        return ZN_CLASS_USAGE;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c), expires = 0, review_by = 0;
+    int rc = zn_client_override(c, id, to, (unsigned)step, x->v[O_JUSTIFICATION], oid, &expires, &review_by, &e);
+    s_note_convenant(x, c, before);
+    char hex[S_HEX_ID], chex[S_HEX_ID], d[S_DESC_MAX], iso[ZN_ISO_TIME_LEN];
+    if (rc == 0) {
+        s_hex_id(hex, oid);
+        s_hex_id(chex, id);
+        s_partner_desc(c, to, d);
+    }
+    zn_client_close(&c);
+    if (rc != 0)
+        return s_fail(x, &e);
+    if (x->json) {
+        printf("{\"override\":\"%s\",\"case\":\"%s\"", hex, chex);
+        s_json_text("to", to);
+        printf(",\"step\":%llu", (unsigned long long)step);
+        s_json_text("step_name", zn_meldcode_step_name(step));
+        s_json_time("expires", expires);
+        s_json_time("review_by", review_by);
+        printf("}\n");
+    } else {
+        printf("override  %s\n", hex);
+        printf("case      %s\n", chex);
+        printf("to        %s\n", d);
+        printf("step      %llu: %s\n", (unsigned long long)step, zn_meldcode_step_name(step));
+        zn_iso_time(iso, expires);
+        printf("expires   %s\n", iso);
+        zn_iso_time(iso, review_by);
+        printf("review by %s\n", iso);
+        printf("the coordinators of the case's network are told now and review it by then; an override\n"
+               "not reviewed in time is reported to the auditors, a rejected one stops at once\n");
+    }
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_override_list(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    bool all = x->v[O_ALL] != NULL;
+    if (x->npos != 2)
+        return s_usage(x, "override list takes no arguments");
+    if (s_need_actor(x, "override list") != 0)
+        return ZN_CLASS_USAGE;
+    zn_override_info *page = malloc(S_PAGE_ROWS * sizeof *page);
+    if (!page) {
+        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
+        return s_fail(x, &e);
+    }
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c) {
+        free(page);
+        return s_fail(x, &e);
+    }
+    uint64_t before = zn_client_convenant_version(c), offset = 0, total = 0;
+    int rc = 0;
+    for (uint32_t pages = 0;; pages++) {
+        size_t n = 0;
+        if (pages == S_LIST_PAGES_MAX) {
+            rc = zn_err_set(&e, ZN_E_VERIFY, "the broker's list of overrides never ended");
+            break;
+        }
+        if ((rc = zn_client_override_list(c, all, offset, page, S_PAGE_ROWS, &n, &total, &e)) != 0)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            if (x->json) {
+                s_print_override_json(&page[i]);
+                printf("\n");
+            } else {
+                s_print_override_text(c, &page[i]);
+                printf("\n");
+            }
+        }
+        if ((rc = s_flush(&e)) != 0)
+            break;
+        offset += n;
+        if (n == 0 || offset >= total)
+            break;
+    }
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    free(page);
+    if (rc != 0)
+        return s_fail(x, &e);
+    if (!x->json) {
+        const char *what = all ? "" : " waiting for review";
+        if (offset == 0)
+            printf("no safety overrides%s\n", what);
+        else
+            printf("%llu safety %s%s\n", (unsigned long long)offset, offset == 1 ? "override" : "overrides", what);
+    }
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_override_review(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    uint8_t id[ZN_CLIENT_ID_LEN];
+    bool approve = x->v[O_APPROVE] != NULL, reject = x->v[O_REJECT] != NULL;
+    if (x->npos != 3)
+        return s_usage(x, "the command is 'zorgnet override review ID --approve|--reject [--note TEXT]'");
+    if (s_id_arg(x, 2, "override review takes an override id of 32 hex characters (as 'zorgnet override "
+                       "list' prints it)", id) != 0)
+        return ZN_CLASS_USAGE;
+    if (approve == reject)
+        return s_usage(x, "override review needs either --approve or --reject");
+    if (s_need_actor(x, "override review") != 0)
+        return ZN_CLASS_USAGE;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c);
+    int rc = zn_client_override_review(c, id, approve, x->v[O_NOTE], &e);
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    if (rc != 0)
+        return s_fail(x, &e);
+    char hex[S_HEX_ID];
+    s_hex_id(hex, id);
+    if (x->json)
+        printf("{\"override\":\"%s\",\"state\":\"%s\"}\n", hex, approve ? "approved" : "rejected");
+    else if (approve)
+        printf("override %s approved; it stands until it expires, and its author is told\n", hex);
+    else
+        printf("override %s rejected; it stops at once (what was still queued under it is not\n"
+               "delivered), and its author is told\n", hex);
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_override(s_cli *x)
+{
+    const char *sub = x->npos > 1 ? x->pos[1] : NULL;
+    if (!sub)
+        return s_cmd_override_new(x);
+    if (strcmp(sub, "list") == 0)
+        return s_cmd_override_list(x);
+    if (strcmp(sub, "review") == 0)
+        return s_cmd_override_review(x);
+    return s_usage(x, "the override commands are 'zorgnet override --case CASE --to ID --step N "
+                      "--justification TEXT', 'zorgnet override list' and 'zorgnet override review ID'");
+}
+
+/* ---- warm handovers */
+
+static int s_cmd_handover_offer(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    uint8_t id[ZN_CLIENT_ID_LEN], hid[ZN_CLIENT_ID_LEN];
+    const char *to = x->v[O_TO];
+    if (x->npos > 3)
+        return s_usage(x, "handover offer takes one FILE (or - for standard input): the dossier");
+    if (s_case_opt(x, "handover offer", id) != 0)
+        return ZN_CLASS_USAGE;
+    if (!to || !*to)
+        return s_usage(x, "handover offer needs --to ID: the partner offered the case");
+    if (s_need_actor(x, "handover offer") != 0)
+        return ZN_CLASS_USAGE;
+    uint8_t *dossier = NULL;
+    size_t len = 0;
+    if (s_read_content(x->npos == 3 ? x->pos[2] : NULL, &dossier, &len, &e) != 0)
+        return s_fail(x, &e);
+    if (len == 0) {
+        free(dossier);
+        return s_usage(x, "the dossier is empty; nothing was sent");
+    }
+    zn_client *c = zn_client_open(&x->opts, &e);
+    int rc = -1;
+    uint64_t timeout = 0;
+    char hex[S_HEX_ID], chex[S_HEX_ID], d[S_DESC_MAX], iso[ZN_ISO_TIME_LEN];
+    if (c) {
+        uint64_t before = zn_client_convenant_version(c);
+        rc = zn_client_handover_offer(c, id, to, dossier, len, x->v[O_I_CHECKED] ? ZN_CLIENT_SEND_I_CHECKED : 0, hid,
+                                      &timeout, &e);
+        s_note_convenant(x, c, before);
+        if (rc == 0)
+            s_partner_desc(c, to, d);
+    }
+    zn_client_close(&c);
+    if (rc != 0 && e.code == ZN_E_IDENTIFIERS)
+        rc = s_fail_findings(x, &e, dossier, len);
+    else if (rc != 0)
+        rc = s_fail(x, &e);
+    if (rc != 0)
+        fprintf(stderr, "zorgnet: no handover was offered; you stay the case's regisseur\n");
+    sodium_memzero(dossier, len);
+    free(dossier);
+    if (rc != 0)
+        return rc;
+    s_hex_id(hex, hid);
+    s_hex_id(chex, id);
+    if (x->json) {
+        printf("{\"handover\":\"%s\",\"case\":\"%s\"", hex, chex);
+        s_json_text("to", to);
+        s_json_time("timeout", timeout);
+        printf("}\n");
+    } else {
+        zn_iso_time(iso, timeout);
+        printf("handover  %s\n", hex);
+        printf("case      %s\n", chex);
+        printf("to        %s\n", d);
+        printf("answer by %s (then the network's coordinators are told)\n", iso);
+        printf("the dossier went to the recipient as a sealed message; you stay the case's regisseur\n"
+               "until the offer is accepted\n");
+    }
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_handover_answer(s_cli *x, bool accept)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    uint8_t id[ZN_CLIENT_ID_LEN];
+    const char *what = accept ? "handover accept" : "handover decline";
+    if (x->npos != 3)
+        return s_usage(x, "the command is 'zorgnet %s ID'%s", what, accept ? "" : " --reason TEXT");
+    if (s_id_arg(x, 2, "the handover id is 32 hex characters (as 'zorgnet handover list' prints it)", id) != 0)
+        return ZN_CLASS_USAGE;
+    if (!accept && (!x->v[O_REASON] || !*x->v[O_REASON]))
+        return s_usage(x, "handover decline needs --reason TEXT (sealed to the offering partner and the auditors)");
+    if (s_need_actor(x, what) != 0)
+        return ZN_CLASS_USAGE;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c)
+        return s_fail(x, &e);
+    uint64_t before = zn_client_convenant_version(c);
+    int rc = accept ? zn_client_handover_accept(c, id, &e) : zn_client_handover_decline(c, id, x->v[O_REASON], &e);
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    if (rc != 0)
+        return s_fail(x, &e);
+    char hex[S_HEX_ID];
+    s_hex_id(hex, id);
+    if (x->json)
+        printf("{\"handover\":\"%s\",\"state\":\"%s\"}\n", hex, accept ? "accepted" : "declined");
+    else if (accept)
+        printf("handover %s accepted: you are the case's regisseur now; the offering partner is told\n", hex);
+    else
+        printf("handover %s declined; the offering partner is told and stays the case's regisseur\n", hex);
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_handover_list(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    if (x->npos != 2)
+        return s_usage(x, "handover list takes no arguments");
+    if (s_need_actor(x, "handover list") != 0)
+        return ZN_CLASS_USAGE;
+    zn_handover_info *page = malloc(S_PAGE_ROWS * sizeof *page);
+    if (!page) {
+        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
+        return s_fail(x, &e);
+    }
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c) {
+        free(page);
+        return s_fail(x, &e);
+    }
+    uint64_t before = zn_client_convenant_version(c), offset = 0, total = 0;
+    int rc = 0;
+    for (uint32_t pages = 0;; pages++) {
+        size_t n = 0;
+        if (pages == S_LIST_PAGES_MAX) {
+            rc = zn_err_set(&e, ZN_E_VERIFY, "the broker's list of handovers never ended");
+            break;
+        }
+        if ((rc = zn_client_handover_list(c, offset, page, S_PAGE_ROWS, &n, &total, &e)) != 0)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            if (x->json)
+                s_print_handover_json(&page[i]);
+            else
+                s_print_handover_text(c, &page[i], true);
+            printf("\n");
+        }
+        if ((rc = s_flush(&e)) != 0)
+            break;
+        offset += n;
+        if (n == 0 || offset >= total)
+            break;
+    }
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    free(page);
+    if (rc != 0)
+        return s_fail(x, &e);
+    if (!x->json) {
+        if (offset == 0)
+            printf("no handovers\n");
+        else
+            printf("%llu %s\n", (unsigned long long)offset, offset == 1 ? "handover" : "handovers");
+    }
+    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+static int s_cmd_handover(s_cli *x)
+{
+    const char *sub = x->npos > 1 ? x->pos[1] : "";
+    if (strcmp(sub, "offer") == 0)
+        return s_cmd_handover_offer(x);
+    if (strcmp(sub, "accept") == 0)
+        return s_cmd_handover_answer(x, true);
+    if (strcmp(sub, "decline") == 0)
+        return s_cmd_handover_answer(x, false);
+    if (strcmp(sub, "list") == 0)
+        return s_cmd_handover_list(x);
+    return s_usage(x, "the handover commands are 'zorgnet handover offer|accept|decline|list'");
+}
+
 /* ------------------------------------------------------------------ main */
 
 static const char *s_env(const char *name)
@@ -2298,10 +4105,33 @@ static bool s_allowed(const char *cmd, const char *sub, int opt)
 {
     if (opt < O_NETWORK)
         return true;
-    if (strcmp(cmd, "case") == 0)
-        return opt == O_NETWORK;
+    if (strcmp(cmd, "case") == 0 && sub) {
+        if (strcmp(sub, "new") == 0)
+            return opt == O_NETWORK || opt == O_BSN || opt == O_RELATED;
+        if (strcmp(sub, "link") == 0)
+            return opt == O_CASE || opt == O_BSN || opt == O_RELATED;
+        return false;
+    }
+    if (strcmp(cmd, "consent") == 0 && sub) {
+        if (strcmp(sub, "set") == 0)
+            return opt == O_CASE || opt == O_STATE || opt == O_SCOPE || opt == O_PURPOSE || opt == O_GIVEN_BY ||
+                   opt == O_AGE_BAND || opt == O_UNTIL;
+        return strcmp(sub, "show") == 0 && opt == O_CASE;
+    }
+    if (strcmp(cmd, "override") == 0) {
+        if (!sub)
+            return opt == O_CASE || opt == O_TO || opt == O_STEP || opt == O_JUSTIFICATION;
+        if (strcmp(sub, "list") == 0)
+            return opt == O_ALL;
+        return strcmp(sub, "review") == 0 && (opt == O_APPROVE || opt == O_REJECT || opt == O_NOTE);
+    }
+    if (strcmp(cmd, "handover") == 0 && sub) {
+        if (strcmp(sub, "offer") == 0)
+            return opt == O_CASE || opt == O_TO || opt == O_I_CHECKED;
+        return strcmp(sub, "decline") == 0 && opt == O_REASON;
+    }
     if (strcmp(cmd, "send") == 0)
-        return opt == O_TO || opt == O_CASE || opt == O_ID;
+        return opt == O_TO || opt == O_CASE || opt == O_ID || opt == O_I_CHECKED;
     if (strcmp(cmd, "inbox") == 0)
         return opt == O_WAIT || opt == O_TYPE;
     if (strcmp(cmd, "signal") == 0 && sub) {
@@ -2326,6 +4156,8 @@ static bool s_allowed(const char *cmd, const char *sub, int opt)
                    opt == O_BASIS || opt == O_SINCE || opt == O_UNTIL || opt == O_BSN || opt == O_AS;
         if (strcmp(sub, "report") == 0)
             return opt == O_SINCE;
+        if (strcmp(sub, "consent") == 0)
+            return opt == O_CASE;
     }
     return false;
 }
@@ -2357,8 +4189,8 @@ int main(int argc, char **argv)
         return ZN_CLASS_USAGE;
     }
     const char *cmd = x.pos[0];
-    static const char *const commands[] = {"partners", "case",   "send",    "inbox", "receipt",
-                                           "audit",    "signal", "matches", "match"};
+    static const char *const commands[] = {"partners", "case",   "send",    "inbox",   "receipt",  "audit",
+                                           "signal",   "matches", "match", "consent", "override", "handover"};
     bool known = false;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         known = known || strcmp(cmd, commands[i]) == 0;
@@ -2370,7 +4202,9 @@ int main(int argc, char **argv)
     const char *sub = x.npos > 1 ? x.pos[1] : NULL;
     bool query = strcmp(cmd, "audit") == 0 && sub && strcmp(sub, "query") == 0;
     bool has_sub =
-        sub && (strcmp(cmd, "audit") == 0 || strcmp(cmd, "signal") == 0 || strcmp(cmd, "match") == 0);
+        sub && (strcmp(cmd, "audit") == 0 || strcmp(cmd, "signal") == 0 || strcmp(cmd, "match") == 0 ||
+                strcmp(cmd, "case") == 0 || strcmp(cmd, "consent") == 0 || strcmp(cmd, "override") == 0 ||
+                strcmp(cmd, "handover") == 0);
     for (int k = 0; k < O__COUNT; k++)
         if (x.v[k] && !s_allowed(cmd, sub, k)) {
             char raw[80], what[80];
@@ -2400,7 +4234,13 @@ int main(int argc, char **argv)
         return s_cmd_partners(&x);
     }
     if (strcmp(cmd, "case") == 0)
-        return s_cmd_case_new(&x);
+        return s_cmd_case(&x);
+    if (strcmp(cmd, "consent") == 0)
+        return s_cmd_consent(&x);
+    if (strcmp(cmd, "override") == 0)
+        return s_cmd_override(&x);
+    if (strcmp(cmd, "handover") == 0)
+        return s_cmd_handover(&x);
     if (strcmp(cmd, "send") == 0)
         return s_cmd_send(&x);
     if (strcmp(cmd, "receipt") == 0)

@@ -5,9 +5,11 @@
 #include "zn_convenant.h"
 #include "zn_envelope.h"
 #include "zn_frame.h"
+#include "zn_identifiers.h"
 #include "zn_keys.h"
 #include "zn_merkle.h"
 #include "zn_request.h"
+#include "zn_sealed.h"
 #include "zn_wire.h"
 
 #include <errno.h>
@@ -27,6 +29,8 @@ _Static_assert(ZN_CLIENT_NOTICE_FIELDS >= ZN_NOTICE_FIELDS_MAX, "notice fields")
 _Static_assert(ZN_CLIENT_ROLE_PARTNER == ZN_ROLE_PARTNER &&
                    ZN_CLIENT_ROLE_COORDINATOR == ZN_ROLE_COORDINATOR, "roles");
 _Static_assert(ZN_CLIENT_DEFAULT_WINDOW <= ZN_MAX_WINDOW, "window");
+_Static_assert(ZN_CLIENT_SEND_I_CHECKED == ZN_FLAG_I_CHECKED, "send flags");
+_Static_assert(ZN_CLIENT_SEALED_MAX == ZN_SEALED_TEXT_MAX, "sealed text size");
 
 /* Frames larger than this are cut off by libzmq; anything above ZN_FRAME_MAX is refused by the
  * frame parser with a clear error, so leave room above it. */
@@ -35,6 +39,10 @@ _Static_assert(ZN_CLIENT_DEFAULT_WINDOW <= ZN_MAX_WINDOW, "window");
 #define S_SALVAGE_OBJECTS 4200
 /* Pushed frames kept while waiting for an answer: the window bounds them; more is a fault. */
 #define S_QUEUE_MAX (ZN_MAX_WINDOW + 64)
+/* Identifiers kept from one scan for the refusal's list of kinds (all are counted). */
+#define S_HITS_MAX 64
+/* Objects in one sealed text: an array of at most ZN_SEALED_READERS_MAX [reader, box] pairs. */
+#define S_SEALED_OBJECTS (1 + 3 * ZN_SEALED_READERS_MAX)
 
 typedef struct {
     uint8_t *buf;
@@ -918,12 +926,10 @@ int zn_client_send(zn_client *c, const char *recipient, const uint8_t case_id[ZN
     return zn_client_send_ex(c, recipient, case_id, content, len, msgid, NULL, e);
 }
 
-int zn_client_send_ex(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
-                      const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN],
-                      uint64_t *audit_index, zn_err *e)
+/* What a send needs before anything goes on the network. */
+static int s_send_args(const zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
+                       const void *content, size_t len, const uint8_t msgid[ZN_CLIENT_ID_LEN], zn_err *e)
 {
-    if (audit_index)
-        *audit_index = 0;
     if (s_need_keys(c, e) != 0 || s_need_handler(c, e) != 0)
         return -1;
     if (!recipient || !case_id || !msgid || (!content && len))
@@ -936,6 +942,18 @@ int zn_client_send_ex(zn_client *c, const char *recipient, const uint8_t case_id
                           "no partner '%.63s' is in convenant version %llu; 'zorgnet partners' "
                           "lists them",
                           recipient, (unsigned long long)c->conv->version);
+    return 0;
+}
+
+/* zn_client_send_ex with the header's flags (ZN_FLAG_* bits, checked by the caller). */
+static int s_send(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
+                  const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN], uint64_t flags,
+                  uint64_t *audit_index, zn_err *e)
+{
+    if (audit_index)
+        *audit_index = 0;
+    if (s_send_args(c, recipient, case_id, content, len, msgid, e) != 0)
+        return -1;
     if (s_ensure_connected(c, e) != 0)
         return -1;
     /* the convenant may have been replaced while connecting */
@@ -959,7 +977,7 @@ int zn_client_send_ex(zn_client *c, const char *recipient, const uint8_t case_id
     snprintf(h.recipient, sizeof h.recipient, "%s", p->id);
     h.time_ms = s_now_ms();
     h.convenant_version = c->conv->version;
-    h.flags = 0;
+    h.flags = flags;
 
     uint8_t *env = NULL;
     size_t env_len = 0;
@@ -994,6 +1012,67 @@ int zn_client_send_ex(zn_client *c, const char *recipient, const uint8_t case_id
     if (audit_index)
         *audit_index = index;
     return 0;
+}
+
+int zn_client_send_ex(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
+                      const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN],
+                      uint64_t *audit_index, zn_err *e)
+{
+    return s_send(c, recipient, case_id, content, len, msgid, 0, audit_index, e);
+}
+
+/* The refusal of text with identifiers on an anonymous case: how many, and of which kinds. */
+static int s_identifiers_error(const zn_id_hit *hits, size_t found, size_t kept, zn_err *e)
+{
+    char kinds[160] = "";
+    size_t used = 0;
+    unsigned seen = 0;
+    for (size_t i = 0; i < kept; i++) {
+        unsigned bit = 1u << ((unsigned)hits[i].kind & 15u);
+        if (seen & bit)
+            continue;
+        seen |= bit;
+        int w = snprintf(kinds + used, sizeof kinds - used, "%s%s", used ? ", " : "", zn_id_kind_name(hits[i].kind));
+        if (w < 0 || (size_t)w >= sizeof kinds - used)
+            break;
+        used += (size_t)w;
+    }
+    return zn_err_set(e, ZN_E_IDENTIFIERS,
+                      "the case is anonymous and the text holds %zu %s that may identify someone (%s); "
+                      "remove %s, or check the text and send again with --i-checked; nothing was sent",
+                      found, found == 1 ? "thing" : "things", kinds, found == 1 ? "it" : "them");
+}
+
+int zn_client_send_flags(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
+                         const void *content, size_t len, unsigned flags, uint8_t msgid[ZN_CLIENT_ID_LEN],
+                         uint64_t *audit_index, zn_err *e)
+{
+    if (audit_index)
+        *audit_index = 0;
+    if (flags & ~ZN_CLIENT_SEND_I_CHECKED)
+        return zn_err_set(e, ZN_E_USAGE, "unknown send flags 0x%x; only ZN_CLIENT_SEND_I_CHECKED exists", flags);
+    if (s_send_args(c, recipient, case_id, content, len, msgid, e) != 0)
+        return -1;
+    if (!(flags & ZN_CLIENT_SEND_I_CHECKED) && len > 0) {
+        /* Only text with something that looks like an identifier needs the case's mode: the scan
+         * runs here first, and the broker is asked (case-show) only when it found something. */
+        zn_id_hit hits[S_HITS_MAX];
+        size_t found = zn_identifiers_scan(content, len, (int64_t)(s_now_ms() / 86400000u), hits, S_HITS_MAX);
+        if (found > 0) {
+            zn_case_info *info = malloc(sizeof *info);
+            if (!info)
+                return zn_err_set(e, ZN_E_INTERNAL, "out of memory; nothing was sent");
+            int rc = zn_client_case_show(c, case_id, info, e);
+            bool anonymous = rc == 0 && !info->identified;
+            free(info);
+            if (rc != 0)
+                return zn_err_prefix(e, "nothing was sent (the case's mode could not be asked)");
+            if (anonymous)
+                return s_identifiers_error(hits, found, found < S_HITS_MAX ? found : S_HITS_MAX, e);
+        }
+    }
+    return s_send(c, recipient, case_id, content, len, msgid,
+                  (flags & ZN_CLIENT_SEND_I_CHECKED) ? ZN_FLAG_I_CHECKED : 0, audit_index, e);
 }
 
 int zn_client_request(zn_client *c, const char *kind, const uint8_t *body, size_t body_len,
@@ -1047,55 +1126,48 @@ int zn_client_open_netkey(const zn_client *c, zn_netkey *out, zn_err *e)
 
 int zn_client_case_new(zn_client *c, const char *network, uint8_t case_id[ZN_CLIENT_ID_LEN], zn_err *e)
 {
-    if (s_need_keys(c, e) != 0 || s_need_handler(c, e) != 0)
-        return -1;
-    if (!network || !case_id)
-        return zn_err_set(e, ZN_E_USAGE, "case new needs a network");
-    for (int pass = 0; pass < 2; pass++) {
-        /* check locally before asking the broker, and again if connecting replaced the convenant */
-        int net = zn_ident_valid(network) ? zn_convenant_network(c->conv, network) : -1;
-        if (net < 0)
-            return zn_err_set(e, ZN_E_UNKNOWN_NETWORK,
-                              "no network '%.63s' is in convenant version %llu; 'zorgnet partners' "
-                              "lists the networks",
-                              network, (unsigned long long)c->conv->version);
-        const zn_partner *self = zn_convenant_partner(c->conv, c->self);
-        if (!self || !zn_partner_has_role(self, net, ZN_ROLE_PARTNER))
-            return zn_err_set(e, ZN_E_NOT_PARTNER,
-                              "'%s' does not hold the partner role in network '%s'; only partners "
-                              "there may open cases",
-                              c->self, network);
-        if (pass == 0 && s_ensure_connected(c, e) != 0)
-            return -1;
-    }
+    zn_case_opts o;
+    memset(&o, 0, sizeof o);
+    o.network = network;
+    return zn_client_case_new_ex(c, &o, case_id, e);
+}
 
-    uint8_t id[ZN_ID_LEN];
-    randombytes_buf(id, sizeof id);
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init(&body);
-    if (zn_body_case_new(&body, id, network) != 0) {
-        msgpack_sbuffer_destroy(&body);
-        return zn_err_set(e, ZN_E_INTERNAL, "the case-new request could not be encoded");
-    }
-    zn_frame f;
-    uint8_t *fbuf = NULL;
-    int rc = zn_client_request(c, "case-new", (const uint8_t *)body.data, body.size, &f, &fbuf, e);
-    msgpack_sbuffer_destroy(&body);
-    if (rc != 0)
+int zn_client_need_actor(const zn_client *c, zn_err *e)
+{
+    return s_need_keys(c, e) == 0 && s_need_handler(c, e) == 0 ? 0 : -1;
+}
+
+int zn_client_open_sealed(const zn_client *c, const uint8_t *enc, size_t len, char *text, size_t cap, zn_err *e)
+{
+    zn_doc d;
+    zn_sealed s;
+    zn_err pe;
+    if (cap > 0)
+        text[0] = '\0';
+    if (s_need_keys(c, e) != 0)
         return -1;
-    uint8_t got[ZN_ID_LEN];
-    const msgpack_object *a = zn_obj_array(f.u.result.body, 1);
-    bool ok = a && zn_obj_bin_fixed(&a[0], got, ZN_ID_LEN) == 0 && sodium_memcmp(got, id, ZN_ID_LEN) == 0;
-    zn_frame_free(&f);
-    free(fbuf);
-    if (!ok) {
-        s_disconnect(c);
-        return zn_err_set(e, ZN_E_VERIFY,
-                          "the broker answered the case-new request with another result; the case "
-                          "may not exist");
+    if (!enc || len == 0)
+        return 0;
+    zn_err_clear(&pe);
+    if (zn_doc_parse(&d, enc, len, ZN_WIRE_MAX_DEPTH, S_SEALED_OBJECTS) != 0)
+        return zn_err_set(e, ZN_E_VERIFY, "a sealed text from the broker cannot be read");
+    int rc = 0;
+    if (zn_sealed_parse(&d.root, 1, &s, &pe) != 0) {
+        rc = zn_err_set(e, ZN_E_VERIFY, "a sealed text from the broker cannot be read: %.150s", pe.text);
+    } else {
+        bool reader = false;
+        for (size_t i = 0; i < s.n && !reader; i++)
+            reader = strcmp(s.reader[i], c->self) == 0;
+        if (reader && zn_sealed_open(&s, c->self, c->keys, text, cap, &pe) != 0)
+            rc = zn_err_set(e, ZN_E_VERIFY, "a text sealed to '%s' does not open with this client's key: %.120s",
+                            c->self, pe.text);
+        else if (reader)
+            rc = 1;
     }
-    memcpy(case_id, id, ZN_ID_LEN);
-    return 0;
+    zn_doc_free(&d);
+    if (rc < 0 && cap > 0)
+        sodium_memzero(text, cap); /* and so "" */
+    return rc;
 }
 
 /* ------------------------------------------------------------------ inbox */

@@ -102,6 +102,30 @@ const uint8_t *zn_client_sign_pk(const zn_client *c);
  * into: zn_frame_free(f) and free(*fbuf). An ERROR answer fails with the broker's code. */
 int zn_client_request(zn_client *c, const char *kind, const uint8_t *body, size_t body_len,
                       zn_frame *f, uint8_t **fbuf, zn_err *e) __attribute__((warn_unused_result));
+/* The key file and the handler every signed request needs (ZN_E_USAGE naming the option). */
+int zn_client_need_actor(const zn_client *c, zn_err *e) __attribute__((warn_unused_result));
+/* Open free text sealed to this client (enc: the encoded zn_sealed array, len bytes) into text
+ * (NUL-terminated, cap > ZN_CLIENT_SEALED_MAX). 1: opened; 0: this client is not one of its
+ * readers (text ""); -1: the encoding cannot be read, or the box addressed to this client does
+ * not open (text "", e set: ZN_E_VERIFY). The secret box key never leaves zn_client.c. */
+int zn_client_open_sealed(const zn_client *c, const uint8_t *enc, size_t len, char *text, size_t cap,
+                          zn_err *e) __attribute__((warn_unused_result));
+
+/* ---- BSNs (shared by the signal and case calls) ---- */
+
+/* The checks every call taking BSNs makes before anything is sent, each a ZN_E_USAGE error
+ * ending in "nothing was sent": the person's BSN (`what` names it, e.g. "the person's BSN")
+ * and every related BSN pass the 11-proef (the error repeats a bad one: it stays on this
+ * computer), at most ZN_CLIENT_RELATED_MAX related, none equal to the person's, none twice. */
+int zn_client_check_bsns(const char *bsn, const char *what, const char *const *related, size_t n_related,
+                         zn_err *e) __attribute__((warn_unused_result));
+/* The pseudonyms of the person and the related (checked BSNs) with the convenant's network key,
+ * which is opened for this and wiped. person: ZN_CLIENT_PSN_LEN bytes; related: n_related of
+ * them. Coordinators hold no network key (ZN_E_NOT_PARTNER). */
+int zn_client_pseudonyms(const zn_client *c, const char *bsn, const char *const *related, size_t n_related,
+                         uint8_t *person, uint8_t (*rel)[ZN_CLIENT_PSN_LEN], zn_err *e)
+    __attribute__((warn_unused_result));
+
 /* The tree head this client accepted last (*have false: none yet). */
 int zn_client_known_head(zn_client *c, bool *have, uint64_t *size, uint8_t root[ZN_CLIENT_HASH_LEN],
                          uint64_t *time_ms, zn_err *e) __attribute__((warn_unused_result));
@@ -222,5 +246,18 @@ int zn_args_parse_ex(int argc, char **argv, const zn_opt_spec *specs, size_t nsp
  * ("999990019", "9999.90.019", "999 990 019"), not part of a longer number. Used to keep BSNs
  * out of text the broker stores in the clear (a signal's contact). */
 bool zn_text_has_bsn(const char *s, size_t n);
+
+/* A comma-separated list of partner ids ("ggd,wijkracht"; no spaces) for --scope: each an
+ * identifier, none twice, at most max; out gets them sorted ascending (the order the wire
+ * wants), *n their count. ZN_E_USAGE naming `what` (the option) on an empty item, a bad id, a
+ * repeat or too many; nothing is repeated from the list but valid ids. */
+int zn_id_list_parse(const char *list, const char *what, char (*out)[ZN_CLIENT_IDENT_MAX], size_t max, size_t *n,
+                     zn_err *e) __attribute__((warn_unused_result));
+/* The text without leading and trailing white space (space, tab, newline, carriage return):
+ * returns its length, *start its offset into s. */
+size_t zn_text_trim(const char *s, size_t n, size_t *start);
+/* Characters (code points) in well-formed UTF-8 s[0..n) (every byte that does not continue a
+ * sequence counts one). */
+size_t zn_utf8_chars(const char *s, size_t n);
 
 #endif

@@ -23,10 +23,6 @@ _Static_assert(ZN_CLIENT_TEXT_MAX >= ZN_SIGNAL_CONTACT_MAX, "contact size");
 _Static_assert(ZN_CLIENT_TEXT_MAX >= ZN_HANDLER_MAX, "handler size");
 _Static_assert(ZN_CLIENT_TEXT_MAX >= ZN_NAME_MAX, "name size");
 
-/* A refused BSN is repeated in the error (it stays on this computer) up to this many
- * printable characters, so the user sees which one was meant. */
-#define S_SHOW_MAX 20
-
 static uint64_t s_now_ms(void)
 {
     struct timespec ts;
@@ -37,35 +33,6 @@ static uint64_t s_now_ms(void)
 static void s_copy(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? src : "");
-}
-
-/* What the user typed as a BSN, printable ASCII only, cut at S_SHOW_MAX. */
-static void s_shown(char out[S_SHOW_MAX + 4], const char *bsn)
-{
-    size_t n = 0;
-    for (const char *p = bsn; p && *p && n < S_SHOW_MAX; p++)
-        out[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
-    if (bsn && strlen(bsn) > S_SHOW_MAX) {
-        memcpy(out + n, "...", 3);
-        n += 3;
-    }
-    out[n] = '\0';
-}
-
-/* The 11-proef on one BSN; `what` names it ("the person's BSN", "related BSN"). */
-static int s_check_bsn(const char *bsn, const char *what, zn_err *e)
-{
-    if (zn_bsn_valid(bsn))
-        return 0;
-    char shown[S_SHOW_MAX + 4];
-    s_shown(shown, bsn);
-    if (!bsn || !*bsn)
-        return zn_err_set(e, ZN_E_USAGE, "%s is empty; nothing was sent", what);
-    bool nine = strlen(bsn) == ZN_BSN_LEN && strspn(bsn, "0123456789") == ZN_BSN_LEN;
-    if (nine)
-        return zn_err_set(e, ZN_E_USAGE, "%s %s fails the 11-proef; nothing was sent", what, shown);
-    return zn_err_set(e, ZN_E_USAGE, "%s %s is not nine digits that pass the 11-proef; nothing was sent",
-                      what, shown);
 }
 
 /* Everything about the request that needs neither the convenant nor the broker. */
@@ -87,31 +54,8 @@ static int s_check_opts(const zn_signal_opts *o, uint64_t now, zn_err *e)
                           s_name(o->network));
     if (!o->bsn)
         return zn_err_set(e, ZN_E_USAGE, "a signal needs the person's BSN");
-    if (o->n_related > ZN_CLIENT_RELATED_MAX)
-        return zn_err_set(e, ZN_E_USAGE,
-                          "at most %d related BSNs (parents, siblings) go with one signal; nothing "
-                          "was sent",
-                          ZN_CLIENT_RELATED_MAX);
-    if (o->n_related > 0 && !o->related)
-        return zn_err_set(e, ZN_E_USAGE, "the related BSNs are missing");
-    if (s_check_bsn(o->bsn, "the person's BSN", e) != 0)
+    if (zn_client_check_bsns(o->bsn, "the person's BSN", o->related, o->n_related, e) != 0)
         return -1;
-    for (size_t i = 0; i < o->n_related; i++)
-        if (s_check_bsn(o->related[i], "related BSN", e) != 0)
-            return -1;
-    for (size_t i = 0; i < o->n_related; i++) {
-        if (strcmp(o->related[i], o->bsn) == 0)
-            return zn_err_set(e, ZN_E_USAGE,
-                              "related BSN number %zu is the person's own BSN; list only the "
-                              "family members; nothing was sent",
-                              i + 1);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(o->related[i], o->related[j]) == 0)
-                return zn_err_set(e, ZN_E_USAGE,
-                                  "related BSNs number %zu and %zu are the same; give each family "
-                                  "member once; nothing was sent",
-                                  j + 1, i + 1);
-    }
     const char *contact = o->contact ? o->contact : "";
     size_t clen = strlen(contact);
     if (clen >= ZN_SIGNAL_CONTACT_MAX || (clen > 0 && !zn_text_valid(contact, clen)))
@@ -161,7 +105,6 @@ static int s_check_role(const zn_client *c, const char *network, zn_err *e)
 static int s_encode_add(zn_client *c, const zn_signal_opts *o, msgpack_sbuffer *body, zn_err *e)
 {
     zn_signal_add s;
-    zn_netkey nk;
     int rc = 0;
     memset(&s, 0, sizeof s);
     snprintf(s.network, sizeof s.network, "%s", o->network);
@@ -169,16 +112,8 @@ static int s_encode_add(zn_client *c, const zn_signal_opts *o, msgpack_sbuffer *
     s.until_ms = o->until_ms;
     s.informed_ms = o->informed_ms;
     s_copy(s.contact, sizeof s.contact, o->contact);
-    if (zn_client_open_netkey(c, &nk, e) != 0) {
-        sodium_memzero(&nk, sizeof nk);
-        return -1;
-    }
-    if (zn_pseudonym(s.person, &nk, o->bsn, e) != 0)
+    if (zn_client_pseudonyms(c, o->bsn, o->related, o->n_related, s.person, s.related, e) != 0)
         rc = -1;
-    for (size_t i = 0; rc == 0 && i < o->n_related; i++)
-        if (zn_pseudonym(s.related[i], &nk, o->related[i], e) != 0)
-            rc = -1;
-    sodium_memzero(&nk, sizeof nk);
     if (rc == 0 && zn_body_signal_add(body, &s, e) != 0)
         rc = zn_err_prefix(e, "the signal-add request could not be encoded; nothing was sent");
     sodium_memzero(&s, sizeof s);

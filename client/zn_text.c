@@ -342,3 +342,72 @@ bool zn_text_has_bsn(const char *s, size_t n)
     }
     return false;
 }
+
+static int s_id_cmp(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+int zn_id_list_parse(const char *list, const char *what, char (*out)[ZN_CLIENT_IDENT_MAX], size_t max, size_t *n,
+                     zn_err *e)
+{
+    *n = 0;
+    if (!list || !*list)
+        return zn_err_set(e, ZN_E_USAGE, "%s needs a list of partner ids such as ggd,wijkracht", what);
+    const char *p = list;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char tmp[ZN_CLIENT_IDENT_MAX];
+        if (len == 0)
+            return zn_err_set(e, ZN_E_USAGE, "%s: an empty item in the list (ids are separated by one comma, "
+                                             "without spaces)", what);
+        if (len >= sizeof tmp)
+            return zn_err_set(e, ZN_E_USAGE, "%s: a partner id is at most %d characters", what,
+                              ZN_CLIENT_IDENT_MAX - 1);
+        memcpy(tmp, p, len);
+        tmp[len] = '\0';
+        if (!zn_ident_valid(tmp))
+            return zn_err_set(e, ZN_E_USAGE,
+                              "%s: partner ids are 1 to 63 characters a-z, 0-9, '.', '-', '_' (as 'zorgnet "
+                              "partners' lists them), separated by commas",
+                              what);
+        for (size_t i = 0; i < *n; i++)
+            if (strcmp(out[i], tmp) == 0)
+                return zn_err_set(e, ZN_E_USAGE, "%s: partner '%s' is given twice", what,
+                                  zn_text_has_bsn(tmp, len) ? "(a number that looks like a BSN)" : tmp);
+        if (*n == max)
+            return zn_err_set(e, ZN_E_USAGE, "%s: at most %zu partners", what, max);
+        memcpy(out[(*n)++], tmp, len + 1);
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    qsort(out, *n, sizeof out[0], s_id_cmp);
+    return 0;
+}
+
+static bool s_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+size_t zn_text_trim(const char *s, size_t n, size_t *start)
+{
+    size_t a = 0, b = n;
+    while (a < b && s_space(s[a]))
+        a++;
+    while (b > a && s_space(s[b - 1]))
+        b--;
+    *start = a;
+    return b - a;
+}
+
+size_t zn_utf8_chars(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xc0) != 0x80)
+            k++;
+    return k;
+}

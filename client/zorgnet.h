@@ -307,12 +307,14 @@ typedef struct {
     uint64_t reviewed_ms;
     bool escalated;                         /* unreviewed in time: the auditors were told */
     char justification[ZN_CLIENT_SEALED_MAX + 1];
+    bool has_note;                          /* the review came with a note (opened below for its
+                                               readers) */
     char note[ZN_CLIENT_SEALED_MAX + 1];
 } zn_override_info;
 
 typedef struct {
     char partner[ZN_CLIENT_IDENT_MAX];
-    char how[16];  /* "regisseur" | "received" | "handover" | "consent" | "override" */
+    char how[16];  /* "regisseur" | "received" | "handover" | "consent" | "override" | "handed-over" */
     uint64_t since_ms;
 } zn_member_info;
 
@@ -342,7 +344,8 @@ int zn_client_case_show(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], z
 int zn_client_case_close(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], uint64_t *closed_ms, zn_err *e)
     __attribute__((warn_unused_result));
 /* The regisseur links an anonymous case to a person once consent is granted; told (may be
- * NULL) gets the partners told of the link, *n_told their count. */
+ * NULL when max_told is 0) gets the partners told of the link, at most max_told of them, and
+ * *n_told how many it got. */
 int zn_client_case_link(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], const char *bsn,
                         const char *const *related, size_t n_related,
                         char (*told)[ZN_CLIENT_IDENT_MAX], size_t max_told, size_t *n_told, zn_err *e)
@@ -395,9 +398,13 @@ int zn_client_override_review(zn_client *c, const uint8_t override_id[ZN_CLIENT_
                               const char *note, zn_err *e) __attribute__((warn_unused_result));
 
 /* Offer the case to `to` with a dossier: the dossier is sealed and sent to `to` on the case
- * (as zn_client_send), then the offer names it. handover_id, timeout_ms may be NULL. */
+ * (as zn_client_send_flags with flags: on an anonymous case identifiers in it are refused with
+ * ZN_E_IDENTIFIERS unless ZN_CLIENT_SEND_I_CHECKED is set), then the offer names it. When the
+ * dossier is refused, nothing was offered and the error is the dossier's; when the offer is
+ * refused after the dossier was stored, the error says the dossier was delivered as a message.
+ * handover_id, timeout_ms may be NULL. */
 int zn_client_handover_offer(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], const char *to,
-                             const void *dossier, size_t len, uint8_t handover_id[ZN_CLIENT_ID_LEN],
+                             const void *dossier, size_t len, unsigned flags, uint8_t handover_id[ZN_CLIENT_ID_LEN],
                              uint64_t *timeout_ms, zn_err *e) __attribute__((warn_unused_result));
 int zn_client_handover_accept(zn_client *c, const uint8_t handover_id[ZN_CLIENT_ID_LEN], zn_err *e)
     __attribute__((warn_unused_result));
@@ -409,16 +416,18 @@ int zn_client_handover_list(zn_client *c, uint64_t offset, zn_handover_info *out
                             uint64_t *total, zn_err *e) __attribute__((warn_unused_result));
 
 /* Anonymous mode: what in `text` looks like it identifies someone (BSN, phone number, e-mail
- * address, postcode with house number, a full date more than a year ago). Writes up to max
- * findings as "kind: text" lines into out (NUL-terminated, cap bytes) and returns how many were
- * found (0: nothing). */
+ * address, postcode with house number, a full date more than a year ago). Writes the findings
+ * as "kind: text\n" lines into out (NUL-terminated, cap bytes; a line that does not fit whole is
+ * left out; out may be NULL when cap is 0) and returns how many were found (0: nothing). */
 size_t zn_client_identifiers(const void *text, size_t len, char *out, size_t cap);
 
 /* Send flags (zn_client_send_flags): ZN_CLIENT_SEND_I_CHECKED says the professional checked the
  * text after the client flagged identifiers on an anonymous case; it travels in the signed
  * header and the broker records it in the audit log. zn_client_send_flags refuses content with
- * identifiers on an anonymous case with ZN_E_IDENTIFIERS (naming what it found, nothing sent)
- * unless the flag is set; it asks the broker for the case's mode first (case-show). */
+ * identifiers on an anonymous case with ZN_E_IDENTIFIERS (naming the kinds it found, nothing
+ * sent; zn_client_identifiers lists the findings) unless the flag is set. It scans the content
+ * first and asks the broker for the case's mode (case-show) only when something was found.
+ * zn_client_send_ex sends with no flags and without this scan. */
 #define ZN_CLIENT_SEND_I_CHECKED 1u
 int zn_client_send_flags(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
                          const void *content, size_t len, unsigned flags, uint8_t msgid[ZN_CLIENT_ID_LEN],

@@ -1359,13 +1359,13 @@ static int s_header_sender(const uint8_t *p, size_t n, char sender[ZN_IDENT_MAX]
               zn_obj_text(&a[4], h.handler, sizeof h.handler) != 0 ||
               zn_obj_ident(&a[5], h.recipient, sizeof h.recipient) != 0 ||
               zn_obj_u64(&a[6], &h.time_ms) != 0 || zn_obj_u64(&a[7], &h.convenant_version) != 0 ||
-              zn_obj_u64(&a[8], &h.flags) != 0 || h.flags != 0 ||
+              zn_obj_u64(&a[8], &h.flags) != 0 || (h.flags & ~(uint64_t)ZN_ENVELOPE_FLAGS_KNOWN) != 0 ||
               zn_obj_bin_fixed(&a[9], h.ct_hash, ZN_HASH_LEN) != 0;
     zn_doc_free(&doc);
     if (bad)
         return zn_err_set(e, ZN_E_MALFORMED,
                           "its fields are not [1, msgid, case, sender, handler, recipient, time, "
-                          "convenant_version, flags 0, ct_hash]");
+                          "convenant_version, flags (only known bits), ct_hash]");
     memcpy(sender, h.sender, ZN_IDENT_MAX);
     return 0;
 }

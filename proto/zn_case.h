@@ -44,7 +44,8 @@
  *                  consent [seq u64, state str, scope [str ...], until u64, at u64],
  *                  handovers [handover-row ...] (open ones), overrides [override-row ...]
  *                  (standing ones: pending or approved, unexpired)]
- *                  how: "regisseur" | "received" | "handover" | "consent" | "override";
+ *                  how: "regisseur" (holds the case now) | "received" | "handover" | "consent" |
+ *                  "override" | "handed-over" (held the case and handed it over);
  *                  consent state "none" (seq 0) when none was recorded
  *   consent-row   [seq u64, state str, scope [str ...], given_by [str ...], age_band str, until u64,
  *                  at u64, handler str, purpose sealed|nil]
@@ -281,7 +282,7 @@ typedef struct {
 
 typedef struct {
     char partner[ZN_IDENT_MAX];
-    char how[16]; /* "regisseur" | "received" | "handover" | "consent" | "override" */
+    char how[16]; /* "regisseur" | "received" | "handover" | "consent" | "override" | "handed-over" */
     uint64_t since_ms;
 } zn_member_row;
 

@@ -35,8 +35,10 @@ static int s_header_fields_check(const zn_header *h, zn_err *e)
         return zn_err_set(e, ZN_E_USAGE,
                           "the handler must be 1 to %d bytes of text without control characters",
                           ZN_HANDLER_MAX - 1);
-    if (h->flags != 0)
-        return zn_err_set(e, ZN_E_USAGE, "envelope flags must be 0 in protocol version 1");
+    if ((h->flags & ~ZN_ENVELOPE_FLAGS_KNOWN) != 0)
+        return zn_err_set(e, ZN_E_USAGE, "envelope flags 0x%llx set a bit protocol version 1 does not know "
+                                         "(only bit 0, i-checked, is defined)",
+                          (unsigned long long)h->flags);
     return 0;
 }
 
@@ -211,8 +213,8 @@ static int s_header_parse(const uint8_t *p, size_t n, zn_header *h, zn_err *e)
         zn_err_set(e, ZN_E_MALFORMED, "envelope header field 'flags' is not an unsigned integer");
         goto done;
     }
-    if (h->flags != 0) {
-        zn_err_set(e, ZN_E_MALFORMED, "envelope header field 'flags' must be 0 in protocol version 1");
+    if ((h->flags & ~ZN_ENVELOPE_FLAGS_KNOWN) != 0) {
+        zn_err_set(e, ZN_E_MALFORMED, "envelope header field 'flags' sets a bit other than bit 0 (i-checked)");
         goto done;
     }
     if (zn_obj_bin_fixed(&a[9], h->ct_hash, ZN_HASH_LEN) != 0) {

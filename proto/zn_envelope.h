@@ -3,6 +3,10 @@
  * Header (msgpack array, exactly these 10 fields in this order):
  *   [1, msgid bin16, case bin16, sender str, handler str, recipient str, time u64 (unix ms),
  *    convenant_version u64, flags u64, ct_hash bin32]
+ * flags: a bit set; bit 0 (ZN_FLAG_I_CHECKED) says the sender checked the identifiers its
+ *   client flagged in the content of a message on an anonymous case and sends it all the same
+ *   (the broker records it). Every other bit must be 0: ZN_ENVELOPE_FLAGS_KNOWN holds the bits
+ *   protocol version 1 knows.
  * Signature: Ed25519 by the sender over "zorgnet/v1/envelope" || header bytes.
  * Ciphertext: nonce (24 random bytes) || crypto_box_easy(padded plaintext, nonce,
  *   recipient box public key, sender box secret key). The plaintext is padded with sodium_pad
@@ -32,6 +36,9 @@
 #define ZN_MAX_HEADER 512u
 #define ZN_ENVELOPE_NS "zorgnet/v1/envelope"
 
+#define ZN_FLAG_I_CHECKED 1u /* the sender checked the identifiers flagged on an anonymous case */
+#define ZN_ENVELOPE_FLAGS_KNOWN ((uint64_t)ZN_FLAG_I_CHECKED)
+
 typedef struct {
     uint8_t msgid[ZN_ID_LEN];
     uint8_t case_id[ZN_ID_LEN];
@@ -40,7 +47,7 @@ typedef struct {
     char recipient[ZN_IDENT_MAX];
     uint64_t time_ms;
     uint64_t convenant_version;
-    uint64_t flags; /* must be 0 in protocol version 1 */
+    uint64_t flags; /* ZN_FLAG_* bits; only ZN_ENVELOPE_FLAGS_KNOWN may be set */
     uint8_t ct_hash[ZN_HASH_LEN];
 } zn_header;
 

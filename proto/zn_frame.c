@@ -75,23 +75,45 @@ int zn_notice_parse(const msgpack_object *o, zn_notice *out)
     return 0;
 }
 
-void zn_notice_dropped(msgpack_sbuffer *b, uint64_t time_ms, const uint8_t msgid[ZN_ID_LEN],
-                       const uint8_t case_id[ZN_ID_LEN], const char *recipient, zn_code reason)
+static bool s_field_set(const zn_notice_field *f)
 {
+    return f->type != ZN_NF_STR || (f->s && f->s[0] != '\0');
+}
+
+void zn_notice_build(msgpack_sbuffer *b, const char *type, uint64_t time_ms, const zn_notice_field *f, size_t n)
+{
+    uint32_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += s_field_set(&f[i]);
     msgpack_packer pk;
     msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 3);
-    zn_pack_str(&pk, "envelope-dropped");
+    zn_pack_str(&pk, type);
     msgpack_pack_uint64(&pk, time_ms);
-    msgpack_pack_map(&pk, 4);
-    zn_pack_str(&pk, "msgid");
-    zn_pack_bin(&pk, msgid, ZN_ID_LEN);
-    zn_pack_str(&pk, "case");
-    zn_pack_bin(&pk, case_id, ZN_ID_LEN);
-    zn_pack_str(&pk, "recipient");
-    zn_pack_str(&pk, recipient);
-    zn_pack_str(&pk, "reason");
-    zn_pack_str(&pk, zn_code_name(reason));
+    msgpack_pack_map(&pk, count);
+    for (size_t i = 0; i < n; i++) {
+        if (!s_field_set(&f[i]))
+            continue;
+        zn_pack_str(&pk, f[i].key);
+        if (f[i].type == ZN_NF_STR)
+            zn_pack_str(&pk, f[i].s);
+        else if (f[i].type == ZN_NF_BIN)
+            zn_pack_bin(&pk, f[i].p, f[i].len);
+        else
+            msgpack_pack_uint64(&pk, f[i].u);
+    }
+}
+
+void zn_notice_dropped(msgpack_sbuffer *b, uint64_t time_ms, const uint8_t msgid[ZN_ID_LEN],
+                       const uint8_t case_id[ZN_ID_LEN], const char *recipient, zn_code reason)
+{
+    const zn_notice_field f[] = {
+        ZN_NF_ID("msgid", msgid),
+        ZN_NF_ID("case", case_id),
+        ZN_NF_S("recipient", recipient),
+        ZN_NF_S("reason", zn_code_name(reason)),
+    };
+    zn_notice_build(b, "envelope-dropped", time_ms, f, sizeof f / sizeof f[0]);
 }
 
 /* ---------------------------------------------------------------- parsing */

@@ -165,38 +165,3 @@ int zn_request_verify(const uint8_t *req, size_t len, const uint8_t sig[ZN_SIG_L
         return -1;
     return zn_verify_ns(sig, ZN_REQUEST_NS, req, len, signer_pk);
 }
-
-int zn_body_case_new(msgpack_sbuffer *out, const uint8_t case_id[ZN_ID_LEN], const char *network)
-{
-    zn_buf b = {.failed = false};
-    msgpack_packer pk;
-
-    if (!out || !case_id || !s_ident_ok(network))
-        return -1;
-    msgpack_sbuffer_init(&b.sb);
-    msgpack_packer_init(&pk, &b, zn_buf_write);
-    msgpack_pack_array(&pk, 2);
-    zn_pack_bin(&pk, case_id, ZN_ID_LEN);
-    zn_pack_str(&pk, network);
-    if (b.failed || msgpack_sbuffer_write(out, b.sb.data, b.sb.size) != 0) {
-        msgpack_sbuffer_destroy(&b.sb);
-        return -1;
-    }
-    msgpack_sbuffer_destroy(&b.sb);
-    return 0;
-}
-
-int zn_body_case_new_parse(const msgpack_object *body, uint8_t case_id[ZN_ID_LEN],
-                           char network[ZN_IDENT_MAX], zn_err *e)
-{
-    const msgpack_object *a = zn_obj_array(body, 2);
-    if (!a)
-        return zn_err_set(e, ZN_E_MALFORMED,
-                          "case-new: body is not an array of exactly 2 fields (case, network)");
-    if (zn_obj_bin_fixed(&a[0], case_id, ZN_ID_LEN) != 0)
-        return zn_err_set(e, ZN_E_MALFORMED, "case-new: body field 'case' is not a %d-byte bin",
-                          ZN_ID_LEN);
-    if (zn_obj_ident(&a[1], network, ZN_IDENT_MAX) != 0)
-        return zn_err_set(e, ZN_E_MALFORMED, "case-new: body field 'network' is not an identifier");
-    return 0;
-}

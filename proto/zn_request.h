@@ -1,12 +1,13 @@
-/* zn_request — signed requests that change state (case creation now; consent, signals,
- * overrides and handover decisions later).
+/* zn_request — signed requests: every change of state (cases, consent, safety overrides,
+ * handovers, signals) and every read that must be recorded.
  *
  * Request (msgpack array, exactly 8 fields):
  *   [1, kind str, partner str, handler str, nonce bin16, time u64 (unix ms),
  *    convenant_version u64, body]
  * Signature: Ed25519 by the partner over "zorgnet/v1/request" || request bytes.
- * Bodies per kind:
- *   "case-new": [case_id bin16, network str]
+ * Bodies per kind: the case, consent, override and handover kinds in zn_case.h; the signal and
+ * match kinds in zn_signal.h; "receipt" and "audit-read" in zn_auditreq.h (docs/PROTOCOL.md,
+ * sections 5, 11, 12 and 13).
  * The broker refuses a request whose partner is not the connected partner, whose time lies
  * outside the convenant's request_window_s, or whose (partner, nonce) it has seen before.
  *
@@ -45,10 +46,5 @@ int zn_request_parse(const uint8_t *req, size_t len, zn_doc *doc, zn_request *ou
 
 int zn_request_verify(const uint8_t *req, size_t len, const uint8_t sig[ZN_SIG_LEN],
                       const uint8_t signer_pk[ZN_KEY_LEN]) __attribute__((warn_unused_result));
-
-/* Body of "case-new". */
-int zn_body_case_new(msgpack_sbuffer *out, const uint8_t case_id[ZN_ID_LEN], const char *network);
-int zn_body_case_new_parse(const msgpack_object *body, uint8_t case_id[ZN_ID_LEN],
-                           char network[ZN_IDENT_MAX], zn_err *e) __attribute__((warn_unused_result));
 
 #endif

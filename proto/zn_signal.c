@@ -474,97 +474,54 @@ int zn_result_id_bool_parse(const msgpack_object *body, uint8_t id[ZN_ID_LEN], b
 
 /* ---------------------------------------------------------------- notices */
 
-/* One field of a notice: a str (left out when NULL or empty), a bin16 or a u64. */
-typedef struct {
-    const char *key;
-    enum { S_T_STR, S_T_ID, S_T_U64 } type;
-    const char *s;
-    const uint8_t *id;
-    uint64_t u;
-} s_field;
-
-#define S_STR(k, v) {(k), S_T_STR, (v), NULL, 0}
-#define S_ID(k, v) {(k), S_T_ID, NULL, (v), 0}
-#define S_U64(k, v) {(k), S_T_U64, NULL, NULL, (v)}
-
-static bool s_field_set(const s_field *f)
-{
-    return f->type != S_T_STR || (f->s && f->s[0] != '\0');
-}
-
-/* [type, time_ms, {fields that are set}] */
-static void s_notice(msgpack_sbuffer *b, const char *type, uint64_t time_ms, const s_field *f, size_t n)
-{
-    uint32_t count = 0;
-    for (size_t i = 0; i < n; i++)
-        count += s_field_set(&f[i]);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 3);
-    zn_pack_str(&pk, type);
-    msgpack_pack_uint64(&pk, time_ms);
-    msgpack_pack_map(&pk, count);
-    for (size_t i = 0; i < n; i++) {
-        if (!s_field_set(&f[i]))
-            continue;
-        zn_pack_str(&pk, f[i].key);
-        if (f[i].type == S_T_STR)
-            zn_pack_str(&pk, f[i].s);
-        else if (f[i].type == S_T_ID)
-            zn_pack_bin(&pk, f[i].id, ZN_ID_LEN);
-        else
-            msgpack_pack_uint64(&pk, f[i].u);
-    }
-}
-
 #define S_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 void zn_notice_match(msgpack_sbuffer *b, uint64_t time_ms, const zn_match *m, const char *connected_by)
 {
-    const s_field f[] = {
-        S_ID("match", m->match),          S_ID("signal", m->signal),
-        S_STR("partner", m->partner),     S_STR("network", m->network),
-        S_STR("contact", m->contact),     S_STR("link", zn_link_name(m->link)),
-        S_U64("since", m->since_ms),      S_STR("lead", m->lead),
-        S_STR("proposed", m->proposed),   S_STR("connected_by", connected_by),
+    const zn_notice_field f[] = {
+        ZN_NF_ID("match", m->match),      ZN_NF_ID("signal", m->signal),
+        ZN_NF_S("partner", m->partner),   ZN_NF_S("network", m->network),
+        ZN_NF_S("contact", m->contact),   ZN_NF_S("link", zn_link_name(m->link)),
+        ZN_NF_U("since", m->since_ms),    ZN_NF_S("lead", m->lead),
+        ZN_NF_S("proposed", m->proposed), ZN_NF_S("connected_by", connected_by),
     };
     _Static_assert(S_COUNT(f) <= ZN_NOTICE_FIELDS_MAX, "a match notice fits the notice limit");
-    s_notice(b, "match", time_ms, f, S_COUNT(f));
+    zn_notice_build(b, "match", time_ms, f, S_COUNT(f));
 }
 
 void zn_notice_match_review(msgpack_sbuffer *b, uint64_t time_ms, const zn_match_review *r)
 {
-    const s_field f[] = {
-        S_ID("match", r->match),
-        S_STR("link", zn_link_name(r->link)),
-        S_STR("disclosure", r->disclosure),
-        S_STR("a_partner", r->a_partner),
-        S_STR("a_network", r->a_network),
-        S_STR("a_contact", r->a_contact),
-        S_STR("b_partner", r->b_partner),
-        S_STR("b_network", r->b_network),
-        S_STR("b_contact", r->b_contact),
-        S_U64("since", r->since_ms),
-        S_STR("lead", r->lead),
-        S_STR("proposed", r->proposed),
+    const zn_notice_field f[] = {
+        ZN_NF_ID("match", r->match),
+        ZN_NF_S("link", zn_link_name(r->link)),
+        ZN_NF_S("disclosure", r->disclosure),
+        ZN_NF_S("a_partner", r->a_partner),
+        ZN_NF_S("a_network", r->a_network),
+        ZN_NF_S("a_contact", r->a_contact),
+        ZN_NF_S("b_partner", r->b_partner),
+        ZN_NF_S("b_network", r->b_network),
+        ZN_NF_S("b_contact", r->b_contact),
+        ZN_NF_U("since", r->since_ms),
+        ZN_NF_S("lead", r->lead),
+        ZN_NF_S("proposed", r->proposed),
     };
     _Static_assert(S_COUNT(f) <= ZN_NOTICE_FIELDS_MAX, "a match-review notice fits the notice limit");
-    s_notice(b, "match-review", time_ms, f, S_COUNT(f));
+    zn_notice_build(b, "match-review", time_ms, f, S_COUNT(f));
 }
 
 void zn_notice_match_lead(msgpack_sbuffer *b, uint64_t time_ms, const uint8_t match[ZN_ID_LEN], const char *lead,
                           const char *by)
 {
-    const s_field f[] = {S_ID("match", match), S_STR("lead", lead), S_STR("by", by)};
-    s_notice(b, "match-lead", time_ms, f, S_COUNT(f));
+    const zn_notice_field f[] = {ZN_NF_ID("match", match), ZN_NF_S("lead", lead), ZN_NF_S("by", by)};
+    zn_notice_build(b, "match-lead", time_ms, f, S_COUNT(f));
 }
 
 void zn_notice_enumeration(msgpack_sbuffer *b, uint64_t time_ms, const char *partner, const char *handler,
                            const char *network, const char *limit, uint64_t count)
 {
-    const s_field f[] = {
-        S_STR("partner", partner), S_STR("handler", handler), S_STR("network", network),
-        S_STR("limit", limit),     S_U64("count", count),
+    const zn_notice_field f[] = {
+        ZN_NF_S("partner", partner), ZN_NF_S("handler", handler), ZN_NF_S("network", network),
+        ZN_NF_S("limit", limit),     ZN_NF_U("count", count),
     };
-    s_notice(b, "enumeration-suspected", time_ms, f, S_COUNT(f));
+    zn_notice_build(b, "enumeration-suspected", time_ms, f, S_COUNT(f));
 }

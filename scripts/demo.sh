@@ -28,5 +28,6 @@ fi
 ./build/zorgnet-keys convenant show demo/convenant.msgpack | sed -n '/^Disclosure rules/,/^Policy numbers/{/^Policy numbers/!p}'
 
 echo
-echo "broker: tcp://127.0.0.1:7450 — partners' keys are in ./demo; see README.md, 'A first case'."
+echo "broker: tcp://127.0.0.1:7450 — partners' keys are in ./demo; see README.md, 'A first case',"
+echo "'Signals' and 'Cases, consent, safety overrides and handovers'."
 exec ./build/zorgnetd --convenant demo/convenant.msgpack --key demo/broker.key --db demo/broker.db

@@ -1,14 +1,18 @@
 /* libFuzzer target: zn_frame_parse on arbitrary bytes; for frames that parse, every check a
  * receiver runs next (envelope signature, ciphertext hash and decryption, notice fields, request
  * and case-new body, the bodies and results of signals), and a re-encode / re-parse that must
- * give the same fields. Any
- * disagreement aborts. */
+ * give the same fields. The bodies, rows and view of cases, consent, overrides and handovers
+ * (zn_case) are tried on the input itself, on every request body and on every result body and
+ * its rows, whatever their kind: what decodes must encode to bytes that decode again and encode
+ * to the same bytes. Any disagreement aborts. */
 #include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "zn_case.h"
 #include "zn_frame.h"
+#include "zn_sealed.h"
 #include "zn_signal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -96,6 +100,282 @@ static void s_signal_result(const char *kind, const msgpack_object *body)
         s_passed += zn_result_id_bool_parse(body, id, &flag, &e) == 0;
 }
 
+/* ---- cases: decode, encode, decode again, encode again: the same bytes ---- */
+
+/* A decoder paired with the encoder of what it decodes: 0 and the encoding in out when o
+ * decodes, else -1 (out untouched). */
+typedef int (*s_dec_enc)(const msgpack_object *o, msgpack_sbuffer *out);
+
+/* A sealed object that decoded: it parses, and its shortest encoding into buf. */
+static void s_sealed_bytes(const msgpack_object *o, size_t min_text, msgpack_sbuffer *buf)
+{
+    static zn_sealed s;
+    zn_err e;
+    msgpack_packer pk;
+    s_check(zn_sealed_parse(o, min_text, &s, &e) == 0 && s.n >= 1 && s.n <= ZN_SEALED_READERS_MAX);
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_object(&pk, *o);
+}
+
+static void s_consent_ok(const zn_consent *c)
+{
+    zn_err e;
+    s_check(c->n_scope <= ZN_CONSENT_SCOPE_MAX && (c->given_by & ~15u) == 0 && c->age_band <= ZN_AGE_16_PLUS);
+    for (size_t i = 1; i < c->n_scope; i++)
+        s_check(strcmp(c->scope[i - 1], c->scope[i]) < 0);
+    if (zn_consent_check(c, 1767225600000ull, &e) == 0)
+        s_passed++;
+    if (c->n_scope && zn_consent_covers(c, c->scope[0], 0))
+        s_check(c->state == ZN_CONSENT_GRANTED);
+}
+
+static int s_de_case_new(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    static zn_case_new_body b;
+    zn_err e;
+    if (zn_body_case_new_dec(o, &b, &e) != 0)
+        return -1;
+    s_check(zn_ident_valid(b.network) && b.n_related <= ZN_CASE_RELATED_MAX);
+    s_check(zn_body_case_new_enc(out, &b) == 0);
+    return 0;
+}
+
+static int s_de_id(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    uint8_t id[ZN_ID_LEN];
+    zn_err e;
+    if (zn_body_id_dec(o, id, &e) != 0)
+        return -1;
+    zn_body_id_enc(out, id);
+    return 0;
+}
+
+static int s_de_case_link(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    static zn_case_link_body b;
+    zn_err e;
+    if (zn_body_case_link_dec(o, &b, &e) != 0)
+        return -1;
+    s_check(b.person[0] != 0 && b.n_related <= ZN_CASE_RELATED_MAX);
+    zn_body_case_link_enc(out, &b);
+    return 0;
+}
+
+static int s_de_consent_set(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    static zn_consent c;
+    uint8_t id[ZN_ID_LEN];
+    const msgpack_object *purpose = NULL;
+    zn_err e;
+    if (zn_body_consent_set_dec(o, id, &c, &purpose, &e) != 0)
+        return -1;
+    s_consent_ok(&c);
+    s_check(c.state != ZN_CONSENT_NONE);
+    msgpack_sbuffer p;
+    msgpack_sbuffer_init(&p);
+    if (purpose)
+        s_sealed_bytes(purpose, 1, &p);
+    zn_body_consent_set_enc(out, id, &c, (const uint8_t *)p.data, p.size);
+    msgpack_sbuffer_destroy(&p);
+    return 0;
+}
+
+static int s_de_override_new(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    static zn_override_new_body b;
+    const msgpack_object *j = NULL;
+    zn_err e;
+    if (zn_body_override_new_dec(o, &b, &j, &e) != 0)
+        return -1;
+    s_check(b.step >= 1 && b.step <= ZN_MELDCODE_STEPS && strcmp(zn_meldcode_step_name(b.step), "?") != 0);
+    s_check(j != NULL);
+    msgpack_sbuffer p;
+    msgpack_sbuffer_init(&p);
+    s_sealed_bytes(j, ZN_JUSTIFICATION_MIN, &p);
+    zn_body_override_new_enc(out, &b, (const uint8_t *)p.data, p.size);
+    msgpack_sbuffer_destroy(&p);
+    return 0;
+}
+
+static int s_de_override_list(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    bool all;
+    uint64_t off;
+    zn_err e;
+    if (zn_body_override_list_dec(o, &all, &off, &e) != 0)
+        return -1;
+    zn_body_override_list_enc(out, all, off);
+    return 0;
+}
+
+static int s_de_offset(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    uint64_t off;
+    zn_err e;
+    if (zn_body_offset_dec(o, &off, &e) != 0)
+        return -1;
+    zn_body_offset_enc(out, off);
+    return 0;
+}
+
+static int s_de_override_review(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    uint8_t id[ZN_ID_LEN];
+    bool approve;
+    const msgpack_object *note = NULL;
+    zn_err e;
+    if (zn_body_override_review_dec(o, id, &approve, &note, &e) != 0)
+        return -1;
+    msgpack_sbuffer p;
+    msgpack_sbuffer_init(&p);
+    if (note)
+        s_sealed_bytes(note, 1, &p);
+    zn_body_override_review_enc(out, id, approve, (const uint8_t *)p.data, p.size);
+    msgpack_sbuffer_destroy(&p);
+    return 0;
+}
+
+static int s_de_handover_offer(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    static zn_handover_offer_body b;
+    zn_err e;
+    if (zn_body_handover_offer_dec(o, &b, &e) != 0)
+        return -1;
+    s_check(zn_ident_valid(b.to));
+    zn_body_handover_offer_enc(out, &b);
+    return 0;
+}
+
+static int s_de_handover_decline(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    uint8_t id[ZN_ID_LEN];
+    const msgpack_object *reason = NULL;
+    zn_err e;
+    if (zn_body_handover_decline_dec(o, id, &reason, &e) != 0)
+        return -1;
+    s_check(reason != NULL);
+    msgpack_sbuffer p;
+    msgpack_sbuffer_init(&p);
+    s_sealed_bytes(reason, 1, &p);
+    zn_body_handover_decline_enc(out, id, (const uint8_t *)p.data, p.size);
+    msgpack_sbuffer_destroy(&p);
+    return 0;
+}
+
+/* a sealed field of a row points at its own shortest encoding */
+static void s_row_sealed_ok(const uint8_t *p, size_t n, size_t min_text, bool nil_ok)
+{
+    if (!p) {
+        s_check(n == 0 && nil_ok);
+        return;
+    }
+    zn_doc d;
+    static zn_sealed s;
+    zn_err e;
+    s_check(zn_doc_parse(&d, p, n, ZN_WIRE_MAX_DEPTH, 4096) == 0);
+    s_check(zn_sealed_parse(&d.root, min_text, &s, &e) == 0);
+    zn_doc_free(&d);
+}
+
+static int s_de_consent_row(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    static zn_consent_row r;
+    zn_err e;
+    msgpack_packer pk;
+    if (zn_consent_row_dec(o, &r, &e) != 0)
+        return -1;
+    s_consent_ok(&r.c);
+    s_row_sealed_ok(r.purpose, r.purpose_len, 1, true);
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    zn_pack_consent_row(&pk, &r);
+    return 0;
+}
+
+static int s_de_override_row(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    static zn_override_row r;
+    zn_err e;
+    msgpack_packer pk;
+    if (zn_override_row_dec(o, &r, &e) != 0)
+        return -1;
+    s_check(r.step >= 1 && r.step <= ZN_MELDCODE_STEPS && r.state >= ZN_OVERRIDE_PENDING &&
+            r.state <= ZN_OVERRIDE_EXPIRED);
+    s_row_sealed_ok(r.justification, r.justification_len, ZN_JUSTIFICATION_MIN, false);
+    s_row_sealed_ok(r.note, r.note_len, 1, true);
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    zn_pack_override_row(&pk, &r);
+    return 0;
+}
+
+static int s_de_handover_row(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    static zn_handover_row r;
+    zn_err e;
+    msgpack_packer pk;
+    if (zn_handover_row_dec(o, &r, &e) != 0)
+        return -1;
+    s_check(r.state >= ZN_HANDOVER_OPEN && r.state <= ZN_HANDOVER_DECLINED);
+    s_row_sealed_ok(r.reason, r.reason_len, 1, true);
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    zn_pack_handover_row(&pk, &r);
+    return 0;
+}
+
+static int s_de_case_view(const msgpack_object *o, msgpack_sbuffer *out)
+{
+    static zn_case_view v;
+    zn_err e;
+    msgpack_packer pk;
+    if (zn_case_view_dec(o, &v, &e) != 0)
+        return -1;
+    s_check(v.n_members <= ZN_CASE_PAGE && v.n_handovers <= 16 && v.n_overrides <= 16);
+    s_check((v.consent_seq == 0) == (v.consent.state == ZN_CONSENT_NONE));
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    zn_pack_case_view(&pk, &v);
+    return 0;
+}
+
+static const s_dec_enc s_case_codecs[] = {
+    s_de_case_new,        s_de_id,           s_de_case_link,    s_de_consent_set,  s_de_override_new,
+    s_de_override_list,   s_de_offset,       s_de_override_review, s_de_handover_offer,
+    s_de_handover_decline, s_de_consent_row, s_de_override_row, s_de_handover_row, s_de_case_view,
+};
+
+/* Every case codec on o: what decodes encodes to bytes that decode and encode the same again. */
+static void s_case_object(const msgpack_object *o)
+{
+    for (size_t k = 0; k < sizeof s_case_codecs / sizeof *s_case_codecs; k++) {
+        msgpack_sbuffer b1, b2;
+        msgpack_sbuffer_init(&b1);
+        if (s_case_codecs[k](o, &b1) == 0) {
+            zn_doc d;
+            msgpack_sbuffer_init(&b2);
+            s_check(zn_doc_parse(&d, (const uint8_t *)b1.data, b1.size, ZN_WIRE_MAX_DEPTH, 100000) == 0);
+            s_check(s_case_codecs[k](&d.root, &b2) == 0);
+            s_check(b1.size == b2.size && memcmp(b1.data, b2.data, b1.size) == 0);
+            zn_doc_free(&d);
+            msgpack_sbuffer_destroy(&b2);
+            s_passed++;
+        }
+        msgpack_sbuffer_destroy(&b1);
+    }
+}
+
+/* o, and the elements of its arrays two levels down (rows inside a list result). */
+static void s_case_objects(const msgpack_object *o)
+{
+    s_case_object(o);
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        const msgpack_object *a = &o->via.array.ptr[i];
+        if (a->type != MSGPACK_OBJECT_ARRAY)
+            continue;
+        for (uint32_t j = 0; j < a->via.array.size; j++)
+            s_case_object(&a->via.array.ptr[j]);
+    }
+}
+
 static void s_envelope(const zn_envelope *env)
 {
     uint8_t *plain = NULL;
@@ -104,7 +384,7 @@ static void s_envelope(const zn_envelope *env)
 
     /* parse promised these */
     s_check(env->header_len <= ZN_MAX_HEADER && env->ct_len >= ZN_CT_OVERHEAD + ZN_PAD_MIN &&
-            env->ct_len <= ZN_MAX_CT && env->h.flags == 0);
+            env->ct_len <= ZN_MAX_CT && (env->h.flags & ~ZN_ENVELOPE_FLAGS_KNOWN) == 0);
     s_check(zn_ident_valid(env->h.sender) && zn_ident_valid(env->h.recipient));
     s_check(zn_text_valid(env->h.handler, strlen(env->h.handler)));
     if (zn_envelope_verify(env, s_keys.pub.sign) == 0)
@@ -159,6 +439,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     msgpack_sbuffer b;
 
     s_init();
+    {
+        /* the input itself as each case body, row and view */
+        zn_doc raw;
+        if (zn_doc_parse(&raw, data, size, ZN_WIRE_MAX_DEPTH, 4200) == 0) {
+            s_case_object(&raw.root);
+            zn_doc_free(&raw);
+        }
+    }
     if (zn_frame_parse(data, size, &f, &e) != 0) {
         s_check(!f.doc.live && e.code != ZN_E_OK && e.text[0] != '\0');
         zn_frame_free(&f);
@@ -241,12 +529,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s_check(zn_request_parse(f.u.request.req, f.u.request.len, &doc, &r, &e) == 0);
         if (zn_request_verify(f.u.request.req, f.u.request.len, f.u.request.sig, s_keys.pub.sign) == 0)
             s_passed++;
-        if (strcmp(r.kind, "case-new") == 0) {
-            uint8_t case_id[ZN_ID_LEN];
-            char network[ZN_IDENT_MAX];
-            if (zn_body_case_new_parse(r.body, case_id, network, &e) == 0)
-                s_check(zn_ident_valid(network));
-        }
+        s_case_object(r.body);
         s_signal_body(r.kind, r.body);
         zn_doc_free(&doc);
         break;
@@ -254,6 +537,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case ZN_T_RESULT:
         s_check(zn_ident_valid(f.u.result.kind) && f.u.result.body != NULL);
         s_signal_result(f.u.result.kind, f.u.result.body);
+        s_case_objects(f.u.result.body);
         break;
     case ZN_T_ERROR:
     case ZN_T_BYE:

@@ -185,7 +185,7 @@ QA=(--key "$D/auditor.key" --as "$AUD")
 expect_exit 0 "$Z" "${QA[@]}" audit query --action send
 expect_eq "$(grep -c '^#' "$OUT")" 5 "--action send: four sends allowed and one refused"
 expect_not_contains "$OUT" "action=hello" "--action send"
-expect_match "$OUT" "^#$I1 [0-9T:-]+Z actor=school-essen handler=\"[^\"]+\" action=send case=$CASE counterpart=ggd decision=allowed reason=- basis=-\$" \
+expect_match "$OUT" "^#$I1 [0-9T:-]+Z actor=school-essen handler=\"[^\"]+\" action=send case=$CASE counterpart=ggd decision=allowed reason=- basis=anonymous\$" \
     "--action send"
 expect_contains "$OUT" "handler=\"$IB\"" "--action send"
 expect_exit 0 "$Z" "${QA[@]}" audit query --decision refused --action send

@@ -1,6 +1,8 @@
 /* harness — see harness.h. */
 #include "harness.h"
 
+#include "zn_case.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -936,7 +938,11 @@ int zh_case_new_frame(zh_env *h, msgpack_sbuffer *sb, uint32_t corr, int signer,
     const char *partner = claimed ? claimed : h->party[signer].id;
     if (!time_ms)
         time_ms = zh_now_ms();
-    if (zn_body_case_new(&body, case_id, network) != 0)
+    zn_case_new_body b;
+    memset(&b, 0, sizeof b);
+    memcpy(b.id, case_id, ZN_ID_LEN);
+    if (!network || snprintf(b.network, sizeof b.network, "%s", network) >= (int)sizeof b.network ||
+        zn_body_case_new_enc(&body, &b) != 0)
         goto done;
     if (!nonce) {
         zn_err e;

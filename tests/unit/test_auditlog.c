@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "zn_auditlog.h"
+#include "zn_case.h"
 #include "zn_merkle.h"
 #include "zn_request.h"
 
@@ -226,7 +227,9 @@ static void s_entry(const s_spec *sp, int i, msgpack_sbuffer *out)
         en.details = d;
         en.n_details = 1;
     } else if (i % 5 == 3) {
-        assert_int_equal(zn_body_case_new(&body, cs, T_NET), 0);
+        zn_case_new_body cb = {.network = T_NET};
+        memcpy(cb.id, cs, ZN_ID_LEN);
+        assert_int_equal(zn_body_case_new_enc(&body, &cb), 0);
         if (zn_request_build("case-new", "school", T_HANDLER, time, cv, (const uint8_t *)body.data,
                              body.size, signer, &req, &req_len, sig, &e) != 0)
             fail_msg("request: %s", e.text);

@@ -29,6 +29,7 @@
 #include "zn_audit.h"
 #include "zn_auditlog.h"
 #include "zn_auditreq.h"
+#include "zn_case.h"
 #include "zn_client_internal.h"
 #include "zn_convenant.h"
 #include "zn_envelope.h"
@@ -445,6 +446,112 @@ static void test_text_has_bsn(void **state)
             fail_msg("zn_text_has_bsn(\"%s\") should be %s", cases[i].s, cases[i].bsn ? "true" : "false");
 }
 
+/* --scope: partner ids separated by commas, sorted for the wire, each once. */
+static void test_id_list_parse(void **state)
+{
+    (void)state;
+    zn_err e;
+    char ids[3][ZN_CLIENT_IDENT_MAX];
+    size_t n = 0;
+    assert_int_equal(zn_id_list_parse("wijkracht,ggd", "--scope", ids, 3, &n, &e), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(ids[0], "ggd");
+    assert_string_equal(ids[1], "wijkracht");
+    assert_int_equal(zn_id_list_parse("politie", "--scope", ids, 3, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ids[0], "politie");
+    static const char *const bad[] = {"", ",", "ggd,", ",ggd", "ggd,,politie", "ggd, politie", "GGD",
+                                      "ggd,ggd", "a,b,c,d", "-ggd"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        zn_err_clear(&e);
+        if (zn_id_list_parse(bad[i], "--scope", ids, 3, &n, &e) != -1)
+            fail_msg("zn_id_list_parse(\"%s\") should fail", bad[i]);
+        assert_int_equal(e.code, ZN_E_USAGE);
+        assert_non_null(strstr(e.text, "--scope"));
+    }
+    assert_int_equal(zn_id_list_parse("ggd,ggd", "--scope", ids, 3, &n, &e), -1);
+    assert_non_null(strstr(e.text, "'ggd' is given twice"));
+    /* a BSN typed into the list is not repeated */
+    assert_int_equal(zn_id_list_parse("999990019,999990019", "--scope", ids, 3, &n, &e), -1);
+    assert_null(strstr(e.text, "999990019"));
+    assert_int_equal(zn_id_list_parse(NULL, "--scope", ids, 3, &n, &e), -1);
+}
+
+/* Free text: trimmed, counted in characters (a justification needs 40 of them). */
+static void test_text_trim_chars(void **state)
+{
+    (void)state;
+    size_t start = 99;
+    const char *t = " \t zorgen over veiligheid \r\n";
+    size_t n = zn_text_trim(t, strlen(t), &start);
+    assert_int_equal(start, 3);
+    assert_int_equal(n, strlen("zorgen over veiligheid"));
+    assert_memory_equal(t + start, "zorgen over veiligheid", n);
+    assert_int_equal(zn_text_trim("   ", 3, &start), 0);
+    assert_int_equal(zn_text_trim("", 0, &start), 0);
+    assert_int_equal(zn_text_trim("a", 1, &start), 1);
+    assert_int_equal(start, 0);
+    assert_int_equal(zn_utf8_chars("abc", 3), 3);
+    assert_int_equal(zn_utf8_chars("\xc3\xa9\xc3\xa9n", 5), 3);        /* "één" */
+    assert_int_equal(zn_utf8_chars("\xe2\x82\xac 5", 5), 3);           /* "€ 5" */
+    assert_int_equal(zn_utf8_chars("\xf0\x9f\x99\x82", 4), 1);        /* one emoji */
+    assert_int_equal(zn_utf8_chars("", 0), 0);
+}
+
+/* The anonymous-mode findings as "kind: text" lines; ordinary numbers pass. */
+static void test_client_identifiers(void **state)
+{
+    (void)state;
+    char out[512];
+    const char *t = "Moeder belt 06-12345678, BSN 999990019, mail ouder@example.nl.";
+    assert_int_equal(zn_client_identifiers(t, strlen(t), out, sizeof out), 3);
+    assert_string_equal(out, "phone number: 06-12345678\nBSN: 999990019\ne-mail address: ouder@example.nl\n");
+    const char *ok = "Groep 7, sinds 2015, EUR 1.250,00 schuld, 14:30 gesprek, 999990001";
+    assert_int_equal(zn_client_identifiers(ok, strlen(ok), out, sizeof out), 0);
+    assert_string_equal(out, "");
+    /* a small buffer keeps whole lines only; the count is still all */
+    char small[24];
+    assert_int_equal(zn_client_identifiers(t, strlen(t), small, sizeof small), 3);
+    assert_string_equal(small, "BSN: 999990019\n");
+    assert_int_equal(zn_client_identifiers(t, strlen(t), NULL, 0), 3);
+    /* more findings than one round of the scanner */
+    char many[40 * 12 + 1];
+    size_t k = 0;
+    for (int i = 0; i < 40; i++)
+        k += (size_t)snprintf(many + k, sizeof many - k, "999990019. ");
+    assert_int_equal(zn_client_identifiers(many, k, NULL, 0), 40);
+}
+
+/* BSN checks before anything is sent: the 11-proef, no repeats, at most 16 related. */
+static void test_check_bsns(void **state)
+{
+    (void)state;
+    zn_err e;
+    const char *rel[ZN_CLIENT_RELATED_MAX + 1];
+    rel[0] = "999990020";
+    rel[1] = "999990032";
+    assert_int_equal(zn_client_check_bsns("999990019", "the person's BSN", rel, 2, &e), 0);
+    assert_int_equal(zn_client_check_bsns("999990019", "the person's BSN", NULL, 0, &e), 0);
+    assert_int_equal(zn_client_check_bsns("999990001", "the person's BSN", NULL, 0, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    assert_string_equal(e.text, "the person's BSN 999990001 fails the 11-proef; nothing was sent");
+    assert_int_equal(zn_client_check_bsns("12345", "the person's BSN", NULL, 0, &e), -1);
+    assert_non_null(strstr(e.text, "is not nine digits"));
+    rel[1] = "999990001";
+    assert_int_equal(zn_client_check_bsns("999990019", "the person's BSN", rel, 2, &e), -1);
+    assert_string_equal(e.text, "related BSN 999990001 fails the 11-proef; nothing was sent");
+    rel[1] = "999990019";
+    assert_int_equal(zn_client_check_bsns("999990019", "the person's BSN", rel, 2, &e), -1);
+    assert_non_null(strstr(e.text, "the person's own BSN"));
+    rel[1] = "999990020";
+    assert_int_equal(zn_client_check_bsns("999990019", "the person's BSN", rel, 2, &e), -1);
+    assert_non_null(strstr(e.text, "are the same"));
+    for (int i = 0; i <= ZN_CLIENT_RELATED_MAX; i++)
+        rel[i] = "999990020";
+    assert_int_equal(zn_client_check_bsns("999990019", "the person's BSN", rel, ZN_CLIENT_RELATED_MAX + 1, &e), -1);
+    assert_non_null(strstr(e.text, "at most 16"));
+}
+
 /* ================================================================== state file */
 
 static void test_state_file(void **state)
@@ -804,6 +911,132 @@ static void test_local_refusals(void **state)
     zn_client_close(&c);
 }
 
+/* The case calls refuse, before anything goes on the network, what the client can judge. */
+static void test_case_local_refusals(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    uint8_t case_id[16] = {1}, id[16] = {2}, msgid[16] = {0};
+    zn_client *c = s_open(v, v->key_path, "tcp://127.0.0.1:1", &e);
+    assert_non_null(c);
+    int64_t t0 = s_mono_ms();
+
+    /* case new */
+    const char *rel[1] = {"999990020"};
+    zn_case_opts co = {.network = "0-12-binnenstad", .bsn = NULL, .related = rel, .n_related = 1};
+    assert_int_equal(zn_client_case_new_ex(c, &co, case_id, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE); /* related without the person */
+    co.bsn = "999990001";
+    assert_int_equal(zn_client_case_new_ex(c, &co, case_id, &e), -1);
+    assert_string_equal(e.text, "the person's BSN 999990001 fails the 11-proef; nothing was sent");
+    co.bsn = "999990019";
+    co.network = "18plus";
+    assert_int_equal(zn_client_case_new_ex(c, &co, case_id, &e), -1);
+    assert_int_equal(e.code, ZN_E_UNKNOWN_NETWORK);
+    assert_int_equal(zn_client_case_link(c, case_id, "999990001", NULL, 0, NULL, 0, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+
+    /* consent: names, scope, capacity, until */
+    const char *scope[2] = {"wijkracht", "nobody"};
+    zn_consent_opts o = {.state = "granted", .scope = scope, .n_scope = 1, .given_by = "parent",
+                         .age_band = "0-11"};
+    o.state = "maybe";
+    assert_int_equal(zn_client_consent_set(c, case_id, &o, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    o.state = "none";
+    assert_int_equal(zn_client_consent_set(c, case_id, &o, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    o.state = "granted";
+    o.n_scope = 2;
+    assert_int_equal(zn_client_consent_set(c, case_id, &o, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_UNKNOWN_PARTNER);
+    scope[1] = "wijkracht";
+    assert_int_equal(zn_client_consent_set(c, case_id, &o, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE); /* named twice */
+    o.n_scope = 1;
+    o.given_by = "client";
+    assert_int_equal(zn_client_consent_set(c, case_id, &o, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_CAPACITY); /* under 12: a parent, guardian or representative */
+    assert_int_equal(zn_code_class(e.code), ZN_CLASS_REFUSED);
+    o.age_band = "12-15";
+    assert_int_equal(zn_client_consent_set(c, case_id, &o, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_CAPACITY); /* 12-15: the client and a parent or guardian */
+    o.given_by = "client,client";
+    assert_int_equal(zn_client_consent_set(c, case_id, &o, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    o.given_by = "client,parent";
+    o.age_band = "11-12";
+    assert_int_equal(zn_client_consent_set(c, case_id, &o, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    o.age_band = "12-15";
+    o.until_ms = 1000;
+    assert_int_equal(zn_client_consent_set(c, case_id, &o, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE); /* until lies in the past */
+    o.until_ms = 0;
+    o.purpose = "bad\x01text";
+    assert_int_equal(zn_client_consent_set(c, case_id, &o, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    static char long_text[ZN_CLIENT_SEALED_MAX + 2];
+    memset(long_text, 'a', ZN_CLIENT_SEALED_MAX + 1);
+    o.purpose = long_text;
+    assert_int_equal(zn_client_consent_set(c, case_id, &o, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    assert_non_null(strstr(e.text, "nothing was sent"));
+
+    /* override: recipient, step, justification of at least 40 characters (not bytes) */
+    const char *why = "Vermoeden van mishandeling; moeder meldt geweld thuis door partner.";
+    assert_int_equal(zn_client_override(c, case_id, "nobody", 3, why, id, NULL, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_UNKNOWN_PARTNER);
+    assert_int_equal(zn_client_override(c, case_id, "school-a", 3, why, id, NULL, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE); /* not to itself */
+    assert_int_equal(zn_client_override(c, case_id, "wijkracht", 0, why, id, NULL, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    assert_int_equal(zn_client_override(c, case_id, "wijkracht", 6, why, id, NULL, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    /* 39 characters of 2 bytes each (78 bytes) are too few; padding does not count */
+    char short_why[256] = "   ";
+    for (int i = 0; i < 39; i++)
+        strcat(short_why, "\xc3\xa9");
+    strcat(short_why, "   \n");
+    assert_int_equal(zn_client_override(c, case_id, "wijkracht", 3, short_why, id, NULL, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    assert_non_null(strstr(e.text, "has 39 characters; at least 40"));
+    assert_int_equal(zn_client_override(c, case_id, "wijkracht", 3, NULL, id, NULL, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+
+    /* review: coordinators only; handovers: a dossier, a reason */
+    assert_int_equal(zn_client_override_review(c, id, true, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_NOT_COORDINATOR);
+    assert_int_equal(zn_client_handover_offer(c, case_id, "wijkracht", "", 0, 0, id, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    assert_int_equal(zn_client_handover_offer(c, case_id, "nobody", "d", 1, 0, id, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_UNKNOWN_PARTNER);
+    assert_int_equal(zn_client_handover_offer(c, case_id, "school-a", "d", 1, 0, id, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    assert_int_equal(zn_client_handover_decline(c, id, "", &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    assert_int_equal(zn_client_handover_decline(c, id, " \n ", &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+
+    /* send flags: only i-checked is known */
+    assert_int_equal(zn_client_send_flags(c, "wijkracht", case_id, "hi", 2, 2, msgid, NULL, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    assert_true(s_mono_ms() - t0 < 1000); /* none of it waited for the (absent) broker */
+    zn_client_close(&c);
+
+    /* the coordinator holds no network key and reviews but never records overrides of its own */
+    char key[160];
+    snprintf(key, sizeof key, "%s/mp-coord.key", v->dir);
+    c = s_open(v, key, "tcp://127.0.0.1:1", &e);
+    assert_non_null(c);
+    co.network = "0-12-binnenstad";
+    assert_int_equal(zn_client_case_new_ex(c, &co, case_id, &e), -1);
+    assert_int_equal(e.code, ZN_E_NOT_PARTNER);
+    assert_int_equal(zn_client_override_review(c, id, true, "te\x02kst", &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    zn_client_close(&c);
+}
+
 static void test_unreachable(void **state)
 {
     s_env *v = *state;
@@ -966,6 +1199,8 @@ typedef struct {
     zn_code receipt_error;       /* answer receipts with this error */
     uint64_t last_known;         /* known_size of the last HELLO or receipt */
     uint64_t read_head_size;     /* an audit-read answers with the head of this size */
+    bool case_identified;        /* case-show: the case is identified (else anonymous) */
+    size_t n_case_show;
     /* read after s_fake_stop */
     char endpoint[64];
     size_t n_hello, n_send, n_request, n_convget, n_ack, n_zap;
@@ -987,6 +1222,7 @@ static void s_fake_reply(s_fake *f, const zmq_msg_t *rid, const msgpack_sbuffer 
 }
 
 static void s_fake_welcome(s_fake *f, msgpack_sbuffer *b, uint32_t corr, uint64_t known);
+static void s_fake_case_show(s_fake *f, msgpack_sbuffer *b, uint32_t corr, const zn_request *r);
 static void s_fake_receipt(s_fake *f, msgpack_sbuffer *b, uint32_t corr, uint64_t index, uint64_t known);
 
 static void s_fake_frame(s_fake *f, const zmq_msg_t *rid, const uint8_t *p, size_t n)
@@ -1052,7 +1288,6 @@ static void s_fake_frame(s_fake *f, const zmq_msg_t *rid, const uint8_t *p, size
         zn_doc doc;
         zn_request r;
         uint8_t case_id[16];
-        char net[ZN_IDENT_MAX];
         f->n_request++;
         if (zn_request_parse(fr.u.request.req, fr.u.request.len, &doc, &r, &e) != 0)
             break;
@@ -1083,11 +1318,20 @@ static void s_fake_frame(s_fake *f, const zmq_msg_t *rid, const uint8_t *p, size
             s_fake_reply(f, rid, &b);
             break;
         }
+        if (strcmp(r.kind, "case-show") == 0) {
+            s_fake_case_show(f, &b, fr.corr, &r);
+            zn_doc_free(&doc);
+            s_fake_reply(f, rid, &b);
+            break;
+        }
+        zn_case_new_body cb;
+        memset(&cb, 0, sizeof cb);
         f->request_ok = zn_request_verify(fr.u.request.req, fr.u.request.len, fr.u.request.sig,
                                           f->req_sign_pk) == 0 &&
                         strcmp(r.kind, "case-new") == 0 && strcmp(r.partner, "school-a") == 0 &&
-                        zn_body_case_new_parse(r.body, case_id, net, &e) == 0 &&
-                        strcmp(net, "0-12-binnenstad") == 0;
+                        zn_body_case_new_dec(r.body, &cb, &e) == 0 && strcmp(cb.network, "0-12-binnenstad") == 0 &&
+                        !cb.identified;
+        memcpy(case_id, cb.id, 16);
         zn_doc_free(&doc);
         msgpack_sbuffer body;
         msgpack_packer pk;
@@ -1136,6 +1380,36 @@ static void s_fake_welcome(s_fake *f, msgpack_sbuffer *b, uint32_t corr, uint64_
     zn_frame_welcome(b, corr, f->version, f->partner, 1000, (const uint8_t *)head.data, head.size, sig,
                      proof, n_proof);
     msgpack_sbuffer_destroy(&head);
+}
+
+/* case-show: a case of school-a in 0-12-binnenstad, identified or anonymous as set. */
+static void s_fake_case_show(s_fake *f, msgpack_sbuffer *b, uint32_t corr, const zn_request *r)
+{
+    zn_err e;
+    zn_case_view *cv = calloc(1, sizeof *cv);
+    assert_non_null(cv);
+    f->n_case_show++;
+    if (zn_body_id_dec(r->body, cv->id, &e) != 0) {
+        zn_frame_error(b, corr, ZN_E_MALFORMED, "case-show body (test)");
+        free(cv);
+        return;
+    }
+    snprintf(cv->network, sizeof cv->network, "0-12-binnenstad");
+    snprintf(cv->regisseur, sizeof cv->regisseur, "school-a");
+    cv->created_ms = 1767225600000ull;
+    cv->identified = f->case_identified;
+    cv->n_members = 1;
+    snprintf(cv->members[0].partner, sizeof cv->members[0].partner, "school-a");
+    snprintf(cv->members[0].how, sizeof cv->members[0].how, "regisseur");
+    cv->members[0].since_ms = cv->created_ms;
+    msgpack_sbuffer body;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&body);
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    zn_pack_case_view(&pk, cv);
+    zn_frame_result(b, corr, "case-show", (const uint8_t *)body.data, body.size);
+    msgpack_sbuffer_destroy(&body);
+    free(cv);
 }
 
 static void s_fake_receipt(s_fake *f, msgpack_sbuffer *b, uint32_t corr, uint64_t index, uint64_t known)
@@ -1379,6 +1653,58 @@ static void test_send_and_case_new(void **state)
     zn_doc_free(&doc);
     s_fake_free(f);
     free(f);
+}
+
+/* Anonymous mode: text with identifiers is refused on an anonymous case (the case's mode is asked
+ * only when the scan found something), sent with the i-checked flag when the professional says
+ * so, and sent as it is on an identified case. */
+static void test_send_flags(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    uint8_t case_id[16], msgid[16] = {0};
+    uint64_t index = 0;
+    memset(case_id, 0xca, 16);
+    const char *clean = "Zorgen over Sem (groep 5) sinds 2015; EUR 1.250,00 schuld, gesprek om 14:30.";
+    const char *ids = "Moeder is bereikbaar op 06-12345678 of moeder@example.nl.";
+    for (int identified = 0; identified < 2; identified++) {
+        s_fake *f = s_fake_new(v, 1);
+        f->case_identified = identified == 1;
+        s_fake_start(f);
+        zn_client *c = s_open(v, v->key_path, f->endpoint, &e);
+        assert_non_null(c);
+        memset(msgid, 0, 16);
+        if (zn_client_send_flags(c, "wijkracht", case_id, clean, strlen(clean), 0, msgid, &index, &e) != 0)
+            fail_msg("send clean text: %s", e.text);
+        memset(msgid, 0, 16);
+        int rc = zn_client_send_flags(c, "wijkracht", case_id, ids, strlen(ids), 0, msgid, &index, &e);
+        if (identified) {
+            assert_int_equal(rc, 0);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_int_equal(e.code, ZN_E_IDENTIFIERS);
+            assert_int_equal(zn_code_class(e.code), ZN_CLASS_USAGE);
+            assert_non_null(strstr(e.text, "2 things"));
+            assert_non_null(strstr(e.text, "phone number, e-mail address"));
+            assert_non_null(strstr(e.text, "nothing was sent"));
+            assert_null(strstr(e.text, "06-12345678")); /* the error names kinds, not the text */
+            memset(msgid, 0, 16);
+            if (zn_client_send_flags(c, "wijkracht", case_id, ids, strlen(ids), ZN_CLIENT_SEND_I_CHECKED, msgid,
+                                     &index, &e) != 0)
+                fail_msg("send with i-checked: %s", e.text);
+        }
+        zn_client_close(&c);
+        s_fake_stop(f);
+        assert_int_equal(f->n_case_show, 1); /* only for the text with identifiers */
+        assert_int_equal(f->n_send, 2);
+        zn_doc doc;
+        zn_envelope env;
+        assert_int_equal(zn_envelope_parse_bytes(f->sent, f->sent_len, &doc, &env, &e), 0);
+        assert_int_equal(env.h.flags, identified ? 0 : ZN_FLAG_I_CHECKED);
+        zn_doc_free(&doc);
+        s_fake_free(f);
+        free(f);
+    }
 }
 
 static void test_broker_error(void **state)
@@ -2109,6 +2435,10 @@ int main(void)
         cmocka_unit_test(test_type_filter),
         cmocka_unit_test(test_args),
         cmocka_unit_test(test_text_has_bsn),
+        cmocka_unit_test(test_id_list_parse),
+        cmocka_unit_test(test_text_trim_chars),
+        cmocka_unit_test(test_client_identifiers),
+        cmocka_unit_test(test_check_bsns),
         cmocka_unit_test_setup_teardown(test_state_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_state_private_and_newer_schema, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_state_migration, s_setup, s_teardown),
@@ -2116,8 +2446,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_convenant_rollback, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_local_refusals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_case_local_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unreachable, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_send_and_case_new, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_send_flags, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_broker_error, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_handshake_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_inbox_checks, s_setup, s_teardown),

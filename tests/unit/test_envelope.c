@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zn_case.h"
 #include "zn_envelope.h"
 #include "zn_request.h"
 
@@ -55,6 +56,19 @@ static struct randombytes_implementation s_rb = {
 };
 
 /* ------------------------------------------------------------ helpers */
+
+/* The body of an anonymous case-new: [case, network]. */
+static int s_case_new(msgpack_sbuffer *out, const uint8_t case_id[ZN_ID_LEN], const char *network)
+{
+    zn_case_new_body b;
+    memset(&b, 0, sizeof b);
+    memcpy(b.id, case_id, ZN_ID_LEN);
+    if (network && strlen(network) < sizeof b.network)
+        strcpy(b.network, network);
+    else if (network)
+        return -1;
+    return zn_body_case_new_enc(out, &b);
+}
 
 static void s_keys(zn_seckeys *k, uint8_t sign_seed, uint8_t box_seed)
 {
@@ -214,7 +228,7 @@ static void test_vector_request(void **state)
     s_keys(&signer, 0x01, 0x02);
     memset(case_id, 0x22, sizeof case_id);
     msgpack_sbuffer_init(&body);
-    assert_int_equal(zn_body_case_new(&body, case_id, "0-12-binnenstad"), 0);
+    assert_int_equal(s_case_new(&body, case_id, "0-12-binnenstad"), 0);
     s_check_vector("case-new-body", VEC_CASE_NEW_BODY, (const uint8_t *)body.data, body.size);
     s_fixed = true;
     s_fill = 0x05; /* request nonce = 16 x 0x05 */
@@ -358,7 +372,11 @@ static void test_seal_refuses_bad_input(void **state)
     assert_int_equal(zn_envelope_seal(&h, (const uint8_t *)"x", 1, recipient.pub.box, &sender, &env,
                                       &env_len, &e), -1);
     h = s_header();
-    h.flags = 1;
+    h.flags = 2; /* only bit 0 (i-checked) is defined */
+    assert_int_equal(zn_envelope_seal(&h, (const uint8_t *)"x", 1, recipient.pub.box, &sender, &env,
+                                      &env_len, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
+    h.flags = ZN_FLAG_I_CHECKED | (1ull << 63);
     assert_int_equal(zn_envelope_seal(&h, (const uint8_t *)"x", 1, recipient.pub.box, &sender, &env,
                                       &env_len, &e), -1);
     assert_int_equal(e.code, ZN_E_USAGE);
@@ -581,7 +599,7 @@ static bool s_pack_header_field(msgpack_packer *pk, int i, int m, const uint8_t 
         if (m == M_NONE) msgpack_pack_uint64(pk, i == 8 ? 0 : 5);
         else if (m == M_TYPE) msgpack_pack_true(pk);
         else if (m == M_BAD) msgpack_pack_int64(pk, -5);
-        else if (i == 8) msgpack_pack_uint64(pk, 1); /* flags must be 0 */
+        else if (i == 8) msgpack_pack_uint64(pk, 3); /* only bit 0 (i-checked) is defined */
         else return false;
         return true;
     case 9: /* ct_hash */
@@ -923,7 +941,7 @@ static uint8_t *s_request(const zn_seckeys *signer, size_t *len, uint8_t sig[ZN_
     zn_err e;
     memset(case_id, 0x22, sizeof case_id);
     msgpack_sbuffer_init(&body);
-    assert_int_equal(zn_body_case_new(&body, case_id, "12-18"), 0);
+    assert_int_equal(s_case_new(&body, case_id, "12-18"), 0);
     assert_int_equal(zn_request_build("case-new", "wijkracht", "A. Bakker", 1000, 2, (const uint8_t *)body.data,
                                       body.size, signer, &req, len, sig, &e), 0);
     msgpack_sbuffer_destroy(&body);
@@ -934,8 +952,8 @@ static void test_request_roundtrip(void **state)
 {
     (void)state;
     zn_seckeys signer, other;
-    uint8_t sig[ZN_SIG_LEN], sig2[ZN_SIG_LEN], case_id[ZN_ID_LEN];
-    char network[ZN_IDENT_MAX];
+    uint8_t sig[ZN_SIG_LEN], sig2[ZN_SIG_LEN];
+    zn_case_new_body cn;
     size_t len = 0, len2 = 0;
     zn_doc doc;
     zn_request r;
@@ -952,10 +970,11 @@ static void test_request_roundtrip(void **state)
     assert_string_equal(r.partner, "wijkracht");
     assert_string_equal(r.handler, "A. Bakker");
     assert_true(r.time_ms == 1000 && r.convenant_version == 2);
-    assert_int_equal(zn_body_case_new_parse(r.body, case_id, network, &e), 0);
-    assert_string_equal(network, "12-18");
+    assert_int_equal(zn_body_case_new_dec(r.body, &cn, &e), 0);
+    assert_string_equal(cn.network, "12-18");
+    assert_false(cn.identified);
     for (int i = 0; i < ZN_ID_LEN; i++)
-        assert_int_equal(case_id[i], 0x22);
+        assert_int_equal(cn.id[i], 0x22);
     zn_doc_free(&doc);
 
     assert_int_equal(zn_request_verify(req, len, sig, signer.pub.sign), 0);
@@ -1069,9 +1088,8 @@ static void test_request_fields_refused(void **state)
             if (field == 7 && m == M_NIL) {
                 /* a nil body is structurally fine; case-new refuses it */
                 assert_int_equal(zn_request_parse((const uint8_t *)sb.data, sb.size, &doc, &r, &e), 0);
-                uint8_t id[ZN_ID_LEN];
-                char net[ZN_IDENT_MAX];
-                assert_int_equal(zn_body_case_new_parse(r.body, id, net, &e), -1);
+                zn_case_new_body cn;
+                assert_int_equal(zn_body_case_new_dec(r.body, &cn, &e), -1);
                 zn_doc_free(&doc);
             } else if (meaningful) {
                 int rc = zn_request_parse((const uint8_t *)sb.data, sb.size, &doc, &r, &e);
@@ -1192,24 +1210,61 @@ static void test_request_build_refuses_bad_input(void **state)
     free(huge);
 }
 
+/* Bit 0 of the flags (i-checked) travels signed and parses back; any other bit is refused. */
+static void test_flag_i_checked(void **state)
+{
+    (void)state;
+    zn_seckeys sender, recipient;
+    zn_header h = s_header();
+    uint8_t *env = NULL, *plain = NULL;
+    size_t env_len = 0, plain_len = 0;
+    zn_err e;
+    zn_doc doc;
+    zn_envelope p;
+
+    assert_true(ZN_FLAG_I_CHECKED == 1 && ZN_ENVELOPE_FLAGS_KNOWN == 1);
+    s_keys(&sender, 0x41, 0x42);
+    s_keys(&recipient, 0x43, 0x44);
+    h.flags = ZN_FLAG_I_CHECKED;
+    assert_int_equal(zn_envelope_seal(&h, (const uint8_t *)"groep 7, 2025", 13, recipient.pub.box, &sender, &env,
+                                      &env_len, &e), 0);
+    assert_int_equal(zn_envelope_parse_bytes(env, env_len, &doc, &p, &e), 0);
+    assert_true(p.h.flags == ZN_FLAG_I_CHECKED);
+    assert_int_equal(zn_envelope_verify(&p, sender.pub.sign), 0);
+    assert_int_equal(zn_envelope_open(&p, sender.pub.box, recipient.box, &plain, &plain_len, &e), 0);
+    assert_int_equal(plain_len, 13);
+    free(plain);
+    zn_doc_free(&doc);
+    free(env);
+    for (unsigned bit = 1; bit < 64; bit++) {
+        h.flags = ZN_FLAG_I_CHECKED | (1ull << bit);
+        env = NULL;
+        assert_int_equal(zn_envelope_seal(&h, (const uint8_t *)"x", 1, recipient.pub.box, &sender, &env, &env_len,
+                                          &e), -1);
+        assert_int_equal(e.code, ZN_E_USAGE);
+        assert_null(env);
+    }
+}
+
 static void test_case_new_body(void **state)
 {
     (void)state;
-    uint8_t id[ZN_ID_LEN] = {1}, out[ZN_ID_LEN];
-    char net[ZN_IDENT_MAX];
+    uint8_t id[ZN_ID_LEN] = {1};
+    zn_case_new_body out;
     msgpack_sbuffer sb;
     zn_err e;
     msgpack_sbuffer_init(&sb);
-    assert_int_equal(zn_body_case_new(&sb, id, "Twaalf"), -1);
-    assert_int_equal(zn_body_case_new(&sb, id, ""), -1);
-    assert_int_equal(zn_body_case_new(&sb, id, NULL), -1);
+    assert_int_equal(s_case_new(&sb, id, "Twaalf"), -1);
+    assert_int_equal(s_case_new(&sb, id, ""), -1);
+    assert_int_equal(zn_body_case_new_enc(&sb, NULL), -1);
     assert_int_equal(sb.size, 0);
-    assert_int_equal(zn_body_case_new(&sb, id, "18plus"), 0);
+    assert_int_equal(s_case_new(&sb, id, "18plus"), 0);
     zn_doc doc;
     assert_int_equal(zn_doc_parse(&doc, (const uint8_t *)sb.data, sb.size, 8, 10), 0);
-    assert_int_equal(zn_body_case_new_parse(&doc.root, out, net, &e), 0);
-    assert_memory_equal(out, id, ZN_ID_LEN);
-    assert_string_equal(net, "18plus");
+    assert_int_equal(zn_body_case_new_dec(&doc.root, &out, &e), 0);
+    assert_memory_equal(out.id, id, ZN_ID_LEN);
+    assert_string_equal(out.network, "18plus");
+    assert_false(out.identified);
     zn_doc_free(&doc);
     msgpack_sbuffer_destroy(&sb);
 
@@ -1219,6 +1274,7 @@ static void test_case_new_body(void **state)
     } bad[] = {
         {"\x91\xc4\x10" "0123456789abcdef", 19},                 /* one field */
         {"\x93\xc4\x10" "0123456789abcdef\xa1x\xa1y", 23},       /* three */
+        {"\x95\xc4\x10" "0123456789abcdef\xa1x\xa1y\x90\xc0", 25}, /* five */
         {"\x92\xc4\x0f" "0123456789abcde\xa1x", 20},             /* bin15 */
         {"\x92\xa2xx\xa1x", 6},                                  /* str case id */
         {"\x92\xc4\x10" "0123456789abcdef\xa1X", 21},            /* capital */
@@ -1227,7 +1283,7 @@ static void test_case_new_body(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(zn_doc_parse(&doc, (const uint8_t *)bad[i].p, bad[i].n, 8, 10), 0);
-        assert_int_equal(zn_body_case_new_parse(&doc.root, out, net, &e), -1);
+        assert_int_equal(zn_body_case_new_dec(&doc.root, &out, &e), -1);
         assert_int_equal(e.code, ZN_E_MALFORMED);
         zn_doc_free(&doc);
     }
@@ -1254,6 +1310,7 @@ int main(void)
         cmocka_unit_test(test_request_roundtrip),
         cmocka_unit_test(test_request_fields_refused),
         cmocka_unit_test(test_request_build_refuses_bad_input),
+        cmocka_unit_test(test_flag_i_checked),
         cmocka_unit_test(test_case_new_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

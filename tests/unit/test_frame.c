@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zn_case.h"
 #include "zn_frame.h"
 
 #ifndef ZN_SOURCE_DIR
@@ -66,8 +67,12 @@ static int s_setup(void **state)
         return -1;
 
     msgpack_sbuffer body;
+    zn_case_new_body cn;
+    memset(&cn, 0, sizeof cn);
+    memcpy(cn.id, h.case_id, ZN_ID_LEN);
+    strcpy(cn.network, "0-12-binnenstad");
     msgpack_sbuffer_init(&body);
-    if (zn_body_case_new(&body, h.case_id, "0-12-binnenstad") != 0 ||
+    if (zn_body_case_new_enc(&body, &cn) != 0 ||
         zn_request_build("case-new", "basisschool-de-linde", "J. de Vries (IB)", 1767225600000ull, 3,
                          (const uint8_t *)body.data, body.size, &s_sender, &s_req, &s_req_len, s_req_sig,
                          &e) != 0)
@@ -1509,6 +1514,95 @@ static void test_notices(void **state)
     }
 }
 
+/* zn_notice_build: the fields that are set, in the order given; an empty or NULL str is left
+ * out, a bin keeps its length (0 included), a u64 is always there; envelope-dropped is built on
+ * it and parses. */
+static void test_notice_build(void **state)
+{
+    (void)state;
+    uint8_t id[ZN_ID_LEN], psn[33];
+    memset(id, 0x11, sizeof id);
+    memset(psn, 0x01, sizeof psn);
+    const zn_notice_field f[] = {
+        ZN_NF_ID("case", id),
+        ZN_NF_S("by", "wijkracht"),
+        ZN_NF_S("empty", ""),
+        ZN_NF_S("null", NULL),
+        ZN_NF_B("person", psn, sizeof psn),
+        ZN_NF_B("nothing", psn, 0),
+        ZN_NF_U("step", 0),
+        ZN_NF_U("big", UINT64_MAX),
+    };
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    zn_notice_build(&b, "case-linked", 1767225600000ull, f, sizeof f / sizeof *f);
+    zn_doc d;
+    zn_notice n;
+    assert_int_equal(zn_doc_parse(&d, (const uint8_t *)b.data, b.size, 8, 100), 0);
+    assert_int_equal(zn_notice_parse(&d.root, &n), 0);
+    assert_string_equal(n.type, "case-linked");
+    assert_true(n.time_ms == 1767225600000ull);
+    const msgpack_object *m = n.fields;
+    assert_int_equal(m->via.map.size, 6);
+    static const char *keys[] = {"case", "by", "person", "nothing", "step", "big"};
+    for (uint32_t i = 0; i < 6; i++)
+        assert_true(zn_obj_str_eq(&m->via.map.ptr[i].key, keys[i]));
+    uint8_t got[33];
+    assert_int_equal(zn_obj_bin_fixed(zn_obj_map_get(m, "case"), got, ZN_ID_LEN), 0);
+    assert_memory_equal(got, id, ZN_ID_LEN);
+    assert_true(zn_obj_str_eq(zn_obj_map_get(m, "by"), "wijkracht"));
+    assert_int_equal(zn_obj_bin_fixed(zn_obj_map_get(m, "person"), got, sizeof psn), 0);
+    assert_memory_equal(got, psn, sizeof psn);
+    const uint8_t *p = NULL;
+    size_t len = 99;
+    assert_int_equal(zn_obj_bin(zn_obj_map_get(m, "nothing"), 10, &p, &len), 0);
+    assert_int_equal(len, 0);
+    uint64_t u = 1;
+    assert_int_equal(zn_obj_u64(zn_obj_map_get(m, "step"), &u), 0);
+    assert_true(u == 0);
+    assert_int_equal(zn_obj_u64(zn_obj_map_get(m, "big"), &u), 0);
+    assert_true(u == UINT64_MAX);
+    zn_doc_free(&d);
+    msgpack_sbuffer_destroy(&b);
+
+    /* no fields at all: an empty map */
+    msgpack_sbuffer_init(&b);
+    zn_notice_build(&b, "later", 5, NULL, 0);
+    assert_int_equal(b.size, 9);
+    assert_memory_equal(b.data, "\x93\xa5later\x05\x80", 9);
+    msgpack_sbuffer_destroy(&b);
+
+    /* envelope-dropped is exactly the four fields, in this order */
+    uint8_t mid[ZN_ID_LEN], cid[ZN_ID_LEN];
+    memset(mid, 0x33, sizeof mid);
+    memset(cid, 0x44, sizeof cid);
+    msgpack_sbuffer_init(&b);
+    zn_notice_dropped(&b, 7, mid, cid, "wijkracht", ZN_E_CONSENT_REQUIRED);
+    msgpack_sbuffer want;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&want);
+    msgpack_packer_init(&pk, &want, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 3);
+    zn_pack_str(&pk, "envelope-dropped");
+    msgpack_pack_uint64(&pk, 7);
+    msgpack_pack_map(&pk, 4);
+    zn_pack_str(&pk, "msgid");
+    zn_pack_bin(&pk, mid, ZN_ID_LEN);
+    zn_pack_str(&pk, "case");
+    zn_pack_bin(&pk, cid, ZN_ID_LEN);
+    zn_pack_str(&pk, "recipient");
+    zn_pack_str(&pk, "wijkracht");
+    zn_pack_str(&pk, "reason");
+    zn_pack_str(&pk, "consent-required");
+    assert_int_equal(b.size, want.size);
+    assert_memory_equal(b.data, want.data, want.size);
+    assert_int_equal(zn_doc_parse(&d, (const uint8_t *)b.data, b.size, 8, 100), 0);
+    assert_int_equal(zn_notice_parse(&d.root, &n), 0);
+    zn_doc_free(&d);
+    msgpack_sbuffer_destroy(&want);
+    msgpack_sbuffer_destroy(&b);
+}
+
 /* ------------------------------------------------------------ fuzz corpus */
 
 static void s_write(const char *dir, const char *name, const void *p, size_t n)
@@ -1721,6 +1815,7 @@ int main(void)
         cmocka_unit_test(test_ack_limits),
         cmocka_unit_test(test_error_text_encoding),
         cmocka_unit_test(test_notices),
+        cmocka_unit_test(test_notice_build),
         cmocka_unit_test(test_corpus_write),
         cmocka_unit_test(test_corpus_files),
         cmocka_unit_test(test_doc_error_table),

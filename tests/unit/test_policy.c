@@ -380,6 +380,489 @@ static void test_signal_rate_limits(void **state)
     zn_convenant_destroy(&c);
 }
 
+/* ------------------------------------------------------------ membership and basis names */
+
+static void test_membership(void **state)
+{
+    (void)state;
+    static const struct {
+        bool regisseur, received, in_scope, overridden;
+        zn_consent_state consent;
+        bool expired, want;
+    } rows[] = {
+        {false, false, false, false, ZN_CONSENT_NONE, false, false},
+        {true, false, false, false, ZN_CONSENT_NONE, false, true},        /* the regisseur */
+        {false, true, false, false, ZN_CONSENT_WITHDRAWN, false, true},   /* received: stays a member */
+        {false, false, false, true, ZN_CONSENT_REFUSED, true, true},      /* a standing override */
+        /* in the consent's scope: only while it is granted and unexpired */
+        {false, false, true, false, ZN_CONSENT_GRANTED, false, true},
+        {false, false, true, false, ZN_CONSENT_GRANTED, true, false},
+        {false, false, true, false, ZN_CONSENT_REQUESTED, false, false},
+        {false, false, true, false, ZN_CONSENT_REFUSED, false, false},
+        {false, false, true, false, ZN_CONSENT_WITHDRAWN, false, false},
+        {false, false, true, false, ZN_CONSENT_NONE, false, false},
+        /* a granted consent that does not name the partner admits nobody */
+        {false, false, false, false, ZN_CONSENT_GRANTED, false, false},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        zn_case_facts f = {.sender_regisseur = rows[i].regisseur, .sender_received = rows[i].received,
+                           .sender_in_scope = rows[i].in_scope, .sender_overridden = rows[i].overridden,
+                           .consent = rows[i].consent, .consent_expired = rows[i].expired,
+                           /* what the recipient is says nothing about the sender */
+                           .recipient_regisseur = true, .recipient_in_scope = true,
+                           .override = ZN_OVERRIDE_APPROVED};
+        if (zn_policy_member(&f) != rows[i].want)
+            fail_msg("row %zu: member %d, wanted %d", i, !rows[i].want, rows[i].want);
+    }
+    assert_false(zn_policy_member(NULL));
+}
+
+static void test_basis_names(void **state)
+{
+    (void)state;
+    assert_null(zn_basis_name(ZN_BASIS_NONE));
+    assert_string_equal(zn_basis_name(ZN_BASIS_CONSENT), "consent");
+    assert_string_equal(zn_basis_name(ZN_BASIS_OVERRIDE), "safety-override");
+    assert_string_equal(zn_basis_name(ZN_BASIS_ANONYMOUS), "anonymous");
+    assert_null(zn_basis_name((zn_basis)99));
+}
+
+/* ------------------------------------------------------------ case traffic: every combination */
+
+/* How the sender is a member (M_*) and how the consent relates to the recipient (S_*). */
+enum { M_REGISSEUR, M_RECEIVED, M_SCOPE, M_OVERRIDDEN, M_NONE, M__N };
+enum { S_IN_SCOPE, S_REGISSEUR, S_NEITHER, S__N };
+static const char *const s_member_names[M__N] = {"regisseur", "received", "in-consent-scope", "overridden", "none"};
+static const char *const s_scope_names[S__N] = {"in-scope", "regisseur", "neither"};
+static const char *const s_consent_names[] = {"none", "requested", "granted", "refused", "withdrawn"};
+static const char *const s_override_names[] = {"none", "pending", "approved", "rejected", "expired"};
+
+typedef struct {
+    zn_consent_state consent;
+    bool expired;
+    int scope;
+    bool identified;
+    zn_override_state override;
+    int member;
+    bool closed;
+} s_combo;
+
+/* What issue 5 asks, written out on its own as a plain if-chain (nothing from policy.c): the
+ * code, the basis, and up to two phrases the refusal's sentence must hold. */
+static zn_code s_expect(zn_action act, const s_combo *k, zn_basis *basis, const char *says[2])
+{
+    *basis = ZN_BASIS_NONE;
+    says[0] = says[1] = NULL;
+    bool granted_now = k->consent == ZN_CONSENT_GRANTED && !k->expired;
+    bool member = k->member == M_REGISSEUR || k->member == M_RECEIVED || k->member == M_OVERRIDDEN ||
+                  (k->member == M_SCOPE && granted_now);
+    if (act == ZN_ACT_HANDOVER_OFFER && k->member != M_REGISSEUR)
+        return ZN_E_NOT_REGISSEUR; /* only the regisseur offers a handover */
+    if (k->closed)
+        return ZN_E_CASE_CLOSED;
+    if (!member)
+        return ZN_E_NOT_MEMBER;
+    if (!k->identified) {
+        *basis = ZN_BASIS_ANONYMOUS;
+        return ZN_E_OK;
+    }
+    if (granted_now && (k->scope == S_IN_SCOPE || k->scope == S_REGISSEUR)) {
+        *basis = ZN_BASIS_CONSENT;
+        return ZN_E_OK;
+    }
+    if (k->override == ZN_OVERRIDE_PENDING || k->override == ZN_OVERRIDE_APPROVED) {
+        *basis = ZN_BASIS_OVERRIDE;
+        return ZN_E_OK;
+    }
+    if (k->consent == ZN_CONSENT_NONE)
+        says[0] = "no consent is recorded";
+    else if (k->consent == ZN_CONSENT_REQUESTED)
+        says[0] = "consent was requested, not granted";
+    else if (k->consent == ZN_CONSENT_REFUSED)
+        says[0] = "consent was refused";
+    else if (k->consent == ZN_CONSENT_WITHDRAWN)
+        says[0] = "consent was withdrawn";
+    else if (k->expired)
+        says[0] = "the consent expired";
+    else
+        says[0] = "the consent's scope does not name wijkracht";
+    if (k->override == ZN_OVERRIDE_REJECTED)
+        says[1] = "the safety override was rejected";
+    else if (k->override == ZN_OVERRIDE_EXPIRED)
+        says[1] = "the safety override expired";
+    return ZN_E_CONSENT_REQUIRED;
+}
+
+/* The decision policy.c takes for the combination: school sends to (offers the case to)
+ * wijkracht, or wijkracht accepts school's handover; both hold the partner role in 0-12. */
+static zn_code s_decide(const zn_convenant *c, zn_action act, const s_combo *k, zn_basis *basis, zn_err *e)
+{
+    zn_case kase = {.closed_ms = k->closed ? 1700000000000u : 0, .identified = k->identified};
+    strcpy(kase.network, "0-12-binnenstad");
+    strcpy(kase.regisseur, k->member == M_REGISSEUR ? "school" : k->scope == S_REGISSEUR ? "wijkracht" : "ggd");
+    zn_case_facts f = {
+        .sender_regisseur = k->member == M_REGISSEUR,
+        .sender_received = k->member == M_RECEIVED,
+        .sender_in_scope = k->member == M_SCOPE,
+        .sender_overridden = k->member == M_OVERRIDDEN,
+        .recipient_regisseur = k->scope == S_REGISSEUR,
+        .recipient_in_scope = k->scope == S_IN_SCOPE,
+        .consent = k->consent,
+        .consent_expired = k->expired,
+        .override = k->override,
+        .handover_open = act == ZN_ACT_HANDOVER_ACCEPT, /* the one being accepted */
+    };
+    const zn_partner *school = zn_convenant_partner(c, "school"), *wijkracht = zn_convenant_partner(c, "wijkracht");
+    bool accept = act == ZN_ACT_HANDOVER_ACCEPT;
+    zn_policy_query q = {.action = act, .actor = accept ? wijkracht : school,
+                         .counterpart = accept ? school : wijkracht, .kase = &kase, .facts = &f};
+    *basis = (zn_basis)77; /* must be written */
+    return zn_policy_check_basis(c, &q, basis, e);
+}
+
+static void test_traffic_every_combination(void **state)
+{
+    (void)state;
+    zn_convenant *c = s_convenant();
+    static const zn_action acts[] = {ZN_ACT_SEND, ZN_ACT_HANDOVER_OFFER, ZN_ACT_HANDOVER_ACCEPT};
+    static const char *const act_names[] = {"send", "handover-offer", "handover-accept"};
+    /* every combination of: action x consent state x expired x recipient scope x mode x
+     * override state x sender membership x closed, numbered and taken apart digit by digit */
+    enum { N_ACT = 3, N_CONSENT = 5, N_OVERRIDE = 5 };
+    const size_t total = (size_t)N_ACT * N_CONSENT * 2 * S__N * 2 * N_OVERRIDE * M__N * 2;
+    size_t allowed[4] = {0}, refused[ZN_E__COUNT] = {0};
+    for (size_t i = 0; i < total; i++) {
+        size_t r = i;
+        size_t a = r % N_ACT;
+        r /= N_ACT;
+        int cs = (int)(r % N_CONSENT);
+        r /= N_CONSENT;
+        int ex = (int)(r % 2);
+        r /= 2;
+        int sc = (int)(r % S__N);
+        r /= S__N;
+        int id = (int)(r % 2);
+        r /= 2;
+        int ov = (int)(r % N_OVERRIDE);
+        r /= N_OVERRIDE;
+        int m = (int)(r % M__N);
+        r /= M__N;
+        int cl = (int)(r % 2);
+        s_combo k = {(zn_consent_state)cs, ex, sc, id, (zn_override_state)ov, m, cl};
+        zn_basis want_basis, got_basis;
+        const char *says[2];
+        zn_code want = s_expect(acts[a], &k, &want_basis, says);
+        zn_err e;
+        memset(&e, 0, sizeof e);
+        zn_code got = s_decide(c, acts[a], &k, &got_basis, &e);
+        if (got != want || got_basis != want_basis)
+            fail_msg("%s, consent %s%s, recipient %s, %s, override %s, sender %s, %s: got %s basis %s (%s), "
+                     "wanted %s basis %s",
+                     act_names[a], s_consent_names[cs], ex ? " (expired)" : "", s_scope_names[sc],
+                     id ? "identified" : "anonymous", s_override_names[ov], s_member_names[m], cl ? "closed" : "open",
+                     zn_code_name(got), zn_basis_name(got_basis) ? zn_basis_name(got_basis) : "none", e.text,
+                     zn_code_name(want), zn_basis_name(want_basis) ? zn_basis_name(want_basis) : "none");
+        if (got == ZN_E_OK) {
+            allowed[got_basis]++;
+            continue;
+        }
+        refused[got]++;
+        assert_int_equal(e.code, got);
+        assert_true(strlen(e.text) > 10);
+        for (int w = 0; w < 2; w++)
+            if (says[w] && !strstr(e.text, says[w]))
+                fail_msg("%s, consent %s%s, recipient %s, override %s: \"%s\" does not say \"%s\"", act_names[a],
+                         s_consent_names[cs], ex ? " (expired)" : "", s_scope_names[sc], s_override_names[ov],
+                         e.text, says[w]);
+        bool route = strstr(e.text, "discuss it on an anonymous case: zorgnet case new --network 0-12-binnenstad "
+                                    "without --bsn") != NULL;
+        if (route != (got == ZN_E_CONSENT_REQUIRED))
+            fail_msg("%s: \"%s\" %s the anonymous route", zn_code_name(got), e.text, route ? "names" : "misses");
+    }
+    /* 3000 combinations per action, and every outcome reached */
+    assert_int_equal(total, 3 * 3000);
+    assert_true(allowed[ZN_BASIS_ANONYMOUS] > 0 && allowed[ZN_BASIS_CONSENT] > 0 && allowed[ZN_BASIS_OVERRIDE] > 0);
+    assert_int_equal(allowed[ZN_BASIS_NONE], 0);
+    assert_true(refused[ZN_E_CASE_CLOSED] > 0 && refused[ZN_E_NOT_MEMBER] > 0 && refused[ZN_E_CONSENT_REQUIRED] > 0 &&
+                refused[ZN_E_NOT_REGISSEUR] > 0);
+    zn_convenant_destroy(&c);
+}
+
+/* The route survives long partner ids and network names: the reason is cut, not the way out. */
+static void test_consent_required_keeps_the_route(void **state)
+{
+    (void)state;
+    zn_convenant *c = s_convenant();
+    char longnet[ZN_IDENT_MAX], longid[ZN_IDENT_MAX];
+    memset(longnet, 'n', sizeof longnet - 1);
+    longnet[sizeof longnet - 1] = '\0';
+    memset(longid, 'p', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    strcpy(c->networks[NET_012], longnet);
+    strcpy(c->partners[1].id, longid); /* wijkracht */
+    zn_case kase = {.identified = true};
+    strcpy(kase.network, longnet);
+    strcpy(kase.regisseur, "school");
+    zn_case_facts f = {.sender_regisseur = true, .consent = ZN_CONSENT_REQUESTED, .override = ZN_OVERRIDE_REJECTED};
+    zn_policy_query q = {.action = ZN_ACT_SEND, .actor = &c->partners[0], .counterpart = &c->partners[1],
+                         .kase = &kase, .facts = &f};
+    zn_err e;
+    assert_int_equal(zn_policy_check(c, &q, &e), ZN_E_CONSENT_REQUIRED);
+    char route[ZN_ERR_TEXT_MAX];
+    snprintf(route, sizeof route, "discuss it on an anonymous case: zorgnet case new --network %s without --bsn",
+             longnet);
+    assert_non_null(strstr(e.text, route));
+    assert_non_null(strstr(e.text, "school may not share this identified case with ppp"));
+    zn_convenant_destroy(&c);
+}
+
+/* ------------------------------------------------------------ who may act on a case */
+
+enum { R_REG, R_MEMBER, R_NOBODY };                           /* the actor's (sender's) place in the case */
+enum { F_CLOSED = 1, F_IDENT = 2, F_HANDOVER = 4, F_EXPIRED = 8, F_SCOPE = 16 }; /* the case's state */
+
+typedef struct {
+    zn_action act;
+    const char *actor, *counterpart;
+    int rel;
+    unsigned flags;
+    zn_consent_state consent;
+    zn_code want;
+} s_who_row;
+
+static const char *s_act_name(zn_action a)
+{
+    static const char *const names[] = {"case-new", "send", "signal-add", "match-decide", "case-read",
+                                        "case-close", "case-link", "consent-set", "override-new",
+                                        "override-review", "handover-offer", "handover-accept"};
+    return (size_t)a < sizeof names / sizeof names[0] ? names[a] : "?";
+}
+
+static zn_code s_who(const zn_convenant *c, const s_who_row *r, zn_basis *basis, zn_err *e)
+{
+    zn_case kase = {.closed_ms = (r->flags & F_CLOSED) ? 1700000000000u : 0, .identified = (r->flags & F_IDENT) != 0};
+    strcpy(kase.network, "0-12-binnenstad");
+    strcpy(kase.regisseur, "school");
+    zn_case_facts f = {.sender_regisseur = r->rel == R_REG,
+                       .sender_received = r->rel == R_MEMBER,
+                       .recipient_in_scope = (r->flags & F_SCOPE) != 0,
+                       .consent = r->consent,
+                       .consent_expired = (r->flags & F_EXPIRED) != 0,
+                       .handover_open = (r->flags & F_HANDOVER) != 0};
+    zn_policy_query q = {.action = r->act, .actor = zn_convenant_partner(c, r->actor),
+                         .counterpart = r->counterpart ? zn_convenant_partner(c, r->counterpart) : NULL,
+                         .kase = &kase, .facts = &f};
+    return zn_policy_check_basis(c, &q, basis, e);
+}
+
+static void test_who_may_act_on_a_case(void **state)
+{
+    (void)state;
+    zn_convenant *c = s_convenant();
+    /* school: the regisseur (partner in 0-12); wijkracht: a partner of 0-12 (member or not);
+     * ggd: a partner of 12-18 only; coordinator: of both networks; coord-1218: of 12-18 only */
+    static const s_who_row rows[] = {
+        /* reading: a member, or a coordinator of the case's network; also when closed */
+        {ZN_ACT_CASE_READ, "school", NULL, R_REG, 0, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_CASE_READ, "wijkracht", NULL, R_MEMBER, F_IDENT, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_CASE_READ, "coordinator", NULL, R_NOBODY, F_IDENT, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_CASE_READ, "coord-012", NULL, R_NOBODY, 0, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_CASE_READ, "school", NULL, R_REG, F_CLOSED, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_CASE_READ, "coord-1218", NULL, R_NOBODY, 0, ZN_CONSENT_NONE, ZN_E_NOT_MEMBER},
+        {ZN_ACT_CASE_READ, "auditor", NULL, R_NOBODY, 0, ZN_CONSENT_NONE, ZN_E_NOT_MEMBER},
+        {ZN_ACT_CASE_READ, "ggd", NULL, R_NOBODY, 0, ZN_CONSENT_NONE, ZN_E_NOT_MEMBER},
+        {ZN_ACT_CASE_READ, "wijkracht", NULL, R_NOBODY, 0, ZN_CONSENT_NONE, ZN_E_NOT_MEMBER},
+        /* closing: the regisseur, on an open case without an open handover */
+        {ZN_ACT_CASE_CLOSE, "school", NULL, R_REG, 0, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_CASE_CLOSE, "school", NULL, R_REG, F_IDENT, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_CASE_CLOSE, "wijkracht", NULL, R_MEMBER, 0, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_CASE_CLOSE, "coordinator", NULL, R_NOBODY, 0, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_CASE_CLOSE, "auditor", NULL, R_NOBODY, 0, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_CASE_CLOSE, "school", NULL, R_REG, F_CLOSED, ZN_CONSENT_NONE, ZN_E_CASE_CLOSED},
+        {ZN_ACT_CASE_CLOSE, "school", NULL, R_REG, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_HANDOVER_OPEN},
+        {ZN_ACT_CASE_CLOSE, "school", NULL, R_REG, F_CLOSED | F_HANDOVER, ZN_CONSENT_NONE, ZN_E_CASE_CLOSED},
+        {ZN_ACT_CASE_CLOSE, "wijkracht", NULL, R_MEMBER, F_CLOSED, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        /* linking: the regisseur, on an open anonymous case with granted, unexpired consent */
+        {ZN_ACT_CASE_LINK, "school", NULL, R_REG, 0, ZN_CONSENT_GRANTED, ZN_E_OK},
+        {ZN_ACT_CASE_LINK, "school", NULL, R_REG, 0, ZN_CONSENT_NONE, ZN_E_CONSENT_REQUIRED},
+        {ZN_ACT_CASE_LINK, "school", NULL, R_REG, 0, ZN_CONSENT_REQUESTED, ZN_E_CONSENT_REQUIRED},
+        {ZN_ACT_CASE_LINK, "school", NULL, R_REG, 0, ZN_CONSENT_REFUSED, ZN_E_CONSENT_REQUIRED},
+        {ZN_ACT_CASE_LINK, "school", NULL, R_REG, 0, ZN_CONSENT_WITHDRAWN, ZN_E_CONSENT_REQUIRED},
+        {ZN_ACT_CASE_LINK, "school", NULL, R_REG, F_EXPIRED, ZN_CONSENT_GRANTED, ZN_E_CONSENT_REQUIRED},
+        {ZN_ACT_CASE_LINK, "school", NULL, R_REG, F_IDENT, ZN_CONSENT_GRANTED, ZN_E_CASE_IDENTIFIED},
+        {ZN_ACT_CASE_LINK, "school", NULL, R_REG, F_CLOSED, ZN_CONSENT_GRANTED, ZN_E_CASE_CLOSED},
+        {ZN_ACT_CASE_LINK, "school", NULL, R_REG, F_HANDOVER, ZN_CONSENT_GRANTED, ZN_E_OK},
+        {ZN_ACT_CASE_LINK, "wijkracht", NULL, R_MEMBER, 0, ZN_CONSENT_GRANTED, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_CASE_LINK, "coordinator", NULL, R_NOBODY, 0, ZN_CONSENT_GRANTED, ZN_E_NOT_REGISSEUR},
+        /* consent: only the regisseur, on an open case */
+        {ZN_ACT_CONSENT_SET, "school", NULL, R_REG, 0, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_CONSENT_SET, "school", NULL, R_REG, F_IDENT | F_HANDOVER, ZN_CONSENT_GRANTED, ZN_E_OK},
+        {ZN_ACT_CONSENT_SET, "wijkracht", NULL, R_MEMBER, F_IDENT, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_CONSENT_SET, "coordinator", NULL, R_NOBODY, 0, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_CONSENT_SET, "auditor", NULL, R_NOBODY, 0, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_CONSENT_SET, "ggd", NULL, R_NOBODY, 0, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_CONSENT_SET, "school", NULL, R_REG, F_CLOSED, ZN_CONSENT_NONE, ZN_E_CASE_CLOSED},
+        /* a safety override: a member with the partner role, on an open identified case, for
+         * another partner of the network */
+        {ZN_ACT_OVERRIDE_NEW, "school", "wijkracht", R_REG, F_IDENT, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_OVERRIDE_NEW, "wijkracht", "school", R_MEMBER, F_IDENT, ZN_CONSENT_REFUSED, ZN_E_OK},
+        {ZN_ACT_OVERRIDE_NEW, "wijkracht", "school", R_NOBODY, F_IDENT, ZN_CONSENT_NONE, ZN_E_NOT_MEMBER},
+        {ZN_ACT_OVERRIDE_NEW, "coordinator", "school", R_NOBODY, F_IDENT, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_OVERRIDE_NEW, "auditor", "school", R_NOBODY, F_IDENT, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_OVERRIDE_NEW, "ggd", "school", R_MEMBER, F_IDENT, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_OVERRIDE_NEW, "school", "school", R_REG, F_IDENT, ZN_CONSENT_NONE, ZN_E_USAGE},
+        {ZN_ACT_OVERRIDE_NEW, "school", "ggd", R_REG, F_IDENT, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_OVERRIDE_NEW, "school", "coordinator", R_REG, F_IDENT, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_OVERRIDE_NEW, "school", "auditor", R_REG, F_IDENT, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_OVERRIDE_NEW, "school", "nobody", R_REG, F_IDENT, ZN_CONSENT_NONE, ZN_E_UNKNOWN_PARTNER},
+        {ZN_ACT_OVERRIDE_NEW, "school", "wijkracht", R_REG, F_IDENT | F_CLOSED, ZN_CONSENT_NONE, ZN_E_CASE_CLOSED},
+        {ZN_ACT_OVERRIDE_NEW, "school", "wijkracht", R_REG, 0, ZN_CONSENT_NONE, ZN_E_CASE_ANONYMOUS},
+        /* reviewing one: a coordinator of the case's network, whatever the case's state */
+        {ZN_ACT_OVERRIDE_REVIEW, "coordinator", NULL, R_NOBODY, F_IDENT, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_OVERRIDE_REVIEW, "coord-012", NULL, R_NOBODY, F_IDENT | F_CLOSED, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_OVERRIDE_REVIEW, "coord-1218", NULL, R_NOBODY, F_IDENT, ZN_CONSENT_NONE, ZN_E_NOT_COORDINATOR},
+        {ZN_ACT_OVERRIDE_REVIEW, "school", NULL, R_REG, F_IDENT, ZN_CONSENT_NONE, ZN_E_NOT_COORDINATOR},
+        {ZN_ACT_OVERRIDE_REVIEW, "auditor", NULL, R_NOBODY, F_IDENT, ZN_CONSENT_NONE, ZN_E_NOT_COORDINATOR},
+        /* offering a handover: the regisseur, to another partner of the network, on an open case
+         * without an open handover; then the traffic table */
+        {ZN_ACT_HANDOVER_OFFER, "school", "wijkracht", R_REG, 0, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_HANDOVER_OFFER, "school", "wijkracht", R_REG, F_IDENT | F_SCOPE, ZN_CONSENT_GRANTED, ZN_E_OK},
+        {ZN_ACT_HANDOVER_OFFER, "school", "wijkracht", R_REG, F_IDENT, ZN_CONSENT_NONE, ZN_E_CONSENT_REQUIRED},
+        {ZN_ACT_HANDOVER_OFFER, "wijkracht", "school", R_MEMBER, 0, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_HANDOVER_OFFER, "coordinator", "school", R_NOBODY, 0, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_HANDOVER_OFFER, "auditor", "school", R_NOBODY, 0, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_HANDOVER_OFFER, "school", "school", R_REG, 0, ZN_CONSENT_NONE, ZN_E_USAGE},
+        {ZN_ACT_HANDOVER_OFFER, "school", "ggd", R_REG, 0, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_HANDOVER_OFFER, "school", "coordinator", R_REG, 0, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_HANDOVER_OFFER, "school", "auditor", R_REG, 0, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_HANDOVER_OFFER, "school", "wijkracht", R_REG, F_CLOSED, ZN_CONSENT_NONE, ZN_E_CASE_CLOSED},
+        {ZN_ACT_HANDOVER_OFFER, "school", "wijkracht", R_REG, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_HANDOVER_OPEN},
+        /* accepting one: the recipient, from an offering partner of the network, on an open
+         * case; facts from the offering partner's side; then the traffic table */
+        {ZN_ACT_HANDOVER_ACCEPT, "wijkracht", "school", R_REG, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_HANDOVER_ACCEPT, "wijkracht", "school", R_REG, F_HANDOVER | F_IDENT | F_SCOPE, ZN_CONSENT_GRANTED,
+         ZN_E_OK},
+        {ZN_ACT_HANDOVER_ACCEPT, "wijkracht", "school", R_REG, F_HANDOVER | F_IDENT, ZN_CONSENT_GRANTED,
+         ZN_E_CONSENT_REQUIRED},
+        {ZN_ACT_HANDOVER_ACCEPT, "wijkracht", "school", R_NOBODY, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_NOT_MEMBER},
+        {ZN_ACT_HANDOVER_ACCEPT, "ggd", "school", R_REG, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_HANDOVER_ACCEPT, "coordinator", "school", R_REG, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_HANDOVER_ACCEPT, "wijkracht", "ggd", R_REG, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_NOT_IN_NETWORK},
+        {ZN_ACT_HANDOVER_ACCEPT, "school", "school", R_REG, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_USAGE},
+        {ZN_ACT_HANDOVER_ACCEPT, "wijkracht", "school", R_REG, F_HANDOVER | F_CLOSED, ZN_CONSENT_NONE,
+         ZN_E_CASE_CLOSED},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        zn_err e;
+        zn_basis basis;
+        zn_code got = s_who(c, &rows[i], &basis, &e);
+        if (got != rows[i].want)
+            fail_msg("row %zu: %s by %s (counterpart %s, flags %u, consent %s) gave %s (%s), wanted %s", i,
+                     s_act_name(rows[i].act), rows[i].actor, rows[i].counterpart ? rows[i].counterpart : "-",
+                     rows[i].flags, s_consent_names[rows[i].consent], zn_code_name(got), e.text,
+                     zn_code_name(rows[i].want));
+        if (got != ZN_E_OK) {
+            assert_int_equal(e.code, got);
+            assert_true(strlen(e.text) > 10); /* every refusal says why */
+            assert_int_equal(basis, ZN_BASIS_NONE);
+        } else if (rows[i].act != ZN_ACT_HANDOVER_OFFER && rows[i].act != ZN_ACT_HANDOVER_ACCEPT) {
+            assert_int_equal(basis, ZN_BASIS_NONE); /* only traffic has a basis */
+        } else {
+            assert_int_equal(basis, (rows[i].flags & F_IDENT) ? ZN_BASIS_CONSENT : ZN_BASIS_ANONYMOUS);
+        }
+    }
+    zn_convenant_destroy(&c);
+}
+
+/* The sentences name what to do next. */
+static void test_case_refusals_say_what_to_do(void **state)
+{
+    (void)state;
+    zn_convenant *c = s_convenant();
+    static const struct {
+        s_who_row row;
+        const char *says;
+    } rows[] = {
+        {{ZN_ACT_CASE_LINK, "school", NULL, R_REG, 0, ZN_CONSENT_REQUESTED, ZN_E_CONSENT_REQUIRED},
+         "consent must be granted first"},
+        {{ZN_ACT_CASE_CLOSE, "wijkracht", NULL, R_MEMBER, 0, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+         "only its regisseur school may close it"},
+        {{ZN_ACT_CONSENT_SET, "wijkracht", NULL, R_MEMBER, 0, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+         "only its regisseur school records consent"},
+        {{ZN_ACT_OVERRIDE_NEW, "school", "school", R_REG, F_IDENT, ZN_CONSENT_NONE, ZN_E_USAGE},
+         "cannot record a safety override for itself"},
+        {{ZN_ACT_HANDOVER_OFFER, "school", "school", R_REG, 0, ZN_CONSENT_NONE, ZN_E_USAGE},
+         "cannot hand a case over to itself"},
+        {{ZN_ACT_OVERRIDE_NEW, "school", "wijkracht", R_REG, 0, ZN_CONSENT_NONE, ZN_E_CASE_ANONYMOUS},
+         "zorgnet case link"},
+        {{ZN_ACT_CASE_READ, "coord-1218", NULL, R_NOBODY, 0, ZN_CONSENT_NONE, ZN_E_NOT_MEMBER},
+         "nor a coordinator of its network 0-12-binnenstad"},
+        {{ZN_ACT_OVERRIDE_REVIEW, "coord-1218", NULL, R_NOBODY, F_IDENT, ZN_CONSENT_NONE, ZN_E_NOT_COORDINATOR},
+         "coord-1218 is not a coordinator of the case's network 0-12-binnenstad"},
+        {{ZN_ACT_HANDOVER_OFFER, "school", "wijkracht", R_REG, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_HANDOVER_OPEN},
+         "wait for its recipient"},
+        {{ZN_ACT_HANDOVER_ACCEPT, "wijkracht", "school", R_NOBODY, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_NOT_MEMBER},
+         "school is not a member of this case, so it may not share it with wijkracht"},
+        {{ZN_ACT_HANDOVER_ACCEPT, "wijkracht", "school", R_REG, F_IDENT, ZN_CONSENT_WITHDRAWN,
+          ZN_E_CONSENT_REQUIRED},
+         "school may not share this identified case with wijkracht: consent was withdrawn; discuss it on an "
+         "anonymous case"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        zn_err e;
+        assert_int_equal(s_who(c, &rows[i].row, NULL, &e), rows[i].row.want);
+        if (!strstr(e.text, rows[i].says))
+            fail_msg("row %zu: \"%s\" does not say \"%s\"", i, e.text, rows[i].says);
+    }
+    zn_convenant_destroy(&c);
+}
+
+/* What the check needs: the actor, and for an action on a case the case and its facts. */
+static void test_case_actions_need_their_facts(void **state)
+{
+    (void)state;
+    zn_convenant *c = s_convenant();
+    zn_case kase = {0};
+    strcpy(kase.network, "0-12-binnenstad");
+    strcpy(kase.regisseur, "school");
+    zn_case_facts f = {.sender_regisseur = true};
+    const zn_partner *school = zn_convenant_partner(c, "school"), *wijkracht = zn_convenant_partner(c, "wijkracht");
+    zn_err e;
+    zn_basis basis;
+    for (zn_action a = ZN_ACT_CASE_READ; a <= ZN_ACT_HANDOVER_ACCEPT; a++) {
+        zn_policy_query q = {.action = a, .actor = school, .counterpart = wijkracht, .kase = &kase};
+        assert_int_equal(zn_policy_check(c, &q, &e), ZN_E_INTERNAL); /* no facts */
+        q.kase = NULL;
+        q.facts = &f;
+        q.network = "0-12-binnenstad";
+        assert_int_equal(zn_policy_check(c, &q, &e), ZN_E_INTERNAL); /* no case */
+    }
+    /* an action the table does not know */
+    zn_policy_query q = {.action = (zn_action)99, .actor = school, .network = "0-12-binnenstad"};
+    assert_int_equal(zn_policy_check(c, &q, &e), ZN_E_INTERNAL);
+    assert_int_equal(zn_policy_check(NULL, &q, &e), ZN_E_INTERNAL);
+    assert_int_equal(zn_policy_check(c, NULL, &e), ZN_E_INTERNAL);
+    /* SEND without facts: the role rows only, no basis */
+    zn_policy_query send = {.action = ZN_ACT_SEND, .actor = school, .counterpart = wijkracht, .kase = &kase};
+    kase.identified = true;
+    basis = ZN_BASIS_CONSENT;
+    assert_int_equal(zn_policy_check_basis(c, &send, &basis, &e), ZN_E_OK);
+    assert_int_equal(basis, ZN_BASIS_NONE);
+    /* with facts, the traffic table decides */
+    send.facts = &f;
+    assert_int_equal(zn_policy_check_basis(c, &send, &basis, &e), ZN_E_CONSENT_REQUIRED);
+    assert_int_equal(basis, ZN_BASIS_NONE);
+    f.override = ZN_OVERRIDE_PENDING;
+    assert_int_equal(zn_policy_check_basis(c, &send, &basis, &e), ZN_E_OK);
+    assert_int_equal(basis, ZN_BASIS_OVERRIDE);
+    assert_int_equal(zn_policy_check_basis(c, &send, NULL, &e), ZN_E_OK);
+    /* the role rows come before the traffic table */
+    send.counterpart = zn_convenant_partner(c, "ggd");
+    assert_int_equal(zn_policy_check_basis(c, &send, &basis, &e), ZN_E_NOT_IN_NETWORK);
+    assert_int_equal(basis, ZN_BASIS_NONE);
+    zn_convenant_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +876,13 @@ int main(void)
         cmocka_unit_test(test_disclosure_defaults_and_overrides),
         cmocka_unit_test(test_lead_proposal),
         cmocka_unit_test(test_signal_rate_limits),
+        cmocka_unit_test(test_membership),
+        cmocka_unit_test(test_basis_names),
+        cmocka_unit_test(test_traffic_every_combination),
+        cmocka_unit_test(test_consent_required_keeps_the_route),
+        cmocka_unit_test(test_who_may_act_on_a_case),
+        cmocka_unit_test(test_case_refusals_say_what_to_do),
+        cmocka_unit_test(test_case_actions_need_their_facts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
