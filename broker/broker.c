@@ -1,6 +1,7 @@
 #include "broker.h"
 
 #include "audit.h"
+#include "audit_detail.h"
 #include "cases.h"
 #include "log.h"
 #include "policy.h"
@@ -695,11 +696,6 @@ static int s_on_hello(s_ctx *x, const zn_frame *f, zn_err *e)
 
 static zn_cases_env s_cases_env(zn_broker *b, uint64_t now);
 
-static int s_detail_cmp(const void *a, const void *b)
-{
-    return strcmp(((const zn_audit_detail *)a)->key, ((const zn_audit_detail *)b)->key);
-}
-
 static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
 {
     zn_broker *b = x->b;
@@ -714,33 +710,19 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
     /* The sender signed this header (recipients verify it); it is the entry's evidence. */
     x->handler = env->h.handler;
     x->ev_kind = "envelope-header", x->ev = env->header_raw, x->ev_len = env->header_len, x->ev_sig = env->sig;
-    int ridx = s_partner_index(b, env->h.recipient);
-    if (ridx < 0)
-        return zn_err_set(e, ZN_E_UNKNOWN_PARTNER, "recipient %s is not in the convenant",
-                          env->h.recipient);
     if (s_tx(b, e) != 0)
         return -1;
-    zn_case kase;
-    int rc = zn_store_case_get(b->store, env->h.case_id, &kase);
-    if (rc < 0)
-        return zn_err_set(e, ZN_E_STORE, NULL);
-    if (rc == 0)
-        return zn_err_set(e, ZN_E_UNKNOWN_CASE, NULL);
-    /* who may send, and on which legal basis: cases.c over the policy's tables */
-    zn_cases_env cenv = s_cases_env(b, x->now);
-    zn_case_decision dec;
-    if (zn_cases_traffic(&cenv, x->p, &b->conv->partners[ridx], &kase, &dec, e) != 0)
-        return -1;
 
-    /* The message id first: a retry of an accepted message is accepted again, even when the
-     * recipient's queue is full, and stored once (with the audit index of its acceptance). */
+    /* The message id first: a retry of an accepted message is accepted again, whatever changed
+     * since (consent, an override, the recipient's queue, the convenant), and stored once (with
+     * the audit index of its acceptance). */
     char prev_rcpt[ZN_IDENT_MAX];
     uint8_t prev_case[ZN_ID_LEN];
     uint64_t index = zn_audit_size(b->audit);
     if (s_savepoint(b) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
-    rc = zn_store_msgid_claim(b->store, x->p->id, env->h.msgid, env->h.recipient, env->h.case_id,
-                              x->now, &index, prev_rcpt, prev_case);
+    int rc = zn_store_msgid_claim(b->store, x->p->id, env->h.msgid, env->h.recipient, env->h.case_id,
+                                  x->now, &index, prev_rcpt, prev_case);
     if (rc != 0) {
         s_rollback_to(b);
         if (rc < 0)
@@ -752,6 +734,24 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
         s_reply(b, x->rid, x->rid_len, f->corr, true);
         return 0;
     }
+    /* A new message: from here on a refusal undoes the claim. */
+    int ridx = s_partner_index(b, env->h.recipient);
+    zn_case kase;
+    if (ridx < 0) {
+        s_rollback_to(b);
+        return zn_err_set(e, ZN_E_UNKNOWN_PARTNER, "recipient %s is not in the convenant", env->h.recipient);
+    }
+    if ((rc = zn_store_case_get(b->store, env->h.case_id, &kase)) != 1) {
+        s_rollback_to(b);
+        return zn_err_set(e, rc < 0 ? ZN_E_STORE : ZN_E_UNKNOWN_CASE, NULL);
+    }
+    /* who may send, and on which legal basis: cases.c over the policy's tables */
+    zn_cases_env cenv = s_cases_env(b, x->now);
+    zn_case_decision dec;
+    if (zn_cases_traffic(&cenv, x->p, &b->conv->partners[ridx], &kase, &dec, e) != 0) {
+        s_rollback_to(b);
+        return -1;
+    }
     if ((uint64_t)(b->queued[ridx] + b->delta[ridx]) >= b->conv->policy.queue_quota) {
         s_rollback_to(b);
         return zn_err_set(e, ZN_E_QUOTA, "%s has %llu items waiting, the convenant's quota; try again later",
@@ -760,12 +760,12 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
     uint8_t item_id[ZN_ID_LEN];
     int64_t seq = 0;
     randombytes_buf(item_id, sizeof item_id);
-    zn_audit_detail det[3] = {{.key = "item", .type = ZN_AUDIT_BIN, .p = item_id, .len = ZN_ID_LEN}};
+    zn_audit_detail det[3] = {zn_det_id("item", item_id)};
     size_t nd = 1;
     nd += zn_cases_decision_details(&dec, &det[nd]);
     if (env->h.flags & ZN_FLAG_I_CHECKED) /* the sender checked what its client flagged */
-        det[nd++] = (zn_audit_detail){.key = "i_checked", .type = ZN_AUDIT_U64, .u64 = 1};
-    qsort(det, nd, sizeof det[0], s_detail_cmp);
+        det[nd++] = zn_det_u64("i_checked", 1);
+    zn_det_sort(det, nd);
     zn_audit_entry en = {.actor = x->p->id, .handler = x->handler, .action = "send", .case_id = x->case_id,
                          .counterpart = x->counterpart, .decision = ZN_AUDIT_ALLOWED,
                          .basis = zn_basis_name(dec.basis), .details = det, .n_details = nd};
@@ -774,10 +774,10 @@ static int s_on_send(s_ctx *x, const zn_frame *f, zn_err *e)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &b->sb, msgpack_sbuffer_write);
     zn_envelope_pack(&pk, env);
+    /* the recipient becomes a member when it acknowledges the envelope (s_on_ack) */
     if (zn_store_queue_insert(b->store, env->h.recipient, item_id, ZN_ITEM_ENVELOPE, x->p->id,
                               env->h.case_id, (const uint8_t *)b->sb.data, b->sb.size, x->now, &seq) != 0 ||
-        zn_cases_received(&cenv, env->h.case_id, env->h.recipient) != 0 || s_audit(b, &en, NULL) != 0 ||
-        zn_store_release(b->store) != 0) {
+        s_audit(b, &en, NULL) != 0 || zn_store_release(b->store) != 0) {
         s_rollback_to(b);
         return zn_err_set(e, ZN_E_STORE, NULL);
     }
@@ -816,7 +816,9 @@ static bool s_own_session(const s_ctx *x)
 
 /* Acknowledgements count on the delivery session that received the items: an item is removed
  * once the connection it was pushed on acknowledges it. ACKs on any other connection (an older,
- * replaced session) are ignored; those items are pushed again on the current session. */
+ * replaced session) are ignored; those items are pushed again on the current session. An
+ * acknowledged envelope on a case makes its recipient a member ("received"), in the same
+ * transaction: what was stopped before it arrived does not. */
 static int s_on_ack(s_ctx *x, const zn_frame *f, zn_err *e)
 {
     zn_broker *b = x->b;
@@ -825,14 +827,18 @@ static int s_on_ack(s_ctx *x, const zn_frame *f, zn_err *e)
         return 0;
     if (s_tx(b, e) != 0)
         return -1;
+    zn_cases_env cenv = s_cases_env(b, x->now);
     for (uint32_t i = 0; i < f->u.ack.n; i++) {
-        uint8_t id[ZN_ID_LEN];
+        uint8_t id[ZN_ID_LEN], case_id[ZN_ID_LEN];
+        int kind = 0;
+        bool on_case = false;
         zn_frame_ack_id(f, i, id);
         int64_t seq = s_free_place(&b->sessions[x->pidx], id);
         if (seq)
             b->sessions[x->pidx].reset = true; /* undone below if the batch does not commit */
-        int n = seq ? zn_store_queue_delete(b->store, x->p->id, seq) : 0;
-        if (n < 0)
+        int n = seq ? zn_store_queue_remove(b->store, x->p->id, seq, &kind, case_id, &on_case) : 0;
+        if (n < 0 || (n > 0 && kind == ZN_ITEM_ENVELOPE && on_case &&
+                      zn_cases_received(&cenv, case_id, x->p->id) != 0))
             return zn_err_set(e, ZN_E_STORE, NULL);
         if (n > 0) { /* recorded in one "ack" entry per partner before the batch commits */
             if (b->acked.n >= S_ITEMS_MAX && s_record_items(b, &b->acked) == 0)
@@ -863,25 +869,35 @@ static void s_on_release(s_ctx *x, const zn_frame *f)
  * its rollback resets every count. */
 static void s_adjust(zn_broker *b, uint32_t idx, int32_t d)
 {
-    b->delta[idx] += d;
     if (b->n_adj == b->cap_adj) {
         size_t cap = b->cap_adj ? 2 * b->cap_adj : 64;
         s_adj *v = realloc(b->adj, cap * sizeof *v);
-        if (!v) {
+        if (!v) { /* not counted either: what is counted can be undone exactly */
             zn_log("out-of-memory: the batch's queue counts cannot be undone one by one; rolling it back");
             b->poisoned = true;
             return;
         }
         b->adj = v, b->cap_adj = cap;
     }
+    b->delta[idx] += d;
     b->adj[b->n_adj++] = (s_adj){idx, d};
 }
 
-/* Undo the queue counts of a request that was rolled back. */
+/* Undo the queue counts of a request (or a clock step) that was rolled back. */
 static void s_adjust_undo(zn_broker *b)
 {
     for (size_t i = 0; i < b->n_adj; i++)
         b->delta[b->adj[i].partner] -= b->adj[i].d;
+    b->n_adj = 0;
+}
+
+/* Move the queue counts of a clock step that committed from the batch's changes to the counts. */
+static void s_adjust_commit(zn_broker *b)
+{
+    for (size_t i = 0; i < b->n_adj; i++) {
+        b->delta[b->adj[i].partner] -= b->adj[i].d;
+        b->queued[b->adj[i].partner] += b->adj[i].d;
+    }
     b->n_adj = 0;
 }
 
@@ -917,6 +933,19 @@ static void s_dequeued(void *ctx, const char *recipient)
             b->pushes[i].stale = true;
 }
 
+/* Whether an item was pushed to the recipient's connected client (its delivery session's
+ * in-flight index) and not yet acknowledged. A session whose connection is gone does not count:
+ * what was pushed on it may never have arrived, and it is pushed again on the next one. */
+static bool s_in_flight(void *ctx, const char *recipient, const uint8_t item_id[ZN_ID_LEN])
+{
+    zn_broker *b = ctx;
+    int idx = s_partner_index(b, recipient);
+    if (idx < 0)
+        return false;
+    const s_session *s = &b->sessions[idx];
+    return s->online && s->index && s_index_find(s, item_id) != UINT32_MAX;
+}
+
 static int s_signals_audit(void *ctx, zn_audit_entry *en)
 {
     return s_audit(ctx, en, NULL);
@@ -926,7 +955,8 @@ static zn_cases_env s_cases_env(zn_broker *b, uint64_t now)
 {
     return (zn_cases_env){.base = {.store = b->store, .conv = b->conv, .now = now, .audit = s_signals_audit,
                                    .notify = s_notify, .ctx = b},
-                          .dequeued = s_dequeued};
+                          .dequeued = s_dequeued,
+                          .in_flight = s_in_flight};
 }
 
 typedef enum { S_MOD_SIGNALS, S_MOD_CASES } s_module;
@@ -980,45 +1010,45 @@ static int s_module_request(s_ctx *x, uint32_t corr, const zn_request *rq, s_mod
     return rc;
 }
 
+/* A step of a clock (signal expiry, the case clock) that did not commit: roll it back and log
+ * `what`; false (nothing more to do now). */
+static bool s_clock_failed(zn_broker *b, const char *what)
+{
+    if (zn_store_in_tx(b->store))
+        s_rollback(b);
+    b->poisoned = false; /* an append that failed here must not fail the next batch */
+    zn_log("%s", what);
+    return false;
+}
+
 /* One step of signal expiry in its own transaction; true when more may be waiting. */
 static bool s_expire(zn_broker *b, uint64_t now)
 {
     zn_signals_env env = s_cases_env(b, now).base;
     int n = -1;
-    if (s_begin(b) != 0 || (n = zn_signals_expire(&env)) < 0 || s_commit(b) != 0) {
-        if (zn_store_in_tx(b->store))
-            s_rollback(b);
-        b->poisoned = false; /* an append that failed here must not fail the next batch */
-        zn_log("signal-expiry-failed");
-        return false;
-    }
+    if (s_begin(b) != 0 || (n = zn_signals_expire(&env)) < 0 || s_commit(b) != 0)
+        return s_clock_failed(b, "signal-expiry-failed");
     if (n > 0)
         zn_log("signals-expired count=%d", n);
     return n >= ZN_SIGNALS_EXPIRE_MAX;
 }
 
-/* One step of the case clock (override expiry and escalation, handover timeouts, retention of
- * closed cases) in its own transaction; true when more may be waiting. Its notices and drops
- * change the queue counts only once it commits. */
+/* One step of the case clock (override expiry and escalation, consent expiry, handover
+ * timeouts, retention of closed cases) in its own transaction; true when more may be waiting.
+ * Its notices and drops change the queue counts once it commits; when it does not, only its own
+ * changes are undone (the same list as a request's). */
 static bool s_cases_tick(zn_broker *b, uint64_t now)
 {
     zn_cases_env env = s_cases_env(b, now);
     int n = -1;
     b->n_adj = 0;
     bool ok = s_begin(b) == 0 && (n = zn_cases_tick(&env)) >= 0 && !b->poisoned && s_commit(b) == 0;
-    for (size_t i = 0; i < b->conv->n_partners; i++) {
-        if (ok)
-            b->queued[i] += b->delta[i];
-        b->delta[i] = 0;
-    }
-    b->n_adj = 0;
-    if (!ok) {
-        if (zn_store_in_tx(b->store))
-            s_rollback(b);
-        b->poisoned = false; /* an append that failed here must not fail the next batch */
-        zn_log("case-clock-failed");
-        return false;
-    }
+    if (ok)
+        s_adjust_commit(b);
+    else
+        s_adjust_undo(b);
+    if (!ok)
+        return s_clock_failed(b, "case-clock-failed");
     if (n > 0)
         zn_log("case-clock handled=%d", n);
     return n >= ZN_CASES_TICK_MAX;
@@ -1577,13 +1607,30 @@ static int s_drop_cb(void *ctx, const char *recipient, const zn_queue_item *it)
     return d->failed;
 }
 
+/* A notice queued during a reload: the queue counts are read anew once the new convenant is in
+ * force, so nothing is counted here. */
+static int s_reload_notify(void *ctx, const char *recipient, const uint8_t *notice, size_t len)
+{
+    zn_broker *b = ctx;
+    uint8_t item_id[ZN_ID_LEN];
+    int64_t seq;
+    randombytes_buf(item_id, sizeof item_id);
+    return zn_store_queue_insert(b->store, recipient, item_id, ZN_ITEM_NOTICE, NULL, NULL, notice, len, zn_now_ms(),
+                                 &seq);
+}
+
 int zn_broker_reload(zn_broker *b, zn_err *e)
 {
     zn_convenant *next = NULL;
     if (s_load_convenant(b->convenant_path, &b->key, b->conv, &next, e) != 0)
         return -1;
     size_t removed = 0;
+    int lapsed = 0;
     s_drop_ctx d = {b, next, 0, 0};
+    /* the handovers offered to partners that leave lapse; their offering partners are told under
+     * the new convenant */
+    zn_cases_env lapse = {.base = {.store = b->store, .conv = next, .now = zn_now_ms(), .audit = s_signals_audit,
+                                   .notify = s_reload_notify, .ctx = b}};
     if (s_begin(b) != 0 || s_pin_convenant(b, next, e) != 0)
         goto fail;
     /* pushes are recorded under the partner table they were made with, before it changes */
@@ -1593,8 +1640,10 @@ int zn_broker_reload(zn_broker *b, zn_err *e)
         if (zn_convenant_partner(next, p->id))
             continue;
         removed++;
-        if (zn_store_queue_take_all(b->store, p->id, s_drop_cb, &d) < 0)
+        int n = 0;
+        if (zn_store_queue_take_all(b->store, p->id, s_drop_cb, &d) < 0 || (n = zn_cases_partner_left(&lapse, p->id)) < 0)
             d.failed = 1;
+        lapsed += n > 0 ? n : 0;
     }
     if (d.failed || zn_audit_sign_head(b->audit, zn_now_ms()) != 0 || s_commit(b) != 0) {
         zn_err_set(e, ZN_E_STORE, "the new convenant could not be recorded; version %llu stays in force",
@@ -1625,8 +1674,8 @@ int zn_broker_reload(zn_broker *b, zn_err *e)
         return zn_err_set(e, ZN_E_INTERNAL, "the new convenant was recorded but could not be put in force");
     }
     zn_convenant_destroy(&old);
-    zn_log("convenant-loaded version=%llu partners=%zu removed=%zu dropped-envelopes=%zu",
-           (unsigned long long)b->conv->version, b->conv->n_partners, removed, d.dropped);
+    zn_log("convenant-loaded version=%llu partners=%zu removed=%zu dropped-envelopes=%zu lapsed-handovers=%d",
+           (unsigned long long)b->conv->version, b->conv->n_partners, removed, d.dropped, lapsed);
     s_push_all(b);
     return 0;
 fail:

@@ -1,5 +1,6 @@
 #include "cases.h"
 
+#include "audit_detail.h"
 #include "zn_case.h"
 #include "zn_frame.h"
 #include "zn_sealed.h"
@@ -20,40 +21,17 @@ _Static_assert(sizeof(((zn_case_view *)0)->handovers) / sizeof(zn_handover_row) 
 
 /* ---- audit entries and notices --------------------------------------------------------------- */
 
-static zn_audit_detail s_u64(const char *key, uint64_t v)
-{
-    return (zn_audit_detail){.key = key, .type = ZN_AUDIT_U64, .u64 = v};
-}
-
-static zn_audit_detail s_str(const char *key, const char *v)
-{
-    return (zn_audit_detail){.key = key, .type = ZN_AUDIT_STR, .p = (const uint8_t *)v, .len = strlen(v)};
-}
-
-static zn_audit_detail s_bin(const char *key, const uint8_t *p, size_t n)
-{
-    return (zn_audit_detail){.key = key, .type = ZN_AUDIT_BIN, .p = p, .len = n};
-}
-
-static zn_audit_detail s_id(const char *key, const uint8_t id[ZN_ID_LEN])
-{
-    return s_bin(key, id, ZN_ID_LEN);
-}
-
 /* An entry on a case: the requesting partner's (its signed request is the evidence) or, with a
  * NULL actor, the broker's own. */
 static int s_entry(const zn_cases_env *env, const zn_cases_actor *a, const char *action, const uint8_t *case_id,
                    const char *counterpart, zn_basis basis, const char *reason, const zn_audit_detail *det,
                    size_t n)
 {
-    zn_audit_entry en = {.actor = a ? a->p->id : NULL, .handler = a ? a->handler : NULL, .action = action,
-                         .case_id = case_id, .counterpart = counterpart, .decision = ZN_AUDIT_ALLOWED,
-                         .reason = reason, .basis = zn_basis_name(basis), .details = n ? det : NULL,
-                         .n_details = n};
-    if (a) {
-        en.evidence_kind = "request";
-        en.evidence = a->req, en.evidence_len = a->req_len, en.evidence_sig = a->sig;
-    }
+    zn_audit_entry en = {.action = action, .case_id = case_id, .counterpart = counterpart,
+                         .decision = ZN_AUDIT_ALLOWED, .reason = reason, .basis = zn_basis_name(basis),
+                         .details = n ? det : NULL, .n_details = n};
+    if (a)
+        zn_entry_request(&en, a->p->id, a->handler, a->req, a->req_len, a->sig);
     return env->base.audit(env->base.ctx, &en);
 }
 
@@ -121,11 +99,9 @@ static zn_override_state s_state_at(const zn_override_row *r, uint64_t now)
     return r->state;
 }
 
-/* The regisseur counts as in the consent's scope; so does every partner it names. */
-static bool s_in_scope(const zn_case *k, const zn_consent *c, const char *who)
+/* The consent's scope names the partner (c NULL: no consent). */
+static bool s_in_scope(const zn_consent *c, const char *who)
 {
-    if (strcmp(k->regisseur, who) == 0)
-        return true;
     for (size_t i = 0; c && i < c->n_scope && i < ZN_CONSENT_SCOPE_MAX; i++)
         if (strcmp(c->scope[i], who) == 0)
             return true;
@@ -163,39 +139,51 @@ static int s_between_cb(void *ctx, const zn_override_row *r)
     return 0;
 }
 
-/* Gather the facts for sender (and recipient, may be NULL) on kase. 0, or -1 on a store failure. */
-static int s_gather(const zn_cases_env *env, const zn_case *kase, const char *sender, const char *recipient,
-                    s_facts *out)
+/* Gather the facts for sender (and recipient, may be NULL) on kase. 0, or -1 on a store failure.
+ * send: the facts of an envelope (SEND, and the purge that judges queued ones again). They
+ * leave out what cannot change that decision: whether a handover is open (it matters only to
+ * offering and closing), and on an anonymous case whose sender is a stored member, consent and
+ * overrides (an anonymous case is shared by its members within the network whatever they say:
+ * the traffic table's "anonymous" row). That keeps anonymous traffic at two look-ups. */
+static int s_gather_for(const zn_cases_env *env, const zn_case *kase, const char *sender, const char *recipient,
+                        bool send, s_facts *out)
 {
     zn_store *st = env->base.store;
     uint64_t now = env->base.now;
     memset(out, 0, sizeof *out);
-    int rc = zn_store_consent_current(st, kase->id, &out->consent);
+    zn_case_facts *f = &out->f;
+    f->sender_regisseur = strcmp(kase->regisseur, sender) == 0;
+    /* a stored member held the case or acknowledged an envelope on it */
+    int rc = zn_store_member_get(st, kase->id, sender, NULL, NULL);
     if (rc < 0)
+        return -1;
+    f->sender_received = rc == 1;
+    f->override = ZN_OVERRIDE_NONE;
+    if (send && !kase->identified && (f->sender_regisseur || f->sender_received))
+        return 0;
+    if ((rc = zn_store_consent_current(st, kase->id, &out->consent)) < 0)
         return -1;
     out->has_consent = rc == 1;
     out->consent.purpose = NULL, out->consent.purpose_len = 0; /* valid only until the next store call */
     const zn_consent *c = out->has_consent ? &out->consent.c : NULL;
-    zn_case_facts *f = &out->f;
     f->consent = c ? c->state : ZN_CONSENT_NONE;
     f->consent_expired = c && c->until_ms != 0 && c->until_ms <= now;
-    f->sender_regisseur = strcmp(kase->regisseur, sender) == 0;
-    f->sender_in_scope = s_in_scope(kase, c, sender);
-    /* a stored member held the case or received an envelope or a handover on it */
-    if ((rc = zn_store_member_get(st, kase->id, sender, NULL, NULL)) < 0)
-        return -1;
-    f->sender_received = rc == 1;
+    f->sender_in_scope = s_in_scope(c, sender);
     s_between mine = {.now = now};
     if (zn_store_overrides_between(st, kase->id, sender, NULL, s_between_cb, &mine) < 0)
         return -1;
     f->sender_overridden = mine.standing;
-    if ((rc = zn_store_handover_open(st, kase->id, NULL)) < 0)
-        return -1;
-    f->handover_open = rc == 1;
-    f->override = ZN_OVERRIDE_NONE;
+    if (!send) {
+        if ((rc = zn_store_handover_open(st, kase->id, NULL)) < 0)
+            return -1;
+        f->handover_open = rc == 1;
+    }
     if (recipient) {
-        f->recipient_regisseur = strcmp(kase->regisseur, recipient) == 0;
-        f->recipient_in_scope = s_in_scope(kase, c, recipient);
+        /* the partner that recorded the consent is covered without naming itself, while it
+         * holds the case: not a partner the case was handed over to since */
+        f->recipient_recorder = c && strcmp(out->consent.partner, recipient) == 0 &&
+                                strcmp(kase->regisseur, recipient) == 0;
+        f->recipient_in_scope = s_in_scope(c, recipient);
         s_between both = {.now = now};
         if (zn_store_overrides_between(st, kase->id, sender, recipient, s_between_cb, &both) < 0)
             return -1;
@@ -207,6 +195,12 @@ static int s_gather(const zn_cases_env *env, const zn_case *kase, const char *se
         }
     }
     return 0;
+}
+
+static int s_gather(const zn_cases_env *env, const zn_case *kase, const char *sender, const char *recipient,
+                    s_facts *out)
+{
+    return s_gather_for(env, kase, sender, recipient, false, out);
 }
 
 /* The policy's answer for one action over gathered facts; d (may be NULL) gets what it relied on. */
@@ -240,14 +234,23 @@ static int s_allowed(const zn_cases_env *env, const zn_cases_actor *a, zn_action
 size_t zn_cases_decision_details(const zn_case_decision *d, zn_audit_detail *det)
 {
     if (d->basis == ZN_BASIS_CONSENT) {
-        det[0] = s_u64("consent", d->consent_seq);
+        det[0] = zn_det_u64("consent", d->consent_seq);
         return 1;
     }
     if (d->basis == ZN_BASIS_OVERRIDE) {
-        det[0] = s_id("override", d->override_id);
+        det[0] = zn_det_id("override", d->override_id);
         return 1;
     }
     return 0;
+}
+
+/* The n details in det and those of decision d (det has room for one more), in key order: how
+ * many. */
+static size_t s_with_basis(zn_audit_detail *det, size_t n, const zn_case_decision *d)
+{
+    n += zn_cases_decision_details(d, &det[n]);
+    zn_det_sort(det, n);
+    return n;
 }
 
 int zn_cases_traffic(const zn_cases_env *env, const zn_partner *sender, const zn_partner *recipient,
@@ -258,7 +261,7 @@ int zn_cases_traffic(const zn_cases_env *env, const zn_partner *sender, const zn
         return zn_err_set(e, ZN_E_USAGE, "%s cannot send to itself on a case; name another partner as recipient",
                           sender->id);
     s_facts sf;
-    if (s_gather(env, kase, sender->id, recipient->id, &sf) != 0)
+    if (s_gather_for(env, kase, sender->id, recipient->id, true, &sf) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
     return s_decide(env, ZN_ACT_SEND, sender, recipient, kase, &sf, d, e);
 }
@@ -269,9 +272,11 @@ int zn_cases_received(const zn_cases_env *env, const uint8_t case_id[ZN_ID_LEN],
 }
 
 /* ---- the purge ---------------------------------------------------------------------------------- *
- * After a change (consent, a rejected or expired override) every envelope still queued on the
- * case is judged again as if it were sent now; one that would be refused is not delivered. The
- * case is judged as open: closing a case does not stop what was accepted before it closed. */
+ * After a change (consent recorded or expired, a rejected or expired override, a handover
+ * accepted) every envelope still queued on the case is judged again as if it were sent now; one
+ * that would be refused is not delivered. The case is judged as open: closing a case does not
+ * stop what was accepted before it closed. An envelope already pushed to the recipient's
+ * connected client and not yet acknowledged was delivered before the change: it is left alone. */
 
 typedef struct {
     int64_t seq;
@@ -318,13 +323,15 @@ static int s_queue_cb(void *ctx, const char *recipient, const zn_queue_item *it)
     return 0;
 }
 
-/* Stop one queued envelope: delete it, record the drop, tell the sender. */
+/* Stop one queued envelope: delete it, record the drop, tell the sender. 1 when it was stopped,
+ * 0 when it was no longer queued, -1 on failure. */
 static int s_drop(const zn_cases_env *env, const zn_case *kase, const s_queued *q, zn_code why)
 {
     int n = zn_store_queue_delete(env->base.store, q->recipient, q->seq);
     if (n <= 0)
         return n;
-    zn_audit_detail det[] = {s_id("item", q->item), s_id("msgid", q->msgid), s_str("sender", q->sender)};
+    zn_audit_detail det[] = {zn_det_id("item", q->item), zn_det_id("msgid", q->msgid),
+                             zn_det_str("sender", q->sender)};
     if (s_entry(env, NULL, "drop", kase->id, q->recipient, ZN_BASIS_NONE, zn_code_name(why), det, S_N(det)) != 0)
         return -1;
     msgpack_sbuffer nb;
@@ -336,7 +343,7 @@ static int s_drop(const zn_cases_env *env, const zn_case *kase, const s_queued *
         return -1;
     if (env->dequeued)
         env->dequeued(env->base.ctx, q->recipient);
-    return 0;
+    return 1;
 }
 
 /* Judge every envelope queued on the case again; returns how many were stopped, or -1. */
@@ -358,20 +365,25 @@ static int s_purge(const zn_cases_env *env, const zn_case *kase_now)
         const zn_partner *r = zn_convenant_partner(env->base.conv, it->recipient);
         if (!s || !r)
             continue; /* a reload deals with partners that left */
+        if (env->in_flight && env->in_flight(env->base.ctx, it->recipient, it->item))
+            continue; /* delivered before the change */
         if (!last || strcmp(last->sender, it->sender) != 0 || strcmp(last->recipient, it->recipient) != 0) {
             s_facts sf;
             zn_err e;
-            if (s_gather(env, &kase, it->sender, it->recipient, &sf) != 0) {
+            if (s_gather_for(env, &kase, it->sender, it->recipient, true, &sf) != 0) {
                 dropped = -1;
                 break;
             }
             code = s_decide(env, ZN_ACT_SEND, s, r, &kase, &sf, NULL, &e) == 0 ? ZN_E_OK : e.code;
             last = it;
         }
+        int n = 0;
         if (code == ZN_E_STORE || code == ZN_E_INTERNAL)
             dropped = -1;
-        else if (code != ZN_E_OK)
-            dropped = s_drop(env, &kase, it, code) != 0 ? -1 : dropped + 1;
+        else if (code != ZN_E_OK && (n = s_drop(env, &kase, it, code)) < 0)
+            dropped = -1;
+        else
+            dropped += n; /* only what was still queued counts */
     }
     free(q.v);
     return dropped;
@@ -379,19 +391,60 @@ static int s_purge(const zn_cases_env *env, const zn_case *kase_now)
 
 /* ---- reading what the store holds --------------------------------------------------------------- */
 
-static int s_case(const zn_cases_env *env, const zn_cases_actor *a, const uint8_t id[ZN_ID_LEN], zn_case *k,
-                  zn_err *e)
+/* Tell the caller which case the request is about (zn_cases_actor.case_id). */
+static void s_about(const zn_cases_actor *a, const uint8_t id[ZN_ID_LEN])
 {
     if (a->case_id && a->case_known) {
         memcpy(a->case_id, id, ZN_ID_LEN);
         *a->case_known = true;
     }
+}
+
+static int s_case(const zn_cases_env *env, const zn_cases_actor *a, const uint8_t id[ZN_ID_LEN], zn_case *k,
+                  zn_err *e)
+{
+    s_about(a, id);
     int rc = zn_store_case_get(env->base.store, id, k);
     if (rc < 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
     if (rc == 0)
         return zn_err_set(e, ZN_E_UNKNOWN_CASE, NULL);
     return 0;
+}
+
+/* The case of an override or a handover (`unknown` names which): one whose case was deleted is
+ * unknown itself, as there is nothing left to decide. */
+static int s_case_of(const zn_cases_env *env, const zn_cases_actor *a, const uint8_t id[ZN_ID_LEN], zn_case *k,
+                     zn_code unknown, zn_err *e)
+{
+    if (s_case(env, a, id, k, e) == 0)
+        return 0;
+    if (e && e->code == ZN_E_UNKNOWN_CASE)
+        zn_err_set(e, unknown, NULL);
+    return -1;
+}
+
+/* A new override or handover (`what`): `got` is what reading its id answered, 0 when none has it. */
+static int s_new_id(int got, const char *what, zn_err *e)
+{
+    if (got == 0)
+        return 0;
+    if (got < 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    return zn_err_set(e, ZN_E_DUPLICATE_ID, "a %s with this id exists already; make a new request", what);
+}
+
+/* A person's pseudonym (the related ones share its epoch: zn_case.c) made with the convenant's
+ * network key epoch; convenant-outdated otherwise, as for signals. */
+static int s_epoch(const zn_cases_env *env, const uint8_t person[ZN_PSN_LEN], zn_err *e)
+{
+    uint64_t epoch = env->base.conv->netkey_epoch;
+    if (person[0] == epoch)
+        return 0;
+    return zn_err_set(e, ZN_E_CONVENANT_OLD,
+                      "the pseudonyms were made with network key epoch %u, the convenant uses epoch %llu; "
+                      "get the current convenant",
+                      person[0], (unsigned long long)epoch);
 }
 
 static const zn_partner *s_partner(const zn_cases_env *env, const char *id, zn_err *e)
@@ -448,18 +501,31 @@ static void s_result_id(msgpack_sbuffer *result, const uint8_t id[ZN_ID_LEN])
     zn_body_id_enc(result, id);
 }
 
+/* Start a result [id bin16, second] in result: the caller packs the second through pk. */
+static void s_result_pair(msgpack_packer *pk, msgpack_sbuffer *result, const uint8_t id[ZN_ID_LEN])
+{
+    msgpack_packer_init(pk, result, msgpack_sbuffer_write);
+    msgpack_pack_array(pk, 2);
+    zn_pack_bin(pk, id, ZN_ID_LEN);
+}
+
+/* [id bin16, v u64] */
+static void s_result_id_u64(msgpack_sbuffer *result, const uint8_t id[ZN_ID_LEN], uint64_t v)
+{
+    msgpack_packer pk;
+    s_result_pair(&pk, result, id);
+    msgpack_pack_uint64(&pk, v);
+}
+
 static int s_case_new(const zn_cases_env *env, const zn_cases_actor *a, const msgpack_object *body,
                       msgpack_sbuffer *result, zn_err *e)
 {
     zn_case_new_body in;
     if (zn_body_case_new_dec(body, &in, e) != 0)
         return -1;
-    if (a->case_id && a->case_known) {
-        memcpy(a->case_id, in.id, ZN_ID_LEN);
-        *a->case_known = true;
-    }
+    s_about(a, in.id);
     zn_policy_query q = {.action = ZN_ACT_CASE_NEW, .actor = a->p, .network = in.network};
-    if (zn_policy_check(env->base.conv, &q, e) != ZN_E_OK)
+    if (zn_policy_check(env->base.conv, &q, e) != ZN_E_OK || (in.identified && s_epoch(env, in.person, e) != 0))
         return -1;
     zn_case k = {.created_ms = env->base.now, .identified = in.identified};
     memcpy(k.id, in.id, ZN_ID_LEN);
@@ -475,11 +541,11 @@ static int s_case_new(const zn_cases_env *env, const zn_cases_actor *a, const ms
         return zn_err_set(e, rc == 1 ? ZN_E_CASE_EXISTS : ZN_E_STORE, NULL);
     zn_audit_detail det[3];
     size_t n = 0;
-    det[n++] = s_str("network", k.network);
+    det[n++] = zn_det_str("network", k.network);
     if (k.identified && k.n_related)
-        det[n++] = s_bin("related", &k.related[0][0], (size_t)k.n_related * ZN_PSN_LEN);
+        det[n++] = zn_det_bin("related", &k.related[0][0], (size_t)k.n_related * ZN_PSN_LEN);
     if (k.identified)
-        det[n++] = s_bin("subject", k.person, ZN_PSN_LEN);
+        det[n++] = zn_det_bin("subject", k.person, ZN_PSN_LEN);
     if (zn_store_member_add(env->base.store, k.id, a->p->id, "regisseur", env->base.now) < 0 ||
         s_entry(env, a, "case-new", k.id, NULL, ZN_BASIS_NONE, NULL, det, n) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
@@ -540,13 +606,13 @@ static void s_add_member(zn_case_view *v, const char *partner, const char *how, 
 }
 
 /* Stored members; the view says who holds the case now: its regisseur is "regisseur" whatever
- * made it a member, and a partner that held it before "handed-over". */
+ * made it a member, and a partner that held it before (it created the case, or took it over by
+ * a handover) "handed-over". */
 static int s_member_cb(void *ctx, const zn_member_row *m)
 {
     s_view_ctx *x = ctx;
-    const char *how = strcmp(m->partner, x->v->regisseur) == 0 ? "regisseur"
-                      : strcmp(m->how, "regisseur") == 0       ? "handed-over"
-                                                               : m->how;
+    bool held = strcmp(m->how, "regisseur") == 0 || strcmp(m->how, "handover") == 0;
+    const char *how = strcmp(m->partner, x->v->regisseur) == 0 ? "regisseur" : held ? "handed-over" : m->how;
     s_add_member(x->v, m->partner, how, m->since_ms);
     return x->v->n_members >= ZN_CASE_PAGE;
 }
@@ -584,8 +650,11 @@ static int s_case_show(const zn_cases_env *env, const zn_cases_actor *a, const m
     uint64_t now = env->base.now;
     s_view_ctx x = {.v = calloc(1, sizeof *x.v), .now = now};
     int rc = -1;
-    if (!x.v)
+    zn_code fail = ZN_E_STORE;
+    if (!x.v) {
+        fail = ZN_E_INTERNAL;
         goto out;
+    }
     zn_case_view *v = x.v;
     memcpy(v->id, k.id, ZN_ID_LEN);
     snprintf(v->network, sizeof v->network, "%s", k.network);
@@ -618,7 +687,11 @@ static int s_case_show(const zn_cases_env *env, const zn_cases_actor *a, const m
         v->handovers[0].reason_len = v->handovers[0].reason ? h.reason_len : 0;
         v->n_handovers = 1;
     }
-    if (x.keep.failed || s_entry(env, a, "case-show", k.id, NULL, ZN_BASIS_NONE, NULL, NULL, 0) != 0)
+    if (x.keep.failed) { /* a sealed text could not be copied */
+        fail = ZN_E_INTERNAL;
+        goto out;
+    }
+    if (s_entry(env, a, "case-show", k.id, NULL, ZN_BASIS_NONE, NULL, NULL, 0) != 0)
         goto out;
     msgpack_packer pk;
     msgpack_packer_init(&pk, result, msgpack_sbuffer_write);
@@ -627,7 +700,10 @@ static int s_case_show(const zn_cases_env *env, const zn_cases_actor *a, const m
 out:
     s_keep_free(&x.keep);
     free(x.v);
-    return rc == 0 ? 0 : zn_err_set(e, ZN_E_STORE, NULL);
+    if (rc == 0)
+        return 0;
+    return fail == ZN_E_INTERNAL ? zn_err_set(e, ZN_E_INTERNAL, "out of memory while reading the case")
+                                 : zn_err_set(e, ZN_E_STORE, NULL);
 }
 
 static int s_case_close(const zn_cases_env *env, const zn_cases_actor *a, const msgpack_object *body,
@@ -640,15 +716,11 @@ static int s_case_close(const zn_cases_env *env, const zn_cases_actor *a, const 
         s_allowed(env, a, ZN_ACT_CASE_CLOSE, NULL, &k, &sf, e) != 0)
         return -1;
     uint64_t closed = env->base.now;
-    zn_audit_detail det[] = {s_u64("closed", closed)};
+    zn_audit_detail det[] = {zn_det_u64("closed", closed)};
     if (zn_store_case_close(env->base.store, k.id, closed) < 0 ||
         s_entry(env, a, "case-close", k.id, NULL, ZN_BASIS_NONE, NULL, det, S_N(det)) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, result, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 2);
-    zn_pack_bin(&pk, k.id, ZN_ID_LEN);
-    msgpack_pack_uint64(&pk, closed);
+    s_result_id_u64(result, k.id, closed);
     return 0;
 }
 
@@ -659,7 +731,7 @@ static int s_case_link(const zn_cases_env *env, const zn_cases_actor *a, const m
     zn_case k;
     s_facts sf;
     if (zn_body_case_link_dec(body, &in, e) != 0 || s_case(env, a, in.case_id, &k, e) != 0 ||
-        s_allowed(env, a, ZN_ACT_CASE_LINK, NULL, &k, &sf, e) != 0)
+        s_allowed(env, a, ZN_ACT_CASE_LINK, NULL, &k, &sf, e) != 0 || s_epoch(env, in.person, e) != 0)
         return -1;
     if (zn_store_case_link(env->base.store, k.id, in.person, (const uint8_t(*)[ZN_PSN_LEN])in.related,
                            in.n_related) < 0)
@@ -681,18 +753,16 @@ static int s_case_link(const zn_cases_env *env, const zn_cases_actor *a, const m
     s_join(list, sizeof list, (const char(*)[ZN_IDENT_MAX])told, n_told);
     zn_audit_detail det[4];
     size_t n = 0;
-    det[n++] = s_u64("consent", sf.consent.seq);
+    det[n++] = zn_det_u64("consent", sf.consent.seq);
     if (in.n_related)
-        det[n++] = s_bin("related", &in.related[0][0], (size_t)in.n_related * ZN_PSN_LEN);
-    det[n++] = s_bin("subject", in.person, ZN_PSN_LEN);
+        det[n++] = zn_det_bin("related", &in.related[0][0], (size_t)in.n_related * ZN_PSN_LEN);
+    det[n++] = zn_det_bin("subject", in.person, ZN_PSN_LEN);
     if (n_told)
-        det[n++] = s_str("told", list);
+        det[n++] = zn_det_str("told", list);
     if (s_entry(env, a, "case-link", k.id, NULL, ZN_BASIS_CONSENT, NULL, det, n) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, result, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 2);
-    zn_pack_bin(&pk, k.id, ZN_ID_LEN);
+    s_result_pair(&pk, result, k.id);
     msgpack_pack_array(&pk, (uint32_t)n_told);
     for (size_t i = 0; i < n_told; i++)
         zn_pack_str(&pk, told[i]);
@@ -731,6 +801,7 @@ static int s_consent_set(const zn_cases_env *env, const zn_cases_actor *a, const
         goto out;
     row.at_ms = env->base.now;
     snprintf(row.handler, sizeof row.handler, "%s", a->handler);
+    snprintf(row.partner, sizeof row.partner, "%s", a->p->id); /* the regisseur: covered while it holds the case */
     row.purpose = pb.size ? (const uint8_t *)pb.data : NULL;
     row.purpose_len = pb.size;
     uint64_t seq = 0;
@@ -745,23 +816,19 @@ static int s_consent_set(const zn_cases_env *env, const zn_cases_actor *a, const
     zn_audit_detail det[6];
     size_t n = 0;
     if (*band)
-        det[n++] = s_str("age_band", band);
+        det[n++] = zn_det_str("age_band", band);
     if (*given)
-        det[n++] = s_str("given_by", given);
+        det[n++] = zn_det_str("given_by", given);
     if (*scope)
-        det[n++] = s_str("scope", scope);
-    det[n++] = s_u64("seq", seq);
-    det[n++] = s_str("state", zn_consent_state_name(row.c.state));
-    det[n++] = s_u64("until", row.c.until_ms);
+        det[n++] = zn_det_str("scope", scope);
+    det[n++] = zn_det_u64("seq", seq);
+    det[n++] = zn_det_str("state", zn_consent_state_name(row.c.state));
+    det[n++] = zn_det_u64("until", row.c.until_ms);
     if (s_entry(env, a, "consent-set", k.id, NULL, ZN_BASIS_NONE, NULL, det, n) != 0 || s_purge(env, &k) < 0) {
         zn_err_set(e, ZN_E_STORE, NULL);
         goto out;
     }
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, result, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 2);
-    zn_pack_bin(&pk, k.id, ZN_ID_LEN);
-    msgpack_pack_uint64(&pk, seq);
+    s_result_id_u64(result, k.id, seq);
     rc = 0;
 out:
     msgpack_sbuffer_destroy(&pb);
@@ -781,14 +848,21 @@ static void s_rows_init(s_rows *r)
     r->n = 0;
 }
 
+/* The packer for one more row (counted), or NULL when the page is full. */
+static msgpack_packer *s_rows_next(s_rows *r)
+{
+    if (r->n >= ZN_CASE_PAGE)
+        return NULL;
+    r->n++;
+    return &r->pk;
+}
+
 static int s_consent_row_cb(void *ctx, const zn_consent_row *r)
 {
-    s_rows *x = ctx;
-    if (x->n >= ZN_CASE_PAGE)
-        return 1;
-    zn_pack_consent_row(&x->pk, r);
-    x->n++;
-    return 0;
+    msgpack_packer *pk = s_rows_next(ctx);
+    if (pk)
+        zn_pack_consent_row(pk, r);
+    return pk == NULL;
 }
 
 static int s_consent_show(const zn_cases_env *env, const zn_cases_actor *a, const msgpack_object *body,
@@ -811,9 +885,7 @@ static int s_consent_show(const zn_cases_env *env, const zn_cases_actor *a, cons
         goto out;
     }
     msgpack_packer pk;
-    msgpack_packer_init(&pk, result, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 2);
-    zn_pack_bin(&pk, k.id, ZN_ID_LEN);
+    s_result_pair(&pk, result, k.id);
     msgpack_pack_array(&pk, x.n);
     msgpack_sbuffer_write(result, x.rows.data, x.rows.size);
     rc = 0;
@@ -836,10 +908,8 @@ static int s_override_new(const zn_cases_env *env, const zn_cases_actor *a, cons
     if (zn_body_override_new_dec(body, &in, &just, e) != 0 || s_case(env, a, in.case_id, &k, e) != 0 ||
         !(to = s_partner(env, in.to, e)) || s_allowed(env, a, ZN_ACT_OVERRIDE_NEW, to, &k, &sf, e) != 0)
         return -1;
-    int got = zn_store_override_get(env->base.store, in.id, &r);
-    if (got != 0)
-        return zn_err_set(e, got < 0 ? ZN_E_STORE : ZN_E_DUPLICATE_ID,
-                          got < 0 ? NULL : "a safety override with this id exists already; make a new request");
+    if (s_new_id(zn_store_override_get(env->base.store, in.id, &r), "safety override", e) != 0)
+        return -1;
     msgpack_sbuffer jb;
     msgpack_sbuffer_init(&jb);
     int rc = -1;
@@ -862,8 +932,8 @@ static int s_override_new(const zn_cases_env *env, const zn_cases_actor *a, cons
     r.state = ZN_OVERRIDE_PENDING;
     r.justification = (const uint8_t *)jb.data;
     r.justification_len = jb.size;
-    zn_audit_detail det[] = {s_u64("expires", r.expires_ms), s_id("override", r.id),
-                             s_u64("review_by", r.review_by_ms), s_u64("step", r.step)};
+    zn_audit_detail det[] = {zn_det_u64("expires", r.expires_ms), zn_det_id("override", r.id),
+                             zn_det_u64("review_by", r.review_by_ms), zn_det_u64("step", r.step)};
     const zn_notice_field f[] = {
         ZN_NF_ID("override", r.id),  ZN_NF_ID("case", r.case_id),     ZN_NF_S("network", r.network),
         ZN_NF_S("from", r.from),     ZN_NF_S("handler", r.handler),   ZN_NF_S("to", r.to),
@@ -895,13 +965,13 @@ typedef struct {
 static int s_override_row_cb(void *ctx, const zn_override_row *r)
 {
     s_override_rows *x = ctx;
-    if (x->rows.n >= ZN_CASE_PAGE)
-        return 1;
-    zn_override_row o = *r;
-    o.state = s_state_at(r, x->now);
-    zn_pack_override_row(&x->rows.pk, &o);
-    x->rows.n++;
-    return 0;
+    msgpack_packer *pk = s_rows_next(&x->rows);
+    if (pk) {
+        zn_override_row o = *r;
+        o.state = s_state_at(r, x->now);
+        zn_pack_override_row(pk, &o);
+    }
+    return pk == NULL;
 }
 
 /* Two-element list results: [total u64, [row ...]]. */
@@ -938,7 +1008,7 @@ static int s_override_list(const zn_cases_env *env, const zn_cases_actor *a, con
     s_override_rows x = {.now = env->base.now};
     s_rows_init(&x.rows);
     int rc = -1;
-    zn_audit_detail det[] = {s_u64("offset", offset)};
+    zn_audit_detail det[] = {zn_det_u64("offset", offset)};
     if (zn_store_override_list(env->base.store, (const char(*)[ZN_IDENT_MAX])nets, n_nets, from, !all,
                                env->base.now, offset, ZN_CASE_PAGE, &total, s_override_row_cb, &x) < 0 ||
         s_entry(env, a, "override-list", NULL, NULL, ZN_BASIS_NONE, NULL, det, S_N(det)) != 0) {
@@ -968,11 +1038,8 @@ static int s_override_review(const zn_cases_env *env, const zn_cases_actor *a, c
         return zn_err_set(e, ZN_E_STORE, NULL);
     if (got == 0)
         return zn_err_set(e, ZN_E_UNKNOWN_OVERRIDE, NULL);
-    if (s_case(env, a, r.case_id, &k, e) != 0) {
-        if (e && e->code == ZN_E_UNKNOWN_CASE) /* its case was deleted: nothing left to review */
-            zn_err_set(e, ZN_E_UNKNOWN_OVERRIDE, NULL);
+    if (s_case_of(env, a, r.case_id, &k, ZN_E_UNKNOWN_OVERRIDE, e) != 0)
         return -1;
-    }
     /* the row's sealed fields point into the store's buffer: read again after the checks */
     if (s_allowed(env, a, ZN_ACT_OVERRIDE_REVIEW, NULL, &k, &sf, e) != 0)
         return -1;
@@ -1003,9 +1070,9 @@ static int s_override_review(const zn_cases_env *env, const zn_cases_actor *a, c
     zn_audit_detail det[3];
     size_t n = 0;
     if (late)
-        det[n++] = s_u64("late", 1);
-    det[n++] = s_id("override", r.id);
-    det[n++] = s_str("state", state);
+        det[n++] = zn_det_u64("late", 1);
+    det[n++] = zn_det_id("override", r.id);
+    det[n++] = zn_det_str("state", state);
     const zn_notice_field f[] = {ZN_NF_ID("override", r.id), ZN_NF_ID("case", r.case_id), ZN_NF_S("to", r.to),
                                  ZN_NF_S("state", state), ZN_NF_S("by", a->p->id)};
     if (zn_store_override_put(env->base.store, &r) != 0 ||
@@ -1015,9 +1082,7 @@ static int s_override_review(const zn_cases_env *env, const zn_cases_actor *a, c
         goto out;
     }
     msgpack_packer pk;
-    msgpack_packer_init(&pk, result, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 2);
-    zn_pack_bin(&pk, r.id, ZN_ID_LEN);
+    s_result_pair(&pk, result, r.id);
     zn_pack_str(&pk, state);
     rc = 0;
 out:
@@ -1050,9 +1115,8 @@ static int s_handover_offer(const zn_cases_env *env, const zn_cases_actor *a, co
         return zn_err_set(e, ZN_E_STORE, NULL);
     if (got == 0)
         return zn_err_set(e, ZN_E_UNKNOWN_MESSAGE, NULL);
-    if ((got = zn_store_handover_get(st, in.id, &h)) != 0)
-        return zn_err_set(e, got < 0 ? ZN_E_STORE : ZN_E_DUPLICATE_ID,
-                          got < 0 ? NULL : "a handover with this id exists already; make a new request");
+    if (s_new_id(zn_store_handover_get(st, in.id, &h), "handover", e) != 0)
+        return -1;
     uint64_t now = env->base.now;
     memset(&h, 0, sizeof h);
     memcpy(h.id, in.id, ZN_ID_LEN);
@@ -1064,29 +1128,18 @@ static int s_handover_offer(const zn_cases_env *env, const zn_cases_actor *a, co
     h.offered_ms = now;
     h.timeout_ms = now + env->base.conv->policy.handover_timeout_h * S_HOUR_MS;
     h.state = ZN_HANDOVER_OPEN;
-    zn_audit_detail det[5];
-    size_t n = 0;
-    zn_audit_detail basis_det;
-    size_t nb = zn_cases_decision_details(&d, &basis_det);
-    if (nb && strcmp(basis_det.key, "handover") < 0)
-        det[n++] = basis_det; /* "consent" */
-    det[n++] = s_id("handover", h.id);
-    det[n++] = s_id("msgid", h.msgid);
-    if (nb && strcmp(basis_det.key, "handover") > 0)
-        det[n++] = basis_det; /* "override" */
-    det[n++] = s_u64("timeout", h.timeout_ms);
+    zn_audit_detail det[4] = {zn_det_id("handover", h.id), zn_det_id("msgid", h.msgid),
+                              zn_det_u64("timeout", h.timeout_ms)};
+    size_t n = s_with_basis(det, 3, &d);
     const zn_notice_field f[] = {ZN_NF_ID("handover", h.id), ZN_NF_ID("case", h.case_id), ZN_NF_S("from", h.from),
                                  ZN_NF_S("handler", h.handler), ZN_NF_ID("msgid", h.msgid),
                                  ZN_NF_U("timeout", h.timeout_ms)};
-    if (zn_store_handover_put(st, &h) != 0 || zn_store_member_add(st, k.id, to->id, "handover", now) < 0 ||
+    /* the recipient becomes a member when it acknowledges the dossier, or accepts */
+    if (zn_store_handover_put(st, &h) != 0 ||
         s_entry(env, a, "handover-offer", k.id, to->id, d.basis, NULL, det, n) != 0 ||
         s_tell(env, to->id, "handover-offer", f, S_N(f)) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, result, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 2);
-    zn_pack_bin(&pk, h.id, ZN_ID_LEN);
-    msgpack_pack_uint64(&pk, h.timeout_ms);
+    s_result_id_u64(result, h.id, h.timeout_ms);
     return 0;
 }
 
@@ -1101,8 +1154,8 @@ static int s_offered(const zn_cases_env *env, const zn_cases_actor *a, const uin
     if (got == 0 || strcmp(h->to, a->p->id) != 0)
         return zn_err_set(e, ZN_E_UNKNOWN_HANDOVER, NULL);
     h->reason = NULL, h->reason_len = 0;
-    if (s_case(env, a, h->case_id, k, e) != 0)
-        return e && e->code == ZN_E_UNKNOWN_CASE ? zn_err_set(e, ZN_E_UNKNOWN_HANDOVER, NULL) : -1;
+    if (s_case_of(env, a, h->case_id, k, ZN_E_UNKNOWN_HANDOVER, e) != 0)
+        return -1;
     if (h->state != ZN_HANDOVER_OPEN)
         return zn_err_set(e, ZN_E_DECIDED, "the handover was %s already", zn_handover_state_name(h->state));
     return 0;
@@ -1126,26 +1179,23 @@ static int s_handover_accept(const zn_cases_env *env, const zn_cases_actor *a, c
         return -1;
     h.state = ZN_HANDOVER_ACCEPTED;
     h.decided_ms = env->base.now;
-    zn_audit_detail det[2];
-    size_t n = 0;
-    zn_audit_detail basis_det;
-    size_t nb = zn_cases_decision_details(&d, &basis_det);
-    if (nb && strcmp(basis_det.key, "handover") < 0)
-        det[n++] = basis_det;
-    det[n++] = s_id("handover", h.id);
-    if (nb && strcmp(basis_det.key, "handover") > 0)
-        det[n++] = basis_det;
+    zn_audit_detail det[2] = {zn_det_id("handover", h.id)};
+    size_t n = s_with_basis(det, 1, &d);
     const zn_notice_field f[] = {ZN_NF_ID("handover", h.id), ZN_NF_ID("case", h.case_id), ZN_NF_S("to", h.to),
                                  ZN_NF_S("handler", a->handler)};
-    if (zn_store_handover_put(env->base.store, &h) != 0 ||
-        zn_store_case_set_regisseur(env->base.store, k.id, a->p->id) < 0 ||
+    zn_store *st = env->base.store;
+    if (zn_store_handover_put(st, &h) != 0 || zn_store_case_set_regisseur(st, k.id, a->p->id) < 0 ||
+        zn_store_member_add(st, k.id, a->p->id, "handover", h.decided_ms) < 0 ||
         s_entry(env, a, "handover-accept", k.id, h.from, d.basis, NULL, det, n) != 0 ||
         s_tell(env, h.from, "handover-accepted", f, S_N(f)) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
+    /* who the consent covers changed with the holder (the partner that recorded it no longer
+     * holds the case): judge what is queued again */
+    snprintf(k.regisseur, sizeof k.regisseur, "%s", a->p->id);
+    if (s_purge(env, &k) < 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, result, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 2);
-    zn_pack_bin(&pk, h.id, ZN_ID_LEN);
+    s_result_pair(&pk, result, h.id);
     zn_pack_bin(&pk, k.id, ZN_ID_LEN);
     return 0;
 }
@@ -1170,7 +1220,7 @@ static int s_handover_decline(const zn_cases_env *env, const zn_cases_actor *a, 
     h.decided_ms = env->base.now;
     h.reason = (const uint8_t *)rb.data;
     h.reason_len = rb.size;
-    zn_audit_detail det[] = {s_id("handover", h.id)};
+    zn_audit_detail det[] = {zn_det_id("handover", h.id)};
     const zn_notice_field f[] = {ZN_NF_ID("handover", h.id), ZN_NF_ID("case", h.case_id), ZN_NF_S("to", h.to),
                                  ZN_NF_S("handler", a->handler)};
     if (zn_store_handover_put(env->base.store, &h) != 0 ||
@@ -1186,14 +1236,70 @@ out:
     return rc;
 }
 
+/* End an open handover as withdrawn: by the actor's request, or (a NULL actor) by the broker
+ * because its recipient left the convenant. The handover's reason is not kept (an open one has
+ * none). */
+static int s_withdraw(const zn_cases_env *env, const zn_cases_actor *a, zn_handover_row *h)
+{
+    h->state = ZN_HANDOVER_WITHDRAWN;
+    h->decided_ms = env->base.now;
+    h->reason = NULL, h->reason_len = 0;
+    zn_audit_detail det[] = {zn_det_id("handover", h->id)};
+    if (zn_store_handover_put(env->base.store, h) != 0 ||
+        s_entry(env, a, "handover-withdraw", h->case_id, h->to, ZN_BASIS_NONE,
+                a ? NULL : zn_code_name(ZN_E_NOT_IN_CONVENANT), det, S_N(det)) != 0)
+        return -1;
+    if (a) {
+        const zn_notice_field f[] = {ZN_NF_ID("handover", h->id), ZN_NF_ID("case", h->case_id),
+                                     ZN_NF_S("by", a->p->id)};
+        return s_tell(env, h->to, "handover-withdrawn", f, S_N(f));
+    }
+    const zn_notice_field f[] = {ZN_NF_ID("handover", h->id), ZN_NF_ID("case", h->case_id), ZN_NF_S("to", h->to),
+                                 ZN_NF_S("reason", zn_code_name(ZN_E_NOT_IN_CONVENANT))};
+    return s_tell(env, h->from, "handover-withdrawn", f, S_N(f));
+}
+
+static int s_handover_withdraw(const zn_cases_env *env, const zn_cases_actor *a, const msgpack_object *body,
+                               msgpack_sbuffer *result, zn_err *e)
+{
+    uint8_t id[ZN_ID_LEN];
+    zn_handover_row h;
+    zn_case k;
+    s_facts sf;
+    zn_store *st = env->base.store;
+    if (zn_body_id_dec(body, id, e) != 0)
+        return -1;
+    int got = zn_store_handover_get(st, id, &h);
+    if (got < 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    h.reason = NULL, h.reason_len = 0;
+    int kc = got == 1 ? zn_store_case_get(st, h.case_id, &k) : 0;
+    if (kc < 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    /* its two partners and the coordinators of the case's network know of it; anyone else
+     * learns nothing, as for an id that does not exist */
+    bool knows = kc == 1 && (strcmp(h.from, a->p->id) == 0 || strcmp(h.to, a->p->id) == 0 ||
+                             zn_partner_has_role(a->p, zn_convenant_network(env->base.conv, k.network),
+                                                 ZN_ROLE_COORDINATOR));
+    if (!knows)
+        return zn_err_set(e, ZN_E_UNKNOWN_HANDOVER, NULL);
+    s_about(a, k.id);
+    if (h.state != ZN_HANDOVER_OPEN)
+        return zn_err_set(e, ZN_E_DECIDED, "the handover was %s already", zn_handover_state_name(h.state));
+    if (s_allowed(env, a, ZN_ACT_HANDOVER_WITHDRAW, zn_convenant_partner(env->base.conv, h.from), &k, &sf, e) != 0)
+        return -1;
+    if (s_withdraw(env, a, &h) != 0)
+        return zn_err_set(e, ZN_E_STORE, NULL);
+    s_result_id(result, h.id);
+    return 0;
+}
+
 static int s_handover_row_cb(void *ctx, const zn_handover_row *r)
 {
-    s_rows *x = ctx;
-    if (x->n >= ZN_CASE_PAGE)
-        return 1;
-    zn_pack_handover_row(&x->pk, r);
-    x->n++;
-    return 0;
+    msgpack_packer *pk = s_rows_next(ctx);
+    if (pk)
+        zn_pack_handover_row(pk, r);
+    return pk == NULL;
 }
 
 static int s_handover_list(const zn_cases_env *env, const zn_cases_actor *a, const msgpack_object *body,
@@ -1205,7 +1311,7 @@ static int s_handover_list(const zn_cases_env *env, const zn_cases_actor *a, con
     s_rows x;
     s_rows_init(&x);
     int rc = -1;
-    zn_audit_detail det[] = {s_u64("offset", offset)};
+    zn_audit_detail det[] = {zn_det_u64("offset", offset)};
     if (zn_store_handover_list(env->base.store, a->p->id, offset, ZN_CASE_PAGE, &total, s_handover_row_cb, &x) < 0 ||
         s_entry(env, a, "handover-list", NULL, NULL, ZN_BASIS_NONE, NULL, det, S_N(det)) != 0) {
         zn_err_set(e, ZN_E_STORE, NULL);
@@ -1239,6 +1345,7 @@ static const struct {
     {"handover-offer", s_handover_offer},
     {"handover-accept", s_handover_accept},
     {"handover-decline", s_handover_decline},
+    {"handover-withdraw", s_handover_withdraw},
     {"handover-list", s_handover_list},
 };
 
@@ -1266,7 +1373,8 @@ int zn_cases_request(const zn_cases_env *env, const zn_cases_actor *a, const cha
 /* An override whose time came, as the walk rewrote it (sealed fields are not kept). */
 typedef struct {
     zn_override_row r;
-    bool expired; /* else escalated */
+    bool escalated; /* escalated in this step: pending, never escalated, past its review time */
+    bool expired;   /* expired in this step (after its escalation, when both are due) */
 } s_due_override;
 
 typedef struct {
@@ -1284,12 +1392,15 @@ static int s_override_due_cb(void *ctx, const zn_override_row *r)
     uint64_t now = x->env->base.now;
     zn_override_row w = *r;
     bool expired = s_state_at(r, now) == ZN_OVERRIDE_EXPIRED;
+    /* an override nobody reviewed is escalated, also when its end came too (the broker was
+     * down, or the clock jumped): the auditors learn of it before it expires */
+    bool escalated = r->state == ZN_OVERRIDE_PENDING && !r->escalated && r->review_by_ms <= now;
+    if (!expired && !escalated)
+        return 0;
     if (expired)
         w.state = ZN_OVERRIDE_EXPIRED;
-    else if (r->state == ZN_OVERRIDE_PENDING && !r->escalated && r->review_by_ms <= now)
+    if (escalated)
         w.escalated = true;
-    else
-        return 0;
     if (zn_store_override_put(x->env->base.store, &w) != 0) {
         x->failed = true;
         return 1;
@@ -1297,26 +1408,14 @@ static int s_override_due_cb(void *ctx, const zn_override_row *r)
     s_due_override *o = &x->v[x->n++];
     o->r = w;
     o->r.justification = NULL, o->r.justification_len = 0, o->r.note = NULL, o->r.note_len = 0;
+    o->escalated = escalated;
     o->expired = expired;
     return 0;
 }
 
-static int s_tick_override(const zn_cases_env *env, const s_due_override *o)
+static int s_tick_escalate(const zn_cases_env *env, const zn_override_row *r)
 {
-    const zn_override_row *r = &o->r;
-    if (o->expired) {
-        zn_audit_detail det[] = {s_str("author", r->from), s_id("override", r->id)};
-        const zn_notice_field f[] = {ZN_NF_ID("override", r->id), ZN_NF_ID("case", r->case_id), ZN_NF_S("to", r->to)};
-        zn_case k;
-        int got = zn_store_case_get(env->base.store, r->case_id, &k);
-        return got < 0 ||
-                       s_entry(env, NULL, "override-expire", r->case_id, r->to, ZN_BASIS_NONE, NULL, det,
-                               S_N(det)) != 0 ||
-                       s_tell(env, r->from, "override-expired", f, S_N(f)) != 0 || (got == 1 && s_purge(env, &k) < 0)
-                   ? -1
-                   : 0;
-    }
-    zn_audit_detail det[] = {s_id("override", r->id), s_u64("review_by", r->review_by_ms)};
+    zn_audit_detail det[] = {zn_det_id("override", r->id), zn_det_u64("review_by", r->review_by_ms)};
     const zn_notice_field f[] = {ZN_NF_ID("override", r->id), ZN_NF_ID("case", r->case_id),
                                  ZN_NF_S("network", r->network), ZN_NF_S("from", r->from),
                                  ZN_NF_S("to", r->to), ZN_NF_U("review_by", r->review_by_ms)};
@@ -1324,6 +1423,96 @@ static int s_tick_override(const zn_cases_env *env, const s_due_override *o)
                    s_tell_all(env, ZN_READ_AUDITORS, NULL, "override-escalated", f, S_N(f)) != 0
                ? -1
                : 0;
+}
+
+static int s_tick_expire(const zn_cases_env *env, const zn_override_row *r)
+{
+    zn_audit_detail det[] = {zn_det_str("author", r->from), zn_det_id("override", r->id)};
+    const zn_notice_field f[] = {ZN_NF_ID("override", r->id), ZN_NF_ID("case", r->case_id), ZN_NF_S("to", r->to)};
+    zn_case k;
+    int got = zn_store_case_get(env->base.store, r->case_id, &k);
+    return got < 0 ||
+                   s_entry(env, NULL, "override-expire", r->case_id, r->to, ZN_BASIS_NONE, NULL, det, S_N(det)) != 0 ||
+                   s_tell(env, r->from, "override-expired", f, S_N(f)) != 0 || (got == 1 && s_purge(env, &k) < 0)
+               ? -1
+               : 0;
+}
+
+static int s_tick_override(const zn_cases_env *env, const s_due_override *o)
+{
+    if (o->escalated && s_tick_escalate(env, &o->r) != 0)
+        return -1;
+    return o->expired ? s_tick_expire(env, &o->r) : 0;
+}
+
+/* ---- consent expiry: the cases whose current (granted) consent reached its until since the
+ * last step; the point the last step reached is kept in meta, so each is handled once. */
+
+#define S_META_CONSENT_MS "consent_end_ms"     /* until of the last consent handled, or the time of a step that handled all */
+#define S_META_CONSENT_CASE "consent_end_case" /* its case id (all 0xff: every case at that time) */
+
+typedef struct {
+    uint8_t case_id[ZN_ID_LEN];
+    uint64_t seq, until_ms;
+} s_ended;
+
+typedef struct {
+    s_ended *v;
+    size_t n;
+} s_ended_list;
+
+static int s_ended_cb(void *ctx, const uint8_t case_id[ZN_ID_LEN], uint64_t seq, uint64_t until_ms)
+{
+    s_ended_list *x = ctx;
+    if (x->n >= ZN_CASES_TICK_MAX)
+        return 1;
+    s_ended *o = &x->v[x->n++];
+    memcpy(o->case_id, case_id, ZN_ID_LEN);
+    o->seq = seq, o->until_ms = until_ms;
+    return 0;
+}
+
+static int s_tick_consent(const zn_cases_env *env, const s_ended *c)
+{
+    zn_case k;
+    int got = zn_store_case_get(env->base.store, c->case_id, &k);
+    if (got <= 0)
+        return got;
+    zn_audit_detail det[] = {zn_det_u64("seq", c->seq), zn_det_u64("until", c->until_ms)};
+    return s_entry(env, NULL, "consent-expire", k.id, NULL, ZN_BASIS_NONE, NULL, det, S_N(det)) != 0 ||
+                   s_purge(env, &k) < 0
+               ? -1
+               : 0;
+}
+
+/* One step of consent expiry: how many consents ended, or -1. */
+static int s_tick_consents(const zn_cases_env *env, s_ended *v)
+{
+    zn_store *st = env->base.store;
+    uint64_t now = env->base.now, after = 0;
+    uint8_t after_case[ZN_ID_LEN] = {0};
+    if (zn_store_meta_get_u64(st, S_META_CONSENT_MS, &after) < 0 ||
+        zn_store_meta_get_blob(st, S_META_CONSENT_CASE, after_case, ZN_ID_LEN) < 0)
+        return -1;
+    if (after > now) /* the clock went back: what ended up to `after` was handled */
+        return 0;
+    s_ended_list x = {.v = v};
+    if (zn_store_consents_ended(st, after, after_case, now, ZN_CASES_TICK_MAX, s_ended_cb, &x) < 0)
+        return -1;
+    for (size_t i = 0; i < x.n; i++)
+        if (s_tick_consent(env, &v[i]) != 0)
+            return -1;
+    if (x.n < ZN_CASES_TICK_MAX) { /* every one up to now */
+        after = now;
+        memset(after_case, 0xff, ZN_ID_LEN);
+    } else { /* the next step goes on after the last one */
+        after = v[x.n - 1].until_ms;
+        memcpy(after_case, v[x.n - 1].case_id, ZN_ID_LEN);
+    }
+    if (zn_store_meta_set_u64(st, S_META_CONSENT_MS, after) != 0 ||
+        zn_store_meta_set_blob(st, S_META_CONSENT_CASE, after_case, ZN_ID_LEN) != 0)
+        return -1;
+    return (int)x.n;
 }
 
 typedef struct {
@@ -1356,7 +1545,7 @@ static int s_tick_handover(const zn_cases_env *env, const zn_handover_row *h)
     int got = zn_store_case_get(env->base.store, h->case_id, &k);
     if (got < 0)
         return -1;
-    zn_audit_detail det[] = {s_id("handover", h->id), s_u64("timeout", h->timeout_ms)};
+    zn_audit_detail det[] = {zn_det_id("handover", h->id), zn_det_u64("timeout", h->timeout_ms)};
     const zn_notice_field f[] = {ZN_NF_ID("handover", h->id), ZN_NF_ID("case", h->case_id), ZN_NF_S("from", h->from),
                                  ZN_NF_S("to", h->to), ZN_NF_U("timeout", h->timeout_ms)};
     if (s_entry(env, NULL, "handover-escalate", h->case_id, h->from, ZN_BASIS_NONE, NULL, det, S_N(det)) != 0)
@@ -1384,7 +1573,7 @@ static int s_tick_delete(const zn_cases_env *env, const uint8_t id[ZN_ID_LEN])
     int got = zn_store_case_get(env->base.store, id, &k);
     if (got <= 0)
         return got;
-    zn_audit_detail det[] = {s_u64("closed", k.closed_ms)};
+    zn_audit_detail det[] = {zn_det_u64("closed", k.closed_ms)};
     return zn_store_case_delete(env->base.store, id) < 0 ||
                    s_entry(env, NULL, "case-delete", id, NULL, ZN_BASIS_NONE, NULL, det, S_N(det)) != 0
                ? -1
@@ -1398,14 +1587,17 @@ int zn_cases_tick(const zn_cases_env *env)
     s_due_overrides ov = {.env = env, .v = malloc(ZN_CASES_TICK_MAX * sizeof *ov.v)};
     s_due_handovers ho = {.env = env, .v = malloc(ZN_CASES_TICK_MAX * sizeof *ho.v)};
     s_ids closed = {.v = malloc(ZN_CASES_TICK_MAX * sizeof *closed.v)};
-    int rc = -1;
-    if (!ov.v || !ho.v || !closed.v)
+    s_ended *ended = malloc(ZN_CASES_TICK_MAX * sizeof *ended);
+    int rc = -1, n_ended = 0;
+    if (!ov.v || !ho.v || !closed.v || !ended)
         goto out;
     if (zn_store_overrides_due(env->base.store, now, ZN_CASES_TICK_MAX, s_override_due_cb, &ov) < 0 || ov.failed)
         goto out;
     for (size_t i = 0; i < ov.n; i++)
         if (s_tick_override(env, &ov.v[i]) != 0)
             goto out;
+    if ((n_ended = s_tick_consents(env, ended)) < 0)
+        goto out;
     if (zn_store_handovers_due(env->base.store, now, ZN_CASES_TICK_MAX, s_handover_due_cb, &ho) < 0 || ho.failed)
         goto out;
     for (size_t i = 0; i < ho.n; i++)
@@ -1417,8 +1609,45 @@ int zn_cases_tick(const zn_cases_env *env)
     for (size_t i = 0; i < closed.n; i++)
         if (s_tick_delete(env, closed.v[i]) != 0)
             goto out;
-    rc = (int)(ov.n + ho.n + closed.n);
+    rc = (int)(ov.n + (size_t)n_ended + ho.n + closed.n);
 out:
-    free(ov.v), free(ho.v), free(closed.v);
+    free(ov.v), free(ho.v), free(closed.v), free(ended);
     return rc;
+}
+
+typedef struct {
+    zn_handover_row *v;
+    size_t n;
+} s_open_list;
+
+static int s_open_cb(void *ctx, const zn_handover_row *r)
+{
+    s_open_list *x = ctx;
+    if (x->n >= ZN_CASES_TICK_MAX)
+        return 1;
+    x->v[x->n] = *r;
+    x->v[x->n].reason = NULL, x->v[x->n].reason_len = 0; /* an open one has none */
+    x->n++;
+    return 0;
+}
+
+int zn_cases_partner_left(const zn_cases_env *env, const char *partner)
+{
+    zn_handover_row *v = malloc(ZN_CASES_TICK_MAX * sizeof *v);
+    int total = 0;
+    if (!v)
+        return -1;
+    for (;;) { /* each one withdrawn is open no more, so the next page starts after it */
+        s_open_list x = {.v = v};
+        if (zn_store_handovers_open_to(env->base.store, partner, ZN_CASES_TICK_MAX, s_open_cb, &x) < 0) {
+            total = -1;
+            break;
+        }
+        for (size_t i = 0; i < x.n && total >= 0; i++)
+            total = s_withdraw(env, NULL, &v[i]) != 0 ? -1 : total + 1;
+        if (total < 0 || x.n < ZN_CASES_TICK_MAX)
+            break;
+    }
+    free(v);
+    return total;
 }

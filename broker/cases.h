@@ -1,8 +1,8 @@
 /* cases — the broker's side of cases, consent, safety overrides and warm handovers: the
  * requests of docs/PROTOCOL.md "Cases, consent, overrides and handovers", the traffic decision
  * for every envelope on a case, the purge of what is queued for partners a change puts out of
- * scope, and the clock (override expiry and review escalation, handover timeouts, retention of
- * closed cases).
+ * scope, and the clock (override expiry and review escalation, consent expiry, handover
+ * timeouts, retention of closed cases).
  *
  * Like signals.c it runs inside the event loop's transaction: the caller opens a savepoint per
  * request, records the request's nonce and rolls back on -1. Every decision appends its audit
@@ -12,9 +12,9 @@
  * (zn_case_facts) from the store and applies the outcome.
  *
  * Audit entries (docs/AUDIT.md): case-new, case-show, case-close, case-link, consent-set,
- * consent-show, override-new, override-list, override-review, override-expire,
- * override-escalate, handover-offer, handover-accept, handover-decline, handover-list,
- * handover-escalate, case-delete, and "drop" for each envelope a change stopped.
+ * consent-show, consent-expire, override-new, override-list, override-review, override-expire,
+ * override-escalate, handover-offer, handover-accept, handover-decline, handover-withdraw,
+ * handover-list, handover-escalate, case-delete, and "drop" for each envelope a change stopped.
  *
  * Ownership: everything is borrowed for the duration of the call; results are appended to a
  * caller-owned sbuffer. */
@@ -28,14 +28,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ZN_CASES_TICK_MAX 256              /* overrides, handovers and cases handled per tick */
+#define ZN_CASES_TICK_MAX 256              /* overrides, ended consents, handovers and cases handled per tick */
 #define ZN_CASES_TICK_EVERY_MS 5000u       /* how often the clock runs */
 
 /* The same callbacks as signals (audit, notify), plus one for each queued envelope a change
- * stops: the broker adjusts its queue counts (and undoes that when the request rolls back). */
+ * stops: the broker adjusts its queue counts (and undoes that when the request rolls back); and
+ * one that tells whether a queued item was pushed to the recipient's connected client and not
+ * yet acknowledged (it was delivered before the change: a purge leaves it alone). Either may be
+ * NULL (nothing to count; nothing in flight). */
 typedef struct {
     zn_signals_env base;
     void (*dequeued)(void *ctx, const char *recipient);
+    bool (*in_flight)(void *ctx, const char *recipient, const uint8_t item_id[ZN_ID_LEN]);
 } zn_cases_env;
 
 /* The partner behind a request; its entries carry the signed request as evidence. case_id and
@@ -73,7 +77,9 @@ int zn_cases_request(const zn_cases_env *env, const zn_cases_actor *a, const cha
 int zn_cases_traffic(const zn_cases_env *env, const zn_partner *sender, const zn_partner *recipient,
                      const zn_case *kase, zn_case_decision *d, zn_err *e) __attribute__((warn_unused_result));
 
-/* Record that recipient received an envelope on the case (membership "received"); 0 or -1. */
+/* Record that recipient received an envelope on the case (membership "received"): the broker
+ * calls it when the recipient acknowledges the envelope, in the transaction that deletes it.
+ * One INSERT OR IGNORE; 0 or -1. */
 int zn_cases_received(const zn_cases_env *env, const uint8_t case_id[ZN_ID_LEN], const char *recipient)
     __attribute__((warn_unused_result));
 
@@ -83,10 +89,19 @@ size_t zn_cases_decision_details(const zn_case_decision *d, zn_audit_detail *det
 
 /* One step of the clock: overrides whose lifetime ended (override-expire, a notice to the
  * author, and the purge of what relied on them), pending overrides past their review time
- * (override-escalate, once, a notice to the auditors), open handovers past their timeout
- * (handover-escalate, once, a notice to the network's coordinators), and closed cases whose
- * retention (retention_days after closing) ended (case-delete). At most ZN_CASES_TICK_MAX of
- * each. Returns how many were handled, or -1. */
+ * (override-escalate, once, a notice to the auditors; one never escalated is escalated in the
+ * same step as its expiry), cases whose current consent record (granted) reached its until
+ * since the last step (consent-expire and the purge; the last step's point is kept in the
+ * store's meta), open handovers past their timeout (handover-escalate, once, a notice to the
+ * network's coordinators), and closed cases whose retention (retention_days after closing)
+ * ended (case-delete). At most ZN_CASES_TICK_MAX of each. Returns how many were handled, or
+ * -1. */
 int zn_cases_tick(const zn_cases_env *env);
+
+/* A partner left the convenant (a reload; env's convenant is the new one): the open handovers
+ * offered to it lapse: state withdrawn, a "handover-withdraw" entry by the broker (counterpart
+ * the partner, reason not-in-convenant) and a "handover-withdrawn" notice to the offering
+ * partner. Returns how many, or -1. */
+int zn_cases_partner_left(const zn_cases_env *env, const char *partner) __attribute__((warn_unused_result));
 
 #endif

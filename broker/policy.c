@@ -45,6 +45,8 @@ typedef enum {
     IF_IDENTIFIED,     /* a person is linked to the case */
     IF_CONSENT,        /* the current consent is granted and unexpired */
     IF_NO_HANDOVER,    /* the case has no open handover */
+    IF_OFFERED_OR_ROLE, /* the actor is the counterpart (the partner that offered the handover)
+                          and holds the case (facts: sender_regisseur), or holds `role` */
     IF_TRAFFIC,        /* the traffic table allows `who` (the sender) to share the case with the
                           other party; its row gives the refusal */
 } s_cond;
@@ -153,6 +155,11 @@ static const s_rule s_rules[] = {
     {ZN_ACT_HANDOVER_ACCEPT, IF_OPEN,           WHO_ACTOR,       0, ZN_E_CASE_CLOSED,
      "the case was closed; the handover can no longer be accepted"},
     {ZN_ACT_HANDOVER_ACCEPT, IF_TRAFFIC,        WHO_COUNTERPART, 0, ZN_E_OK, NULL},
+
+    /* the counterpart is the offering partner (NULL once it left the convenant) */
+    {ZN_ACT_HANDOVER_WITHDRAW, IF_OFFERED_OR_ROLE, WHO_ACTOR,     C, ZN_E_NOT_REGISSEUR,
+     "%s neither offered this handover while holding the case nor coordinates the case's network %s; "
+     "only they withdraw it"},
 };
 #undef P
 #undef C
@@ -161,7 +168,9 @@ static const s_rule s_rules[] = {
 
 /* For SEND, HANDOVER_OFFER and HANDOVER_ACCEPT, after their rows above: the first row whose
  * every column matches decides. Columns are tri-state (ANY matches both). `covers`: the current
- * consent is granted, unexpired and covers the recipient (in its scope, or the regisseur);
+ * consent is granted, unexpired and covers the recipient (its scope names the recipient, or the
+ * recipient recorded it and still holds the case: a partner it was handed over to is covered
+ * only by a record it made itself);
  * `stands`: an override between sender and recipient is pending or approved (unexpired). A row
  * marked `route` ends its sentence with the anonymous route. */
 typedef enum { ANY = 0, YES, NO } s_tri;
@@ -180,8 +189,8 @@ static const s_traffic s_traffic_rules[] = {
      "the case is closed; nothing more is shared on it. Open a new case to continue"},
     {ANY,    NO,    ANY,       ANY,   ANY,    ZN_E_NOT_MEMBER,       ZN_BASIS_NONE,      false,
      "%s is not a member of this case, so it may not share it with %s; members are its regisseur, "
-     "the partners that received a message or handover on it, and those consent or a safety "
-     "override admits"},
+     "the partners that held it or received (acknowledged) a message on it, and those consent or a "
+     "safety override admits"},
     {ANY,    ANY,   NO,        ANY,   ANY,    ZN_E_OK,               ZN_BASIS_ANONYMOUS, false, NULL},
     {ANY,    ANY,   YES,       YES,   ANY,    ZN_E_OK,               ZN_BASIS_CONSENT,   false, NULL},
     {ANY,    ANY,   YES,       ANY,   YES,    ZN_E_OK,               ZN_BASIS_OVERRIDE,  false, NULL},
@@ -222,7 +231,7 @@ static zn_code s_traffic_check(const zn_case *k, const zn_case_facts *f, const z
                                const zn_partner *recipient, zn_basis *basis, zn_err *e)
 {
     bool covers = f->consent == ZN_CONSENT_GRANTED && !f->consent_expired &&
-                  (f->recipient_in_scope || f->recipient_regisseur);
+                  (f->recipient_in_scope || f->recipient_recorder);
     bool stands = f->override == ZN_OVERRIDE_PENDING || f->override == ZN_OVERRIDE_APPROVED;
     bool member = zn_policy_member(f);
     for (size_t i = 0; i < sizeof s_traffic_rules / sizeof s_traffic_rules[0]; i++) {
@@ -283,7 +292,7 @@ static bool s_holds(const s_rule *r, const zn_policy_query *q)
 
 static bool s_case_action(zn_action a)
 {
-    return a >= ZN_ACT_CASE_READ && a <= ZN_ACT_HANDOVER_ACCEPT;
+    return a >= ZN_ACT_CASE_READ && a <= ZN_ACT_HANDOVER_WITHDRAW;
 }
 
 zn_code zn_policy_check_basis(const zn_convenant *c, const zn_policy_query *q, zn_basis *basis, zn_err *e)
@@ -331,6 +340,9 @@ zn_code zn_policy_check_basis(const zn_convenant *c, const zn_policy_query *q, z
             ok = zn_partner_has_role(party, net, r->role) || (second && zn_partner_has_role(party, net2, r->role));
         else if (r->cond == IF_MEMBER_OR_ROLE)
             ok = zn_policy_member(q->facts) || zn_partner_has_role(party, net, r->role);
+        else if (r->cond == IF_OFFERED_OR_ROLE)
+            ok = (q->counterpart && strcmp(party->id, q->counterpart->id) == 0 && q->facts->sender_regisseur) ||
+                 zn_partner_has_role(party, net, r->role);
         else
             ok = s_holds(r, q);
         if (ok)

@@ -50,6 +50,9 @@ typedef enum {
                                counterpart: the offering partner; then as SEND from the
                                offering partner to the actor: here facts are from the offering
                                partner's side (sender) and the actor is the recipient */
+    ZN_ACT_HANDOVER_WITHDRAW, /* the offering partner (counterpart: the offering partner, NULL
+                                 when it left the convenant) while it still holds the case, or a
+                                 coordinator of the case's network; facts from the actor's side */
 } zn_action;
 
 /* What the broker knows of a case, seen from one sender and one recipient (for a traffic
@@ -58,10 +61,12 @@ typedef enum {
  * over them are the table in policy.c. */
 typedef struct {
     bool sender_regisseur;      /* the sender holds the case */
-    bool sender_received;       /* the sender received an envelope or a handover on it */
+    bool sender_received;       /* a stored member: it held the case, or acknowledged an
+                                   envelope on it */
     bool sender_in_scope;       /* the current consent names the sender in its scope */
-    bool recipient_regisseur;
-    bool recipient_in_scope;
+    bool recipient_recorder;    /* the recipient recorded the current consent record and still
+                                   holds the case */
+    bool recipient_in_scope;    /* the current consent names the recipient in its scope */
     zn_consent_state consent;   /* the current consent record's state (NONE: none recorded) */
     bool consent_expired;       /* its until has passed */
     zn_override_state override; /* the override between sender and recipient, in either
@@ -76,16 +81,17 @@ typedef struct {
 typedef enum { ZN_BASIS_NONE = 0, ZN_BASIS_CONSENT, ZN_BASIS_OVERRIDE, ZN_BASIS_ANONYMOUS } zn_basis;
 const char *zn_basis_name(zn_basis b); /* NULL, "consent", "safety-override", "anonymous" */
 
-/* Membership: the regisseur, a partner that received an envelope or a handover on the case, a
- * partner the current consent admits (granted, unexpired, in scope), or one a standing
- * override names. */
+/* Membership: the regisseur, a stored member (a partner that held the case or acknowledged an
+ * envelope on it), a partner the current consent admits (granted, unexpired, in scope), or one
+ * a standing override names. */
 bool zn_policy_member(const zn_case_facts *f);
 
 typedef struct {
     zn_action action;
     const zn_partner *actor;       /* the authenticated partner */
     const zn_partner *counterpart; /* SEND, HANDOVER_OFFER, OVERRIDE_NEW: the recipient;
-                                      HANDOVER_ACCEPT: the offering partner; else NULL */
+                                      HANDOVER_ACCEPT, HANDOVER_WITHDRAW: the offering partner;
+                                      else NULL */
     const zn_case *kase;           /* the case (SEND and every action on a case), else NULL */
     const char *network;           /* the network (CASE_NEW, SIGNAL_ADD, MATCH_DECIDE), else NULL */
     const char *network2;          /* MATCH_DECIDE: the other signal's network, else NULL */
@@ -97,15 +103,16 @@ typedef struct {
  * action are checked in order (first who acts, then the case's state) and the first that fails
  * refuses. Who holds the case, who is a member and the consent and override states are read
  * from facts; the network, whether the case is closed and whether it is identified from kase.
- * Every action on a case (CASE_READ .. HANDOVER_ACCEPT) needs kase and facts: without them, or
+ * Every action on a case (CASE_READ .. HANDOVER_WITHDRAW) needs kase and facts: without them, or
  * without an actor, or for an action with no rows, ZN_E_INTERNAL. SEND without facts checks
  * only its role rows (what the partners' roles allow), not the traffic table, and gives basis
  * NONE: the broker's traffic decision (zn_cases_traffic) always passes facts. For SEND,
  * HANDOVER_OFFER and HANDOVER_ACCEPT the traffic table decides after the role rows: a closed
  * case refuses everything (case-closed); a sender that is no member is refused (not-member); on
  * an anonymous case members send to partners of the network (basis anonymous); on an identified
- * case a granted, unexpired consent that covers the recipient (in scope, or the regisseur)
- * allows it (basis consent), else a standing override between the two (basis
+ * case a granted, unexpired consent that covers the recipient (its scope names the recipient,
+ * or the recipient recorded it and still holds the case) allows it (basis consent), else a
+ * standing override between the two (basis
  * safety-override), else consent-required, whose sentence suggests the anonymous route. *basis
  * (when not NULL) gets the basis when allowed, ZN_BASIS_NONE otherwise. */
 zn_code zn_policy_check_basis(const zn_convenant *c, const zn_policy_query *q, zn_basis *basis, zn_err *e);

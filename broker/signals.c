@@ -1,5 +1,6 @@
 #include "signals.h"
 
+#include "audit_detail.h"
 #include "policy.h"
 #include "zn_signal.h"
 
@@ -10,32 +11,14 @@
 
 #define S_DAY_MS (24u * 3600u * 1000u)
 
-static zn_audit_detail s_u64(const char *key, uint64_t v)
-{
-    return (zn_audit_detail){.key = key, .type = ZN_AUDIT_U64, .u64 = v};
-}
-
-static zn_audit_detail s_str(const char *key, const char *v)
-{
-    return (zn_audit_detail){.key = key, .type = ZN_AUDIT_STR, .p = (const uint8_t *)v, .len = strlen(v)};
-}
-
-static zn_audit_detail s_bin(const char *key, const uint8_t *p, size_t n)
-{
-    return (zn_audit_detail){.key = key, .type = ZN_AUDIT_BIN, .p = p, .len = n};
-}
-
 /* An entry the requesting partner caused: its signed request is the evidence. */
 static int s_entry(const zn_signals_env *env, const zn_signals_actor *a, const char *action,
                    const char *counterpart, const char *reason, const zn_audit_detail *det, size_t n)
 {
-    zn_audit_entry en = {.actor = a ? a->p->id : NULL, .handler = a ? a->handler : NULL, .action = action,
-                         .counterpart = counterpart, .decision = ZN_AUDIT_ALLOWED, .reason = reason,
-                         .details = det, .n_details = n};
-    if (a) {
-        en.evidence_kind = "request";
-        en.evidence = a->req, en.evidence_len = a->req_len, en.evidence_sig = a->sig;
-    }
+    zn_audit_entry en = {.action = action, .counterpart = counterpart, .decision = ZN_AUDIT_ALLOWED,
+                         .reason = reason, .details = det, .n_details = n};
+    if (a)
+        zn_entry_request(&en, a->p->id, a->handler, a->req, a->req_len, a->sig);
     return env->audit(env->ctx, &en);
 }
 
@@ -43,7 +26,7 @@ static int s_entry(const zn_signals_env *env, const zn_signals_actor *a, const c
 static int s_tell(const zn_signals_env *env, const char *recipient, const msgpack_sbuffer *notice,
                   const uint8_t match[ZN_ID_LEN], const char *type)
 {
-    zn_audit_detail det[] = {s_bin("match", match, ZN_ID_LEN), s_str("notice", type)};
+    zn_audit_detail det[] = {zn_det_id("match", match), zn_det_str("notice", type)};
     if (!zn_convenant_partner(env->conv, recipient))
         return 0; /* left the convenant: nobody to tell */
     if (env->notify(env->ctx, recipient, (const uint8_t *)notice->data, notice->size) != 0)
@@ -166,16 +149,16 @@ static int s_match_new(const zn_signals_env *env, zn_match_rec *m, const zn_sign
     const char *proposed = s_proposed(env->conv, m, a->created_ms, b->created_ms);
     zn_audit_detail det[9];
     size_t n = 0;
-    det[n++] = s_str("a_partner", a->partner);
-    det[n++] = s_bin("a_signal", a->id, ZN_ID_LEN);
-    det[n++] = s_str("b_partner", b->partner);
-    det[n++] = s_bin("b_signal", b->id, ZN_ID_LEN);
-    det[n++] = s_str("disclosure", zn_disclosure_name(d));
-    det[n++] = s_str("link", zn_link_name(link));
-    det[n++] = s_bin("match", m->id, ZN_ID_LEN);
+    det[n++] = zn_det_str("a_partner", a->partner);
+    det[n++] = zn_det_id("a_signal", a->id);
+    det[n++] = zn_det_str("b_partner", b->partner);
+    det[n++] = zn_det_id("b_signal", b->id);
+    det[n++] = zn_det_str("disclosure", zn_disclosure_name(d));
+    det[n++] = zn_det_str("link", zn_link_name(link));
+    det[n++] = zn_det_id("match", m->id);
     if (*proposed)
-        det[n++] = s_str("proposed", proposed);
-    det[n++] = s_bin("subject", shared, ZN_PSN_LEN);
+        det[n++] = zn_det_str("proposed", proposed);
+    det[n++] = zn_det_bin("subject", shared, ZN_PSN_LEN);
     if (zn_store_match_put(env->store, m) != 0 || s_entry(env, NULL, "match", b->partner, NULL, det, n) != 0)
         return -1;
     if (d == ZN_DISCLOSE_PARTNERS) { /* the registering partner learns it from the reply */
@@ -243,7 +226,7 @@ static int s_match_all(const zn_signals_env *env, const zn_signal_rec *mine, zn_
         const char *proposed = mine_is_a ? s_proposed(env->conv, &m, mine->created_ms, other->created_ms)
                                          : s_proposed(env->conv, &m, other->created_ms, mine->created_ms);
         s_view(&out[(*n_out)++], &m, mine, other, proposed);
-        zn_audit_detail det[] = {s_bin("match", m.id, ZN_ID_LEN), s_str("notice", "result")};
+        zn_audit_detail det[] = {zn_det_id("match", m.id), zn_det_str("notice", "result")};
         if (s_entry(env, NULL, "disclose", mine->partner, NULL, det, 2) != 0)
             goto out;
     }
@@ -338,8 +321,8 @@ static int s_prune_matches(const zn_signals_env *env, const zn_signal_rec *r)
         if (got < 0) {
             rc = -1;
         } else if (got == 0 || !s_share(r, &other)) {
-            zn_audit_detail det[] = {s_str("a_partner", m->a_partner), s_str("b_partner", m->b_partner),
-                                     s_bin("match", m->id, ZN_ID_LEN), s_bin("subject", m->shared, ZN_PSN_LEN)};
+            zn_audit_detail det[] = {zn_det_str("a_partner", m->a_partner), zn_det_str("b_partner", m->b_partner),
+                                     zn_det_id("match", m->id), zn_det_bin("subject", m->shared, ZN_PSN_LEN)};
             rc = zn_store_match_delete(env->store, m->id) < 0 ||
                  s_entry(env, NULL, "match-end", r->partner, "no-longer-shared", det, 4) != 0;
         }
@@ -350,8 +333,8 @@ static int s_prune_matches(const zn_signals_env *env, const zn_signal_rec *r)
 
 static int s_expire_one(const zn_signals_env *env, const zn_signal_rec *r)
 {
-    zn_audit_detail det[] = {s_str("network", r->network), s_bin("signal", r->id, ZN_ID_LEN),
-                             s_bin("subject", r->person, ZN_PSN_LEN)};
+    zn_audit_detail det[] = {zn_det_str("network", r->network), zn_det_id("signal", r->id),
+                             zn_det_bin("subject", r->person, ZN_PSN_LEN)};
     return zn_store_signal_delete(env->store, r->id) < 0 ||
                    s_entry(env, NULL, "signal-expire", r->partner, NULL, det, 3) != 0
                ? -1
@@ -413,13 +396,13 @@ static int s_add(const zn_signals_env *env, zn_signals_actor *a, const msgpack_o
         r.informed_ms = in.informed_ms;
     zn_audit_detail det[6];
     size_t n = 0;
-    det[n++] = s_u64("expires", r.expires_ms);
-    det[n++] = s_u64("informed", r.informed_ms);
-    det[n++] = s_str("network", r.network);
+    det[n++] = zn_det_u64("expires", r.expires_ms);
+    det[n++] = zn_det_u64("informed", r.informed_ms);
+    det[n++] = zn_det_str("network", r.network);
     if (r.n_related)
-        det[n++] = s_bin("related", &r.related[0][0], (size_t)r.n_related * ZN_PSN_LEN);
-    det[n++] = s_bin("signal", r.id, ZN_ID_LEN);
-    det[n++] = s_bin("subject", r.person, ZN_PSN_LEN);
+        det[n++] = zn_det_bin("related", &r.related[0][0], (size_t)r.n_related * ZN_PSN_LEN);
+    det[n++] = zn_det_id("signal", r.id);
+    det[n++] = zn_det_bin("subject", r.person, ZN_PSN_LEN);
     if (zn_store_signal_put(env->store, &r) != 0 ||
         s_entry(env, a, found ? "signal-refresh" : "signal-add", NULL, NULL, det, n) != 0 ||
         (found && s_prune_matches(env, &r) != 0))
@@ -498,7 +481,7 @@ static int s_list(const zn_signals_env *env, const zn_signals_actor *a, const ms
             x.rows[i].matches += s_partners_know(env->conv, &ms.v[k]);
         free(ms.v);
     }
-    zn_audit_detail det[] = {s_u64("count", x.n), s_u64("offset", offset)};
+    zn_audit_detail det[] = {zn_det_u64("count", x.n), zn_det_u64("offset", offset)};
     if (s_entry(env, a, "signal-list", NULL, NULL, det, 2) != 0)
         goto out;
     msgpack_packer pk;
@@ -523,8 +506,8 @@ static int s_informed(const zn_signals_env *env, const zn_signals_actor *a, cons
     if (when > env->now + ZN_SIGNAL_INFORMED_AHEAD_MS)
         return zn_err_set(e, ZN_E_MALFORMED, "signal-informed: the date lies in the future");
     r.informed_ms = when;
-    zn_audit_detail det[] = {s_u64("informed", when), s_bin("signal", r.id, ZN_ID_LEN),
-                             s_bin("subject", r.person, ZN_PSN_LEN)};
+    zn_audit_detail det[] = {zn_det_u64("informed", when), zn_det_id("signal", r.id),
+                             zn_det_bin("subject", r.person, ZN_PSN_LEN)};
     if (zn_store_signal_put(env->store, &r) != 0 || s_entry(env, a, "signal-informed", NULL, NULL, det, 3) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
     zn_body_id(result, r.id);
@@ -540,8 +523,9 @@ static int s_withdraw(const zn_signals_env *env, const zn_signals_actor *a, cons
         return -1;
     uint64_t lived = env->now > r.created_ms ? env->now - r.created_ms : 0;
     bool early = lived < env->conv->policy.signal_min_lifetime_d * S_DAY_MS;
-    zn_audit_detail det[] = {s_u64("early", early), s_u64("lifetime_ms", lived), s_str("network", r.network),
-                             s_bin("signal", r.id, ZN_ID_LEN), s_bin("subject", r.person, ZN_PSN_LEN)};
+    zn_audit_detail det[] = {zn_det_u64("early", early), zn_det_u64("lifetime_ms", lived),
+                             zn_det_str("network", r.network), zn_det_id("signal", r.id),
+                             zn_det_bin("subject", r.person, ZN_PSN_LEN)};
     if (zn_store_signal_delete(env->store, r.id) < 0 ||
         (early && zn_store_rate_add(env->store, a->p->id, a->handler, env->now) != 0) ||
         s_entry(env, a, "signal-withdraw", NULL, early ? "look-up" : NULL, det, 5) != 0)
@@ -601,8 +585,8 @@ static int s_match_connect(const zn_signals_env *env, const zn_signals_actor *a,
         return -1;
     if (s_connect(env, a, &m, &sa, &sb, &told) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
-    zn_audit_detail det[] = {s_str("a_partner", m.a_partner), s_str("b_partner", m.b_partner),
-                             s_bin("match", m.id, ZN_ID_LEN), s_bin("subject", m.shared, ZN_PSN_LEN)};
+    zn_audit_detail det[] = {zn_det_str("a_partner", m.a_partner), zn_det_str("b_partner", m.b_partner),
+                             zn_det_id("match", m.id), zn_det_bin("subject", m.shared, ZN_PSN_LEN)};
     if (s_entry(env, a, "match-connect", NULL, told ? NULL : "already-known", det, 4) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
     zn_body_id(result, m.id);
@@ -637,8 +621,9 @@ static int s_match_lead(const zn_signals_env *env, const zn_signals_actor *a, co
             rc = s_tell(env, p->id, &nb, m.id, "match-lead");
     }
     msgpack_sbuffer_destroy(&nb);
-    zn_audit_detail det[] = {s_str("a_partner", m.a_partner), s_str("b_partner", m.b_partner), s_str("lead", lead),
-                             s_bin("match", m.id, ZN_ID_LEN), s_bin("subject", m.shared, ZN_PSN_LEN)};
+    zn_audit_detail det[] = {zn_det_str("a_partner", m.a_partner), zn_det_str("b_partner", m.b_partner),
+                             zn_det_str("lead", lead), zn_det_id("match", m.id),
+                             zn_det_bin("subject", m.shared, ZN_PSN_LEN)};
     if (rc != 0 || s_entry(env, a, "match-lead", lead, NULL, det, 5) != 0)
         return zn_err_set(e, ZN_E_STORE, NULL);
     zn_body_id(result, m.id);
@@ -699,7 +684,7 @@ int zn_signals_refused(const zn_signals_env *env, zn_signals_actor *a)
         const zn_partner *p = &env->conv->partners[i];
         int net = zn_convenant_network(env->conv, a->limited_network);
         if (p->auditor || (net >= 0 && zn_partner_has_role(p, net, ZN_ROLE_COORDINATOR))) {
-            zn_audit_detail det[] = {s_str("limit", a->limit), s_str("partner", a->p->id)};
+            zn_audit_detail det[] = {zn_det_str("limit", a->limit), zn_det_str("partner", a->p->id)};
             rc = env->notify(env->ctx, p->id, (const uint8_t *)nb.data, nb.size) != 0 ||
                  s_entry(env, NULL, "enumeration-reported", p->id, NULL, det, 2) != 0;
         }

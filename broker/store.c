@@ -77,10 +77,13 @@ static const char *const s_migrations[] = {
     "  since_ms INTEGER NOT NULL, PRIMARY KEY(case_id, partner)) WITHOUT ROWID;"
     "INSERT INTO case_members(case_id, partner, how, since_ms)"
     "  SELECT id, regisseur, 'regisseur', created_ms FROM cases;"
-    /* scope: partner ids separated by commas; given_by: ZN_GIVEN_* bits */
+    /* scope: partner ids separated by commas; given_by: ZN_GIVEN_* bits; partner: who recorded
+     * it (the regisseur then). consents_by_until: the clock's question, which consents ended. */
     "CREATE TABLE consents(case_id BLOB NOT NULL, seq INTEGER NOT NULL, state INTEGER NOT NULL,"
     "  scope TEXT NOT NULL, given_by INTEGER NOT NULL, age_band INTEGER NOT NULL, until_ms INTEGER NOT NULL,"
-    "  at_ms INTEGER NOT NULL, handler TEXT NOT NULL, purpose BLOB, PRIMARY KEY(case_id, seq));"
+    "  at_ms INTEGER NOT NULL, handler TEXT NOT NULL, purpose BLOB, partner TEXT NOT NULL,"
+    "  PRIMARY KEY(case_id, seq));"
+    "CREATE INDEX consents_by_until ON consents(until_ms, case_id) WHERE until_ms > 0;"
     "CREATE TABLE overrides(id BLOB PRIMARY KEY, case_id BLOB NOT NULL, network TEXT NOT NULL,"
     "  sender TEXT NOT NULL, handler TEXT NOT NULL, recipient TEXT NOT NULL, step INTEGER NOT NULL,"
     "  created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, review_by_ms INTEGER NOT NULL,"
@@ -115,7 +118,7 @@ _Static_assert(sizeof s_migrations / sizeof s_migrations[0] == ZN_SCHEMA_VERSION
 #define S_MATCH_COLS "id, a_signal, b_signal, a_partner, b_partner, a_network, b_network, shared, link," \
                      " disclosure, created_ms, connected_ms, connected_by, lead"
 #define S_CASE_COLS "id, network, regisseur, created_ms, closed_ms, person, related"
-#define S_CONSENT_COLS "seq, state, scope, given_by, age_band, until_ms, at_ms, handler, purpose"
+#define S_CONSENT_COLS "seq, state, scope, given_by, age_band, until_ms, at_ms, handler, purpose, partner"
 #define S_OVR_COLS "id, case_id, network, sender, handler, recipient, step, created_ms, expires_ms," \
                    " review_by_ms, state, reviewed_by, reviewed_ms, escalated, justification, note"
 #define S_HO_COLS "id, case_id, sender, handler, recipient, msgid, offered_ms, timeout_ms, state, decided_ms," \
@@ -131,8 +134,9 @@ _Static_assert(ZN_MAX_NETWORKS <= S_OVR_NET_SLOTS, "a slot for every network in 
 #define S_OVR_FILTER "(?1 OR network IN (" S_OVR_NETS ")) AND (?2 IS NULL OR sender = ?2)"
 #define S_OVR_PENDING "state = 1 AND expires_ms > ?4 AND "
 /* The states the statements name as numbers. */
-_Static_assert(ZN_OVERRIDE_PENDING == 1 && ZN_OVERRIDE_APPROVED == 2 && ZN_HANDOVER_OPEN == 1,
-               "override and handover states as in the SQL below");
+_Static_assert(ZN_OVERRIDE_PENDING == 1 && ZN_OVERRIDE_APPROVED == 2 && ZN_HANDOVER_OPEN == 1 &&
+                   ZN_CONSENT_GRANTED == 2,
+               "consent, override and handover states as in the SQL below");
 /* Overrides whose time came (?1 now): standing and expired, or pending, unescalated and late. */
 #define S_OVR_DUE "((state IN (1, 2) AND expires_ms <= ?1) OR (state = 1 AND escalated = 0 AND review_by_ms <= ?1))"
 
@@ -143,14 +147,14 @@ enum {
     Q_CASE_SAVEPOINT, Q_CASE_RELEASE, Q_CASE_ROLLBACK_TO,
     Q_CASE_DELETE, Q_CASE_DEL_MEMBERS, Q_CASE_DEL_CONSENTS, Q_CASE_DEL_OVERRIDES, Q_CASE_DEL_HANDOVERS,
     Q_MEMBER_ADD, Q_MEMBER_GET, Q_MEMBERS,
-    Q_CONSENT_ADD, Q_CONSENT_CURRENT, Q_CONSENT_HISTORY,
+    Q_CONSENT_ADD, Q_CONSENT_CURRENT, Q_CONSENT_HISTORY, Q_CONSENT_ENDED,
     Q_OVR_PUT, Q_OVR_GET, Q_OVR_BETWEEN, Q_OVR_LIST, Q_OVR_TOTAL, Q_OVR_LIST_PENDING, Q_OVR_TOTAL_PENDING,
     Q_OVR_DUE_IDS, Q_OVR_DUE_ROW, Q_OVR_STANDING,
-    Q_HO_PUT, Q_HO_GET, Q_HO_OPEN, Q_HO_LIST, Q_HO_TOTAL, Q_HO_DUE_IDS, Q_HO_DUE_ROW,
+    Q_HO_PUT, Q_HO_GET, Q_HO_OPEN, Q_HO_LIST, Q_HO_TOTAL, Q_HO_DUE_IDS, Q_HO_DUE_ROW, Q_HO_OPEN_TO,
     Q_QUEUE_MAX_SEQ, Q_QUEUE_CASE, Q_MSGID_MATCH,
     Q_MSGID_GET, Q_MSGID_INSERT,
     Q_NONCE_INSERT, Q_NONCE_PRUNE, Q_MSGID_PRUNE,
-    Q_QUEUE_INSERT, Q_QUEUE_DELETE, Q_QUEUE_FETCH, Q_QUEUE_COUNTS, Q_QUEUE_ALL, Q_QUEUE_DELETE_ALL,
+    Q_QUEUE_INSERT, Q_QUEUE_DELETE, Q_QUEUE_REMOVE, Q_QUEUE_FETCH, Q_QUEUE_COUNTS, Q_QUEUE_ALL, Q_QUEUE_DELETE_ALL,
     Q_AUDIT_INSERT, Q_AUDIT_SIZE, Q_AUDIT_DS, Q_AUDIT_SCAN, Q_AUDIT_REDACT,
     Q_NODE_PUT, Q_NODE_GET, Q_HEAD_PUT, Q_HEAD_LATEST, Q_HEAD_SCAN, Q_CONV_PUT, Q_CONV_SCAN,
     Q_SIG_SAVEPOINT, Q_SIG_RELEASE, Q_SIG_ROLLBACK_TO,
@@ -185,16 +189,29 @@ static const char *const s_sql[Q__COUNT] = {
     [Q_CASE_DEL_CONSENTS] = "DELETE FROM consents WHERE case_id = ?1",
     [Q_CASE_DEL_OVERRIDES] = "DELETE FROM overrides WHERE case_id = ?1",
     [Q_CASE_DEL_HANDOVERS] = "DELETE FROM handovers WHERE case_id = ?1",
-    [Q_MEMBER_ADD] = "INSERT OR IGNORE INTO case_members(case_id, partner, how, since_ms) VALUES(?1,?2,?3,?4)",
+    /* only on a case that exists (an item acknowledged after its case was deleted adds nobody);
+     * a partner's first row stays, but taking the case over (handover) replaces "received" */
+    [Q_MEMBER_ADD] = "INSERT INTO case_members(case_id, partner, how, since_ms) SELECT ?1,?2,?3,?4"
+                     " WHERE EXISTS (SELECT 1 FROM cases WHERE id = ?1)"
+                     " ON CONFLICT(case_id, partner) DO UPDATE SET how = excluded.how"
+                     " WHERE excluded.how = 'handover' AND how = 'received'",
     [Q_MEMBER_GET] = "SELECT how, since_ms FROM case_members WHERE case_id = ?1 AND partner = ?2",
     [Q_MEMBERS] = "SELECT partner, how, since_ms FROM case_members WHERE case_id = ?1 ORDER BY since_ms, partner"
                   " LIMIT ?2",
     /* the next number of the case in the same statement as the row */
     [Q_CONSENT_ADD] = "INSERT INTO consents(case_id, " S_CONSENT_COLS ")"
-                      " SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM consents"
+                      " SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM consents"
                       " WHERE case_id = ?1 RETURNING seq",
     [Q_CONSENT_CURRENT] = "SELECT " S_CONSENT_COLS " FROM consents WHERE case_id = ?1 ORDER BY seq DESC LIMIT 1",
-    [Q_CONSENT_HISTORY] = "SELECT " S_CONSENT_COLS " FROM consents WHERE case_id = ?1 ORDER BY seq LIMIT ?2",
+    /* the newest ?2, oldest first among them */
+    [Q_CONSENT_HISTORY] = "SELECT * FROM (SELECT " S_CONSENT_COLS " FROM consents WHERE case_id = ?1"
+                          " ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+    /* current granted records that ended after the cursor (?1 until, ?2 case) and by ?3 */
+    [Q_CONSENT_ENDED] = "SELECT c.case_id, c.seq, c.until_ms FROM consents AS c"
+                        " WHERE c.until_ms > 0 AND c.until_ms >= ?1 AND c.until_ms <= ?3"
+                        " AND (c.until_ms > ?1 OR c.case_id > ?2) AND c.state = 2"
+                        " AND c.seq = (SELECT max(seq) FROM consents WHERE case_id = c.case_id)"
+                        " ORDER BY c.until_ms, c.case_id LIMIT ?4",
     /* an update in place keeps the row's rowid, and so its place among rows of the same time */
     [Q_OVR_PUT] = "INSERT INTO overrides(" S_OVR_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"
                   " ON CONFLICT(id) DO UPDATE SET case_id = ?2, network = ?3, sender = ?4, handler = ?5,"
@@ -232,6 +249,8 @@ static const char *const s_sql[Q__COUNT] = {
                      " ORDER BY timeout_ms, rowid LIMIT ?2",
     [Q_HO_DUE_ROW] = "SELECT " S_HO_COLS " FROM handovers WHERE id = ?2 AND state = 1 AND escalated = 0"
                      " AND timeout_ms <= ?1",
+    [Q_HO_OPEN_TO] = "SELECT " S_HO_COLS " FROM handovers WHERE recipient = ?1 AND state = 1"
+                     " ORDER BY offered_ms, rowid LIMIT ?2",
     /* one item at a time, from the last one on: the caller may delete the one it is given */
     [Q_QUEUE_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM queue",
     [Q_QUEUE_CASE] = "SELECT seq, item_id, kind, sender, case_id, body, recipient FROM queue"
@@ -246,6 +265,7 @@ static const char *const s_sql[Q__COUNT] = {
     [Q_QUEUE_INSERT] = "INSERT INTO queue(recipient, item_id, kind, sender, case_id, body, created_ms)"
                        " VALUES(?1,?2,?3,?4,?5,?6,?7)",
     [Q_QUEUE_DELETE] = "DELETE FROM queue WHERE seq = ?2 AND recipient = ?1",
+    [Q_QUEUE_REMOVE] = "DELETE FROM queue WHERE seq = ?2 AND recipient = ?1 RETURNING kind, case_id",
     [Q_QUEUE_FETCH] = "SELECT seq, item_id, kind, sender, case_id, body FROM queue"
                       " WHERE recipient = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
     [Q_QUEUE_COUNTS] = "SELECT recipient, count(*) FROM queue GROUP BY recipient",
@@ -726,6 +746,26 @@ int zn_store_queue_delete(zn_store *s, const char *recipient, int64_t seq)
     if (s_exec(s, Q_QUEUE_DELETE) != 0)
         return -1;
     return sqlite3_changes(s->db);
+}
+
+int zn_store_queue_remove(zn_store *s, const char *recipient, int64_t seq, int *kind, uint8_t case_id[ZN_ID_LEN],
+                          bool *on_case)
+{
+    sqlite3_stmt *st = s_stmt(s, Q_QUEUE_REMOVE);
+    s_bind_text(st, 1, recipient);
+    sqlite3_bind_int64(st, 2, seq);
+    *kind = 0;
+    *on_case = false;
+    int rc = sqlite3_step(st); /* the deleted row, or none */
+    int r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (r == 1) {
+        *kind = sqlite3_column_int(st, 0);
+        *on_case = sqlite3_column_type(st, 1) == SQLITE_BLOB && s_col_blob(st, 1, case_id, ZN_ID_LEN) == 0;
+        if (sqlite3_step(st) != SQLITE_DONE) /* runs the statement to its end */
+            r = -1;
+    }
+    sqlite3_reset(st);
+    return r;
 }
 
 /* A row of (seq, item_id, kind, sender, case_id, body): pointers into the statement's row. */
@@ -1559,6 +1599,68 @@ static int s_step_one(sqlite3_stmt *st)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The caller's callback of a walk and its context; the member set is the one for the kind of
+ * row the walk's visit function decodes. */
+typedef struct {
+    union {
+        zn_member_cb member;
+        zn_consent_cb consent;
+        zn_override_cb override;
+        zn_handover_cb handover;
+    } cb;
+    void *ctx;
+} s_walk_cb;
+
+/* Decode the statement's row and hand it to the callback (its values valid during the call):
+ * -1 when the row is damaged, else 1 when the callback stops the walk, 0 when it goes on. */
+typedef int (*s_visit_fn)(sqlite3_stmt *st, const s_walk_cb *w);
+
+/* Every row the statement answers through visit, then reset: how many were decoded, or -1. */
+static int s_walk(sqlite3_stmt *st, s_visit_fn visit, const s_walk_cb *w)
+{
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int v = visit(st, w);
+        if (v < 0) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        n++;
+        if (v)
+            break;
+    }
+    sqlite3_reset(st);
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+}
+
+/* A walk whose callback may rewrite what it is given (S_WALK_IDS): the ids q_ids answers (?1
+ * now_ms, ?2 the limit), then each row once more, as it is now, through q_row (?1 now_ms, ?2 its
+ * id): an earlier callback may have changed it. How many were visited, or -1. */
+static int s_walk_due(zn_store *s, int q_ids, int q_row, uint64_t now_ms, int limit, s_visit_fn visit,
+                      const s_walk_cb *w)
+{
+    uint8_t ids[S_WALK_IDS][ZN_ID_LEN];
+    sqlite3_stmt *st = s_stmt(s, q_ids);
+    s_bind_u64(st, 1, now_ms);
+    sqlite3_bind_int(st, 2, s_walk_ids_limit(limit));
+    int n = s_collect_ids(st, ids, s_walk_ids_limit(limit)), visited = 0;
+    for (int i = 0; i < n; i++) {
+        st = s_stmt(s, q_row);
+        s_bind_u64(st, 1, now_ms);
+        s_bind_blob(st, 2, ids[i], ZN_ID_LEN);
+        int got = s_step_one(st), stop = 0;
+        if (got == 1 && (stop = visit(st, w)) < 0) /* the row's sealed values live until the reset */
+            got = -1;
+        sqlite3_reset(st);
+        if (got < 0)
+            return -1;
+        visited += got;
+        if (stop)
+            break;
+    }
+    return n < 0 ? -1 : visited;
+}
+
 /* ---- cases ---- */
 
 /* Related pseudonyms: n * ZN_PSN_LEN bytes, n <= ZN_CASE_RELATED_MAX. */
@@ -1740,26 +1842,22 @@ int zn_store_member_get(zn_store *s, const uint8_t case_id[ZN_ID_LEN], const cha
     return r;
 }
 
+static int s_visit_member(sqlite3_stmt *st, const s_walk_cb *w)
+{
+    zn_member_row m;
+    memset(&m, 0, sizeof m);
+    if (s_col_text(st, 0, m.partner, sizeof m.partner) != 0 || s_col_text(st, 1, m.how, sizeof m.how) != 0 ||
+        s_col_u64(st, 2, &m.since_ms) != 0)
+        return -1;
+    return w->cb.member(w->ctx, &m) != 0;
+}
+
 int zn_store_members(zn_store *s, const uint8_t case_id[ZN_ID_LEN], int limit, zn_member_cb cb, void *ctx)
 {
     sqlite3_stmt *st = s_stmt(s, Q_MEMBERS);
     s_bind_blob(st, 1, case_id, ZN_ID_LEN);
     sqlite3_bind_int(st, 2, limit < 0 ? 0 : limit);
-    int n = 0, rc;
-    zn_member_row m;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        memset(&m, 0, sizeof m);
-        if (s_col_text(st, 0, m.partner, sizeof m.partner) != 0 || s_col_text(st, 1, m.how, sizeof m.how) != 0 ||
-            s_col_u64(st, 2, &m.since_ms) != 0) {
-            rc = SQLITE_CORRUPT;
-            break;
-        }
-        n++;
-        if (cb(ctx, &m) != 0)
-            break;
-    }
-    sqlite3_reset(st);
-    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+    return s_walk(st, s_visit_member, &(s_walk_cb){.cb.member = cb, .ctx = ctx});
 }
 
 /* ---- consent ---- */
@@ -1814,7 +1912,7 @@ static bool s_consent_ok(const zn_consent_row *r)
     return r->c.state >= ZN_CONSENT_REQUESTED && r->c.state <= ZN_CONSENT_WITHDRAWN &&
            r->c.given_by <= (ZN_GIVEN_CLIENT | ZN_GIVEN_PARENT | ZN_GIVEN_GUARDIAN | ZN_GIVEN_REPRESENTATIVE) &&
            (unsigned)r->c.age_band <= ZN_AGE_16_PLUS && s_str_ok(r->handler, sizeof r->handler, false) &&
-           s_sealed_ok(r->purpose, r->purpose_len, false);
+           s_sealed_ok(r->purpose, r->purpose_len, false) && s_str_ok(r->partner, sizeof r->partner, true);
 }
 
 /* Decode the S_CONSENT_COLS columns (out zeroed first; purpose points into the row). */
@@ -1828,7 +1926,8 @@ static int s_col_consent(sqlite3_stmt *st, zn_consent_row *out)
         s_scope_parse(scope, &out->c) != 0 || s_col_u64(st, 3, &given_by) != 0 || given_by > 15 ||
         s_col_u64(st, 4, &age_band) != 0 || age_band > ZN_AGE_16_PLUS || s_col_u64(st, 5, &out->c.until_ms) != 0 ||
         s_col_u64(st, 6, &out->at_ms) != 0 || s_col_str(st, 7, out->handler, sizeof out->handler) != 0 ||
-        s_col_sealed(st, 8, false, &out->purpose, &out->purpose_len) != 0)
+        s_col_sealed(st, 8, false, &out->purpose, &out->purpose_len) != 0 ||
+        s_col_text(st, 9, out->partner, sizeof out->partner) != 0)
         return -1;
     out->c.state = (zn_consent_state)state;
     out->c.given_by = (unsigned)given_by;
@@ -1851,6 +1950,7 @@ int zn_store_consent_add(zn_store *s, const uint8_t case_id[ZN_ID_LEN], const zn
     s_bind_u64(st, 7, r->at_ms);
     s_bind_text(st, 8, r->handler);
     s_bind_sealed(st, 9, r->purpose, r->purpose_len);
+    s_bind_text(st, 10, r->partner);
     uint64_t got = 0;
     int ok = sqlite3_step(st) == SQLITE_ROW && s_col_u64(st, 0, &got) == 0 && sqlite3_step(st) == SQLITE_DONE;
     sqlite3_reset(st);
@@ -1872,21 +1972,42 @@ int zn_store_consent_current(zn_store *s, const uint8_t case_id[ZN_ID_LEN], zn_c
     return r;
 }
 
+static int s_visit_consent(sqlite3_stmt *st, const s_walk_cb *w)
+{
+    zn_consent_row r;
+    if (s_col_consent(st, &r) != 0)
+        return -1;
+    return w->cb.consent(w->ctx, &r) != 0;
+}
+
 int zn_store_consent_history(zn_store *s, const uint8_t case_id[ZN_ID_LEN], int limit, zn_consent_cb cb,
                              void *ctx)
 {
     sqlite3_stmt *st = s_stmt(s, Q_CONSENT_HISTORY);
     s_bind_blob(st, 1, case_id, ZN_ID_LEN);
     sqlite3_bind_int(st, 2, limit < 0 ? 0 : limit);
-    zn_consent_row r;
+    return s_walk(st, s_visit_consent, &(s_walk_cb){.cb.consent = cb, .ctx = ctx});
+}
+
+int zn_store_consents_ended(zn_store *s, uint64_t after_ms, const uint8_t after_case[ZN_ID_LEN], uint64_t upto_ms,
+                            int limit, zn_consent_end_cb cb, void *ctx)
+{
+    static const uint8_t none[ZN_ID_LEN]; /* before every case id */
+    sqlite3_stmt *st = s_stmt(s, Q_CONSENT_ENDED);
+    s_bind_u64(st, 1, after_ms);
+    s_bind_blob(st, 2, after_case ? after_case : none, ZN_ID_LEN);
+    s_bind_u64(st, 3, upto_ms);
+    sqlite3_bind_int(st, 4, limit < 0 ? 0 : limit);
     int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (s_col_consent(st, &r) != 0) {
+        uint8_t id[ZN_ID_LEN];
+        uint64_t seq, until;
+        if (s_col_blob(st, 0, id, ZN_ID_LEN) != 0 || s_col_u64(st, 1, &seq) != 0 || s_col_u64(st, 2, &until) != 0) {
             rc = SQLITE_CORRUPT;
             break;
         }
         n++;
-        if (cb(ctx, &r) != 0)
+        if (cb(ctx, id, seq, until) != 0)
             break;
     }
     sqlite3_reset(st);
@@ -1927,22 +2048,18 @@ static int s_col_override(sqlite3_stmt *st, zn_override_row *out)
     return 0;
 }
 
+static int s_visit_override(sqlite3_stmt *st, const s_walk_cb *w)
+{
+    zn_override_row r;
+    if (s_col_override(st, &r) != 0)
+        return -1;
+    return w->cb.override(w->ctx, &r) != 0;
+}
+
 /* Rows of S_OVR_COLS into cb (sealed values valid during the callback): count or -1. */
 static int s_walk_overrides(sqlite3_stmt *st, zn_override_cb cb, void *ctx)
 {
-    zn_override_row r;
-    int n = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (s_col_override(st, &r) != 0) {
-            rc = SQLITE_CORRUPT;
-            break;
-        }
-        n++;
-        if (cb(ctx, &r) != 0)
-            break;
-    }
-    sqlite3_reset(st);
-    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+    return s_walk(st, s_visit_override, &(s_walk_cb){.cb.override = cb, .ctx = ctx});
 }
 
 int zn_store_override_put(zn_store *s, const zn_override_row *r)
@@ -2026,29 +2143,8 @@ int zn_store_override_list(zn_store *s, const char (*networks)[ZN_IDENT_MAX], si
 
 int zn_store_overrides_due(zn_store *s, uint64_t now_ms, int limit, zn_override_cb cb, void *ctx)
 {
-    uint8_t ids[S_WALK_IDS][ZN_ID_LEN];
-    sqlite3_stmt *st = s_stmt(s, Q_OVR_DUE_IDS);
-    s_bind_u64(st, 1, now_ms);
-    sqlite3_bind_int(st, 2, s_walk_ids_limit(limit));
-    int n = s_collect_ids(st, ids, s_walk_ids_limit(limit)), visited = 0;
-    zn_override_row r;
-    for (int i = 0; i < n; i++) {
-        /* the row once more, as it is now: an earlier callback may have changed it */
-        st = s_stmt(s, Q_OVR_DUE_ROW);
-        s_bind_u64(st, 1, now_ms);
-        s_bind_blob(st, 2, ids[i], ZN_ID_LEN);
-        int got = s_step_one(st);
-        if (got == 1 && s_col_override(st, &r) != 0)
-            got = -1;
-        int stop = got == 1 ? cb(ctx, &r) : 0; /* the row's sealed values live until the reset */
-        sqlite3_reset(st);
-        if (got < 0)
-            return -1;
-        visited += got;
-        if (stop)
-            break;
-    }
-    return n < 0 ? -1 : visited;
+    return s_walk_due(s, Q_OVR_DUE_IDS, Q_OVR_DUE_ROW, now_ms, limit, s_visit_override,
+                      &(s_walk_cb){.cb.override = cb, .ctx = ctx});
 }
 
 int zn_store_overrides_standing(zn_store *s, const uint8_t case_id[ZN_ID_LEN], uint64_t now_ms, int limit,
@@ -2065,7 +2161,7 @@ int zn_store_overrides_standing(zn_store *s, const uint8_t case_id[ZN_ID_LEN], u
 
 static bool s_handover_ok(const zn_handover_row *r)
 {
-    return r->state >= ZN_HANDOVER_OPEN && r->state <= ZN_HANDOVER_DECLINED &&
+    return r->state >= ZN_HANDOVER_OPEN && r->state <= ZN_HANDOVER_WITHDRAWN &&
            s_str_ok(r->from, sizeof r->from, true) && s_str_ok(r->handler, sizeof r->handler, false) &&
            s_str_ok(r->to, sizeof r->to, true) && s_sealed_ok(r->reason, r->reason_len, false);
 }
@@ -2080,7 +2176,7 @@ static int s_col_handover(sqlite3_stmt *st, zn_handover_row *out)
         s_col_str(st, 3, out->handler, sizeof out->handler) != 0 || s_col_text(st, 4, out->to, sizeof out->to) != 0 ||
         s_col_blob(st, 5, out->msgid, ZN_ID_LEN) != 0 ||
         s_col_u64(st, 6, &out->offered_ms) != 0 || s_col_u64(st, 7, &out->timeout_ms) != 0 ||
-        s_col_u64(st, 8, &state) != 0 || state < ZN_HANDOVER_OPEN || state > ZN_HANDOVER_DECLINED ||
+        s_col_u64(st, 8, &state) != 0 || state < ZN_HANDOVER_OPEN || state > ZN_HANDOVER_WITHDRAWN ||
         s_col_u64(st, 9, &out->decided_ms) != 0 || s_col_u64(st, 10, &escalated) != 0 || escalated > 1 ||
         s_col_sealed(st, 11, false, &out->reason, &out->reason_len) != 0)
         return -1;
@@ -2089,21 +2185,18 @@ static int s_col_handover(sqlite3_stmt *st, zn_handover_row *out)
     return 0;
 }
 
-static int s_walk_handovers(sqlite3_stmt *st, zn_handover_cb cb, void *ctx)
+static int s_visit_handover(sqlite3_stmt *st, const s_walk_cb *w)
 {
     zn_handover_row r;
-    int n = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (s_col_handover(st, &r) != 0) {
-            rc = SQLITE_CORRUPT;
-            break;
-        }
-        n++;
-        if (cb(ctx, &r) != 0)
-            break;
-    }
-    sqlite3_reset(st);
-    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? n : -1;
+    if (s_col_handover(st, &r) != 0)
+        return -1;
+    return w->cb.handover(w->ctx, &r) != 0;
+}
+
+/* Rows of S_HO_COLS into cb (the reason valid during the callback): count or -1. */
+static int s_walk_handovers(sqlite3_stmt *st, zn_handover_cb cb, void *ctx)
+{
+    return s_walk(st, s_visit_handover, &(s_walk_cb){.cb.handover = cb, .ctx = ctx});
 }
 
 /* One handover row or none, its reason kept (out may be NULL): 1, 0, -1. */
@@ -2170,28 +2263,18 @@ int zn_store_handover_list(zn_store *s, const char *partner, uint64_t offset, in
 
 int zn_store_handovers_due(zn_store *s, uint64_t now_ms, int limit, zn_handover_cb cb, void *ctx)
 {
-    uint8_t ids[S_WALK_IDS][ZN_ID_LEN];
-    sqlite3_stmt *st = s_stmt(s, Q_HO_DUE_IDS);
-    s_bind_u64(st, 1, now_ms);
-    sqlite3_bind_int(st, 2, s_walk_ids_limit(limit));
-    int n = s_collect_ids(st, ids, s_walk_ids_limit(limit)), visited = 0;
-    zn_handover_row r;
-    for (int i = 0; i < n; i++) {
-        st = s_stmt(s, Q_HO_DUE_ROW);
-        s_bind_u64(st, 1, now_ms);
-        s_bind_blob(st, 2, ids[i], ZN_ID_LEN);
-        int got = s_step_one(st);
-        if (got == 1 && s_col_handover(st, &r) != 0)
-            got = -1;
-        int stop = got == 1 ? cb(ctx, &r) : 0;
-        sqlite3_reset(st);
-        if (got < 0)
-            return -1;
-        visited += got;
-        if (stop)
-            break;
-    }
-    return n < 0 ? -1 : visited;
+    return s_walk_due(s, Q_HO_DUE_IDS, Q_HO_DUE_ROW, now_ms, limit, s_visit_handover,
+                      &(s_walk_cb){.cb.handover = cb, .ctx = ctx});
+}
+
+int zn_store_handovers_open_to(zn_store *s, const char *recipient, int limit, zn_handover_cb cb, void *ctx)
+{
+    if (!s_name_ok(recipient, ZN_IDENT_MAX))
+        return -1;
+    sqlite3_stmt *st = s_stmt(s, Q_HO_OPEN_TO);
+    s_bind_text(st, 1, recipient);
+    sqlite3_bind_int(st, 2, limit < 0 ? 0 : limit);
+    return s_walk_handovers(st, cb, ctx);
 }
 
 /* ---- the queue and message ids on a case ---- */

@@ -63,9 +63,12 @@ int zn_store_cases_closed_before(zn_store *s, uint64_t before_ms, int limit, zn_
 int zn_store_case_delete(zn_store *s, const uint8_t id[ZN_ID_LEN]);
 
 /* ---- case members, consent, safety overrides, handovers (schema 4) ----
- * Stored members are the partners that held the case or received an envelope or a handover on
- * it (how: "regisseur", "received", "handover"); those admitted by consent or an override are
- * worked out by policy.c, not stored. The first row for a partner stays (add returns 1). */
+ * Stored members are the partners that held the case or acknowledged an envelope on it (how:
+ * "regisseur" the creator, "received" acknowledged an envelope, "handover" accepted a
+ * handover); those admitted by consent or an override are worked out by policy.c, not stored.
+ * add returns 0 when it added or changed the row, 1 when it did not: the first row for a
+ * partner stays (only "handover" replaces "received", keeping since_ms), and nothing is added
+ * on a case that does not exist (e.g. deleted after its retention). */
 int zn_store_member_add(zn_store *s, const uint8_t case_id[ZN_ID_LEN], const char *partner, const char *how,
                         uint64_t since_ms);
 /* 1 member (with how / since when not NULL), 0 not, -1 error. */
@@ -76,15 +79,24 @@ typedef int (*zn_member_cb)(void *ctx, const zn_member_row *m); /* non-zero stop
 int zn_store_members(zn_store *s, const uint8_t case_id[ZN_ID_LEN], int limit, zn_member_cb cb, void *ctx);
 
 /* Consent records of a case are numbered 1, 2, ... (seq); the one with the highest seq is the
- * current one. add stores r (r->seq is ignored; *seq gets the new number); purpose is the
- * sealed encoding (NULL, 0: none). current: 1 found (out filled; its purpose points into a
- * buffer valid until the next store call), 0 none, -1 error. history: oldest first, at most
- * limit, count or -1 (purpose valid during the callback). */
+ * current one. add stores r (r->seq is ignored; *seq gets the new number; r->partner, who
+ * recorded it, is required); purpose is the sealed encoding (NULL, 0: none). current: 1 found
+ * (out filled; its purpose points into a buffer valid until the next store call), 0 none, -1
+ * error. history: the newest `limit` records, oldest first among them; count or -1 (purpose
+ * valid during the callback). */
 int zn_store_consent_add(zn_store *s, const uint8_t case_id[ZN_ID_LEN], const zn_consent_row *r, uint64_t *seq);
 int zn_store_consent_current(zn_store *s, const uint8_t case_id[ZN_ID_LEN], zn_consent_row *out);
 typedef int (*zn_consent_cb)(void *ctx, const zn_consent_row *r); /* non-zero stops */
 int zn_store_consent_history(zn_store *s, const uint8_t case_id[ZN_ID_LEN], int limit, zn_consent_cb cb,
                              void *ctx);
+/* Cases whose current consent record is granted with an until_ms that lies after the cursor
+ * (after_ms, after_case: until_ms > after_ms, or until_ms == after_ms and a case id above
+ * after_case, bytewise; NULL: none) and at or before upto_ms, in order of (until_ms, case id),
+ * at most limit, into cb (non-zero stops). The caller moves its cursor to the last one it
+ * handled. Count visited or -1. */
+typedef int (*zn_consent_end_cb)(void *ctx, const uint8_t case_id[ZN_ID_LEN], uint64_t seq, uint64_t until_ms);
+int zn_store_consents_ended(zn_store *s, uint64_t after_ms, const uint8_t after_case[ZN_ID_LEN], uint64_t upto_ms,
+                            int limit, zn_consent_end_cb cb, void *ctx);
 
 /* Safety overrides. put inserts, or replaces the row with the same id (review, expiry,
  * escalation rewrite it); justification and note are the sealed encodings. get: 1 / 0 / -1,
@@ -124,6 +136,9 @@ typedef int (*zn_handover_cb)(void *ctx, const zn_handover_row *r); /* non-zero 
 int zn_store_handover_list(zn_store *s, const char *partner, uint64_t offset, int limit, uint64_t *total,
                            zn_handover_cb cb, void *ctx);
 int zn_store_handovers_due(zn_store *s, uint64_t now_ms, int limit, zn_handover_cb cb, void *ctx);
+/* The open handovers offered to recipient, oldest first, at most limit (reason valid during the
+ * callback; the callback may not put rows). Count visited or -1. */
+int zn_store_handovers_open_to(zn_store *s, const char *recipient, int limit, zn_handover_cb cb, void *ctx);
 
 /* Message ids: 1 when `sender` sent msgid to `recipient` on case_id (the dossier check), 0, -1. */
 int zn_store_msgid_match(zn_store *s, const char *sender, const uint8_t msgid[ZN_ID_LEN], const char *recipient,
@@ -157,6 +172,10 @@ int zn_store_queue_insert(zn_store *s, const char *recipient, const uint8_t item
                           const uint8_t *body, size_t len, uint64_t now_ms, int64_t *seq);
 /* Remove the item with this seq if it is the recipient's: rows removed (0 or 1), -1 on error. */
 int zn_store_queue_delete(zn_store *s, const char *recipient, int64_t seq);
+/* The same, in the same one statement, telling what was removed: *kind (ZN_ITEM_*) and, for an
+ * item on a case, its id into case_id with *on_case true (0 and false when nothing was removed). */
+int zn_store_queue_remove(zn_store *s, const char *recipient, int64_t seq, int *kind, uint8_t case_id[ZN_ID_LEN],
+                          bool *on_case);
 /* Items for recipient with seq > after, in order, at most limit; returns the count or -1. */
 int zn_store_queue_fetch(zn_store *s, const char *recipient, int64_t after, int limit,
                          zn_queue_cb cb, void *ctx);

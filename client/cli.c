@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum {
     O_CONVENANT,
@@ -59,6 +58,11 @@ enum {
     O_NOTE,
     O_REASON,
     O_I_CHECKED,
+    /* the free text of a command from a file or standard input, out of `ps` and the history */
+    O_PURPOSE_FILE,
+    O_JUSTIFICATION_FILE,
+    O_NOTE_FILE,
+    O_REASON_FILE,
     O__COUNT
 };
 
@@ -85,6 +89,8 @@ static const zn_opt_spec s_specs[O__COUNT] = {
     [O_APPROVE] = {"approve", false},    [O_REJECT] = {"reject", false},
     [O_NOTE] = {"note", true},           [O_REASON] = {"reason", true},
     [O_I_CHECKED] = {"i-checked", false},
+    [O_PURPOSE_FILE] = {"purpose-file", true}, [O_JUSTIFICATION_FILE] = {"justification-file", true},
+    [O_NOTE_FILE] = {"note-file", true}, [O_REASON_FILE] = {"reason-file", true},
 };
 /* --related may be given once per family member */
 static const bool s_repeat[O__COUNT] = {[O_RELATED] = true};
@@ -92,6 +98,7 @@ static const bool s_repeat[O__COUNT] = {[O_RELATED] = true};
 #define S_MAX_POS 8
 #define S_WAIT_MAX_MS (24 * 3600 * 1000)
 #define S_FINDINGS_MAX (64 * 1024) /* bytes of "kind: text" lines listed for one refused send */
+#define S_TEXT_FILE_MAX (64 * 1024) /* bytes read from a --*-file (the sealed text is far less) */
 
 typedef struct {
     const char *v[O__COUNT];
@@ -169,7 +176,8 @@ static const char s_help[] =
     "                                the regisseur links an anonymous case to the person once\n"
     "                                consent is granted; prints the partners told (the scope)\n"
     "  consent set --case CASE --state requested|granted|refused|withdrawn [--scope ID,ID,...]\n"
-    "              [--purpose TEXT] [--given-by client,parent,guardian,representative]\n"
+    "              [--purpose TEXT | --purpose-file FILE]\n"
+    "              [--given-by client,parent,guardian,representative]\n"
     "              [--age-band 0-11|12-15|16+] [--until DATE]\n"
     "                                the regisseur records the client's consent for this case:\n"
     "                                who may be told (--scope), why (--purpose, sealed to the\n"
@@ -178,7 +186,7 @@ static const char s_help[] =
     "                                age requires: 0-11 a parent, guardian or representative;\n"
     "                                12-15 the client and a parent or guardian; 16+ the client.\n"
     "  consent show --case CASE      the current consent, then its whole history\n"
-    "  override --case CASE --to ID --step 1-5 --justification TEXT\n"
+    "  override --case CASE --to ID --step 1-5 --justification TEXT | --justification-file FILE\n"
     "                                a safety override: share with partner ID without consent\n"
     "                                because a child's safety requires it (meldcode step 1-5).\n"
     "                                The justification (at least 40 characters) is sealed to the\n"
@@ -191,15 +199,22 @@ static const char s_help[] =
     "                                (sent as a sealed message first); it stays responsible until\n"
     "                                the offer is accepted\n"
     "  handover accept ID            take the case over: this partner becomes its regisseur\n"
-    "  handover decline ID --reason TEXT\n"
+    "  handover decline ID --reason TEXT | --reason-file FILE\n"
     "                                decline, with a reason sealed to the offering partner and\n"
     "                                the auditors\n"
+    "  handover withdraw ID          take an open offer back (the offering partner, or a\n"
+    "                                coordinator of the case's network): the recipient is told\n"
+    "                                and the case stays with the partner that offered it\n"
     "  handover list                 handovers this partner offered or was offered\n"
+    "  --purpose-file, --justification-file, --note-file, --reason-file FILE\n"
+    "                                read the text from FILE (- for standard input) instead of\n"
+    "                                the command line, where the process list and the shell\n"
+    "                                history would show it; give either the text or the file\n"
     "\n"
     "coordinator commands (the coordinator role in the network of the match or the case):\n"
     "  match connect MATCH           tell the two partners of a match about each other\n"
     "  match lead MATCH --partner ID name the lead partner (regiehouder) for the person\n"
-    "  override review ID --approve|--reject [--note TEXT]\n"
+    "  override review ID --approve|--reject [--note TEXT | --note-file FILE]\n"
     "                                review a safety override in the case's network; a rejected\n"
     "                                one stops at once. The note is sealed to the override's\n"
     "                                author, the network's coordinators and the auditors.\n"
@@ -319,6 +334,38 @@ static int s_flush(zn_err *e)
     if (fflush(stdout) != 0 || ferror(stdout))
         return zn_err_set(e, ZN_E_IO, "standard output could not be written (%s)", strerror(errno));
     return 0;
+}
+
+/* The end of a command: its error when rc is not 0, else what it printed flushed. */
+static int s_finish(const s_cli *x, int rc, zn_err *e)
+{
+    if (rc != 0)
+        return s_fail(x, e);
+    return s_flush(e) == 0 ? 0 : s_fail(x, e);
+}
+
+/* The error of a command that did not get the memory it needs. */
+static int s_oom(const s_cli *x)
+{
+    zn_err e;
+    zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
+    return s_fail(x, &e);
+}
+
+/* The subcommands of a command, by the second word. */
+typedef struct {
+    const char *name;
+    int (*run)(s_cli *x);
+} s_sub;
+
+/* Run the subcommand the second word names, or fail with `usage`. */
+static int s_run_sub(s_cli *x, const s_sub *subs, size_t n, const char *usage)
+{
+    const char *sub = x->npos > 1 ? x->pos[1] : "";
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(sub, subs[i].name) == 0)
+            return subs[i].run(x);
+    return s_usage(x, "%s", usage);
 }
 
 static void s_safe(char *dst, size_t cap, const char *s)
@@ -505,23 +552,29 @@ static int s_cmd_case_new(s_cli *x)
 
 /* ------------------------------------------------------------------ send */
 
-static int s_read_content(const char *path, uint8_t **out, size_t *len, zn_err *e)
+/* Read path (NULL or "-": standard input) whole, at most max bytes, into *out (malloc'd, one
+ * byte more holding a NUL; the caller wipes and frees it) and *len. -1 with e set when it
+ * cannot be read (the read error names `what`), or with *too_big (e not set) when it is
+ * larger than max. */
+static int s_slurp(const char *path, size_t max, const char *what, uint8_t **out, size_t *len, bool *too_big,
+                   zn_err *e)
 {
     bool use_stdin = !path || strcmp(path, "-") == 0;
     FILE *f = use_stdin ? stdin : fopen(path, "rb");
     *out = NULL;
     *len = 0;
+    *too_big = false;
     if (!f)
         return zn_err_set(e, ZN_E_IO, "%.200s could not be read (%s)", path, strerror(errno));
-    uint8_t *buf = malloc(ZN_CLIENT_CONTENT_MAX + 1);
+    uint8_t *buf = malloc(max + 2);
     if (!buf) {
         if (!use_stdin)
             fclose(f);
         return zn_err_set(e, ZN_E_INTERNAL, "out of memory");
     }
     size_t n = 0;
-    while (n <= ZN_CLIENT_CONTENT_MAX) {
-        size_t got = fread(buf + n, 1, ZN_CLIENT_CONTENT_MAX + 1 - n, f);
+    while (n <= max) {
+        size_t got = fread(buf + n, 1, max + 1 - n, f);
         n += got;
         if (got == 0)
             break;
@@ -529,17 +582,103 @@ static int s_read_content(const char *path, uint8_t **out, size_t *len, zn_err *
     bool err = ferror(f) != 0;
     if (!use_stdin)
         fclose(f);
-    if (err || n > ZN_CLIENT_CONTENT_MAX) {
+    if (err || n > max) {
         sodium_memzero(buf, n);
         free(buf);
         if (err)
-            return zn_err_set(e, ZN_E_IO, "the content could not be read");
+            return zn_err_set(e, ZN_E_IO, "%s could not be read", what);
+        *too_big = true;
+        return -1;
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int s_read_content(const char *path, uint8_t **out, size_t *len, zn_err *e)
+{
+    bool too_big = false;
+    if (s_slurp(path, ZN_CLIENT_CONTENT_MAX, "the content", out, len, &too_big, e) == 0)
+        return 0;
+    if (too_big)
         return zn_err_set(e, ZN_E_TOO_LARGE,
                           "the content is larger than %u bytes; one message carries at most that",
                           ZN_CLIENT_CONTENT_MAX);
+    return -1;
+}
+
+/* Free text given as --NAME TEXT or --NAME-file FILE (opt, file_opt; FILE "-": standard input),
+ * at most one of the two. *text: the option's value (NULL when neither is given), or the
+ * file's text without leading and trailing white space in *buf (malloc'd; release it with
+ * s_text_free). The file must not be empty, nor hold a NUL byte, nor exceed S_TEXT_FILE_MAX
+ * bytes; the text's own limits are checked where the text is, as for --NAME. 0, or the
+ * command's exit status with the error shown. */
+static int s_text_opt(const s_cli *x, int opt, int file_opt, const char **text, char **buf)
+{
+    const char *name = s_specs[opt].name, *path = x->v[file_opt];
+    *text = x->v[opt];
+    *buf = NULL;
+    if (!path)
+        return 0;
+    if (x->v[opt])
+        return s_usage(x, "give either --%s TEXT or --%s FILE, not both", name, s_specs[file_opt].name);
+    zn_err e;
+    zn_err_clear(&e);
+    char what[48];
+    snprintf(what, sizeof what, "the %s", name);
+    uint8_t *p = NULL;
+    size_t n = 0;
+    bool too_big = false;
+    if (s_slurp(path, S_TEXT_FILE_MAX, what, &p, &n, &too_big, &e) != 0) {
+        if (too_big)
+            zn_err_set(&e, ZN_E_USAGE, "the %s in --%s is larger than %d bytes; at most %d are sealed; nothing was "
+                                       "sent", name, s_specs[file_opt].name, S_TEXT_FILE_MAX, ZN_CLIENT_SEALED_MAX);
+        return s_fail(x, &e);
     }
-    *out = buf;
-    *len = n;
+    bool nul = memchr(p, 0, n) != NULL;
+    size_t start = 0, len = nul ? 0 : zn_text_trim((const char *)p, n, &start);
+    if (!nul) {
+        memmove(p, p + start, len);
+        sodium_memzero(p + len, n - len);
+        p[len] = 0;
+    }
+    if (nul || len == 0) {
+        sodium_memzero(p, n);
+        free(p);
+        if (nul)
+            return s_usage(x, "the %s in --%s holds a NUL byte (only text may be in it); nothing was sent", name,
+                           s_specs[file_opt].name);
+        return s_usage(x, "the %s in --%s is empty; nothing was sent", name, s_specs[file_opt].name);
+    }
+    *buf = (char *)p;
+    *text = *buf;
+    return 0;
+}
+
+/* Wipe and free what s_text_opt read; safe on NULL. */
+static void s_text_free(char *buf)
+{
+    if (!buf)
+        return;
+    sodium_memzero(buf, strlen(buf));
+    free(buf);
+}
+
+/* What send or handover offer sends, from path (NULL or "-": standard input), which must not be
+ * empty ("the WHAT is empty"). 0 with *out (the caller wipes and frees it), or the command's
+ * exit status with the error shown. */
+static int s_read_message(const s_cli *x, const char *path, const char *what, uint8_t **out, size_t *len)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    if (s_read_content(path, out, len, &e) != 0)
+        return s_fail(x, &e);
+    if (*len == 0) {
+        free(*out);
+        *out = NULL;
+        return s_usage(x, "the %s is empty; nothing was sent", what);
+    }
     return 0;
 }
 
@@ -621,12 +760,9 @@ static int s_cmd_send(s_cli *x)
 
     uint8_t *content = NULL;
     size_t len = 0;
-    if (s_read_content(x->npos == 2 ? x->pos[1] : NULL, &content, &len, &e) != 0)
-        return s_fail(x, &e);
-    if (len == 0) {
-        free(content);
-        return s_usage(x, "the message is empty; nothing was sent");
-    }
+    int bad = s_read_message(x, x->npos == 2 ? x->pos[1] : NULL, "message", &content, &len);
+    if (bad)
+        return bad;
     zn_client *c = zn_client_open(&x->opts, &e);
     int rc = -1;
     uint64_t audit_index = 0;
@@ -649,7 +785,9 @@ static int s_cmd_send(s_cli *x)
     sodium_bin2hex(hex, sizeof hex, msgid, sizeof msgid);
     if (rc != 0) {
         rc = s_fail(x, &e);
-        if (zn_code_class(e.code) == ZN_CLASS_UNREACHABLE && !sodium_is_zero(msgid, sizeof msgid))
+        /* not when the failure came before the message went out (reading the case's mode) */
+        if (zn_code_class(e.code) == ZN_CLASS_UNREACHABLE && !sodium_is_zero(msgid, sizeof msgid) &&
+            !strstr(e.text, "nothing was sent"))
             fprintf(stderr, "zorgnet: the broker may have stored the message; send it again with "
                             "--id %s (it is then stored and shown once)\n", hex);
         return rc;
@@ -800,6 +938,14 @@ static bool s_case_notice_about(const zn_item *it)
     } else if (strcmp(type, "handover-declined") == 0) {
         printf("about     %s declined the handover of case %s; you stay its regisseur ('zorgnet handover "
                "list' shows the reason)\n", s_field(it, "to", a, sizeof a), k);
+    } else if (strcmp(type, "handover-withdrawn") == 0 && s_field(it, "by", a, sizeof a)[0]) {
+        printf("about     the offer of case %s to you was withdrawn by %s; there is nothing to answer, and the\n"
+               "          case stays with the partner that offered it\n",
+               k, a);
+    } else if (strcmp(type, "handover-withdrawn") == 0) { /* it lapsed: the recipient left the convenant */
+        printf("about     your offer of case %s to %s lapsed (%s):\n"
+               "          %s is no longer in the convenant; you stay the case's regisseur\n",
+               k, s_field(it, "to", a, sizeof a), s_field(it, "reason", b, sizeof b), a);
     } else if (strcmp(type, "handover-escalated") == 0) {
         printf("about     the handover of case %s from %s to %s was not answered in time\n", k,
                s_field(it, "from", a, sizeof a), s_field(it, "to", b, sizeof b));
@@ -877,17 +1023,14 @@ static int s_show_items(const s_cli *x, zn_client *c, int wait_ms, s_want_fn wan
                         s_show_fn show, size_t *shown, bool *invalid, zn_err *e)
 {
     int rc = 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + wait_ms;
+    int64_t deadline = zn_client_mono_ms() + wait_ms;
     *shown = 0;
     *invalid = false;
     for (;;) {
         zn_item it;
         int wait = 0;
         if (*shown == 0) {
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            int64_t left = deadline - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+            int64_t left = deadline - zn_client_mono_ms();
             wait = left > 0 ? (int)left : 0;
         }
         rc = zn_client_next(c, wait, &it, e);
@@ -989,6 +1132,32 @@ static void s_print_hex(const uint8_t *p, size_t n)
         printf("%02x", p[i]);
 }
 
+/* [,]{"index":N,"time":"ISO" of one audit entry in a JSON list (the object is left open). */
+static void s_json_entry_head(bool first, uint64_t index, uint64_t time_ms)
+{
+    char iso[ZN_ISO_TIME_LEN];
+    zn_iso_time(iso, time_ms);
+    printf("%s{\"index\":%llu,\"time\":\"%s\"", first ? "" : ",", (unsigned long long)index, iso);
+}
+
+/* ,"key":"HEX" of an id, or ,"key":null when it is absent. */
+static void s_json_id_or_null(const char *key, bool has, const uint8_t *id)
+{
+    if (has)
+        s_json_hexn(key, id, ZN_CLIENT_ID_LEN);
+    else
+        printf(",\"%s\":null", key);
+}
+
+/* ,"key":N, or ,"key":null when it is absent. */
+static void s_json_u64_or_null(const char *key, bool has, uint64_t v)
+{
+    if (has)
+        printf(",\"%s\":%llu", key, (unsigned long long)v);
+    else
+        printf(",\"%s\":null", key);
+}
+
 /* TIME options: a clear usage error names the option and the forms. */
 static int s_time_opt(const s_cli *x, int opt, uint64_t *ms)
 {
@@ -1088,10 +1257,7 @@ static void s_print_receipt_json(const zn_receipt_info *r)
         s_json_null_or("actor", r->actor);
         s_json_null_or("handler", r->handler);
         s_json_null_or("action", r->action);
-        if (r->has_case)
-            s_json_hexn("case", r->case_id, ZN_CLIENT_ID_LEN);
-        else
-            printf(",\"case\":null");
+        s_json_id_or_null("case", r->has_case, r->case_id);
         s_json_null_or("counterpart", r->counterpart);
         printf(",\"decision\":\"%s\"", r->allowed ? "allowed" : "refused");
         s_json_null_or("reason", r->reason);
@@ -1199,13 +1365,6 @@ static int s_cmd_audit_export(s_cli *x)
     return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
 }
 
-static int64_t s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int s_cmd_audit_verify(s_cli *x)
 {
     zn_err e;
@@ -1224,11 +1383,11 @@ static int s_cmd_audit_verify(s_cli *x)
     bool with_known = false;
     memset(&r, 0, sizeof r);
     memset(&xr, 0, sizeof xr);
-    int64_t t0 = s_mono_ms();
+    int64_t t0 = zn_client_mono_ms();
     uint64_t later = 0;
     int rc = from ? zn_client_audit_verify_file(c, from, &r, &with_known, &later, &e)
                   : zn_client_audit_verify_live(c, &xr, &r, &with_known, &e);
-    uint64_t took = (uint64_t)(s_mono_ms() - t0);
+    uint64_t took = (uint64_t)(zn_client_mono_ms() - t0);
     uint64_t known = 0, known_time = 0;
     uint8_t known_root[ZN_CLIENT_HASH_LEN];
     bool have = false;
@@ -1398,10 +1557,7 @@ static void s_print_entry_json(const s_entry *t)
     s_json_null_or("actor", en->actor);
     s_json_null_or("handler", en->handler);
     s_json_null_or("action", en->action);
-    if (en->case_id)
-        s_json_hexn("case", en->case_id, ZN_CLIENT_ID_LEN);
-    else
-        printf(",\"case\":null");
+    s_json_id_or_null("case", en->case_id != NULL, en->case_id);
     s_json_null_or("counterpart", en->counterpart);
     printf(",\"decision\":\"%s\"", en->decision == ZN_AUDIT_ALLOWED ? "allowed" : "refused");
     s_json_null_or("reason", en->reason);
@@ -1803,10 +1959,8 @@ static void s_drop_text(const zn_crep_drop *d)
 
 static void s_exchange_json(const zn_crep_exchange *x, bool first)
 {
-    char iso[ZN_ISO_TIME_LEN];
-    zn_iso_time(iso, x->time_ms);
-    printf("%s{\"index\":%llu,\"time\":\"%s\",\"class\":\"%s\"", first ? "" : ",", (unsigned long long)x->index, iso,
-           zn_crep_class_name(x->cls));
+    s_json_entry_head(first, x->index, x->time_ms);
+    printf(",\"class\":\"%s\"", zn_crep_class_name(x->cls));
     s_json_null_or("action", x->action);
     s_json_null_or("actor", x->actor);
     s_json_null_or("handler", x->handler);
@@ -1815,25 +1969,13 @@ static void s_exchange_json(const zn_crep_exchange *x, bool first)
     s_json_null_or("to", x->to);
     s_json_null_or("basis", x->basis);
     s_json_null_or("reason", x->reason);
-    if (x->has_consent)
-        printf(",\"consent\":%llu", (unsigned long long)x->consent_seq);
-    else
-        printf(",\"consent\":null");
+    s_json_u64_or_null("consent", x->has_consent, x->consent_seq);
     s_json_null_or("consent_state", x->consent_state);
-    if (x->has_override)
-        s_json_hexn("override", x->override_id, 16);
-    else
-        printf(",\"override\":null");
+    s_json_id_or_null("override", x->has_override, x->override_id);
     s_json_null_or("override_state", x->override_state);
     bool item = x->has_ref && strcmp(x->ref_name, "item") == 0, ho = x->has_ref && !item;
-    if (item)
-        s_json_hexn("item", x->ref, 16);
-    else
-        printf(",\"item\":null");
-    if (ho)
-        s_json_hexn("handover", x->ref, 16);
-    else
-        printf(",\"handover\":null");
+    s_json_id_or_null("item", item, x->ref);
+    s_json_id_or_null("handover", ho, x->ref);
     printf(",\"i_checked\":%s,\"dropped\":%s", x->i_checked ? "true" : "false", x->dropped ? "true" : "false");
     s_json_null_or("note", x->note);
     printf("}");
@@ -1849,13 +1991,11 @@ static void s_exchanges_json(const char *key, const zn_crep_exchange *v, zn_repo
 
 static void s_consent_json(const zn_crep_view *v)
 {
-    char iso[ZN_ISO_TIME_LEN];
     printf(",\"consent\":[");
     for (size_t i = 0; i < v->n_consent.n; i++) {
         const zn_crep_consent *c = &v->consent[i];
-        zn_iso_time(iso, c->time_ms);
-        printf("%s{\"index\":%llu,\"time\":\"%s\",\"seq\":%llu", i ? "," : "", (unsigned long long)c->index, iso,
-               (unsigned long long)c->seq);
+        s_json_entry_head(i == 0, c->index, c->time_ms);
+        printf(",\"seq\":%llu", (unsigned long long)c->seq);
         s_json_null_or("state", c->state);
         s_json_list("scope", c->scope);
         s_json_list("given_by", c->given_by);
@@ -1872,32 +2012,19 @@ static void s_consent_json(const zn_crep_view *v)
 
 static void s_drops_json(const zn_crep_view *v)
 {
-    char iso[ZN_ISO_TIME_LEN];
     printf(",\"drops\":[");
     for (size_t i = 0; i < v->n_drops.n; i++) {
         const zn_crep_drop *d = &v->drops[i];
-        zn_iso_time(iso, d->time_ms);
-        printf("%s{\"index\":%llu,\"time\":\"%s\"", i ? "," : "", (unsigned long long)d->index, iso);
+        s_json_entry_head(i == 0, d->index, d->time_ms);
         s_json_null_or("recipient", d->recipient);
         s_json_null_or("sender", d->sender);
         s_json_null_or("reason", d->reason);
-        if (d->has_item)
-            s_json_hexn("item", d->item, 16);
-        else
-            printf(",\"item\":null");
-        if (d->has_msgid)
-            s_json_hexn("msgid", d->msgid, 16);
-        else
-            printf(",\"msgid\":null");
-        if (d->has_cause)
-            printf(",\"cause_index\":%llu", (unsigned long long)d->cause_index);
-        else
-            printf(",\"cause_index\":null");
+        s_json_id_or_null("item", d->has_item, d->item);
+        s_json_id_or_null("msgid", d->has_msgid, d->msgid);
+        s_json_u64_or_null("cause_index", d->has_cause, d->cause_index);
         s_json_null_or("cause", d->has_cause ? d->cause : NULL);
-        if (d->has_send)
-            printf(",\"send_index\":%llu}", (unsigned long long)d->send_index);
-        else
-            printf(",\"send_index\":null}");
+        s_json_u64_or_null("send_index", d->has_send, d->send_index);
+        printf("}");
     }
     printf("]");
 }
@@ -2056,16 +2183,47 @@ static int s_cmd_audit_consent(s_cli *x)
             s_crep_text(&v, f.case_id, size, q.redacted);
     }
     zn_crep_free(&q.r);
-    if (rc != 0)
-        return s_fail(x, &e);
-    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+    return s_finish(x, rc, &e);
 }
 
 /* audit report: the overrides of the log with their reviews, escalations and expiries, the
  * handover escalations, and the handover declines with their reasons. */
+
+/* indent + "INCONSISTENT: the signed request differs: WHY" when an entry's evidence does not
+ * match it (mismatch not NULL). */
+static void s_print_mismatch(const char *indent, const char *mismatch)
+{
+    char why[ZN_ERR_TEXT_MAX];
+    if (!mismatch)
+        return;
+    s_safe(why, sizeof why, mismatch);
+    printf("%sINCONSISTENT: the signed request differs: %s\n", indent, why);
+}
+
+/* An id as hex, or "-" when it is absent. */
+static void s_print_id_or_dash(bool has, const uint8_t *id)
+{
+    if (has)
+        s_print_hex(id, ZN_CLIENT_ID_LEN);
+    else
+        fputs("-", stdout);
+}
+
+/* "  #N ISO handover ID case ID" of a handover escalation or decline (the line is left open). */
+static void s_print_handover_entry(uint64_t index, uint64_t time_ms, bool has_handover, const uint8_t *handover,
+                                   bool has_case, const uint8_t *case_id)
+{
+    char iso[ZN_ISO_TIME_LEN];
+    zn_iso_time(iso, time_ms);
+    printf("  #%llu %s handover ", (unsigned long long)index, iso);
+    s_print_id_or_dash(has_handover, handover);
+    printf(" case ");
+    s_print_id_or_dash(has_case, case_id);
+}
+
 static void s_orep_event_text(const char *indent, const zn_orep_event *ev)
 {
-    char iso[ZN_ISO_TIME_LEN], h[ZN_CLIENT_TEXT_MAX], why[ZN_ERR_TEXT_MAX];
+    char iso[ZN_ISO_TIME_LEN], h[ZN_CLIENT_TEXT_MAX];
     zn_iso_time(iso, ev->time_ms);
     printf("%s#%llu %s ", indent, (unsigned long long)ev->index, iso);
     if (strcmp(ev->action, "override-review") == 0) {
@@ -2075,10 +2233,7 @@ static void s_orep_event_text(const char *indent, const zn_orep_event *ev)
         char deeper[16];
         snprintf(deeper, sizeof deeper, "%s  ", indent);
         s_sealed_text(deeper, "note", ev->note_status, ev->note);
-        if (ev->mismatch) {
-            s_safe(why, sizeof why, ev->mismatch);
-            printf("%sINCONSISTENT: the signed request differs: %s\n", deeper, why);
-        }
+        s_print_mismatch(deeper, ev->mismatch);
     } else if (strcmp(ev->action, "override-escalate") == 0) {
         zn_iso_time(iso, ev->review_by_ms);
         printf("escalated to the auditors: not reviewed by %s\n", iso);
@@ -2089,7 +2244,7 @@ static void s_orep_event_text(const char *indent, const zn_orep_event *ev)
 
 static void s_orep_text(const zn_orep_view *v)
 {
-    char iso[ZN_ISO_TIME_LEN], hex[2 * 16 + 1], h[ZN_CLIENT_TEXT_MAX], why[ZN_ERR_TEXT_MAX];
+    char iso[ZN_ISO_TIME_LEN], hex[2 * 16 + 1], h[ZN_CLIENT_TEXT_MAX];
     if (!v->n_overrides.n && !v->n_overrides.more)
         printf("\nsafety overrides: none recorded\n");
     else
@@ -2100,10 +2255,7 @@ static void s_orep_text(const zn_orep_view *v)
         zn_hex(hex, o->id, 16);
         s_safe(h, sizeof h, o->handler);
         printf("  #%llu %s override %s case ", (unsigned long long)o->index, iso, hex);
-        if (o->has_case)
-            s_print_hex(o->case_id, 16);
-        else
-            fputs("-", stdout);
+        s_print_id_or_dash(o->has_case, o->case_id);
         printf(" %s handler=\"%s\" -> %s step=%llu (%s)", o->author[0] ? o->author : "-", h[0] ? h : "-",
                o->to[0] ? o->to : "-", (unsigned long long)o->step, o->step_name);
         zn_iso_time(iso, o->expires_ms);
@@ -2111,10 +2263,7 @@ static void s_orep_text(const zn_orep_view *v)
         zn_iso_time(iso, o->review_by_ms);
         printf(" review_by=%s: %s%s\n", iso, o->state, o->escalated ? ", escalated" : "");
         s_sealed_text("    ", "justification", o->justification_status, o->justification);
-        if (o->mismatch) {
-            s_safe(why, sizeof why, o->mismatch);
-            printf("    INCONSISTENT: the signed request differs: %s\n", why);
-        }
+        s_print_mismatch("    ", o->mismatch);
         for (size_t k = 0; k < o->n_events; k++)
             s_orep_event_text("    ", &o->events[k]);
         if (o->more_events)
@@ -2133,17 +2282,7 @@ static void s_orep_text(const zn_orep_view *v)
     s_title("handover escalations", v->n_handovers);
     for (size_t i = 0; i < v->n_handovers.n; i++) {
         const zn_orep_escalation *hv = &v->handovers[i];
-        zn_iso_time(iso, hv->time_ms);
-        printf("  #%llu %s handover ", (unsigned long long)hv->index, iso);
-        if (hv->has_handover)
-            s_print_hex(hv->handover, 16);
-        else
-            fputs("-", stdout);
-        printf(" case ");
-        if (hv->has_case)
-            s_print_hex(hv->case_id, 16);
-        else
-            fputs("-", stdout);
+        s_print_handover_entry(hv->index, hv->time_ms, hv->has_handover, hv->handover, hv->has_case, hv->case_id);
         zn_iso_time(iso, hv->timeout_ms);
         printf(" offered by %s, no answer by %s: escalated to the coordinators\n", hv->from[0] ? hv->from : "-",
                iso);
@@ -2152,40 +2291,22 @@ static void s_orep_text(const zn_orep_view *v)
     s_title("handover declines", v->n_declines);
     for (size_t i = 0; i < v->n_declines.n; i++) {
         const zn_orep_decline *d = &v->declines[i];
-        zn_iso_time(iso, d->time_ms);
-        printf("  #%llu %s handover ", (unsigned long long)d->index, iso);
-        if (d->has_handover)
-            s_print_hex(d->handover, 16);
-        else
-            fputs("-", stdout);
-        printf(" case ");
-        if (d->has_case)
-            s_print_hex(d->case_id, 16);
-        else
-            fputs("-", stdout);
+        s_print_handover_entry(d->index, d->time_ms, d->has_handover, d->handover, d->has_case, d->case_id);
         s_safe(h, sizeof h, d->handler);
         printf(" offered by %s, declined by %s handler=\"%s\"\n", d->offered_by[0] ? d->offered_by : "-",
                d->by[0] ? d->by : "-", h[0] ? h : "-");
         s_sealed_text("    ", "reason", d->reason_status, d->reason);
-        if (d->mismatch) {
-            s_safe(why, sizeof why, d->mismatch);
-            printf("    INCONSISTENT: the signed request differs: %s\n", why);
-        }
+        s_print_mismatch("    ", d->mismatch);
     }
     s_more_text(v->n_declines.more);
 }
 
 static void s_orep_event_json(const zn_orep_event *ev, bool first, bool with_id)
 {
-    char iso[ZN_ISO_TIME_LEN];
-    zn_iso_time(iso, ev->time_ms);
-    printf("%s{\"index\":%llu,\"time\":\"%s\"", first ? "" : ",", (unsigned long long)ev->index, iso);
+    s_json_entry_head(first, ev->index, ev->time_ms);
     if (with_id) {
         s_json_hexn("override", ev->override_id, 16);
-        if (ev->has_case)
-            s_json_hexn("case", ev->case_id, 16);
-        else
-            printf(",\"case\":null");
+        s_json_id_or_null("case", ev->has_case, ev->case_id);
     }
     s_json_null_or("action", ev->action);
     s_json_null_or("actor", ev->actor);
@@ -2200,17 +2321,12 @@ static void s_orep_event_json(const zn_orep_event *ev, bool first, bool with_id)
 
 static void s_orep_json(const zn_orep_view *v)
 {
-    char iso[ZN_ISO_TIME_LEN];
     printf(",\"overrides\":[");
     for (size_t i = 0; i < v->n_overrides.n; i++) {
         const zn_orep_override *o = &v->overrides[i];
-        zn_iso_time(iso, o->time_ms);
-        printf("%s{\"index\":%llu,\"time\":\"%s\"", i ? "," : "", (unsigned long long)o->index, iso);
+        s_json_entry_head(i == 0, o->index, o->time_ms);
         s_json_hexn("override", o->id, 16);
-        if (o->has_case)
-            s_json_hexn("case", o->case_id, 16);
-        else
-            printf(",\"case\":null");
+        s_json_id_or_null("case", o->has_case, o->case_id);
         s_json_null_or("author", o->author);
         s_json_null_or("handler", o->handler);
         s_json_null_or("to", o->to);
@@ -2233,16 +2349,9 @@ static void s_orep_json(const zn_orep_view *v)
     printf("],\"handover_escalations\":[");
     for (size_t i = 0; i < v->n_handovers.n; i++) {
         const zn_orep_escalation *hv = &v->handovers[i];
-        zn_iso_time(iso, hv->time_ms);
-        printf("%s{\"index\":%llu,\"time\":\"%s\"", i ? "," : "", (unsigned long long)hv->index, iso);
-        if (hv->has_handover)
-            s_json_hexn("handover", hv->handover, 16);
-        else
-            printf(",\"handover\":null");
-        if (hv->has_case)
-            s_json_hexn("case", hv->case_id, 16);
-        else
-            printf(",\"case\":null");
+        s_json_entry_head(i == 0, hv->index, hv->time_ms);
+        s_json_id_or_null("handover", hv->has_handover, hv->handover);
+        s_json_id_or_null("case", hv->has_case, hv->case_id);
         s_json_null_or("from", hv->from);
         s_json_iso("timeout", hv->timeout_ms);
         printf("}");
@@ -2250,16 +2359,9 @@ static void s_orep_json(const zn_orep_view *v)
     printf("],\"handover_escalations_more\":%llu,\"handover_declines\":[", (unsigned long long)v->n_handovers.more);
     for (size_t i = 0; i < v->n_declines.n; i++) {
         const zn_orep_decline *d = &v->declines[i];
-        zn_iso_time(iso, d->time_ms);
-        printf("%s{\"index\":%llu,\"time\":\"%s\"", i ? "," : "", (unsigned long long)d->index, iso);
-        if (d->has_handover)
-            s_json_hexn("handover", d->handover, 16);
-        else
-            printf(",\"handover\":null");
-        if (d->has_case)
-            s_json_hexn("case", d->case_id, 16);
-        else
-            printf(",\"case\":null");
+        s_json_entry_head(i == 0, d->index, d->time_ms);
+        s_json_id_or_null("handover", d->has_handover, d->handover);
+        s_json_id_or_null("case", d->has_case, d->case_id);
         s_json_null_or("by", d->by);
         s_json_null_or("handler", d->handler);
         s_json_null_or("offered_by", d->offered_by);
@@ -2352,12 +2454,10 @@ static int s_count_cmp(const void *a, const void *b)
 
 static void s_events_json(const char *name, const s_events *l)
 {
-    char iso[ZN_ISO_TIME_LEN];
     printf(",\"%s\":[", name);
     for (size_t i = 0; i < l->n; i++) {
         const s_event *ev = &l->v[i];
-        zn_iso_time(iso, ev->time_ms);
-        printf("%s{\"index\":%llu,\"time\":\"%s\"", i ? "," : "", (unsigned long long)ev->index, iso);
+        s_json_entry_head(i == 0, ev->index, ev->time_ms);
         s_json_null_or("actor", ev->actor);
         s_json_null_or("action", ev->action);
         s_json_null_or("counterpart", ev->counterpart);
@@ -2412,9 +2512,7 @@ static int s_cmd_audit_report(s_cli *x)
                                          : zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
     s_note_convenant(x, c, before);
     /* the grace period of the convenant in force (read after a newer one was fetched) */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    s_uninformed u = {.json = x->json, .now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u,
+    s_uninformed u = {.json = x->json, .now = zn_client_now_ms(),
                       .grace = zn_client_convenant(c)->policy.informed_grace_d * 86400000u};
     zn_client_close(&c);
     if (rc == 0) {
@@ -2491,9 +2589,7 @@ static int s_cmd_audit_report(s_cli *x)
     zn_orep_free(&r.overrides);
     s_events_free(&r.lookups);
     zn_uninformed_free(&r.uninformed);
-    if (rc != 0)
-        return s_fail(x, &e);
-    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+    return s_finish(x, rc, &e);
 }
 
 static int s_cmd_audit(s_cli *x)
@@ -2519,7 +2615,7 @@ static int s_cmd_audit(s_cli *x)
 /* ------------------------------------------------------------------ signals and matches */
 
 #define S_HEX_ID (2 * ZN_CLIENT_ID_LEN + 1)
-#define S_LIST_PAGE 256               /* signals asked for per page (the broker's page size) */
+#define S_LIST_PAGE 256               /* rows of a list asked for per page (the broker's page size) */
 #define S_LIST_PAGES_MAX (1u << 20)   /* a list that never ends is the broker's fault */
 #define S_DESC_MAX (ZN_CLIENT_TEXT_MAX + 2 * ZN_CLIENT_IDENT_MAX + 8)
 #define S_DAY_MS (86400u * 1000u)
@@ -2602,15 +2698,6 @@ static void s_lead_text(const zn_client *c, const char *lead, const char *propos
     }
 }
 
-static void s_json_text_or_null(const char *key, const char *v)
-{
-    printf(",\"%s\":", key);
-    if (v && *v)
-        zn_json_str(stdout, v, strlen(v));
-    else
-        fputs("null", stdout);
-}
-
 static void s_print_signal_add_json(const zn_signal_opts *o, const zn_signal_result *r)
 {
     char hex[S_HEX_ID], iso[ZN_ISO_TIME_LEN];
@@ -2629,12 +2716,12 @@ static void s_print_signal_add_json(const zn_signal_opts *o, const zn_signal_res
         s_json_text("partner_name", m->partner_name);
         s_json_text("category", m->category);
         s_json_text("network", m->network);
-        s_json_text_or_null("contact", m->contact);
+        s_json_null_or("contact", m->contact);
         zn_iso_time(iso, m->since_ms);
         printf(",\"link\":\"%s\",\"since\":\"%s\",\"since_ms\":%llu", m->family ? "family" : "person", iso,
                (unsigned long long)m->since_ms);
-        s_json_text_or_null("lead", m->lead);
-        s_json_text_or_null("proposed", m->proposed);
+        s_json_null_or("lead", m->lead);
+        s_json_null_or("proposed", m->proposed);
         printf("}");
     }
     printf("]}\n");
@@ -2701,10 +2788,8 @@ static int s_cmd_signal_add(s_cli *x)
         s_date_opt(x, O_INFORMED, false, &o.informed_ms) != 0 || s_need_actor(x, "signal add") != 0)
         return ZN_CLASS_USAGE;
     zn_signal_result *r = malloc(sizeof *r);
-    if (!r) {
-        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
-        return s_fail(x, &e);
-    }
+    if (!r)
+        return s_oom(x);
     zn_client *c = zn_client_open(&x->opts, &e);
     int rc = -1;
     if (c) {
@@ -2718,9 +2803,84 @@ static int s_cmd_signal_add(s_cli *x)
     }
     zn_client_close(&c);
     free(r);
-    if (rc != 0)
+    return s_finish(x, rc, &e);
+}
+
+/* ---- paged lists (signal list, override list, handover list) */
+
+/* One page of a list from offset into page (room for S_LIST_PAGE rows): *n rows on it, *total
+ * in the whole list. 0, or -1 with e set. */
+typedef int (*s_fetch_fn)(zn_client *c, void *ctx, uint64_t offset, void *page, size_t *n, uint64_t *total,
+                          zn_err *e);
+/* Once the first page has arrived, before its rows are printed. */
+typedef void (*s_first_fn)(const s_cli *x, zn_client *c, void *ctx, uint64_t total);
+/* Print one row. */
+typedef void (*s_row_fn)(const s_cli *x, zn_client *c, void *ctx, const void *row);
+
+typedef struct {
+    const char *cmd;  /* the command, for its usage errors: "signal list" */
+    const char *what; /* the rows, for the error of a list that never ends: "signals" */
+    size_t row_size;  /* bytes of one row in the page */
+    s_fetch_fn fetch;
+    s_first_fn first; /* NULL: nothing */
+    s_row_fn row;
+} s_lister;
+
+/* A list command (no arguments; key and handler): open the client, fetch the list page by page
+ * from its start and print every row (standard output flushed after each page), note a
+ * convenant the broker replaced, close. 0 with *shown (the rows shown), or the command's exit
+ * status with the error shown. */
+static int s_list_pages(const s_cli *x, const s_lister *l, void *ctx, uint64_t *shown)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    *shown = 0;
+    if (x->npos != 2)
+        return s_usage(x, "%s takes no arguments", l->cmd);
+    if (s_need_actor(x, l->cmd) != 0)
+        return ZN_CLASS_USAGE;
+    char *page = malloc(S_LIST_PAGE * l->row_size);
+    if (!page)
+        return s_oom(x);
+    zn_client *c = zn_client_open(&x->opts, &e);
+    if (!c) {
+        free(page);
         return s_fail(x, &e);
-    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+    }
+    uint64_t before = zn_client_convenant_version(c), offset = 0, total = 0;
+    int rc = 0;
+    for (uint32_t pages = 0;; pages++) {
+        size_t n = 0;
+        if (pages == S_LIST_PAGES_MAX) {
+            rc = zn_err_set(&e, ZN_E_VERIFY, "the broker's list of %s never ended", l->what);
+            break;
+        }
+        if ((rc = l->fetch(c, ctx, offset, page, &n, &total, &e)) != 0)
+            break;
+        if (pages == 0 && l->first)
+            l->first(x, c, ctx, total);
+        for (size_t i = 0; i < n; i++)
+            l->row(x, c, ctx, page + i * l->row_size);
+        if ((rc = s_flush(&e)) != 0)
+            break;
+        offset += n;
+        if (n == 0 || offset >= total)
+            break;
+    }
+    s_note_convenant(x, c, before);
+    zn_client_close(&c);
+    free(page);
+    *shown = offset;
+    return rc != 0 ? s_fail(x, &e) : 0;
+}
+
+/* The last line of a list: "no MANY[TAIL]" or "N ONE|MANY[TAIL]". */
+static void s_print_count(uint64_t n, const char *one, const char *many, const char *tail)
+{
+    if (n == 0)
+        printf("no %s%s\n", many, tail);
+    else
+        printf("%llu %s%s\n", (unsigned long long)n, n == 1 ? one : many, tail);
 }
 
 static void s_print_signal_row(const zn_signal_info *s, bool json, int wnet)
@@ -2744,8 +2904,8 @@ static void s_print_signal_row(const zn_signal_info *s, bool json, int wnet)
         }
         printf(",\"overdue\":%s,\"matches\":%llu", s->overdue ? "true" : "false",
                (unsigned long long)s->matches);
-        s_json_text_or_null("contact", s->contact);
-        s_json_text_or_null("handler", s->handler);
+        s_json_null_or("contact", s->contact);
+        s_json_null_or("handler", s->handler);
         printf("}\n");
         return;
     }
@@ -2762,69 +2922,60 @@ static void s_print_signal_row(const zn_signal_info *s, bool json, int wnet)
     }
 }
 
+typedef struct {
+    int wnet;       /* width of the network column */
+    uint64_t grace; /* the convenant's days to inform the family */
+    uint64_t overdue;
+} s_signal_list;
+
+static int s_fetch_signals(zn_client *c, void *ctx, uint64_t offset, void *page, size_t *n, uint64_t *total,
+                           zn_err *e)
+{
+    (void)ctx;
+    return zn_client_signal_list(c, offset, page, S_LIST_PAGE, n, total, e);
+}
+
+/* The network column fits every network of the convenant; the header when there are signals. */
+static void s_signals_first(const s_cli *x, zn_client *c, void *ctx, uint64_t total)
+{
+    s_signal_list *l = ctx;
+    for (size_t k = 0; k < zn_client_network_count(c); k++) {
+        int w = (int)strlen(zn_client_network_name(c, k));
+        l->wnet = w > l->wnet ? w : l->wnet;
+    }
+    l->grace = zn_client_convenant(c)->policy.informed_grace_d;
+    if (!x->json && total > 0)
+        printf("%-32s  %-8s  %-*s  %-10s  %6s  %7s  %s\n", "SIGNAL", "PERSON", l->wnet, "NETWORK", "EXPIRES",
+               "FAMILY", "MATCHES", "INFORMED");
+}
+
+static void s_signals_row(const s_cli *x, zn_client *c, void *ctx, const void *row)
+{
+    (void)c;
+    s_signal_list *l = ctx;
+    const zn_signal_info *s = row;
+    s_print_signal_row(s, x->json, l->wnet);
+    l->overdue += s->overdue ? 1u : 0u;
+}
+
+static const s_lister s_signal_lister = {"signal list", "signals", sizeof(zn_signal_info), s_fetch_signals,
+                                         s_signals_first, s_signals_row};
+
 static int s_cmd_signal_list(s_cli *x)
 {
     zn_err e;
     zn_err_clear(&e);
-    if (x->npos != 2)
-        return s_usage(x, "signal list takes no arguments");
-    if (s_need_actor(x, "signal list") != 0)
-        return ZN_CLASS_USAGE;
-    zn_signal_info *page = malloc(S_LIST_PAGE * sizeof *page);
-    if (!page) {
-        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
-        return s_fail(x, &e);
-    }
-    zn_client *c = zn_client_open(&x->opts, &e);
-    if (!c) {
-        free(page);
-        return s_fail(x, &e);
-    }
-    uint64_t before = zn_client_convenant_version(c), offset = 0, total = 0, overdue = 0, grace = 0;
-    int rc = 0, wnet = 7;
-    for (uint32_t pages = 0;; pages++) {
-        size_t n = 0;
-        if (pages == S_LIST_PAGES_MAX) {
-            rc = zn_err_set(&e, ZN_E_VERIFY, "the broker's list of signals never ended");
-            break;
-        }
-        rc = zn_client_signal_list(c, offset, page, S_LIST_PAGE, &n, &total, &e);
-        if (rc != 0)
-            break;
-        if (pages == 0) {
-            for (size_t k = 0; k < zn_client_network_count(c); k++) {
-                int w = (int)strlen(zn_client_network_name(c, k));
-                wnet = w > wnet ? w : wnet;
-            }
-            grace = zn_client_convenant(c)->policy.informed_grace_d;
-            if (!x->json && total > 0)
-                printf("%-32s  %-8s  %-*s  %-10s  %6s  %7s  %s\n", "SIGNAL", "PERSON", wnet, "NETWORK",
-                       "EXPIRES", "FAMILY", "MATCHES", "INFORMED");
-        }
-        for (size_t i = 0; i < n; i++) {
-            s_print_signal_row(&page[i], x->json, wnet);
-            overdue += page[i].overdue ? 1u : 0u;
-        }
-        if ((rc = s_flush(&e)) != 0)
-            break;
-        offset += n;
-        if (n == 0 || offset >= total)
-            break;
-    }
-    s_note_convenant(x, c, before);
-    zn_client_close(&c);
-    free(page);
+    s_signal_list l = {.wnet = 7};
+    uint64_t n = 0;
+    int rc = s_list_pages(x, &s_signal_lister, &l, &n);
     if (rc != 0)
-        return s_fail(x, &e);
+        return rc;
     if (!x->json) {
-        if (offset == 0)
-            printf("no active signals\n");
-        else
-            printf("%llu active %s\n", (unsigned long long)offset, offset == 1 ? "signal" : "signals");
-        if (overdue)
+        s_print_count(n, "active signal", "active signals", "");
+        if (l.overdue)
             printf("%llu NOT informed within the convenant's %llu days: tell the family (for a child the\n"
                    "parents, from 12 also the child), then 'zorgnet signal informed ID'\n",
-                   (unsigned long long)overdue, (unsigned long long)grace);
+                   (unsigned long long)l.overdue, (unsigned long long)l.grace);
     }
     return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
 }
@@ -2841,11 +2992,8 @@ static int s_cmd_signal_informed(s_cli *x)
                        "'signal list' print it)", id) != 0 ||
         s_date_opt(x, O_DATE, false, &when) != 0 || s_need_actor(x, "signal informed") != 0)
         return ZN_CLASS_USAGE;
-    if (!when) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        when = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    }
+    if (!when)
+        when = zn_client_now_ms();
     zn_client *c = zn_client_open(&x->opts, &e);
     if (!c)
         return s_fail(x, &e);
@@ -2906,18 +3054,14 @@ static int s_cmd_signal_withdraw(s_cli *x)
 
 static int s_cmd_signal(s_cli *x)
 {
-    const char *sub = x->npos > 1 ? x->pos[1] : "";
+    static const s_sub subs[] = {{"add", s_cmd_signal_add},
+                                 {"list", s_cmd_signal_list},
+                                 {"informed", s_cmd_signal_informed},
+                                 {"withdraw", s_cmd_signal_withdraw}};
     if (x->npos < 2)
         return s_usage(x, "the signal commands are 'zorgnet signal add|list|informed|withdraw'");
-    if (strcmp(sub, "add") == 0)
-        return s_cmd_signal_add(x);
-    if (strcmp(sub, "list") == 0)
-        return s_cmd_signal_list(x);
-    if (strcmp(sub, "informed") == 0)
-        return s_cmd_signal_informed(x);
-    if (strcmp(sub, "withdraw") == 0)
-        return s_cmd_signal_withdraw(x);
-    return s_usage(x, "unknown signal command; use add, list, informed or withdraw");
+    return s_run_sub(x, subs, sizeof subs / sizeof subs[0],
+                     "unknown signal command; use add, list, informed or withdraw");
 }
 
 /* ---- match notices */
@@ -3132,8 +3276,6 @@ static int s_cmd_match(s_cli *x)
 
 /* ------------------------------------------------------------------ cases, consent, overrides, handovers */
 
-#define S_PAGE_ROWS 256 /* rows of override and handover lists asked for per page */
-
 /* --case CASE, required by `what`. */
 static int s_case_opt(const s_cli *x, const char *what, uint8_t id[ZN_CLIENT_ID_LEN])
 {
@@ -3202,51 +3344,75 @@ static void s_time_or(char out[ZN_ISO_TIME_LEN], uint64_t ms, const char *none)
 
 /* ---- handover and override rows (case show, lists) */
 
+/* "  LABEL         ISO" (the label padded to 13 characters): a time in a row shown as text. */
+static void s_print_when(const char *label, uint64_t ms)
+{
+    char iso[ZN_ISO_TIME_LEN];
+    zn_iso_time(iso, ms);
+    printf("  %-13s %s\n", label, iso);
+}
+
+/* {"KIND":"ID","case":"CASE" (the object is left open). */
+static void s_json_row_head(const char *kind, const uint8_t id[ZN_CLIENT_ID_LEN],
+                            const uint8_t case_id[ZN_CLIENT_ID_LEN])
+{
+    printf("{\"%s\":\"", kind);
+    s_print_hex(id, ZN_CLIENT_ID_LEN);
+    printf("\"");
+    s_json_hexn("case", case_id, ZN_CLIENT_ID_LEN);
+}
+
+/* ,"from":..,"handler":..,"to":.. (the handler shown as s_safe makes it). */
+static void s_json_parties(const char *from, const char *handler, const char *to)
+{
+    char safe[ZN_CLIENT_TEXT_MAX];
+    s_safe(safe, sizeof safe, handler);
+    s_json_text("from", from);
+    s_json_text("handler", safe);
+    s_json_text("to", to);
+}
+
+/* The from (with its handler) and to lines of an override or a handover. */
+static void s_print_parties(const zn_client *c, const char *from, const char *handler, const char *to)
+{
+    char d[S_DESC_MAX], buf[ZN_CLIENT_TEXT_MAX];
+    s_partner_desc(c, from, d);
+    s_safe(buf, sizeof buf, handler);
+    printf("  from          %s, handler \"%s\"\n", d, buf);
+    s_partner_desc(c, to, d);
+    printf("  to            %s\n", d);
+}
+
 static void s_print_handover_json(const zn_handover_info *h)
 {
-    char handler[ZN_CLIENT_TEXT_MAX];
-    s_safe(handler, sizeof handler, h->handler);
-    printf("{\"handover\":\"");
-    s_print_hex(h->handover_id, ZN_CLIENT_ID_LEN);
-    printf("\"");
-    s_json_hexn("case", h->case_id, ZN_CLIENT_ID_LEN);
-    s_json_text("from", h->from);
-    s_json_text("handler", handler);
-    s_json_text("to", h->to);
+    s_json_row_head("handover", h->handover_id, h->case_id);
+    s_json_parties(h->from, h->handler, h->to);
     s_json_hexn("msgid", h->msgid, ZN_CLIENT_ID_LEN);
     s_json_time("offered", h->offered_ms);
     s_json_time("timeout", h->timeout_ms);
     s_json_text("state", h->state);
     s_json_time("decided", h->decided_ms);
     printf(",\"escalated\":%s", h->escalated ? "true" : "false");
-    s_json_text_or_null("reason", h->reason);
+    s_json_null_or("reason", h->reason);
     printf(",\"reason_sealed\":%s}", strcmp(h->state, "declined") == 0 && !h->reason[0] ? "true" : "false");
 }
 
 static void s_print_handover_text(const zn_client *c, const zn_handover_info *h, bool with_case)
 {
-    char hex[S_HEX_ID], d[S_DESC_MAX], iso[ZN_ISO_TIME_LEN], buf[ZN_CLIENT_TEXT_MAX];
+    char hex[S_HEX_ID];
     s_hex_id(hex, h->handover_id);
     printf("handover  %s  %s\n", hex, h->state);
     if (with_case) {
         s_hex_id(hex, h->case_id);
         printf("  case          %s\n", hex);
     }
-    s_partner_desc(c, h->from, d);
-    s_safe(buf, sizeof buf, h->handler);
-    printf("  from          %s, handler \"%s\"\n", d, buf);
-    s_partner_desc(c, h->to, d);
-    printf("  to            %s\n", d);
+    s_print_parties(c, h->from, h->handler, h->to);
     s_hex_id(hex, h->msgid);
     printf("  dossier       message %s\n", hex);
-    zn_iso_time(iso, h->offered_ms);
-    printf("  offered       %s\n", iso);
-    zn_iso_time(iso, h->timeout_ms);
-    printf("  answer by     %s\n", iso);
-    if (h->decided_ms) {
-        zn_iso_time(iso, h->decided_ms);
-        printf("  decided       %s\n", iso);
-    }
+    s_print_when("offered", h->offered_ms);
+    s_print_when("answer by", h->timeout_ms);
+    if (h->decided_ms)
+        s_print_when("decided", h->decided_ms);
     if (h->escalated)
         printf("  escalated     yes: not answered in time, the coordinators were told\n");
     if (strcmp(h->state, "declined") == 0) {
@@ -3260,50 +3426,36 @@ static void s_print_handover_text(const zn_client *c, const zn_handover_info *h,
 
 static void s_print_override_json(const zn_override_info *o)
 {
-    char handler[ZN_CLIENT_TEXT_MAX];
-    s_safe(handler, sizeof handler, o->handler);
-    printf("{\"override\":\"");
-    s_print_hex(o->override_id, ZN_CLIENT_ID_LEN);
-    printf("\"");
-    s_json_hexn("case", o->case_id, ZN_CLIENT_ID_LEN);
+    s_json_row_head("override", o->override_id, o->case_id);
     s_json_text("network", o->network);
-    s_json_text("from", o->from);
-    s_json_text("handler", handler);
-    s_json_text("to", o->to);
+    s_json_parties(o->from, o->handler, o->to);
     printf(",\"step\":%u", o->step);
     s_json_text("step_name", zn_meldcode_step_name(o->step));
     s_json_time("created", o->created_ms);
     s_json_time("expires", o->expires_ms);
     s_json_time("review_by", o->review_by_ms);
     s_json_text("state", o->state);
-    s_json_text_or_null("reviewed_by", o->reviewed_by);
+    s_json_null_or("reviewed_by", o->reviewed_by);
     s_json_time("reviewed", o->reviewed_ms);
     printf(",\"escalated\":%s", o->escalated ? "true" : "false");
-    s_json_text_or_null("justification", o->justification);
-    s_json_text_or_null("note", o->note);
+    s_json_null_or("justification", o->justification);
+    s_json_null_or("note", o->note);
     printf(",\"note_sealed\":%s,\"justification_sealed\":%s}", o->has_note && !o->note[0] ? "true" : "false",
            o->justification[0] ? "false" : "true");
 }
 
 static void s_print_override_text(const zn_client *c, const zn_override_info *o)
 {
-    char hex[S_HEX_ID], d[S_DESC_MAX], iso[ZN_ISO_TIME_LEN], buf[ZN_CLIENT_TEXT_MAX];
+    char hex[S_HEX_ID], d[S_DESC_MAX], iso[ZN_ISO_TIME_LEN];
     s_hex_id(hex, o->override_id);
     printf("override  %s  %s\n", hex, o->state);
     s_hex_id(hex, o->case_id);
     printf("  case          %s (network %s)\n", hex, o->network);
-    s_partner_desc(c, o->from, d);
-    s_safe(buf, sizeof buf, o->handler);
-    printf("  from          %s, handler \"%s\"\n", d, buf);
-    s_partner_desc(c, o->to, d);
-    printf("  to            %s\n", d);
+    s_print_parties(c, o->from, o->handler, o->to);
     printf("  step          %u: %s\n", o->step, zn_meldcode_step_name(o->step));
-    zn_iso_time(iso, o->created_ms);
-    printf("  created       %s\n", iso);
-    zn_iso_time(iso, o->expires_ms);
-    printf("  expires       %s\n", iso);
-    zn_iso_time(iso, o->review_by_ms);
-    printf("  review by     %s\n", iso);
+    s_print_when("created", o->created_ms);
+    s_print_when("expires", o->expires_ms);
+    s_print_when("review by", o->review_by_ms);
     if (o->reviewed_by[0]) {
         s_partner_desc(c, o->reviewed_by, d);
         zn_iso_time(iso, o->reviewed_ms);
@@ -3432,10 +3584,8 @@ static int s_cmd_case_show(s_cli *x)
         s_need_actor(x, "case show") != 0)
         return ZN_CLASS_USAGE;
     zn_case_info *ci = malloc(sizeof *ci);
-    if (!ci) {
-        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
-        return s_fail(x, &e);
-    }
+    if (!ci)
+        return s_oom(x);
     zn_client *c = zn_client_open(&x->opts, &e);
     int rc = -1;
     if (c) {
@@ -3449,9 +3599,7 @@ static int s_cmd_case_show(s_cli *x)
     }
     zn_client_close(&c);
     free(ci);
-    if (rc != 0)
-        return s_fail(x, &e);
-    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+    return s_finish(x, rc, &e);
 }
 
 static int s_cmd_case_close(s_cli *x)
@@ -3502,18 +3650,16 @@ static int s_cmd_case_link(s_cli *x)
         return s_usage(x, "case link needs --bsn BSN: the person the case is about");
     if (s_need_actor(x, "case link") != 0)
         return ZN_CLASS_USAGE;
-    char(*told)[ZN_CLIENT_IDENT_MAX] = calloc(S_PAGE_ROWS, sizeof *told);
-    if (!told) {
-        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
-        return s_fail(x, &e);
-    }
+    char(*told)[ZN_CLIENT_IDENT_MAX] = calloc(S_LIST_PAGE, sizeof *told);
+    if (!told)
+        return s_oom(x);
     zn_client *c = zn_client_open(&x->opts, &e);
     int rc = -1;
     size_t n = 0;
     if (c) {
         uint64_t before = zn_client_convenant_version(c);
         rc = zn_client_case_link(c, id, x->v[O_BSN], x->lists[O_RELATED].v, x->lists[O_RELATED].n, told,
-                                 S_PAGE_ROWS, &n, &e);
+                                 S_LIST_PAGE, &n, &e);
         s_note_convenant(x, c, before);
         char hex[S_HEX_ID], d[S_DESC_MAX];
         s_hex_id(hex, id);
@@ -3535,23 +3681,14 @@ static int s_cmd_case_link(s_cli *x)
     }
     zn_client_close(&c);
     free(told);
-    if (rc != 0)
-        return s_fail(x, &e);
-    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+    return s_finish(x, rc, &e);
 }
 
 static int s_cmd_case(s_cli *x)
 {
-    const char *sub = x->npos > 1 ? x->pos[1] : "";
-    if (strcmp(sub, "new") == 0)
-        return s_cmd_case_new(x);
-    if (strcmp(sub, "show") == 0)
-        return s_cmd_case_show(x);
-    if (strcmp(sub, "close") == 0)
-        return s_cmd_case_close(x);
-    if (strcmp(sub, "link") == 0)
-        return s_cmd_case_link(x);
-    return s_usage(x, "the case commands are 'zorgnet case new|show|close|link'");
+    static const s_sub subs[] = {
+        {"new", s_cmd_case_new}, {"show", s_cmd_case_show}, {"close", s_cmd_case_close}, {"link", s_cmd_case_link}};
+    return s_run_sub(x, subs, sizeof subs / sizeof subs[0], "the case commands are 'zorgnet case new|show|close|link'");
 }
 
 /* ---- consent */
@@ -3579,18 +3716,26 @@ static int s_cmd_consent_set(s_cli *x)
     o.state = x->v[O_STATE];
     o.scope = scope_p;
     o.n_scope = n_scope;
-    o.purpose = x->v[O_PURPOSE];
     o.given_by = x->v[O_GIVEN_BY];
     o.age_band = x->v[O_AGE_BAND];
     if (s_date_opt(x, O_UNTIL, true, &o.until_ms) != 0 || s_need_actor(x, "consent set") != 0)
         return ZN_CLASS_USAGE;
+    char *purpose_buf = NULL;
+    int bad = s_text_opt(x, O_PURPOSE, O_PURPOSE_FILE, &o.purpose, &purpose_buf);
+    if (bad)
+        return bad;
     zn_client *c = zn_client_open(&x->opts, &e);
-    if (!c)
-        return s_fail(x, &e);
-    uint64_t before = zn_client_convenant_version(c), seq = 0;
-    int rc = zn_client_consent_set(c, id, &o, &seq, &e);
-    s_note_convenant(x, c, before);
+    uint64_t seq = 0;
+    int rc = -1;
+    if (c) {
+        uint64_t before = zn_client_convenant_version(c);
+        rc = zn_client_consent_set(c, id, &o, &seq, &e);
+        s_note_convenant(x, c, before);
+    }
     zn_client_close(&c);
+    bool purpose = o.purpose && *o.purpose;
+    s_text_free(purpose_buf);
+    o.purpose = NULL;
     if (rc != 0)
         return s_fail(x, &e);
     char hex[S_HEX_ID], iso[ZN_ISO_TIME_LEN], given[64];
@@ -3600,21 +3745,12 @@ static int s_cmd_consent_set(s_cli *x)
     given[0] = '\0';
     if (o.given_by && *o.given_by && zn_given_parse(o.given_by, &bits) == 0)
         zn_given_format(bits, given, sizeof given); /* in the order the record keeps */
-    bool purpose = o.purpose && *o.purpose;
     if (x->json) {
         printf("{\"case\":\"%s\",\"seq\":%llu", hex, (unsigned long long)seq);
         s_json_text("state", o.state);
         s_json_ids("scope", (const char(*)[ZN_CLIENT_IDENT_MAX])scope, n_scope);
-        printf(",\"given_by\":[");
-        for (char *p = given, *q; *p; p = q + 1) {
-            q = strchr(p, ',');
-            zn_json_str(stdout, p, q ? (size_t)(q - p) : strlen(p));
-            if (!q)
-                break;
-            printf(",");
-        }
-        printf("]");
-        s_json_text_or_null("age_band", band);
+        s_json_list("given_by", given);
+        s_json_null_or("age_band", band);
         s_json_time("until", o.until_ms);
         printf(",\"purpose_sealed\":%s}\n", purpose ? "true" : "false");
     } else {
@@ -3635,20 +3771,12 @@ static void s_print_consent_json(const zn_consent_info *r)
     printf("{\"seq\":%llu", (unsigned long long)r->seq);
     s_json_text("state", r->state);
     s_json_ids("scope", (const char(*)[ZN_CLIENT_IDENT_MAX])r->scope, r->n_scope);
-    printf(",\"given_by\":[");
-    for (const char *p = r->given_by, *q; *p; p = q + 1) {
-        q = strchr(p, ',');
-        zn_json_str(stdout, p, q ? (size_t)(q - p) : strlen(p));
-        if (!q)
-            break;
-        printf(",");
-    }
-    printf("]");
-    s_json_text_or_null("age_band", r->age_band);
+    s_json_list("given_by", r->given_by);
+    s_json_null_or("age_band", r->age_band);
     s_json_time("until", r->until_ms);
     s_json_time("at", r->at_ms);
     s_json_text("handler", r->handler);
-    s_json_text_or_null("purpose", r->purpose);
+    s_json_null_or("purpose", r->purpose);
     printf(",\"purpose_sealed\":%s}", r->has_purpose && !r->purpose[0] ? "true" : "false");
 }
 
@@ -3671,17 +3799,15 @@ static int s_cmd_consent_show(s_cli *x)
         return s_usage(x, "consent show takes no arguments: 'zorgnet consent show --case CASE'");
     if (s_case_opt(x, "consent show", id) != 0 || s_need_actor(x, "consent show") != 0)
         return ZN_CLASS_USAGE;
-    zn_consent_info *h = malloc(S_PAGE_ROWS * sizeof *h);
-    if (!h) {
-        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
-        return s_fail(x, &e);
-    }
+    zn_consent_info *h = malloc(S_LIST_PAGE * sizeof *h);
+    if (!h)
+        return s_oom(x);
     zn_client *c = zn_client_open(&x->opts, &e);
     int rc = -1;
     size_t n = 0;
     if (c) {
         uint64_t before = zn_client_convenant_version(c);
-        rc = zn_client_consent_show(c, id, h, S_PAGE_ROWS, &n, &e);
+        rc = zn_client_consent_show(c, id, h, S_LIST_PAGE, &n, &e);
         s_note_convenant(x, c, before);
     }
     zn_client_close(&c);
@@ -3741,19 +3867,14 @@ static int s_cmd_consent_show(s_cli *x)
         }
     }
     free(h);
-    if (rc != 0)
-        return s_fail(x, &e);
-    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+    return s_finish(x, rc, &e);
 }
 
 static int s_cmd_consent(s_cli *x)
 {
-    const char *sub = x->npos > 1 ? x->pos[1] : "";
-    if (strcmp(sub, "set") == 0)
-        return s_cmd_consent_set(x);
-    if (strcmp(sub, "show") == 0)
-        return s_cmd_consent_show(x);
-    return s_usage(x, "the consent commands are 'zorgnet consent set|show --case CASE'");
+    static const s_sub subs[] = {{"set", s_cmd_consent_set}, {"show", s_cmd_consent_show}};
+    return s_run_sub(x, subs, sizeof subs / sizeof subs[0],
+                     "the consent commands are 'zorgnet consent set|show --case CASE'");
 }
 
 /* ---- safety overrides */
@@ -3772,24 +3893,33 @@ static int s_cmd_override_new(s_cli *x)
     if (!x->v[O_STEP] || zn_parse_u64(x->v[O_STEP], 5, &step) != 0 || step < 1)
         return s_usage(x, "override needs --step 1-5: the step of the meldcode huiselijk geweld en "
                           "kindermishandeling the override belongs to");
-    if (!x->v[O_JUSTIFICATION])
-        return s_usage(x, "override needs --justification TEXT (at least %d characters): why the "
-                          "child's safety requires sharing without consent", ZN_CLIENT_JUSTIFICATION_MIN);
+    if (!x->v[O_JUSTIFICATION] && !x->v[O_JUSTIFICATION_FILE])
+        return s_usage(x, "override needs --justification TEXT or --justification-file FILE (at least %d "
+                          "characters): why the child's safety requires sharing without consent",
+                       ZN_CLIENT_JUSTIFICATION_MIN);
     if (s_need_actor(x, "override") != 0)
         return ZN_CLASS_USAGE;
+    const char *just = NULL;
+    char *just_buf = NULL;
+    int bad = s_text_opt(x, O_JUSTIFICATION, O_JUSTIFICATION_FILE, &just, &just_buf);
+    if (bad)
+        return bad;
     zn_client *c = zn_client_open(&x->opts, &e);
-    if (!c)
-        return s_fail(x, &e);
-    uint64_t before = zn_client_convenant_version(c), expires = 0, review_by = 0;
-    int rc = zn_client_override(c, id, to, (unsigned)step, x->v[O_JUSTIFICATION], oid, &expires, &review_by, &e);
-    s_note_convenant(x, c, before);
+    uint64_t expires = 0, review_by = 0;
+    int rc = -1;
     char hex[S_HEX_ID], chex[S_HEX_ID], d[S_DESC_MAX], iso[ZN_ISO_TIME_LEN];
-    if (rc == 0) {
-        s_hex_id(hex, oid);
-        s_hex_id(chex, id);
-        s_partner_desc(c, to, d);
+    if (c) {
+        uint64_t before = zn_client_convenant_version(c);
+        rc = zn_client_override(c, id, to, (unsigned)step, just, oid, &expires, &review_by, &e);
+        s_note_convenant(x, c, before);
+        if (rc == 0) {
+            s_hex_id(hex, oid);
+            s_hex_id(chex, id);
+            s_partner_desc(c, to, d);
+        }
     }
     zn_client_close(&c);
+    s_text_free(just_buf);
     if (rc != 0)
         return s_fail(x, &e);
     if (x->json) {
@@ -3815,63 +3945,52 @@ static int s_cmd_override_new(s_cli *x)
     return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
 }
 
+static int s_fetch_overrides(zn_client *c, void *ctx, uint64_t offset, void *page, size_t *n, uint64_t *total,
+                             zn_err *e)
+{
+    const bool *all = ctx;
+    return zn_client_override_list(c, *all, offset, page, S_LIST_PAGE, n, total, e);
+}
+
+static void s_overrides_row(const s_cli *x, zn_client *c, void *ctx, const void *row)
+{
+    (void)ctx;
+    if (x->json)
+        s_print_override_json(row);
+    else
+        s_print_override_text(c, row);
+    printf("\n");
+}
+
+static const s_lister s_override_lister = {"override list", "overrides", sizeof(zn_override_info),
+                                           s_fetch_overrides, NULL, s_overrides_row};
+
 static int s_cmd_override_list(s_cli *x)
 {
     zn_err e;
     zn_err_clear(&e);
     bool all = x->v[O_ALL] != NULL;
-    if (x->npos != 2)
-        return s_usage(x, "override list takes no arguments");
-    if (s_need_actor(x, "override list") != 0)
-        return ZN_CLASS_USAGE;
-    zn_override_info *page = malloc(S_PAGE_ROWS * sizeof *page);
-    if (!page) {
-        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
-        return s_fail(x, &e);
-    }
-    zn_client *c = zn_client_open(&x->opts, &e);
-    if (!c) {
-        free(page);
-        return s_fail(x, &e);
-    }
-    uint64_t before = zn_client_convenant_version(c), offset = 0, total = 0;
-    int rc = 0;
-    for (uint32_t pages = 0;; pages++) {
-        size_t n = 0;
-        if (pages == S_LIST_PAGES_MAX) {
-            rc = zn_err_set(&e, ZN_E_VERIFY, "the broker's list of overrides never ended");
-            break;
-        }
-        if ((rc = zn_client_override_list(c, all, offset, page, S_PAGE_ROWS, &n, &total, &e)) != 0)
-            break;
-        for (size_t i = 0; i < n; i++) {
-            if (x->json) {
-                s_print_override_json(&page[i]);
-                printf("\n");
-            } else {
-                s_print_override_text(c, &page[i]);
-                printf("\n");
-            }
-        }
-        if ((rc = s_flush(&e)) != 0)
-            break;
-        offset += n;
-        if (n == 0 || offset >= total)
-            break;
-    }
-    s_note_convenant(x, c, before);
-    zn_client_close(&c);
-    free(page);
+    uint64_t n = 0;
+    int rc = s_list_pages(x, &s_override_lister, &all, &n);
     if (rc != 0)
-        return s_fail(x, &e);
-    if (!x->json) {
-        const char *what = all ? "" : " waiting for review";
-        if (offset == 0)
-            printf("no safety overrides%s\n", what);
-        else
-            printf("%llu safety %s%s\n", (unsigned long long)offset, offset == 1 ? "override" : "overrides", what);
-    }
+        return rc;
+    if (!x->json)
+        s_print_count(n, "safety override", "safety overrides", all ? "" : " waiting for review");
     return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+}
+
+/* What became of an override or a handover: {"KIND":"ID","state":"STATE"}, or the line
+ * "KIND ID STATE" + tail. */
+static int s_print_decided(const s_cli *x, const char *kind, const uint8_t id[ZN_CLIENT_ID_LEN], const char *state,
+                           const char *tail, zn_err *e)
+{
+    char hex[S_HEX_ID];
+    s_hex_id(hex, id);
+    if (x->json)
+        printf("{\"%s\":\"%s\",\"state\":\"%s\"}\n", kind, hex, state);
+    else
+        printf("%s %s %s%s\n", kind, hex, state, tail);
+    return s_flush(e) == 0 ? 0 : s_fail(x, e);
 }
 
 static int s_cmd_override_review(s_cli *x)
@@ -3881,7 +4000,8 @@ static int s_cmd_override_review(s_cli *x)
     uint8_t id[ZN_CLIENT_ID_LEN];
     bool approve = x->v[O_APPROVE] != NULL, reject = x->v[O_REJECT] != NULL;
     if (x->npos != 3)
-        return s_usage(x, "the command is 'zorgnet override review ID --approve|--reject [--note TEXT]'");
+        return s_usage(x, "the command is 'zorgnet override review ID --approve|--reject [--note TEXT | "
+                          "--note-file FILE]'");
     if (s_id_arg(x, 2, "override review takes an override id of 32 hex characters (as 'zorgnet override "
                        "list' prints it)", id) != 0)
         return ZN_CLASS_USAGE;
@@ -3889,38 +4009,39 @@ static int s_cmd_override_review(s_cli *x)
         return s_usage(x, "override review needs either --approve or --reject");
     if (s_need_actor(x, "override review") != 0)
         return ZN_CLASS_USAGE;
+    const char *note = NULL;
+    char *note_buf = NULL;
+    int bad = s_text_opt(x, O_NOTE, O_NOTE_FILE, &note, &note_buf);
+    if (bad)
+        return bad;
     zn_client *c = zn_client_open(&x->opts, &e);
-    if (!c)
-        return s_fail(x, &e);
-    uint64_t before = zn_client_convenant_version(c);
-    int rc = zn_client_override_review(c, id, approve, x->v[O_NOTE], &e);
-    s_note_convenant(x, c, before);
+    int rc = -1;
+    if (c) {
+        uint64_t before = zn_client_convenant_version(c);
+        rc = zn_client_override_review(c, id, approve, note, &e);
+        s_note_convenant(x, c, before);
+    }
     zn_client_close(&c);
+    s_text_free(note_buf);
     if (rc != 0)
         return s_fail(x, &e);
-    char hex[S_HEX_ID];
-    s_hex_id(hex, id);
-    if (x->json)
-        printf("{\"override\":\"%s\",\"state\":\"%s\"}\n", hex, approve ? "approved" : "rejected");
-    else if (approve)
-        printf("override %s approved; it stands until it expires, and its author is told\n", hex);
-    else
-        printf("override %s rejected; it stops at once (what was still queued under it is not\n"
-               "delivered), and its author is told\n", hex);
-    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+    if (approve)
+        return s_print_decided(x, "override", id, "approved", "; it stands until it expires, and its author is told",
+                               &e);
+    return s_print_decided(x, "override", id, "rejected",
+                           "; it stops at once (what was still queued under it is not\n"
+                           "delivered), and its author is told",
+                           &e);
 }
 
 static int s_cmd_override(s_cli *x)
 {
-    const char *sub = x->npos > 1 ? x->pos[1] : NULL;
-    if (!sub)
+    static const s_sub subs[] = {{"list", s_cmd_override_list}, {"review", s_cmd_override_review}};
+    if (x->npos < 2)
         return s_cmd_override_new(x);
-    if (strcmp(sub, "list") == 0)
-        return s_cmd_override_list(x);
-    if (strcmp(sub, "review") == 0)
-        return s_cmd_override_review(x);
-    return s_usage(x, "the override commands are 'zorgnet override --case CASE --to ID --step N "
-                      "--justification TEXT', 'zorgnet override list' and 'zorgnet override review ID'");
+    return s_run_sub(x, subs, sizeof subs / sizeof subs[0],
+                     "the override commands are 'zorgnet override --case CASE --to ID --step N "
+                     "--justification TEXT', 'zorgnet override list' and 'zorgnet override review ID'");
 }
 
 /* ---- warm handovers */
@@ -3941,12 +4062,9 @@ static int s_cmd_handover_offer(s_cli *x)
         return ZN_CLASS_USAGE;
     uint8_t *dossier = NULL;
     size_t len = 0;
-    if (s_read_content(x->npos == 3 ? x->pos[2] : NULL, &dossier, &len, &e) != 0)
-        return s_fail(x, &e);
-    if (len == 0) {
-        free(dossier);
-        return s_usage(x, "the dossier is empty; nothing was sent");
-    }
+    int bad = s_read_message(x, x->npos == 3 ? x->pos[2] : NULL, "dossier", &dossier, &len);
+    if (bad)
+        return bad;
     zn_client *c = zn_client_open(&x->opts, &e);
     int rc = -1;
     uint64_t timeout = 0;
@@ -3965,7 +4083,10 @@ static int s_cmd_handover_offer(s_cli *x)
     else if (rc != 0)
         rc = s_fail(x, &e);
     if (rc != 0)
-        fprintf(stderr, "zorgnet: no handover was offered; you stay the case's regisseur\n");
+        fprintf(stderr, "zorgnet: no handover was offered%s\n",
+                e.code == ZN_E_NOT_REGISSEUR || e.code == ZN_E_NOT_MEMBER || e.code == ZN_E_UNKNOWN_CASE
+                    ? ""
+                    : "; you stay the case's regisseur");
     sodium_memzero(dossier, len);
     free(dossier);
     if (rc != 0)
@@ -3989,8 +4110,10 @@ static int s_cmd_handover_offer(s_cli *x)
     return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
 }
 
-static int s_cmd_handover_answer(s_cli *x, bool accept)
+/* handover accept / handover decline (the second word says which) */
+static int s_cmd_handover_answer(s_cli *x)
 {
+    bool accept = strcmp(x->pos[1], "accept") == 0;
     zn_err e;
     zn_err_clear(&e);
     uint8_t id[ZN_CLIENT_ID_LEN];
@@ -3999,97 +4122,101 @@ static int s_cmd_handover_answer(s_cli *x, bool accept)
         return s_usage(x, "the command is 'zorgnet %s ID'%s", what, accept ? "" : " --reason TEXT");
     if (s_id_arg(x, 2, "the handover id is 32 hex characters (as 'zorgnet handover list' prints it)", id) != 0)
         return ZN_CLASS_USAGE;
-    if (!accept && (!x->v[O_REASON] || !*x->v[O_REASON]))
-        return s_usage(x, "handover decline needs --reason TEXT (sealed to the offering partner and the auditors)");
+    if (!accept && (!x->v[O_REASON] || !*x->v[O_REASON]) && !x->v[O_REASON_FILE])
+        return s_usage(x, "handover decline needs --reason TEXT or --reason-file FILE (sealed to the offering "
+                          "partner and the auditors)");
     if (s_need_actor(x, what) != 0)
+        return ZN_CLASS_USAGE;
+    const char *reason = NULL;
+    char *reason_buf = NULL;
+    int bad = accept ? 0 : s_text_opt(x, O_REASON, O_REASON_FILE, &reason, &reason_buf);
+    if (bad)
+        return bad;
+    zn_client *c = zn_client_open(&x->opts, &e);
+    int rc = -1;
+    if (c) {
+        uint64_t before = zn_client_convenant_version(c);
+        rc = accept ? zn_client_handover_accept(c, id, &e) : zn_client_handover_decline(c, id, reason, &e);
+        s_note_convenant(x, c, before);
+    }
+    zn_client_close(&c);
+    s_text_free(reason_buf);
+    if (rc != 0)
+        return s_fail(x, &e);
+    if (accept)
+        return s_print_decided(x, "handover", id, "accepted",
+                               ": you are the case's regisseur now; the offering partner is told", &e);
+    return s_print_decided(x, "handover", id, "declined",
+                           "; the offering partner is told and stays the case's regisseur", &e);
+}
+
+/* handover withdraw: the offering partner (or a coordinator of the case's network) takes an
+ * open offer back. */
+static int s_cmd_handover_withdraw(s_cli *x)
+{
+    zn_err e;
+    zn_err_clear(&e);
+    uint8_t id[ZN_CLIENT_ID_LEN];
+    if (x->npos != 3)
+        return s_usage(x, "the command is 'zorgnet handover withdraw ID'");
+    if (s_id_arg(x, 2, "the handover id is 32 hex characters (as 'zorgnet handover list' prints it)", id) != 0 ||
+        s_need_actor(x, "handover withdraw") != 0)
         return ZN_CLASS_USAGE;
     zn_client *c = zn_client_open(&x->opts, &e);
     if (!c)
         return s_fail(x, &e);
     uint64_t before = zn_client_convenant_version(c);
-    int rc = accept ? zn_client_handover_accept(c, id, &e) : zn_client_handover_decline(c, id, x->v[O_REASON], &e);
+    int rc = zn_client_handover_withdraw(c, id, &e);
     s_note_convenant(x, c, before);
     zn_client_close(&c);
     if (rc != 0)
         return s_fail(x, &e);
-    char hex[S_HEX_ID];
-    s_hex_id(hex, id);
-    if (x->json)
-        printf("{\"handover\":\"%s\",\"state\":\"%s\"}\n", hex, accept ? "accepted" : "declined");
-    else if (accept)
-        printf("handover %s accepted: you are the case's regisseur now; the offering partner is told\n", hex);
-    else
-        printf("handover %s declined; the offering partner is told and stays the case's regisseur\n", hex);
-    return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
+    return s_print_decided(x, "handover", id, "withdrawn",
+                           "; the recipient is told, and the case stays with the partner that offered it", &e);
 }
+
+static int s_fetch_handovers(zn_client *c, void *ctx, uint64_t offset, void *page, size_t *n, uint64_t *total,
+                             zn_err *e)
+{
+    (void)ctx;
+    return zn_client_handover_list(c, offset, page, S_LIST_PAGE, n, total, e);
+}
+
+static void s_handovers_row(const s_cli *x, zn_client *c, void *ctx, const void *row)
+{
+    (void)ctx;
+    if (x->json)
+        s_print_handover_json(row);
+    else
+        s_print_handover_text(c, row, true);
+    printf("\n");
+}
+
+static const s_lister s_handover_lister = {"handover list", "handovers", sizeof(zn_handover_info),
+                                           s_fetch_handovers, NULL, s_handovers_row};
 
 static int s_cmd_handover_list(s_cli *x)
 {
     zn_err e;
     zn_err_clear(&e);
-    if (x->npos != 2)
-        return s_usage(x, "handover list takes no arguments");
-    if (s_need_actor(x, "handover list") != 0)
-        return ZN_CLASS_USAGE;
-    zn_handover_info *page = malloc(S_PAGE_ROWS * sizeof *page);
-    if (!page) {
-        zn_err_set(&e, ZN_E_INTERNAL, "out of memory");
-        return s_fail(x, &e);
-    }
-    zn_client *c = zn_client_open(&x->opts, &e);
-    if (!c) {
-        free(page);
-        return s_fail(x, &e);
-    }
-    uint64_t before = zn_client_convenant_version(c), offset = 0, total = 0;
-    int rc = 0;
-    for (uint32_t pages = 0;; pages++) {
-        size_t n = 0;
-        if (pages == S_LIST_PAGES_MAX) {
-            rc = zn_err_set(&e, ZN_E_VERIFY, "the broker's list of handovers never ended");
-            break;
-        }
-        if ((rc = zn_client_handover_list(c, offset, page, S_PAGE_ROWS, &n, &total, &e)) != 0)
-            break;
-        for (size_t i = 0; i < n; i++) {
-            if (x->json)
-                s_print_handover_json(&page[i]);
-            else
-                s_print_handover_text(c, &page[i], true);
-            printf("\n");
-        }
-        if ((rc = s_flush(&e)) != 0)
-            break;
-        offset += n;
-        if (n == 0 || offset >= total)
-            break;
-    }
-    s_note_convenant(x, c, before);
-    zn_client_close(&c);
-    free(page);
+    uint64_t n = 0;
+    int rc = s_list_pages(x, &s_handover_lister, NULL, &n);
     if (rc != 0)
-        return s_fail(x, &e);
-    if (!x->json) {
-        if (offset == 0)
-            printf("no handovers\n");
-        else
-            printf("%llu %s\n", (unsigned long long)offset, offset == 1 ? "handover" : "handovers");
-    }
+        return rc;
+    if (!x->json)
+        s_print_count(n, "handover", "handovers", "");
     return s_flush(&e) == 0 ? 0 : s_fail(x, &e);
 }
 
 static int s_cmd_handover(s_cli *x)
 {
-    const char *sub = x->npos > 1 ? x->pos[1] : "";
-    if (strcmp(sub, "offer") == 0)
-        return s_cmd_handover_offer(x);
-    if (strcmp(sub, "accept") == 0)
-        return s_cmd_handover_answer(x, true);
-    if (strcmp(sub, "decline") == 0)
-        return s_cmd_handover_answer(x, false);
-    if (strcmp(sub, "list") == 0)
-        return s_cmd_handover_list(x);
-    return s_usage(x, "the handover commands are 'zorgnet handover offer|accept|decline|list'");
+    static const s_sub subs[] = {{"offer", s_cmd_handover_offer},
+                                 {"accept", s_cmd_handover_answer},
+                                 {"decline", s_cmd_handover_answer},
+                                 {"withdraw", s_cmd_handover_withdraw},
+                                 {"list", s_cmd_handover_list}};
+    return s_run_sub(x, subs, sizeof subs / sizeof subs[0],
+                     "the handover commands are 'zorgnet handover offer|accept|decline|withdraw|list'");
 }
 
 /* ------------------------------------------------------------------ main */
@@ -4114,21 +4241,23 @@ static bool s_allowed(const char *cmd, const char *sub, int opt)
     }
     if (strcmp(cmd, "consent") == 0 && sub) {
         if (strcmp(sub, "set") == 0)
-            return opt == O_CASE || opt == O_STATE || opt == O_SCOPE || opt == O_PURPOSE || opt == O_GIVEN_BY ||
-                   opt == O_AGE_BAND || opt == O_UNTIL;
+            return opt == O_CASE || opt == O_STATE || opt == O_SCOPE || opt == O_PURPOSE || opt == O_PURPOSE_FILE ||
+                   opt == O_GIVEN_BY || opt == O_AGE_BAND || opt == O_UNTIL;
         return strcmp(sub, "show") == 0 && opt == O_CASE;
     }
     if (strcmp(cmd, "override") == 0) {
         if (!sub)
-            return opt == O_CASE || opt == O_TO || opt == O_STEP || opt == O_JUSTIFICATION;
+            return opt == O_CASE || opt == O_TO || opt == O_STEP || opt == O_JUSTIFICATION ||
+                   opt == O_JUSTIFICATION_FILE;
         if (strcmp(sub, "list") == 0)
             return opt == O_ALL;
-        return strcmp(sub, "review") == 0 && (opt == O_APPROVE || opt == O_REJECT || opt == O_NOTE);
+        return strcmp(sub, "review") == 0 &&
+               (opt == O_APPROVE || opt == O_REJECT || opt == O_NOTE || opt == O_NOTE_FILE);
     }
     if (strcmp(cmd, "handover") == 0 && sub) {
         if (strcmp(sub, "offer") == 0)
             return opt == O_CASE || opt == O_TO || opt == O_I_CHECKED;
-        return strcmp(sub, "decline") == 0 && opt == O_REASON;
+        return strcmp(sub, "decline") == 0 && (opt == O_REASON || opt == O_REASON_FILE);
     }
     if (strcmp(cmd, "send") == 0)
         return opt == O_TO || opt == O_CASE || opt == O_ID || opt == O_I_CHECKED;

@@ -13,19 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Pages one read may take at most: every page must advance `next`, so this only stops a broker
  * that answers forever. */
 #define S_MAX_PAGES (UINT64_C(1) << 32)
-
-static int64_t s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ------------------------------------------------------------------ paging */
 
@@ -470,7 +462,7 @@ int zn_client_audit_export(zn_client *c, const char *path, zn_auditlog_format fm
     x.c = c;
     x.fmt = fmt;
     x.r = r;
-    int64_t t0 = s_mono_ms();
+    int64_t t0 = zn_client_mono_ms();
     if (!path || !*path)
         return zn_err_set(e, ZN_E_USAGE, "audit export needs --out FILE");
     struct stat st;
@@ -498,7 +490,7 @@ int zn_client_audit_export(zn_client *c, const char *path, zn_auditlog_format fm
 done:
     s_export_free(&x);
     free(tmp);
-    r->millis = (uint64_t)(s_mono_ms() - t0);
+    r->millis = (uint64_t)(zn_client_mono_ms() - t0);
     return rc;
 }
 

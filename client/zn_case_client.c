@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 _Static_assert(ZN_CLIENT_RELATED_MAX == ZN_CASE_RELATED_MAX, "related count");
 _Static_assert(ZN_CLIENT_SCOPE_MAX == ZN_CONSENT_SCOPE_MAX, "scope size");
@@ -44,25 +43,6 @@ _Static_assert(ZN_CLIENT_TEXT_MAX >= ZN_HANDLER_MAX, "handler size");
 #define S_FIND_PAGES_MAX 4096u
 /* Identifiers found in one scan, per round of zn_identifiers_scan. */
 #define S_SCAN_ROUND 32
-
-static uint64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void s_copy(char *dst, size_t cap, const char *src)
-{
-    snprintf(dst, cap, "%s", src ? src : "");
-}
-
-/* A name to show back in an error, unless it looks like a BSN typed in the wrong option (a BSN
- * is shown only by the 11-proef error). */
-static const char *s_name(const char *v)
-{
-    return zn_text_has_bsn(v, strlen(v)) ? "(a number that looks like a BSN)" : v;
-}
 
 /* ------------------------------------------------------------------ BSNs and pseudonyms */
 
@@ -160,7 +140,7 @@ static int s_check_partner(const zn_client *c, const char *id, const char *what,
         return zn_err_set(e, ZN_E_UNKNOWN_PARTNER,
                           "%s '%.63s' is no partner in convenant version %llu; 'zorgnet partners' lists "
                           "them; nothing was sent",
-                          what, zn_ident_valid(id) ? s_name(id) : "(not a partner id)",
+                          what, zn_ident_valid(id) ? zn_shown_name(id) : "(not a partner id)",
                           (unsigned long long)zn_client_convenant_version(c));
     return 0;
 }
@@ -268,6 +248,61 @@ static const msgpack_object *s_result_rows(const zn_frame *f, const char *kind, 
     return a[1].via.array.ptr;
 }
 
+/* Send `kind` with the body [id] (case-show, case-close, consent-show, handover-accept,
+ * handover-withdraw) after checking for the key file and handler (zn_client_need_actor); the
+ * parsed RESULT as s_request gives it. */
+static int s_id_request(zn_client *c, const char *kind, const uint8_t id[ZN_ID_LEN], zn_frame *f, uint8_t **fbuf,
+                        zn_err *e)
+{
+    if (zn_client_need_actor(c, e) != 0)
+        return -1;
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    zn_body_id_enc(&body, id);
+    int rc = s_request(c, kind, &body, f, fbuf, e);
+    msgpack_sbuffer_destroy(&body);
+    return rc;
+}
+
+/* A RESULT [id, u64] naming the id asked about, with a number that is not 0 (`what` names it in
+ * the error: "closing time"): 0 with *v, or -1 with e set. */
+static int s_result_id_u64(const zn_frame *f, const char *kind, const uint8_t id[ZN_ID_LEN], const char *what,
+                           uint64_t *v, zn_err *e)
+{
+    const msgpack_object *a = s_result_id(f, kind, 2, id, e);
+    if (!a)
+        return -1;
+    if (zn_obj_u64(&a[1], v) != 0 || *v == 0)
+        return zn_err_set(e, ZN_E_VERIFY, "the broker's answer to %s names no %s", kind, what);
+    return 0;
+}
+
+/* One row of a list answer (the answer stays alive during the call): 0 to go on, -1 (e set)
+ * to stop. */
+typedef int (*s_row_fn)(void *ctx, const msgpack_object *row, zn_err *e);
+
+/* Send the list request `kind` with `body` (asking from offset), check its RESULT [total, [row
+ * ...]] and hand each row to fn. *n: the rows of this page (0 on failure). */
+static int s_rows_request(zn_client *c, const char *kind, msgpack_sbuffer *body, uint64_t offset, s_row_fn fn,
+                          void *ctx, uint32_t *n, uint64_t *total, zn_err *e)
+{
+    *n = 0;
+    *total = 0;
+    zn_frame f;
+    uint8_t *fbuf = NULL;
+    if (s_request(c, kind, body, &f, &fbuf, e) != 0)
+        return -1;
+    uint32_t got = 0;
+    const msgpack_object *rows = s_result_rows(&f, kind, offset, total, &got, e);
+    int rc = rows ? 0 : -1;
+    for (uint32_t i = 0; i < got && rc == 0; i++)
+        rc = fn(ctx, &rows[i], e);
+    s_done(&f, fbuf);
+    if (rc == 0)
+        *n = got;
+    return rc;
+}
+
 /* Open a sealed field for this client into text (cap bytes); "" when it is not a reader, the
  * field is nil, or it does not open (an unreadable text is shown as not opened, not as an
  * error of the whole answer). Returns true when opened. */
@@ -282,13 +317,13 @@ static void s_handover_info(const zn_client *c, const zn_handover_row *r, zn_han
     memset(out, 0, sizeof *out);
     memcpy(out->handover_id, r->id, ZN_ID_LEN);
     memcpy(out->case_id, r->case_id, ZN_ID_LEN);
-    s_copy(out->from, sizeof out->from, r->from);
-    s_copy(out->handler, sizeof out->handler, r->handler);
-    s_copy(out->to, sizeof out->to, r->to);
+    zn_text_copy(out->from, sizeof out->from, r->from);
+    zn_text_copy(out->handler, sizeof out->handler, r->handler);
+    zn_text_copy(out->to, sizeof out->to, r->to);
     memcpy(out->msgid, r->msgid, ZN_ID_LEN);
     out->offered_ms = r->offered_ms;
     out->timeout_ms = r->timeout_ms;
-    s_copy(out->state, sizeof out->state, zn_handover_state_name(r->state));
+    zn_text_copy(out->state, sizeof out->state, zn_handover_state_name(r->state));
     out->decided_ms = r->decided_ms;
     out->escalated = r->escalated;
     s_open(c, r->reason, r->reason_len, out->reason, sizeof out->reason);
@@ -299,16 +334,16 @@ static void s_override_info(const zn_client *c, const zn_override_row *r, zn_ove
     memset(out, 0, sizeof *out);
     memcpy(out->override_id, r->id, ZN_ID_LEN);
     memcpy(out->case_id, r->case_id, ZN_ID_LEN);
-    s_copy(out->network, sizeof out->network, r->network);
-    s_copy(out->from, sizeof out->from, r->from);
-    s_copy(out->handler, sizeof out->handler, r->handler);
-    s_copy(out->to, sizeof out->to, r->to);
+    zn_text_copy(out->network, sizeof out->network, r->network);
+    zn_text_copy(out->from, sizeof out->from, r->from);
+    zn_text_copy(out->handler, sizeof out->handler, r->handler);
+    zn_text_copy(out->to, sizeof out->to, r->to);
     out->step = (unsigned)r->step;
     out->created_ms = r->created_ms;
     out->expires_ms = r->expires_ms;
     out->review_by_ms = r->review_by_ms;
-    s_copy(out->state, sizeof out->state, zn_override_state_name(r->state));
-    s_copy(out->reviewed_by, sizeof out->reviewed_by, r->reviewed_by);
+    zn_text_copy(out->state, sizeof out->state, zn_override_state_name(r->state));
+    zn_text_copy(out->reviewed_by, sizeof out->reviewed_by, r->reviewed_by);
     out->reviewed_ms = r->reviewed_ms;
     out->escalated = r->escalated;
     s_open(c, r->justification, r->justification_len, out->justification, sizeof out->justification);
@@ -327,7 +362,7 @@ static int s_check_case_role(const zn_client *c, const char *network, zn_err *e)
         return zn_err_set(e, ZN_E_UNKNOWN_NETWORK,
                           "no network '%.63s' is in convenant version %llu; 'zorgnet partners' lists the "
                           "networks",
-                          s_name(network), (unsigned long long)conv->version);
+                          zn_shown_name(network), (unsigned long long)conv->version);
     const zn_partner *self = zn_convenant_partner(conv, zn_client_self(c));
     if (!self || !zn_partner_has_role(self, net, ZN_ROLE_PARTNER))
         return zn_err_set(e, ZN_E_NOT_PARTNER,
@@ -358,7 +393,7 @@ int zn_client_case_new_ex(zn_client *c, const zn_case_opts *o, uint8_t case_id[Z
     zn_case_new_body b;
     memset(&b, 0, sizeof b);
     randombytes_buf(b.id, sizeof b.id);
-    s_copy(b.network, sizeof b.network, o->network);
+    zn_text_copy(b.network, sizeof b.network, o->network);
     if (o->bsn) {
         b.identified = true;
         b.n_related = (uint32_t)o->n_related;
@@ -395,22 +430,22 @@ int zn_client_case_new_ex(zn_client *c, const zn_case_opts *o, uint8_t case_id[Z
 static void s_case_info(const zn_client *c, const zn_case_view *v, zn_case_info *out)
 {
     memcpy(out->case_id, v->id, ZN_ID_LEN);
-    s_copy(out->network, sizeof out->network, v->network);
-    s_copy(out->regisseur, sizeof out->regisseur, v->regisseur);
+    zn_text_copy(out->network, sizeof out->network, v->network);
+    zn_text_copy(out->regisseur, sizeof out->regisseur, v->regisseur);
     out->created_ms = v->created_ms;
     out->closed_ms = v->closed_ms;
     out->identified = v->identified;
     out->n_members = v->n_members;
     for (size_t i = 0; i < v->n_members; i++) {
-        s_copy(out->members[i].partner, sizeof out->members[i].partner, v->members[i].partner);
-        s_copy(out->members[i].how, sizeof out->members[i].how, v->members[i].how);
+        zn_text_copy(out->members[i].partner, sizeof out->members[i].partner, v->members[i].partner);
+        zn_text_copy(out->members[i].how, sizeof out->members[i].how, v->members[i].how);
         out->members[i].since_ms = v->members[i].since_ms;
     }
     out->consent_seq = v->consent_seq;
-    s_copy(out->consent_state, sizeof out->consent_state, zn_consent_state_name(v->consent.state));
+    zn_text_copy(out->consent_state, sizeof out->consent_state, zn_consent_state_name(v->consent.state));
     out->n_scope = v->consent.n_scope;
     for (size_t i = 0; i < v->consent.n_scope; i++)
-        s_copy(out->scope[i], sizeof out->scope[i], v->consent.scope[i]);
+        zn_text_copy(out->scope[i], sizeof out->scope[i], v->consent.scope[i]);
     out->consent_until_ms = v->consent.until_ms;
     out->consent_at_ms = v->consent_at_ms;
     out->n_handovers = v->n_handovers;
@@ -427,17 +462,11 @@ int zn_client_case_show(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], z
         memset(out, 0, sizeof *out);
     if (!c || !case_id || !out)
         return zn_err_set(e, ZN_E_USAGE, "case show needs a client, a case id and room for the case");
-    if (zn_client_need_actor(c, e) != 0)
-        return -1;
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init(&body);
-    zn_body_id_enc(&body, case_id);
     zn_frame f;
     uint8_t *fbuf = NULL;
-    int rc = s_request(c, "case-show", &body, &f, &fbuf, e);
-    msgpack_sbuffer_destroy(&body);
-    if (rc != 0)
+    if (s_id_request(c, "case-show", case_id, &f, &fbuf, e) != 0)
         return -1;
+    int rc = 0;
     zn_case_view *v = malloc(sizeof *v);
     zn_err pe;
     zn_err_clear(&pe);
@@ -456,29 +485,72 @@ int zn_client_case_show(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], z
     return rc;
 }
 
+/* "PREFIX: TEXT" in e (its code kept), the text cut at a word and ended in "..." when the whole
+ * would not fit, so the sentence is never cut off unseen. */
+static void s_prefix_fit(zn_err *e, const char *prefix)
+{
+    if (!e)
+        return;
+    char text[ZN_ERR_TEXT_MAX];
+    zn_text_copy(text, sizeof text, e->text);
+    size_t plen = strlen(prefix), n = strlen(text);
+    size_t room = plen + 2 + 4 < ZN_ERR_TEXT_MAX ? ZN_ERR_TEXT_MAX - 1 - plen - 2 : 4;
+    if (n > room) {
+        size_t cut = room - 3;
+        while (cut > room / 2 && text[cut] != ' ')
+            cut--;
+        if (text[cut] != ' ')
+            cut = room - 3;
+        memcpy(text + cut, "...", 4);
+    }
+    zn_err_set(e, e->code, "%s: %s", prefix, text);
+}
+
+zn_case_info *zn_client_case_probe(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], const char *act,
+                                   const char *unread, const char *closed_why, zn_err *e)
+{
+    zn_case_info *info = malloc(sizeof *info);
+    if (!info) {
+        zn_err_set(e, ZN_E_INTERNAL, "out of memory; nothing was sent");
+        return NULL;
+    }
+    int rc = zn_client_case_show(c, case_id, info, e);
+    zn_code code = e ? e->code : ZN_E_INTERNAL;
+    if (rc != 0 && code == ZN_E_NOT_MEMBER) {
+        zn_err_set(e, code,
+                   "%s is not a member of this case and may not %s, so nothing was sent; members are its "
+                   "regisseur, partners that held it or received a message on it, and those consent or an "
+                   "override admits",
+                   zn_client_self(c) ? zn_client_self(c) : "this partner", act);
+    } else if (rc != 0 && code == ZN_E_UNKNOWN_CASE) {
+        zn_err_set(e, code, "no case with this id exists, so nothing was sent; check the id ('zorgnet case new' "
+                            "printed it)");
+    } else if (rc != 0) {
+        char prefix[96];
+        snprintf(prefix, sizeof prefix, "nothing was sent (%s)", unread);
+        s_prefix_fit(e, prefix);
+    } else if (closed_why && info->closed_ms) {
+        rc = zn_err_set(e, ZN_E_CASE_CLOSED, "the case is closed; %s; nothing was sent", closed_why);
+    }
+    if (rc != 0) {
+        free(info);
+        return NULL;
+    }
+    return info;
+}
+
 int zn_client_case_close(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], uint64_t *closed_ms, zn_err *e)
 {
     if (closed_ms)
         *closed_ms = 0;
     if (!c || !case_id)
         return zn_err_set(e, ZN_E_USAGE, "case close needs a client and a case id");
-    if (zn_client_need_actor(c, e) != 0)
-        return -1;
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init(&body);
-    zn_body_id_enc(&body, case_id);
     zn_frame f;
     uint8_t *fbuf = NULL;
-    int rc = s_request(c, "case-close", &body, &f, &fbuf, e);
-    msgpack_sbuffer_destroy(&body);
-    if (rc != 0)
+    if (s_id_request(c, "case-close", case_id, &f, &fbuf, e) != 0)
         return -1;
     uint64_t when = 0;
-    const msgpack_object *a = s_result_id(&f, "case-close", 2, case_id, e);
-    if (!a)
-        rc = -1;
-    else if (zn_obj_u64(&a[1], &when) != 0 || when == 0)
-        rc = zn_err_set(e, ZN_E_VERIFY, "the broker's answer to case-close names no closing time");
+    int rc = s_result_id_u64(&f, "case-close", case_id, "closing time", &when, e);
     s_done(&f, fbuf);
     if (rc == 0 && closed_ms)
         *closed_ms = when;
@@ -528,7 +600,7 @@ int zn_client_case_link(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], c
             if (zn_obj_ident(&a[1].via.array.ptr[i], id, sizeof id) != 0)
                 rc = zn_err_set(e, ZN_E_VERIFY, "the broker's answer to case-link names a partner that is no id");
             else if (k < max_told)
-                s_copy(told[k++], ZN_CLIENT_IDENT_MAX, id);
+                zn_text_copy(told[k++], ZN_CLIENT_IDENT_MAX, id);
         }
     }
     s_done(&f, fbuf);
@@ -561,7 +633,7 @@ static int s_consent_from_opts(const zn_client *c, const zn_consent_opts *o, uin
     for (size_t i = 0; i < o->n_scope; i++) {
         if (s_check_partner(c, o->scope[i], "the scope's partner", e) != 0)
             return -1;
-        s_copy(out->scope[i], ZN_IDENT_MAX, o->scope[i]);
+        zn_text_copy(out->scope[i], ZN_IDENT_MAX, o->scope[i]);
     }
     out->n_scope = o->n_scope;
     qsort(out->scope, out->n_scope, sizeof out->scope[0], s_id_cmp);
@@ -597,11 +669,11 @@ int zn_client_consent_set(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN],
     const char *purpose = o->purpose && *o->purpose ? o->purpose : NULL;
     size_t plen = purpose ? strlen(purpose) : 0;
     zn_consent cs;
-    if (s_consent_from_opts(c, o, s_now_ms(), &cs, e) != 0 ||
+    if (s_consent_from_opts(c, o, zn_client_now_ms(), &cs, e) != 0 ||
         (purpose && s_check_text(purpose, plen, "the purpose", e) != 0))
         return -1;
     /* checked again if connecting brought a newer convenant (the scope's partners, the readers) */
-    if (zn_client_ensure_connected(c, e) != 0 || s_consent_from_opts(c, o, s_now_ms(), &cs, e) != 0)
+    if (zn_client_ensure_connected(c, e) != 0 || s_consent_from_opts(c, o, zn_client_now_ms(), &cs, e) != 0)
         return -1;
     msgpack_sbuffer sealed, body;
     msgpack_sbuffer_init(&sealed);
@@ -619,11 +691,7 @@ int zn_client_consent_set(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN],
     if (rc != 0)
         return -1;
     uint64_t got = 0;
-    const msgpack_object *a = s_result_id(&f, "consent-set", 2, case_id, e);
-    if (!a)
-        rc = -1;
-    else if (zn_obj_u64(&a[1], &got) != 0 || got == 0)
-        rc = zn_err_set(e, ZN_E_VERIFY, "the broker's answer to consent-set names no record number");
+    rc = s_result_id_u64(&f, "consent-set", case_id, "record number", &got, e);
     s_done(&f, fbuf);
     if (rc == 0 && seq)
         *seq = got;
@@ -634,15 +702,15 @@ static void s_consent_info(const zn_client *c, const zn_consent_row *r, zn_conse
 {
     memset(out, 0, sizeof *out);
     out->seq = r->seq;
-    s_copy(out->state, sizeof out->state, zn_consent_state_name(r->c.state));
+    zn_text_copy(out->state, sizeof out->state, zn_consent_state_name(r->c.state));
     out->n_scope = r->c.n_scope;
     for (size_t i = 0; i < r->c.n_scope; i++)
-        s_copy(out->scope[i], sizeof out->scope[i], r->c.scope[i]);
+        zn_text_copy(out->scope[i], sizeof out->scope[i], r->c.scope[i]);
     zn_given_format(r->c.given_by, out->given_by, sizeof out->given_by);
-    s_copy(out->age_band, sizeof out->age_band, zn_age_band_name(r->c.age_band));
+    zn_text_copy(out->age_band, sizeof out->age_band, zn_age_band_name(r->c.age_band));
     out->until_ms = r->c.until_ms;
     out->at_ms = r->at_ms;
-    s_copy(out->handler, sizeof out->handler, r->handler);
+    zn_text_copy(out->handler, sizeof out->handler, r->handler);
     out->has_purpose = r->purpose != NULL;
     s_open(c, r->purpose, r->purpose_len, out->purpose, sizeof out->purpose);
 }
@@ -654,17 +722,11 @@ int zn_client_consent_show(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN]
         *n = 0;
     if (!c || !case_id || !n || (max > 0 && !out))
         return zn_err_set(e, ZN_E_USAGE, "consent show needs a client, a case id and room for the history");
-    if (zn_client_need_actor(c, e) != 0)
-        return -1;
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init(&body);
-    zn_body_id_enc(&body, case_id);
     zn_frame f;
     uint8_t *fbuf = NULL;
-    int rc = s_request(c, "consent-show", &body, &f, &fbuf, e);
-    msgpack_sbuffer_destroy(&body);
-    if (rc != 0)
+    if (s_id_request(c, "consent-show", case_id, &f, &fbuf, e) != 0)
         return -1;
+    int rc = 0;
     const msgpack_object *a = s_result_id(&f, "consent-show", 2, case_id, e);
     size_t k = 0;
     if (!a) {
@@ -690,6 +752,114 @@ int zn_client_consent_show(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN]
     if (rc == 0)
         *n = k;
     return rc;
+}
+
+/* ------------------------------------------------------------------ lists of overrides and handovers */
+
+/* A walk over the pages of override-list or (of_handovers) handover-list: with id NULL the
+ * rows are collected for the caller (into overrides or handovers, at most max), else the one
+ * with that id is looked for. */
+typedef struct {
+    const zn_client *c;
+    bool of_handovers;
+    bool all; /* override-list: every override, not only those waiting for review */
+    zn_override_info *overrides;
+    zn_handover_info *handovers;
+    size_t max, k;
+    const uint8_t *id;
+    bool found;
+    char from[ZN_IDENT_MAX];    /* the one found: its author */
+    char network[ZN_IDENT_MAX]; /* and (an override) its network */
+} s_walk;
+
+/* A row with this id: noted when it is the one looked for. true: collect it (there is room). */
+static bool s_walk_take(s_walk *w, const uint8_t id[ZN_ID_LEN], const char *from, const char *network)
+{
+    if (!w->id)
+        return w->k < w->max;
+    if (!w->found && sodium_memcmp(id, w->id, ZN_ID_LEN) == 0) {
+        w->found = true;
+        zn_text_copy(w->from, sizeof w->from, from);
+        zn_text_copy(w->network, sizeof w->network, network);
+    }
+    return false;
+}
+
+/* s_row_fn of the walk: one override or handover row. */
+static int s_walk_row(void *ctx, const msgpack_object *row, zn_err *e)
+{
+    s_walk *w = ctx;
+    zn_err pe;
+    zn_err_clear(&pe);
+    if (w->of_handovers) {
+        zn_handover_row r;
+        if (zn_handover_row_dec(row, &r, &pe) != 0)
+            return s_bad_answer("handover-list", &pe, e);
+        if (s_walk_take(w, r.id, r.from, NULL))
+            s_handover_info(w->c, &r, &w->handovers[w->k++]);
+    } else {
+        zn_override_row r;
+        if (zn_override_row_dec(row, &r, &pe) != 0)
+            return s_bad_answer("override-list", &pe, e);
+        if (s_walk_take(w, r.id, r.from, r.network))
+            s_override_info(w->c, &r, &w->overrides[w->k++]);
+    }
+    return 0;
+}
+
+/* One page of the walk's list from offset. */
+static int s_walk_page(zn_client *c, s_walk *w, uint64_t offset, uint32_t *n, uint64_t *total, zn_err *e)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    if (w->of_handovers)
+        zn_body_offset_enc(&body, offset);
+    else
+        zn_body_override_list_enc(&body, w->all, offset);
+    int rc = s_rows_request(c, w->of_handovers ? "handover-list" : "override-list", &body, offset, s_walk_row, w, n,
+                            total, e);
+    msgpack_sbuffer_destroy(&body);
+    return rc;
+}
+
+/* Walk the list from its start until the id is found or the list ends. */
+static int s_walk_find(zn_client *c, s_walk *w, zn_err *e)
+{
+    uint64_t offset = 0, total = 0;
+    for (unsigned pages = 0; !w->found; pages++) {
+        uint32_t got = 0;
+        if (pages == S_FIND_PAGES_MAX)
+            return zn_err_set(e, ZN_E_VERIFY, "the broker's list of %s never ended",
+                              w->of_handovers ? "handovers" : "overrides");
+        if (s_walk_page(c, w, offset, &got, &total, e) != 0)
+            return -1;
+        offset += got;
+        if (got == 0 || offset >= total)
+            break;
+    }
+    return 0;
+}
+
+/* The list calls: *n and *total zeroed, the arguments checked (`what` names the call in the
+ * error; out is the walk's room), one page from offset collected. */
+static int s_walk_list(zn_client *c, s_walk *w, const void *out, uint64_t offset, size_t *n, uint64_t *total,
+                       const char *what, zn_err *e)
+{
+    if (n)
+        *n = 0;
+    if (total)
+        *total = 0;
+    if (!c || !n || !total || (w->max > 0 && !out))
+        return zn_err_set(e, ZN_E_USAGE, "%s needs a client and room for the result", what);
+    if (zn_client_need_actor(c, e) != 0)
+        return -1;
+    uint32_t got = 0;
+    if (s_walk_page(c, w, offset, &got, total, e) != 0) {
+        *total = 0;
+        return -1;
+    }
+    *n = w->k;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ safety overrides */
@@ -725,16 +895,12 @@ int zn_client_override(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], co
                           chars, ZN_CLIENT_JUSTIFICATION_MIN);
 
     /* the case's network names the coordinators who read the justification */
-    zn_case_info *info = malloc(sizeof *info);
+    zn_case_info *info = zn_client_case_probe(c, case_id, "record a safety override on it",
+                                              "the case could not be read", "an override on it has no use", e);
     if (!info)
-        return zn_err_set(e, ZN_E_INTERNAL, "out of memory; nothing was sent");
-    int rc = zn_client_case_show(c, case_id, info, e);
-    int net = -1;
-    if (rc != 0)
-        zn_err_prefix(e, "nothing was sent (the case could not be read)");
-    else if (info->closed_ms)
-        rc = zn_err_set(e, ZN_E_CASE_CLOSED, "the case is closed; an override on it has no use; nothing was sent");
-    else if (!info->identified)
+        return -1;
+    int rc = 0, net = -1;
+    if (!info->identified)
         rc = zn_err_set(e, ZN_E_CASE_ANONYMOUS,
                         "the case is anonymous: it needs no safety override (discuss it anonymously, or "
                         "link the person with 'zorgnet case link'); nothing was sent");
@@ -749,7 +915,7 @@ int zn_client_override(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], co
     memset(&b, 0, sizeof b);
     randombytes_buf(b.id, sizeof b.id);
     memcpy(b.case_id, case_id, ZN_ID_LEN);
-    s_copy(b.to, sizeof b.to, to);
+    zn_text_copy(b.to, sizeof b.to, to);
     b.step = step;
     msgpack_sbuffer sealed, body;
     msgpack_sbuffer_init(&sealed);
@@ -783,113 +949,11 @@ int zn_client_override(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], co
     return 0;
 }
 
-/* One page of override-list: fn gets each row while the answer is alive. */
-typedef int (*s_override_fn)(void *ctx, const zn_override_row *r, zn_err *e);
-
-static int s_override_page(zn_client *c, bool all, uint64_t offset, s_override_fn fn, void *ctx, uint32_t *n,
-                           uint64_t *total, zn_err *e)
-{
-    *n = 0;
-    *total = 0;
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init(&body);
-    zn_body_override_list_enc(&body, all, offset);
-    zn_frame f;
-    uint8_t *fbuf = NULL;
-    int rc = s_request(c, "override-list", &body, &f, &fbuf, e);
-    msgpack_sbuffer_destroy(&body);
-    if (rc != 0)
-        return -1;
-    uint32_t got = 0;
-    const msgpack_object *rows = s_result_rows(&f, "override-list", offset, total, &got, e);
-    rc = rows ? 0 : -1;
-    for (uint32_t i = 0; i < got && rc == 0; i++) {
-        zn_override_row r;
-        zn_err pe;
-        zn_err_clear(&pe);
-        if (zn_override_row_dec(&rows[i], &r, &pe) != 0)
-            rc = s_bad_answer("override-list", &pe, e);
-        else
-            rc = fn(ctx, &r, e);
-    }
-    s_done(&f, fbuf);
-    if (rc == 0)
-        *n = got;
-    return rc;
-}
-
-typedef struct {
-    const zn_client *c;
-    zn_override_info *out;
-    size_t max, k;
-} s_override_collect;
-
-static int s_collect_override(void *ctx, const zn_override_row *r, zn_err *e)
-{
-    (void)e;
-    s_override_collect *x = ctx;
-    if (x->k < x->max)
-        s_override_info(x->c, r, &x->out[x->k++]);
-    return 0;
-}
-
 int zn_client_override_list(zn_client *c, bool all, uint64_t offset, zn_override_info *out, size_t max, size_t *n,
                             uint64_t *total, zn_err *e)
 {
-    if (n)
-        *n = 0;
-    if (total)
-        *total = 0;
-    if (!c || !n || !total || (max > 0 && !out))
-        return zn_err_set(e, ZN_E_USAGE, "override list needs a client and room for the result");
-    if (zn_client_need_actor(c, e) != 0)
-        return -1;
-    s_override_collect x = {c, out, max, 0};
-    uint32_t got = 0;
-    if (s_override_page(c, all, offset, s_collect_override, &x, &got, total, e) != 0) {
-        *total = 0;
-        return -1;
-    }
-    *n = x.k;
-    return 0;
-}
-
-typedef struct {
-    const uint8_t *id;
-    bool found;
-    char from[ZN_IDENT_MAX];
-    char network[ZN_IDENT_MAX];
-} s_override_find;
-
-static int s_find_override_row(void *ctx, const zn_override_row *r, zn_err *e)
-{
-    (void)e;
-    s_override_find *x = ctx;
-    if (!x->found && sodium_memcmp(r->id, x->id, ZN_ID_LEN) == 0) {
-        x->found = true;
-        s_copy(x->from, sizeof x->from, r->from);
-        s_copy(x->network, sizeof x->network, r->network);
-    }
-    return 0;
-}
-
-/* Walk the override lists (those waiting for review first, then all) for one override. */
-static int s_find_override(zn_client *c, s_override_find *x, zn_err *e)
-{
-    for (int pass = 0; pass < 2 && !x->found; pass++) {
-        uint64_t offset = 0, total = 0;
-        for (unsigned pages = 0; !x->found; pages++) {
-            uint32_t got = 0;
-            if (pages == S_FIND_PAGES_MAX)
-                return zn_err_set(e, ZN_E_VERIFY, "the broker's list of overrides never ended");
-            if (s_override_page(c, pass == 1, offset, s_find_override_row, x, &got, &total, e) != 0)
-                return -1;
-            offset += got;
-            if (got == 0 || offset >= total)
-                break;
-        }
-    }
-    return 0;
+    s_walk w = {.c = c, .all = all, .overrides = out, .max = max};
+    return s_walk_list(c, &w, out, offset, n, total, "override list", e);
 }
 
 int zn_client_override_review(zn_client *c, const uint8_t override_id[ZN_CLIENT_ID_LEN], bool approve,
@@ -919,11 +983,13 @@ int zn_client_override_review(zn_client *c, const uint8_t override_id[ZN_CLIENT_
     msgpack_sbuffer_init(&body);
     int rc = 0;
     if (text) {
-        /* the note's readers: the override's author, the coordinators of its network, the auditors */
-        s_override_find x;
-        memset(&x, 0, sizeof x);
-        x.id = override_id;
-        rc = s_find_override(c, &x, e);
+        /* the note's readers: the override's author, the coordinators of its network, the
+         * auditors; the override is looked for among those waiting for review first, then all */
+        s_walk x = {.c = c, .id = override_id};
+        for (int pass = 0; pass < 2 && rc == 0 && !x.found; pass++) {
+            x.all = pass == 1;
+            rc = s_walk_find(c, &x, e);
+        }
         if (rc == 0 && !x.found)
             rc = zn_err_set(e, ZN_E_UNKNOWN_OVERRIDE,
                             "no safety override with this id is open to you ('zorgnet override list --all' "
@@ -981,15 +1047,12 @@ int zn_client_handover_offer(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LE
                                              "was sent", len, ZN_CLIENT_CONTENT_MAX);
 
     /* what the broker would refuse anyway is said before the dossier goes out */
-    zn_case_info *info = malloc(sizeof *info);
+    zn_case_info *info =
+        zn_client_case_probe(c, case_id, "hand it over", "the case could not be read", "it cannot be handed over", e);
     if (!info)
-        return zn_err_set(e, ZN_E_INTERNAL, "out of memory; nothing was sent");
-    int rc = zn_client_case_show(c, case_id, info, e);
-    if (rc != 0)
-        zn_err_prefix(e, "nothing was sent (the case could not be read)");
-    else if (info->closed_ms)
-        rc = zn_err_set(e, ZN_E_CASE_CLOSED, "the case is closed; it cannot be handed over; nothing was sent");
-    else if (strcmp(info->regisseur, zn_client_self(c)) != 0)
+        return -1;
+    int rc = 0, anonymous = !info->identified;
+    if (strcmp(info->regisseur, zn_client_self(c)) != 0)
         rc = zn_err_set(e, ZN_E_NOT_REGISSEUR,
                         "only the case's regisseur ('%s') may hand it over; nothing was sent", info->regisseur);
     else if (info->n_handovers > 0)
@@ -1001,16 +1064,17 @@ int zn_client_handover_offer(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LE
         return -1;
 
     uint8_t msgid[ZN_ID_LEN] = {0};
-    /* the dossier is a message like any other: on an anonymous case it is scanned for identifiers;
-     * a refusal keeps the broker's sentence whole (it is the whole story: nothing was offered) */
-    if (zn_client_send_flags(c, to, case_id, dossier, len, flags, msgid, NULL, e) != 0)
+    /* the dossier is a message like any other: on an anonymous case it is scanned for identifiers
+     * (the case was just read, so its mode is known); a refusal keeps the broker's sentence whole
+     * (it is the whole story: nothing was offered) */
+    if (zn_client_send_mode(c, to, case_id, dossier, len, flags, anonymous, msgid, NULL, e) != 0)
         return -1;
 
     zn_handover_offer_body b;
     memset(&b, 0, sizeof b);
     randombytes_buf(b.id, sizeof b.id);
     memcpy(b.case_id, case_id, ZN_ID_LEN);
-    s_copy(b.to, sizeof b.to, to);
+    zn_text_copy(b.to, sizeof b.to, to);
     memcpy(b.msgid, msgid, ZN_ID_LEN);
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
@@ -1022,17 +1086,13 @@ int zn_client_handover_offer(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LE
     if (rc != 0) {
         char hex[2 * ZN_ID_LEN + 1], why[ZN_ERR_TEXT_MAX];
         zn_hex(hex, msgid, ZN_ID_LEN);
-        s_copy(why, sizeof why, e ? e->text : "");
+        zn_text_copy(why, sizeof why, e ? e->text : "");
         return zn_err_set(e, e ? e->code : ZN_E_INTERNAL,
                           "the dossier was delivered to %s as message %s, but the handover offer failed: %.150s",
                           to, hex, why);
     }
     uint64_t tmo = 0;
-    const msgpack_object *a = s_result_id(&f, "handover-offer", 2, b.id, e);
-    if (!a)
-        rc = -1;
-    else if (zn_obj_u64(&a[1], &tmo) != 0 || tmo == 0)
-        rc = zn_err_set(e, ZN_E_VERIFY, "the broker's answer to handover-offer names no time-out");
+    rc = s_result_id_u64(&f, "handover-offer", b.id, "time-out", &tmo, e);
     s_done(&f, fbuf);
     if (rc != 0)
         return -1;
@@ -1047,17 +1107,11 @@ int zn_client_handover_accept(zn_client *c, const uint8_t handover_id[ZN_CLIENT_
 {
     if (!c || !handover_id)
         return zn_err_set(e, ZN_E_USAGE, "handover accept needs a client and a handover id");
-    if (zn_client_need_actor(c, e) != 0)
-        return -1;
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init(&body);
-    zn_body_id_enc(&body, handover_id);
     zn_frame f;
     uint8_t *fbuf = NULL;
-    int rc = s_request(c, "handover-accept", &body, &f, &fbuf, e);
-    msgpack_sbuffer_destroy(&body);
-    if (rc != 0)
+    if (s_id_request(c, "handover-accept", handover_id, &f, &fbuf, e) != 0)
         return -1;
+    int rc = 0;
     uint8_t case_id[ZN_ID_LEN];
     const msgpack_object *a = s_result_id(&f, "handover-accept", 2, handover_id, e);
     if (!a)
@@ -1068,92 +1122,24 @@ int zn_client_handover_accept(zn_client *c, const uint8_t handover_id[ZN_CLIENT_
     return rc;
 }
 
-/* One page of handover-list: fn gets each row while the answer is alive. */
-typedef int (*s_handover_fn)(void *ctx, const zn_handover_row *r, zn_err *e);
-
-static int s_handover_page(zn_client *c, uint64_t offset, s_handover_fn fn, void *ctx, uint32_t *n, uint64_t *total,
-                           zn_err *e)
+int zn_client_handover_withdraw(zn_client *c, const uint8_t handover_id[ZN_CLIENT_ID_LEN], zn_err *e)
 {
-    *n = 0;
-    *total = 0;
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init(&body);
-    zn_body_offset_enc(&body, offset);
+    if (!c || !handover_id)
+        return zn_err_set(e, ZN_E_USAGE, "handover withdraw needs a client and a handover id");
     zn_frame f;
     uint8_t *fbuf = NULL;
-    int rc = s_request(c, "handover-list", &body, &f, &fbuf, e);
-    msgpack_sbuffer_destroy(&body);
-    if (rc != 0)
+    if (s_id_request(c, "handover-withdraw", handover_id, &f, &fbuf, e) != 0)
         return -1;
-    uint32_t got = 0;
-    const msgpack_object *rows = s_result_rows(&f, "handover-list", offset, total, &got, e);
-    rc = rows ? 0 : -1;
-    for (uint32_t i = 0; i < got && rc == 0; i++) {
-        zn_handover_row r;
-        zn_err pe;
-        zn_err_clear(&pe);
-        if (zn_handover_row_dec(&rows[i], &r, &pe) != 0)
-            rc = s_bad_answer("handover-list", &pe, e);
-        else
-            rc = fn(ctx, &r, e);
-    }
+    int rc = s_result_id(&f, "handover-withdraw", 1, handover_id, e) ? 0 : -1;
     s_done(&f, fbuf);
-    if (rc == 0)
-        *n = got;
     return rc;
-}
-
-typedef struct {
-    const zn_client *c;
-    zn_handover_info *out;
-    size_t max, k;
-} s_handover_collect;
-
-static int s_collect_handover(void *ctx, const zn_handover_row *r, zn_err *e)
-{
-    (void)e;
-    s_handover_collect *x = ctx;
-    if (x->k < x->max)
-        s_handover_info(x->c, r, &x->out[x->k++]);
-    return 0;
 }
 
 int zn_client_handover_list(zn_client *c, uint64_t offset, zn_handover_info *out, size_t max, size_t *n,
                             uint64_t *total, zn_err *e)
 {
-    if (n)
-        *n = 0;
-    if (total)
-        *total = 0;
-    if (!c || !n || !total || (max > 0 && !out))
-        return zn_err_set(e, ZN_E_USAGE, "handover list needs a client and room for the result");
-    if (zn_client_need_actor(c, e) != 0)
-        return -1;
-    s_handover_collect x = {c, out, max, 0};
-    uint32_t got = 0;
-    if (s_handover_page(c, offset, s_collect_handover, &x, &got, total, e) != 0) {
-        *total = 0;
-        return -1;
-    }
-    *n = x.k;
-    return 0;
-}
-
-typedef struct {
-    const uint8_t *id;
-    bool found;
-    char from[ZN_IDENT_MAX];
-} s_handover_find;
-
-static int s_find_handover_row(void *ctx, const zn_handover_row *r, zn_err *e)
-{
-    (void)e;
-    s_handover_find *x = ctx;
-    if (!x->found && sodium_memcmp(r->id, x->id, ZN_ID_LEN) == 0) {
-        x->found = true;
-        s_copy(x->from, sizeof x->from, r->from);
-    }
-    return 0;
+    s_walk w = {.c = c, .of_handovers = true, .handovers = out, .max = max};
+    return s_walk_list(c, &w, out, offset, n, total, "handover list", e);
 }
 
 int zn_client_handover_decline(zn_client *c, const uint8_t handover_id[ZN_CLIENT_ID_LEN], const char *reason,
@@ -1171,20 +1157,9 @@ int zn_client_handover_decline(zn_client *c, const uint8_t handover_id[ZN_CLIENT
         return -1;
 
     /* the reason's readers: the offering partner and the auditors */
-    s_handover_find x;
-    memset(&x, 0, sizeof x);
-    x.id = handover_id;
-    uint64_t offset = 0, total = 0;
-    for (unsigned pages = 0; !x.found; pages++) {
-        uint32_t got = 0;
-        if (pages == S_FIND_PAGES_MAX)
-            return zn_err_set(e, ZN_E_VERIFY, "the broker's list of handovers never ended");
-        if (s_handover_page(c, offset, s_find_handover_row, &x, &got, &total, e) != 0)
-            return -1;
-        offset += got;
-        if (got == 0 || offset >= total)
-            break;
-    }
+    s_walk x = {.c = c, .of_handovers = true, .id = handover_id};
+    if (s_walk_find(c, &x, e) != 0)
+        return -1;
     if (!x.found)
         return zn_err_set(e, ZN_E_UNKNOWN_HANDOVER,
                           "no handover with this id is open to you ('zorgnet handover list' shows them); "
@@ -1229,7 +1204,7 @@ size_t zn_client_identifiers(const void *text, size_t len, char *out, size_t cap
 {
     const char *s = text;
     size_t total = 0, used = 0, off = 0;
-    int64_t today = (int64_t)(s_now_ms() / 86400000u);
+    int64_t today = (int64_t)(zn_client_now_ms() / 86400000u);
     if (out && cap > 0)
         out[0] = '\0';
     if (!s)

@@ -74,14 +74,14 @@ struct zn_client {
 
 /* ------------------------------------------------------------------ small helpers */
 
-static int64_t s_mono_ms(void)
+int64_t zn_client_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint64_t s_now_ms(void)
+uint64_t zn_client_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -188,7 +188,7 @@ zn_client *zn_client_open(const zn_client_opts *opts, zn_err *e)
 
     if (zn_convenant_load(c->convenant_path, &c->conv, e) != 0)
         goto fail;
-    uint64_t now_s = s_now_ms() / 1000u;
+    uint64_t now_s = zn_client_now_ms() / 1000u;
     if (zn_convenant_check_time(c->conv, now_s, e) != 0)
         goto fail;
     if (!opts->key_path)
@@ -373,11 +373,11 @@ static int s_monitor_event(zn_client *c, zn_err *e)
 /* Wait up to timeout_ms for one frame. 1: *buf (malloc'd) holds it; 0: time-out; -1: error. */
 static int s_recv(zn_client *c, int timeout_ms, uint8_t **buf, size_t *len, zn_err *e)
 {
-    int64_t deadline = s_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = zn_client_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     *buf = NULL;
     *len = 0;
     for (;;) {
-        int64_t left = deadline - s_mono_ms();
+        int64_t left = deadline - zn_client_mono_ms();
         zmq_pollitem_t items[2] = {
             {c->sock, 0, ZMQ_POLLIN, 0},
             {c->mon, 0, ZMQ_POLLIN, 0},
@@ -426,7 +426,7 @@ static int s_recv(zn_client *c, int timeout_ms, uint8_t **buf, size_t *len, zn_e
                 return -1;
             continue;
         }
-        if (s_mono_ms() >= deadline)
+        if (zn_client_mono_ms() >= deadline)
             return 0;
     }
 }
@@ -564,11 +564,11 @@ static int s_dispatch(zn_client *c, uint8_t *buf, size_t len, uint32_t corr, uin
  * answer can be taken for another request) and reports the broker unreachable. */
 static int s_await(zn_client *c, uint32_t corr, uint32_t want, zn_frame *f, uint8_t **fbuf, zn_err *e)
 {
-    int64_t deadline = s_mono_ms() + c->timeout_ms;
+    int64_t deadline = zn_client_mono_ms() + c->timeout_ms;
     for (;;) {
         uint8_t *buf = NULL;
         size_t len = 0;
-        int64_t left = deadline - s_mono_ms();
+        int64_t left = deadline - zn_client_mono_ms();
         int r = s_recv(c, left > 0 ? (int)left : 0, &buf, &len, e);
         if (r < 0) {
             s_disconnect(c);
@@ -628,7 +628,7 @@ static int s_fetch_convenant(zn_client *c, uint64_t announced, zn_err *e)
                    (unsigned long long)c->conv->version);
         goto fail;
     }
-    if (zn_convenant_check_time(nc, s_now_ms() / 1000u, e) != 0 ||
+    if (zn_convenant_check_time(nc, zn_client_now_ms() / 1000u, e) != 0 ||
         zn_state_check_convenant(c->state, nc->version, nc->authority, "the broker", e) != 0)
         goto fail;
     if (s_find_self(nc, c->keys, self, e) != 0)
@@ -760,7 +760,7 @@ int zn_client_accept_head(zn_client *c, const uint8_t *head, size_t head_len,
     memcpy(next.signer, c->conv->broker_sign, ZN_KEY_LEN);
     zn_err pe;
     zn_err_clear(&pe);
-    if (zn_state_put_head(c->state, &known, &next, s_now_ms() / 1000u, &pe) == 0 || pe.code == ZN_E_VERIFY)
+    if (zn_state_put_head(c->state, &known, &next, zn_client_now_ms() / 1000u, &pe) == 0 || pe.code == ZN_E_VERIFY)
         return 0; /* kept, or another run kept a head in between (see above) */
     if (e)
         *e = pe;
@@ -923,7 +923,14 @@ const uint8_t *zn_client_sign_pk(const zn_client *c)
 int zn_client_send(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
                    const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN], zn_err *e)
 {
-    return zn_client_send_ex(c, recipient, case_id, content, len, msgid, NULL, e);
+    return zn_client_send_flags(c, recipient, case_id, content, len, 0, msgid, NULL, e);
+}
+
+int zn_client_send_ex(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
+                      const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN],
+                      uint64_t *audit_index, zn_err *e)
+{
+    return zn_client_send_flags(c, recipient, case_id, content, len, 0, msgid, audit_index, e);
 }
 
 /* What a send needs before anything goes on the network. */
@@ -945,7 +952,9 @@ static int s_send_args(const zn_client *c, const char *recipient, const uint8_t 
     return 0;
 }
 
-/* zn_client_send_ex with the header's flags (ZN_FLAG_* bits, checked by the caller). */
+/* Seal and hand over one message with the header's flags (ZN_FLAG_* bits, checked by the
+ * caller), without the anonymous-mode scan: every public send reaches this through
+ * zn_client_send_flags, which scans first. */
 static int s_send(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
                   const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN], uint64_t flags,
                   uint64_t *audit_index, zn_err *e)
@@ -975,7 +984,7 @@ static int s_send(zn_client *c, const char *recipient, const uint8_t case_id[ZN_
     snprintf(h.sender, sizeof h.sender, "%s", c->self);
     snprintf(h.handler, sizeof h.handler, "%s", c->handler);
     snprintf(h.recipient, sizeof h.recipient, "%s", p->id);
-    h.time_ms = s_now_ms();
+    h.time_ms = zn_client_now_ms();
     h.convenant_version = c->conv->version;
     h.flags = flags;
 
@@ -1007,18 +1016,11 @@ static int s_send(zn_client *c, const char *recipient, const uint8_t case_id[ZN_
                           "the broker confirmed another message id than the one sent; the message "
                           "may not be stored: send it again with the same id");
     }
-    if (zn_state_record_sent(c->state, msgid, index, s_now_ms() / 1000u, e) != 0)
+    if (zn_state_record_sent(c->state, msgid, index, zn_client_now_ms() / 1000u, e) != 0)
         return zn_err_prefix(e, "the broker stored the message, but its audit index could not be kept");
     if (audit_index)
         *audit_index = index;
     return 0;
-}
-
-int zn_client_send_ex(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
-                      const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN],
-                      uint64_t *audit_index, zn_err *e)
-{
-    return s_send(c, recipient, case_id, content, len, msgid, 0, audit_index, e);
 }
 
 /* The refusal of text with identifiers on an anonymous case: how many, and of which kinds. */
@@ -1043,9 +1045,9 @@ static int s_identifiers_error(const zn_id_hit *hits, size_t found, size_t kept,
                       found, found == 1 ? "thing" : "things", kinds, found == 1 ? "it" : "them");
 }
 
-int zn_client_send_flags(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
-                         const void *content, size_t len, unsigned flags, uint8_t msgid[ZN_CLIENT_ID_LEN],
-                         uint64_t *audit_index, zn_err *e)
+int zn_client_send_mode(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
+                        const void *content, size_t len, unsigned flags, int anonymous,
+                        uint8_t msgid[ZN_CLIENT_ID_LEN], uint64_t *audit_index, zn_err *e)
 {
     if (audit_index)
         *audit_index = 0;
@@ -1053,26 +1055,32 @@ int zn_client_send_flags(zn_client *c, const char *recipient, const uint8_t case
         return zn_err_set(e, ZN_E_USAGE, "unknown send flags 0x%x; only ZN_CLIENT_SEND_I_CHECKED exists", flags);
     if (s_send_args(c, recipient, case_id, content, len, msgid, e) != 0)
         return -1;
-    if (!(flags & ZN_CLIENT_SEND_I_CHECKED) && len > 0) {
+    if (!(flags & ZN_CLIENT_SEND_I_CHECKED) && len > 0 && anonymous != 0) {
         /* Only text with something that looks like an identifier needs the case's mode: the scan
-         * runs here first, and the broker is asked (case-show) only when it found something. */
+         * runs here first, and the broker is asked (case-show) only when it found something and
+         * the caller did not know the mode. */
         zn_id_hit hits[S_HITS_MAX];
-        size_t found = zn_identifiers_scan(content, len, (int64_t)(s_now_ms() / 86400000u), hits, S_HITS_MAX);
-        if (found > 0) {
-            zn_case_info *info = malloc(sizeof *info);
+        size_t found = zn_identifiers_scan(content, len, (int64_t)(zn_client_now_ms() / 86400000u), hits, S_HITS_MAX);
+        if (found > 0 && anonymous < 0) {
+            zn_case_info *info =
+                zn_client_case_probe(c, case_id, "send on it", "the case's mode could not be asked", NULL, e);
             if (!info)
-                return zn_err_set(e, ZN_E_INTERNAL, "out of memory; nothing was sent");
-            int rc = zn_client_case_show(c, case_id, info, e);
-            bool anonymous = rc == 0 && !info->identified;
+                return -1;
+            anonymous = !info->identified;
             free(info);
-            if (rc != 0)
-                return zn_err_prefix(e, "nothing was sent (the case's mode could not be asked)");
-            if (anonymous)
-                return s_identifiers_error(hits, found, found < S_HITS_MAX ? found : S_HITS_MAX, e);
         }
+        if (found > 0 && anonymous > 0)
+            return s_identifiers_error(hits, found, found < S_HITS_MAX ? found : S_HITS_MAX, e);
     }
     return s_send(c, recipient, case_id, content, len, msgid,
                   (flags & ZN_CLIENT_SEND_I_CHECKED) ? ZN_FLAG_I_CHECKED : 0, audit_index, e);
+}
+
+int zn_client_send_flags(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
+                         const void *content, size_t len, unsigned flags, uint8_t msgid[ZN_CLIENT_ID_LEN],
+                         uint64_t *audit_index, zn_err *e)
+{
+    return zn_client_send_mode(c, recipient, case_id, content, len, flags, -1, msgid, audit_index, e);
 }
 
 int zn_client_request(zn_client *c, const char *kind, const uint8_t *body, size_t body_len,
@@ -1087,7 +1095,7 @@ int zn_client_request(zn_client *c, const char *kind, const uint8_t *body, size_
     uint8_t *req = NULL;
     size_t req_len = 0;
     uint8_t sig[ZN_SIG_LEN];
-    if (zn_request_build(kind, c->self, c->handler, s_now_ms(), c->conv->version, body, body_len,
+    if (zn_request_build(kind, c->self, c->handler, zn_client_now_ms(), c->conv->version, body, body_len,
                          c->keys, &req, &req_len, sig, e) != 0)
         return -1;
     msgpack_sbuffer b;
@@ -1381,7 +1389,7 @@ int zn_client_next(zn_client *c, int wait_ms, zn_item *out, zn_err *e)
         return zn_err_set(e, ZN_E_USAGE, "next needs an item to fill");
     if ((!c->connected || c->window == 0) && zn_client_connect(c, ZN_CLIENT_DEFAULT_WINDOW, e) != 0)
         return -1;
-    int64_t wait_deadline = s_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
+    int64_t wait_deadline = zn_client_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
     for (;;) {
         if (c->q_head < c->q_len) {
             s_raw r = c->queue[c->q_head++];
@@ -1392,7 +1400,7 @@ int zn_client_next(zn_client *c, int wait_ms, zn_item *out, zn_err *e)
             continue;
         }
         bool settled = c->idle || c->outstanding >= c->window;
-        int64_t left = wait_deadline - s_mono_ms();
+        int64_t left = wait_deadline - zn_client_mono_ms();
         if (left < 0)
             left = 0;
         if (!settled && left < c->timeout_ms)
@@ -1424,7 +1432,7 @@ int zn_client_ack(zn_client *c, const zn_item *it, zn_err *e)
     if (!it)
         return zn_err_set(e, ZN_E_USAGE, "ack needs an item");
     if (it->kind == ZN_ITEM_KIND_ENVELOPE && it->valid &&
-        zn_state_mark_seen(c->state, it->sender, it->msgid, s_now_ms() / 1000u, e) != 0)
+        zn_state_mark_seen(c->state, it->sender, it->msgid, zn_client_now_ms() / 1000u, e) != 0)
         return -1;
     return s_send_ids(c, it->item_id, false, e);
 }

@@ -126,6 +126,31 @@ int zn_client_pseudonyms(const zn_client *c, const char *bsn, const char *const 
                          uint8_t *person, uint8_t (*rel)[ZN_CLIENT_PSN_LEN], zn_err *e)
     __attribute__((warn_unused_result));
 
+/* ---- cases ---- */
+
+/* The case a call is about to act on, read first with case-show (which the broker records in
+ * the audit log like any read), so that what the broker would refuse anyway is said before
+ * anything goes out: the send scan's question whether the case is anonymous, and the checks
+ * before an override or a handover offer. Returns the case (malloc'd; the caller frees it), or
+ * NULL with e set to one sentence that says "nothing was sent": a partner that is no member is
+ * told it may not `act` ("send on it", "hand it over"); an unknown case is named as such;
+ * any other failure keeps its code and reads "nothing was sent (`unread`): WHY", the broker's
+ * or the connection's sentence cut at a word to fit. closed_why: NULL when a closed case is no
+ * error here, else a closed case fails with ZN_E_CASE_CLOSED "the case is closed; CLOSED_WHY;
+ * nothing was sent". */
+zn_case_info *zn_client_case_probe(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LEN], const char *act,
+                                   const char *unread, const char *closed_why, zn_err *e)
+    __attribute__((warn_unused_result));
+
+/* zn_client_send_flags when the caller may already know the case's mode: anonymous 1 (an
+ * anonymous case: content with identifiers is refused unless ZN_CLIENT_SEND_I_CHECKED), 0 (an
+ * identified case: no scan), -1 (unknown: scan, and read the case when something was found, as
+ * zn_client_send_flags does). */
+int zn_client_send_mode(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
+                        const void *content, size_t len, unsigned flags, int anonymous,
+                        uint8_t msgid[ZN_CLIENT_ID_LEN], uint64_t *audit_index, zn_err *e)
+    __attribute__((warn_unused_result));
+
 /* The tree head this client accepted last (*have false: none yet). */
 int zn_client_known_head(zn_client *c, bool *have, uint64_t *size, uint8_t root[ZN_CLIENT_HASH_LEN],
                          uint64_t *time_ms, zn_err *e) __attribute__((warn_unused_result));
@@ -179,7 +204,21 @@ int zn_client_audit_verify_file(zn_client *c, const char *path, zn_auditlog_repo
 int zn_client_audit_verify_live(zn_client *c, zn_client_export_report *xr, zn_auditlog_report *r,
                                 bool *with_known, zn_err *e) __attribute__((warn_unused_result));
 
+/* ---- clocks ---- */
+
+/* The time now (CLOCK_REALTIME) in Unix milliseconds. */
+uint64_t zn_client_now_ms(void);
+/* A monotonic clock in milliseconds, for time-outs and durations. */
+int64_t zn_client_mono_ms(void);
+
 /* ---- text ---- */
+
+/* Copy src (NULL: "") into dst (cap >= 1), cut to fit; always NUL-terminated. */
+void zn_text_copy(char *dst, size_t cap, const char *src);
+/* A network or partner name to show back in an error: v itself, unless it looks like a BSN
+ * typed in the wrong option ("(a number that looks like a BSN)"; a BSN is shown only by the
+ * 11-proef error). */
+const char *zn_shown_name(const char *v);
 
 /* true when p[0..n) is well-formed UTF-8 (no overlongs, surrogates or values > U+10FFFF);
  * NUL bytes are refused when allow_nul is false. */

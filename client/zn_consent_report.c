@@ -552,10 +552,11 @@ struct zn_crep {
     uint64_t created_ms, closed_ms;
     char network[ZN_IDENT_MAX], creator[ZN_IDENT_MAX], regisseur[ZN_IDENT_MAX];
     int identified; /* S_* */
-    /* the consent in force: the latest record */
+    /* the consent in force: the latest record, and the partner that recorded it */
     bool has_cur, cur_readable;
     uint64_t cur_seq, cur_index;
     zn_consent cur;
+    char cur_by[ZN_IDENT_MAX];
     s_hist *hist;
     size_t n_hist, alloc_hist;
     uint64_t last_seq;
@@ -646,10 +647,32 @@ static const s_hist *s_hist_find(const zn_crep *r, uint64_t seq)
     return NULL;
 }
 
+/* The rule of the broker's traffic table: the record in force covers the partners in its
+ * scope, and the partner that recorded it while that partner still holds the case; not a later
+ * regisseur (after a handover) that did not record it. */
 static bool s_covered(const zn_crep *r, const char *to, uint64_t t)
 {
-    return zn_consent_covers(&r->cur, to, t) ||
-           (r->regisseur[0] && strcmp(to, r->regisseur) == 0 && s_consent_live(&r->cur, t));
+    bool recorder = r->cur_by[0] && strcmp(to, r->cur_by) == 0 && strcmp(r->cur_by, r->regisseur) == 0;
+    return zn_consent_covers(&r->cur, to, t) || (recorder && s_consent_live(&r->cur, t));
+}
+
+/* Why `to`, outside the record's scope, was not covered either as the one that recorded it. */
+static void s_not_covered(const zn_crep *r, const char *to, unsigned long long seq, char *note, size_t cap)
+{
+    bool regisseur = r->regisseur[0] && strcmp(to, r->regisseur) == 0;
+    bool recorder = r->cur_by[0] && strcmp(to, r->cur_by) == 0;
+    if (regisseur && !recorder)
+        s_note(note, cap,
+               "%s was not in the scope of consent record %llu, which %s recorded (the regisseur is covered "
+               "only by a record it recorded itself)",
+               to, seq, r->cur_by[0] ? r->cur_by : "another partner");
+    else if (recorder && !regisseur)
+        s_note(note, cap,
+               "%s was not in the scope of consent record %llu, and no longer held the case it recorded that "
+               "record on",
+               to, seq);
+    else
+        s_note(note, cap, "%s was not in the scope of consent record %llu", to, seq);
 }
 
 /* basis consent: the record claimed must be the one in force, granted, unexpired, and cover
@@ -706,7 +729,7 @@ static zn_crep_class s_check_consent(const zn_crep *r, zn_crep_exchange *x, char
         if (comma)
             *comma = '\0';
         if (!s_covered(r, p, x->time_ms)) {
-            s_note(note, cap, "%s was not in the scope of consent record %llu", p, seq);
+            s_not_covered(r, p, seq, note, cap);
             cls = ZN_CREP_INCONSISTENT;
         }
         if (!comma)
@@ -842,8 +865,17 @@ static void s_on_exchange(zn_crep *r, const zn_audit_entry *en)
     s_add_row(r, &x, x.cls == ZN_CREP_INCONSISTENT ? note : NULL);
     if (s_eq(en->action, "case-link"))
         r->identified = S_IDENT;
-    if (s_eq(en->action, "handover-accept") && en->actor)
+    if (s_eq(en->action, "handover-accept") && en->actor) {
         snprintf(r->regisseur, sizeof r->regisseur, "%s", en->actor);
+        /* the change of holder stops what the old regisseur's consent no longer covers: the
+         * cause of the drops that follow */
+        char hex[9] = "?";
+        if (x.has_ref)
+            s_hex8(hex, x.ref);
+        snprintf(r->cause, sizeof r->cause, "handover %s accepted", hex);
+        r->has_cause = true;
+        r->cause_index = en->index;
+    }
 }
 
 static void s_on_consent(zn_crep *r, const zn_audit_entry *en, const zn_evidence_text *ev)
@@ -908,6 +940,7 @@ static void s_on_consent(zn_crep *r, const zn_audit_entry *en, const zn_evidence
     r->cur = c;
     r->cur_seq = seq;
     r->cur_index = en->index;
+    snprintf(r->cur_by, sizeof r->cur_by, "%s", en->actor ? en->actor : "");
     if (has_seq && seq > r->last_seq)
         r->last_seq = seq;
     if (r->n_hist < ZN_REPORT_TRACK_MAX) {
@@ -1050,6 +1083,7 @@ int zn_crep_feed(zn_crep *r, const zn_audit_entry *en, const zn_evidence_text *e
         s_add_row(r, &x, NULL);
     } else if (s_is_exchange(a)) {
         s_on_exchange(r, en);
+        cause = s_eq(a, "handover-accept") && en->actor;
     } else if (s_eq(a, "consent-set")) {
         s_on_consent(r, en, ev);
         cause = true;
@@ -1058,6 +1092,16 @@ int zn_crep_feed(zn_crep *r, const zn_audit_entry *en, const zn_evidence_text *e
         cause = r->has_cause; /* one change stops several items: they follow it */
     } else if (s_eq(a, "override-new") || s_eq(a, "override-review") || s_eq(a, "override-expire")) {
         cause = s_on_override(r, en);
+    } else if (s_eq(a, "consent-expire")) {
+        /* the broker's clock: the record in force reached its until; what was queued on it stops */
+        uint64_t seq = 0;
+        if (s_u64(en, "seq", &seq))
+            snprintf(r->cause, sizeof r->cause, "consent %llu expired", (unsigned long long)seq);
+        else
+            snprintf(r->cause, sizeof r->cause, "consent expired");
+        r->has_cause = true;
+        r->cause_index = en->index;
+        cause = true;
     } else {
         s_on_case(r, en);
     }

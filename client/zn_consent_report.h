@@ -92,7 +92,8 @@ typedef struct {
 
 typedef enum {
     ZN_CREP_CONSENT = 1,  /* relied on a consent record that was in force, granted, unexpired
-                             and covered the recipient */
+                             and covered the recipient (in its scope, or the partner that
+                             recorded it while that partner held the case) */
     ZN_CREP_OVERRIDE,     /* relied on a standing safety override between the two partners */
     ZN_CREP_ANONYMOUS,    /* basis anonymous */
     ZN_CREP_REFUSED,      /* a refused entry (any action on the case) */
@@ -133,9 +134,10 @@ typedef struct {
     bool has_item, has_msgid;
     uint8_t item[16], msgid[16];
     bool has_cause;
-    uint64_t cause_index;       /* the change right before it: consent-set, override-review,
-                                   override-expire */
-    const char *cause;          /* e.g. "consent 2 withdrawn", "override 0a1b2c3d rejected" */
+    uint64_t cause_index;       /* the change right before it: consent-set, consent-expire,
+                                   override-review, override-expire, handover-accept */
+    const char *cause;          /* e.g. "consent 2 withdrawn", "consent 2 expired", "override
+                                   0a1b2c3d rejected", "handover 55b44314 accepted" */
     bool has_send;
     uint64_t send_index;        /* the exchange that queued the item, when in this report */
 } zn_crep_drop;

@@ -8,7 +8,6 @@
 #include "zorgnet.h"
 
 #include <sodium.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,11 +18,6 @@ _Static_assert(ZN_CLIENT_HASH_LEN == ZN_MERKLE_HASH_LEN && ZN_CLIENT_HASH_LEN ==
 #define S_HEADER_FIELDS 10
 #define S_REQUEST_FIELDS 8
 #define S_EVIDENCE_OBJECTS 64
-
-static void s_copy(char *dst, size_t cap, const char *src)
-{
-    snprintf(dst, cap, "%s", src ? src : "");
-}
 
 /* Who signed the evidence, as its signed bytes say; the message id of an envelope header. */
 static int s_evidence_signer(const zn_audit_entry *en, char signer[ZN_IDENT_MAX], bool *has_msgid,
@@ -79,19 +73,19 @@ static int s_read_entry(zn_client *c, uint64_t index, const zn_receipt *r, zn_re
         goto done;
     }
     out->time_ms = en.time_ms;
-    s_copy(out->actor, sizeof out->actor, en.actor);
-    s_copy(out->handler, sizeof out->handler, en.handler);
-    s_copy(out->action, sizeof out->action, en.action);
+    zn_text_copy(out->actor, sizeof out->actor, en.actor);
+    zn_text_copy(out->handler, sizeof out->handler, en.handler);
+    zn_text_copy(out->action, sizeof out->action, en.action);
     out->has_case = en.case_id != NULL;
     if (en.case_id)
         memcpy(out->case_id, en.case_id, ZN_ID_LEN);
-    s_copy(out->counterpart, sizeof out->counterpart, en.counterpart);
+    zn_text_copy(out->counterpart, sizeof out->counterpart, en.counterpart);
     out->allowed = en.decision == ZN_AUDIT_ALLOWED;
-    s_copy(out->reason, sizeof out->reason, en.reason);
-    s_copy(out->basis, sizeof out->basis, en.basis);
+    zn_text_copy(out->reason, sizeof out->reason, en.reason);
+    zn_text_copy(out->basis, sizeof out->basis, en.basis);
     if (en.evidence_kind) {
         char signer[ZN_IDENT_MAX];
-        s_copy(out->evidence, sizeof out->evidence, en.evidence_kind);
+        zn_text_copy(out->evidence, sizeof out->evidence, en.evidence_kind);
         if (s_evidence_signer(&en, signer, &out->has_msgid, out->msgid) != 0) {
             rc = zn_err_set(e, ZN_E_VERIFY, "entry %llu: its evidence (%s) cannot be read",
                             (unsigned long long)index, en.evidence_kind);

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 _Static_assert(ZN_CLIENT_RELATED_MAX == ZN_SIGNAL_RELATED_MAX, "related count");
 _Static_assert(ZN_CLIENT_MATCHES_MAX == ZN_SIGNAL_MATCHES_MAX, "match count");
@@ -23,26 +22,7 @@ _Static_assert(ZN_CLIENT_TEXT_MAX >= ZN_SIGNAL_CONTACT_MAX, "contact size");
 _Static_assert(ZN_CLIENT_TEXT_MAX >= ZN_HANDLER_MAX, "handler size");
 _Static_assert(ZN_CLIENT_TEXT_MAX >= ZN_NAME_MAX, "name size");
 
-static uint64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void s_copy(char *dst, size_t cap, const char *src)
-{
-    snprintf(dst, cap, "%s", src ? src : "");
-}
-
 /* Everything about the request that needs neither the convenant nor the broker. */
-/* A network or partner name to show back in an error, unless it looks like a BSN typed in the
- * wrong option (a BSN is shown only by the 11-proef error). */
-static const char *s_name(const char *v)
-{
-    return zn_text_has_bsn(v, strlen(v)) ? "(a number that looks like a BSN)" : v;
-}
-
 static int s_check_opts(const zn_signal_opts *o, uint64_t now, zn_err *e)
 {
     if (!o->network || !*o->network)
@@ -51,7 +31,7 @@ static int s_check_opts(const zn_signal_opts *o, uint64_t now, zn_err *e)
         return zn_err_set(e, ZN_E_UNKNOWN_NETWORK,
                           "'%.63s' is not a network name (a-z, 0-9, '.', '-', '_'); 'zorgnet partners' "
                           "lists the networks",
-                          s_name(o->network));
+                          zn_shown_name(o->network));
     if (!o->bsn)
         return zn_err_set(e, ZN_E_USAGE, "a signal needs the person's BSN");
     if (zn_client_check_bsns(o->bsn, "the person's BSN", o->related, o->n_related, e) != 0)
@@ -92,12 +72,12 @@ static int s_check_role(const zn_client *c, const char *network, zn_err *e)
         return zn_err_set(e, ZN_E_UNKNOWN_NETWORK,
                           "no network '%s' is in convenant version %llu; 'zorgnet partners' lists the "
                           "networks; nothing was sent",
-                          s_name(network), (unsigned long long)conv->version);
+                          zn_shown_name(network), (unsigned long long)conv->version);
     if (!self || !zn_partner_has_role(self, net, ZN_ROLE_PARTNER))
         return zn_err_set(e, ZN_E_NOT_PARTNER,
                           "'%s' does not hold the partner role in network '%s'; only partners there "
                           "register signals in it; nothing was sent",
-                          self_id ? self_id : "?", s_name(network));
+                          self_id ? self_id : "?", zn_shown_name(network));
     return 0;
 }
 
@@ -111,7 +91,7 @@ static int s_encode_add(zn_client *c, const zn_signal_opts *o, msgpack_sbuffer *
     s.n_related = (uint32_t)o->n_related;
     s.until_ms = o->until_ms;
     s.informed_ms = o->informed_ms;
-    s_copy(s.contact, sizeof s.contact, o->contact);
+    zn_text_copy(s.contact, sizeof s.contact, o->contact);
     if (zn_client_pseudonyms(c, o->bsn, o->related, o->n_related, s.person, s.related, e) != 0)
         rc = -1;
     if (rc == 0 && zn_body_signal_add(body, &s, e) != 0)
@@ -126,17 +106,17 @@ static void s_match_info(const zn_client *c, const zn_match *m, zn_match_info *o
     memset(out, 0, sizeof *out);
     memcpy(out->match_id, m->match, ZN_ID_LEN);
     memcpy(out->signal_id, m->signal, ZN_ID_LEN);
-    s_copy(out->partner, sizeof out->partner, m->partner);
-    s_copy(out->network, sizeof out->network, m->network);
-    s_copy(out->contact, sizeof out->contact, m->contact);
+    zn_text_copy(out->partner, sizeof out->partner, m->partner);
+    zn_text_copy(out->network, sizeof out->network, m->network);
+    zn_text_copy(out->contact, sizeof out->contact, m->contact);
     out->family = m->link == ZN_LINK_FAMILY;
     out->since_ms = m->since_ms;
-    s_copy(out->lead, sizeof out->lead, m->lead);
-    s_copy(out->proposed, sizeof out->proposed, m->proposed);
+    zn_text_copy(out->lead, sizeof out->lead, m->lead);
+    zn_text_copy(out->proposed, sizeof out->proposed, m->proposed);
     const zn_partner *p = zn_convenant_partner(zn_client_convenant(c), m->partner);
     if (p) {
-        s_copy(out->partner_name, sizeof out->partner_name, p->name);
-        s_copy(out->category, sizeof out->category, p->category);
+        zn_text_copy(out->partner_name, sizeof out->partner_name, p->name);
+        zn_text_copy(out->category, sizeof out->category, p->category);
     }
 }
 
@@ -149,7 +129,7 @@ int zn_client_signal_add(zn_client *c, const zn_signal_opts *o, zn_signal_result
     if (!zn_client_self(c))
         return zn_err_set(e, ZN_E_USAGE,
                           "a key file is needed for this (--key or ZORGNET_KEY): the partner's secret key");
-    if (s_check_opts(o, s_now_ms(), e) != 0)
+    if (s_check_opts(o, zn_client_now_ms(), e) != 0)
         return -1;
     /* check locally before asking the broker, and again if connecting replaced the convenant */
     if (s_check_role(c, o->network, e) != 0 || zn_client_ensure_connected(c, e) != 0 ||
@@ -201,14 +181,14 @@ static void s_signal_info(const zn_signal_row *r, zn_signal_info *out)
 {
     memset(out, 0, sizeof *out);
     memcpy(out->signal_id, r->signal, ZN_ID_LEN);
-    s_copy(out->network, sizeof out->network, r->network);
+    zn_text_copy(out->network, sizeof out->network, r->network);
     memcpy(out->person, r->person, ZN_PSN_LEN);
     out->n_related = r->n_related;
     out->created_ms = r->created_ms;
     out->expires_ms = r->expires_ms;
     out->informed_ms = r->informed_ms;
-    s_copy(out->contact, sizeof out->contact, r->contact);
-    s_copy(out->handler, sizeof out->handler, r->handler);
+    zn_text_copy(out->contact, sizeof out->contact, r->contact);
+    zn_text_copy(out->handler, sizeof out->handler, r->handler);
     out->overdue = r->overdue;
     out->matches = r->matches;
 }
@@ -289,7 +269,7 @@ int zn_client_signal_informed(zn_client *c, const uint8_t signal_id[ZN_CLIENT_ID
 {
     if (!c || !signal_id)
         return zn_err_set(e, ZN_E_USAGE, "signal informed needs a client and a signal id");
-    uint64_t now = s_now_ms();
+    uint64_t now = zn_client_now_ms();
     if (informed_ms == 0)
         informed_ms = now;
     if (informed_ms > now + ZN_SIGNAL_INFORMED_AHEAD_MS)
@@ -366,7 +346,7 @@ int zn_client_match_lead(zn_client *c, const uint8_t match_id[ZN_CLIENT_ID_LEN],
         if (!zn_convenant_partner(zn_client_convenant(c), partner))
             return zn_err_set(e, ZN_E_UNKNOWN_PARTNER,
                               "no partner '%s' is in convenant version %llu; 'zorgnet partners' lists them",
-                              s_name(partner), (unsigned long long)zn_client_convenant_version(c));
+                              zn_shown_name(partner), (unsigned long long)zn_client_convenant_version(c));
         if (pass == 0 && s_need_coordinator(c, "name the lead partner of a match", e) != 0)
             return -1;
     }

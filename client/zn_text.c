@@ -343,6 +343,16 @@ bool zn_text_has_bsn(const char *s, size_t n)
     return false;
 }
 
+void zn_text_copy(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+const char *zn_shown_name(const char *v)
+{
+    return zn_text_has_bsn(v, strlen(v)) ? "(a number that looks like a BSN)" : v;
+}
+
 static int s_id_cmp(const void *a, const void *b)
 {
     return strcmp((const char *)a, (const char *)b);
@@ -374,8 +384,7 @@ int zn_id_list_parse(const char *list, const char *what, char (*out)[ZN_CLIENT_I
                               what);
         for (size_t i = 0; i < *n; i++)
             if (strcmp(out[i], tmp) == 0)
-                return zn_err_set(e, ZN_E_USAGE, "%s: partner '%s' is given twice", what,
-                                  zn_text_has_bsn(tmp, len) ? "(a number that looks like a BSN)" : tmp);
+                return zn_err_set(e, ZN_E_USAGE, "%s: partner '%s' is given twice", what, zn_shown_name(tmp));
         if (*n == max)
             return zn_err_set(e, ZN_E_USAGE, "%s: at most %zu partners", what, max);
         memcpy(out[(*n)++], tmp, len + 1);

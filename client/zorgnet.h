@@ -16,7 +16,8 @@
  *                         when the log grew) and refuses the broker with ZN_E_LOG_INCONSISTENT
  *                         when its history was truncated or rewritten.
  *   zn_client_send()      one end-to-end sealed, signed message; returns only after the broker
- *                         has stored it (ACCEPTED).
+ *                         has stored it (ACCEPTED). Like every send it is checked for
+ *                         identifiers on an anonymous case first (zn_client_send_flags).
  *   zn_client_send_ex()   the same, and it returns the audit log index of the acceptance.
  *   zn_client_receipt()   fetch and verify the receipt of one audit log entry (by index, or by
  *                         the id of a message this client sent).
@@ -116,7 +117,9 @@ int zn_client_case_new(zn_client *c, const char *network, uint8_t case_id[ZN_CLI
  * broker has stored the message under that id. When the broker already holds a message with
  * this id from this partner (to the same recipient, on the same case), that earlier message
  * stands and the call succeeds; the broker cannot compare the sealed content. An unknown
- * recipient fails with ZN_E_UNKNOWN_PARTNER before anything goes on the network. */
+ * recipient fails with ZN_E_UNKNOWN_PARTNER before anything goes on the network. This is
+ * zn_client_send_flags with flags 0: content with identifiers is refused on an anonymous case
+ * (ZN_E_IDENTIFIERS), and such content makes the call read the case's mode first. */
 int zn_client_send(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
                    const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN], zn_err *e)
     __attribute__((warn_unused_result));
@@ -124,7 +127,7 @@ int zn_client_send(zn_client *c, const char *recipient, const uint8_t case_id[ZN
 /* zn_client_send, and on success *audit_index (when not NULL) holds the index of the audit log
  * entry in which the broker recorded the acceptance. The index is also kept in the state file
  * with the message id, so zn_client_receipt_msgid finds it later. zn_client_send is this
- * function with audit_index NULL. */
+ * function with audit_index NULL; this is zn_client_send_flags with flags 0. */
 int zn_client_send_ex(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
                       const void *content, size_t len, uint8_t msgid[ZN_CLIENT_ID_LEN],
                       uint64_t *audit_index, zn_err *e) __attribute__((warn_unused_result));
@@ -287,8 +290,8 @@ typedef struct {
     char to[ZN_CLIENT_IDENT_MAX];
     uint8_t msgid[ZN_CLIENT_ID_LEN];        /* the dossier */
     uint64_t offered_ms, timeout_ms;
-    char state[16];                         /* "open" | "accepted" | "declined" */
-    uint64_t decided_ms;
+    char state[16];                         /* "open" | "accepted" | "declined" | "withdrawn" */
+    uint64_t decided_ms;                    /* accepted, declined or withdrawn then; 0 open */
     bool escalated;                         /* the timeout passed and the coordinators were told */
     char reason[ZN_CLIENT_SEALED_MAX + 1];  /* decline reason, for its readers */
 } zn_handover_info;
@@ -408,6 +411,14 @@ int zn_client_handover_offer(zn_client *c, const uint8_t case_id[ZN_CLIENT_ID_LE
                              uint64_t *timeout_ms, zn_err *e) __attribute__((warn_unused_result));
 int zn_client_handover_accept(zn_client *c, const uint8_t handover_id[ZN_CLIENT_ID_LEN], zn_err *e)
     __attribute__((warn_unused_result));
+/* Withdraw an open offer: the offering partner while it still holds the case, or a
+ * coordinator of the case's network. The handover's state becomes "withdrawn", the recipient
+ * gets a "handover-withdrawn" notice (handover, case, by), and the case stays with the offering
+ * partner (the dossier already delivered stays with the recipient as a message). The broker
+ * refuses anyone else and a handover it does not know or that is no longer open; either way
+ * the request is recorded in the audit log ("handover-withdraw"). */
+int zn_client_handover_withdraw(zn_client *c, const uint8_t handover_id[ZN_CLIENT_ID_LEN], zn_err *e)
+    __attribute__((warn_unused_result));
 /* reason: required, sealed to the offering partner and the auditors. */
 int zn_client_handover_decline(zn_client *c, const uint8_t handover_id[ZN_CLIENT_ID_LEN], const char *reason,
                                zn_err *e) __attribute__((warn_unused_result));
@@ -426,8 +437,10 @@ size_t zn_client_identifiers(const void *text, size_t len, char *out, size_t cap
  * header and the broker records it in the audit log. zn_client_send_flags refuses content with
  * identifiers on an anonymous case with ZN_E_IDENTIFIERS (naming the kinds it found, nothing
  * sent; zn_client_identifiers lists the findings) unless the flag is set. It scans the content
- * first and asks the broker for the case's mode (case-show) only when something was found.
- * zn_client_send_ex sends with no flags and without this scan. */
+ * first and asks the broker for the case's mode (case-show, recorded in the audit log as a read
+ * of the case) only when something was found; when that read fails, nothing is sent and the
+ * error says why (a partner that is no member of the case, an unknown case, or the broker's
+ * answer). zn_client_send and zn_client_send_ex are this call with flags 0. */
 #define ZN_CLIENT_SEND_I_CHECKED 1u
 int zn_client_send_flags(zn_client *c, const char *recipient, const uint8_t case_id[ZN_CLIENT_ID_LEN],
                          const void *content, size_t len, unsigned flags, uint8_t msgid[ZN_CLIENT_ID_LEN],

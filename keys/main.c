@@ -651,6 +651,8 @@ static int s_cmd_set(int argc, char **argv)
         zn_err_set(&e, ZN_E_USAGE, "valid_from would lie after valid_until; set both");
         goto fail;
     }
+    if (zn_policy_check_relations(&ed.c->policy, &e) != 0)
+        goto fail;
     if (s_edit_commit(&ed, &e) != 0)
         goto fail;
     rc = S_EXIT_OK;

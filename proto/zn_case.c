@@ -4,6 +4,7 @@
 #include "zn_case.h"
 
 #include "zn_sealed.h"
+#include "zn_signal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -39,7 +40,8 @@ static const char *const s_override_names[] = {
 };
 
 static const char *const s_handover_names[] = {
-    [ZN_HANDOVER_OPEN] = "open", [ZN_HANDOVER_ACCEPTED] = "accepted", [ZN_HANDOVER_DECLINED] = "declined",
+    [ZN_HANDOVER_OPEN] = "open",           [ZN_HANDOVER_ACCEPTED] = "accepted",
+    [ZN_HANDOVER_DECLINED] = "declined",   [ZN_HANDOVER_WITHDRAWN] = "withdrawn",
 };
 
 /* The meldcode huiselijk geweld en kindermishandeling, in its five steps. */
@@ -188,11 +190,6 @@ int zn_handover_state_parse(const char *s, zn_handover_state *out)
 
 /* ---------------------------------------------------------------- consent rules */
 
-static bool s_ident_ok(const char *s)
-{
-    return s && strnlen(s, ZN_IDENT_MAX) < ZN_IDENT_MAX && zn_ident_valid(s);
-}
-
 /* The capacity in which consent must be given, per age band (Dutch youth care: the WGBO and the
  * Jeugdwet). A granted consent holds when every `required` giver and at least one of `any_of`
  * (when not 0) gave it; others may have given it too. */
@@ -213,7 +210,7 @@ static const char *s_scope_why(const char (*scope)[ZN_IDENT_MAX], size_t n, size
 {
     for (size_t i = 0; i < n; i++) {
         *at = i;
-        if (!s_ident_ok(scope[i]))
+        if (!zn_ident_valid(scope[i]))
             return "is not an identifier";
         if (i > 0 && strcmp(scope[i - 1], scope[i]) >= 0)
             return "does not come after the one before it (ascending, each partner once)";
@@ -284,21 +281,12 @@ _Static_assert(ZN_ID_LEN == 16 && ZN_PSN_LEN == 33 && ZN_CASE_RELATED_MAX == 16 
 #define S_BAD_OPT_IDENT "is neither empty nor an identifier"
 #define S_BAD_TIME "is not a time in ms"
 #define S_BAD_BOOL "is not a boolean"
-#define S_BAD_PSN "is not a 33-byte pseudonym with an epoch of 1 to 255"
 #define S_BAD_STEP "is not a meldcode step of 1 to 5"
 #define S_BAD_HANDLER "is not text of 1 to 127 bytes without control characters"
 #define S_BAD_SCOPE "is not an array of at most 32 partner ids, ascending, each once"
 #define S_BAD_GIVEN "is not an array of client, parent, guardian, representative (in that order, each once)"
 #define S_BAD_AGE "is not one of \"\", 0-11, 12-15, 16+"
 #define S_BAD_CONSENT_STATE "is not one of requested, granted, refused, withdrawn"
-
-static void s_pack_bool(msgpack_packer *pk, bool v)
-{
-    if (v)
-        msgpack_pack_true(pk);
-    else
-        msgpack_pack_false(pk);
-}
 
 /* An encoded sealed array as it is, or nil. */
 static void s_pack_sealed(msgpack_packer *pk, const uint8_t *p, size_t n)
@@ -309,26 +297,6 @@ static void s_pack_sealed(msgpack_packer *pk, const uint8_t *p, size_t n)
         msgpack_pack_nil(pk);
 }
 
-/* A pseudonym: a bin of exactly ZN_PSN_LEN bytes whose epoch byte is 1..255. */
-static int s_obj_psn(const msgpack_object *o, uint8_t dst[ZN_PSN_LEN])
-{
-    uint8_t tmp[ZN_PSN_LEN];
-    if (zn_obj_bin_fixed(o, tmp, ZN_PSN_LEN) != 0 || tmp[0] == 0)
-        return -1;
-    memcpy(dst, tmp, ZN_PSN_LEN);
-    return 0;
-}
-
-/* A str that is empty or an identifier. */
-static int s_obj_opt_ident(const msgpack_object *o, char dst[ZN_IDENT_MAX])
-{
-    if (o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == 0) {
-        dst[0] = '\0';
-        return 0;
-    }
-    return zn_obj_ident(o, dst, ZN_IDENT_MAX);
-}
-
 static int s_obj_step(const msgpack_object *o, uint64_t *step)
 {
     uint64_t v = 0;
@@ -336,57 +304,6 @@ static int s_obj_step(const msgpack_object *o, uint64_t *step)
         return -1;
     *step = v;
     return 0;
-}
-
-/* The related pseudonyms of a person; NULL when they hold, else what is wrong with related[*at]. */
-static const char *s_related_why(const uint8_t person[ZN_PSN_LEN], const uint8_t (*related)[ZN_PSN_LEN],
-                                 uint32_t n, uint32_t *at)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        *at = i;
-        if (related[i][0] != person[0])
-            return "has another epoch than 'person'";
-        if (memcmp(related[i], person, ZN_PSN_LEN) == 0)
-            return "equals 'person'";
-        for (uint32_t j = 0; j < i; j++)
-            if (memcmp(related[i], related[j], ZN_PSN_LEN) == 0)
-                return "appears twice";
-    }
-    return NULL;
-}
-
-/* person and related (array of 0..ZN_CASE_RELATED_MAX pseudonyms, the rules above) into the
- * caller's fields; -1 with e set. */
-static int s_dec_persons(const char *what, const msgpack_object *po, const msgpack_object *ro,
-                         uint8_t person[ZN_PSN_LEN], uint8_t (*related)[ZN_PSN_LEN], uint32_t *n_related, zn_err *e)
-{
-    uint32_t at = 0;
-    const char *why = NULL;
-
-    if (s_obj_psn(po, person) != 0)
-        return zn_err_set(e, ZN_E_MALFORMED, "%s field 'person' " S_BAD_PSN, what);
-    if (!ro || ro->type != MSGPACK_OBJECT_ARRAY || ro->via.array.size > ZN_CASE_RELATED_MAX)
-        return zn_err_set(e, ZN_E_MALFORMED, "%s field 'related' is not an array of at most %d pseudonyms", what,
-                          ZN_CASE_RELATED_MAX);
-    *n_related = ro->via.array.size;
-    for (uint32_t i = 0; i < *n_related; i++)
-        if (zn_obj_bin_fixed(&ro->via.array.ptr[i], related[i], ZN_PSN_LEN) != 0)
-            return zn_err_set(e, ZN_E_MALFORMED, "%s field 'related': element %u is not a %d-byte pseudonym", what,
-                              (unsigned)i, ZN_PSN_LEN);
-    if ((why = s_related_why(person, (const uint8_t(*)[ZN_PSN_LEN])related, *n_related, &at)) != NULL)
-        return zn_err_set(e, ZN_E_MALFORMED, "%s field 'related': element %u %s", what, (unsigned)at, why);
-    return 0;
-}
-
-static void s_pack_persons(msgpack_packer *pk, const uint8_t person[ZN_PSN_LEN], const uint8_t (*related)[ZN_PSN_LEN],
-                           uint32_t n)
-{
-    if (n > ZN_CASE_RELATED_MAX)
-        n = ZN_CASE_RELATED_MAX;
-    zn_pack_bin(pk, person, ZN_PSN_LEN);
-    msgpack_pack_array(pk, n);
-    for (uint32_t i = 0; i < n; i++)
-        zn_pack_bin(pk, related[i], ZN_PSN_LEN);
 }
 
 static void s_pack_scope(msgpack_packer *pk, const zn_consent *c)
@@ -513,36 +430,27 @@ static int s_dec_sealed_span(const msgpack_object *o, size_t min_text, bool nil_
     return rc;
 }
 
-/* Append a body packed into a failure-tracking buffer to out: 0, or -1 when memory ran out. */
-static int s_flush(msgpack_sbuffer *out, zn_buf *b)
-{
-    int rc = (b->failed || msgpack_sbuffer_write(out, b->sb.data, b->sb.size) != 0) ? -1 : 0;
-    msgpack_sbuffer_destroy(&b->sb);
-    return rc;
-}
-
 /* ---------------------------------------------------------------- case-new, case-link */
 
 int zn_body_case_new_enc(msgpack_sbuffer *out, const zn_case_new_body *b)
 {
     uint32_t at = 0;
 
-    if (!out || !b || !s_ident_ok(b->network))
+    if (!out || !b || !zn_ident_valid(b->network))
         return -1;
     if (b->identified &&
         (b->person[0] == 0 || b->n_related > ZN_CASE_RELATED_MAX ||
-         s_related_why(b->person, b->related, b->n_related, &at) != NULL))
+         zn_psn_related_why(b->person, b->related, b->n_related, &at) != NULL))
         return -1;
-    zn_buf buf = {.failed = false};
+    zn_buf buf;
     msgpack_packer pk;
-    msgpack_sbuffer_init(&buf.sb);
-    msgpack_packer_init(&pk, &buf, zn_buf_write);
+    zn_buf_init(&buf, &pk);
     msgpack_pack_array(&pk, b->identified ? 4 : 2);
     zn_pack_bin(&pk, b->id, ZN_ID_LEN);
     zn_pack_str(&pk, b->network);
     if (b->identified)
-        s_pack_persons(&pk, b->person, b->related, b->n_related);
-    return s_flush(out, &buf);
+        zn_pack_persons(&pk, b->person, b->related, b->n_related);
+    return zn_buf_flush(&buf, out);
 }
 
 int zn_body_case_new_dec(const msgpack_object *body, zn_case_new_body *out, zn_err *e)
@@ -564,31 +472,22 @@ int zn_body_case_new_dec(const msgpack_object *body, zn_case_new_body *out, zn_e
         return zn_err_set(e, ZN_E_MALFORMED, "%s field 'network' " S_BAD_IDENT, what);
     if (body->via.array.size == 4) {
         v.identified = true;
-        if (s_dec_persons(what, &a[2], &a[3], v.person, v.related, &v.n_related, e) != 0)
+        if (zn_obj_persons(what, &a[2], &a[3], ZN_CASE_RELATED_MAX, v.person, v.related, &v.n_related, e) != 0)
             return -1;
     }
     *out = v;
     return 0;
 }
 
+/* The same body as the signal kinds' [id bin16] (zn_signal.h). */
 void zn_body_id_enc(msgpack_sbuffer *out, const uint8_t id[ZN_ID_LEN])
 {
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    zn_pack_bin(&pk, id, ZN_ID_LEN);
+    zn_body_id(out, id);
 }
 
 int zn_body_id_dec(const msgpack_object *body, uint8_t id[ZN_ID_LEN], zn_err *e)
 {
-    uint8_t v[ZN_ID_LEN];
-    const msgpack_object *a = zn_obj_array(body, 1);
-    if (!a)
-        return zn_err_set(e, ZN_E_MALFORMED, "body is not an array of exactly 1 field (id)");
-    if (zn_obj_bin_fixed(&a[0], v, ZN_ID_LEN) != 0)
-        return zn_err_set(e, ZN_E_MALFORMED, "body field 'id' " S_BAD_ID);
-    memcpy(id, v, ZN_ID_LEN);
-    return 0;
+    return zn_body_id_parse(body, id, e);
 }
 
 void zn_body_case_link_enc(msgpack_sbuffer *out, const zn_case_link_body *b)
@@ -597,7 +496,8 @@ void zn_body_case_link_enc(msgpack_sbuffer *out, const zn_case_link_body *b)
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 3);
     zn_pack_bin(&pk, b->case_id, ZN_ID_LEN);
-    s_pack_persons(&pk, b->person, b->related, b->n_related);
+    zn_pack_persons(&pk, b->person, b->related,
+                    b->n_related < ZN_CASE_RELATED_MAX ? b->n_related : ZN_CASE_RELATED_MAX);
 }
 
 int zn_body_case_link_dec(const msgpack_object *body, zn_case_link_body *out, zn_err *e)
@@ -615,7 +515,7 @@ int zn_body_case_link_dec(const msgpack_object *body, zn_case_link_body *out, zn
                                              "(case, person, related)");
     if (zn_obj_bin_fixed(&a[0], v.case_id, ZN_ID_LEN) != 0)
         return zn_err_set(e, ZN_E_MALFORMED, "%s field 'case' " S_BAD_ID, what);
-    if (s_dec_persons(what, &a[1], &a[2], v.person, v.related, &v.n_related, e) != 0)
+    if (zn_obj_persons(what, &a[1], &a[2], ZN_CASE_RELATED_MAX, v.person, v.related, &v.n_related, e) != 0)
         return -1;
     *out = v;
     return 0;
@@ -669,6 +569,11 @@ int zn_body_consent_set_dec(const msgpack_object *body, uint8_t case_id[ZN_ID_LE
         return zn_err_set(e, ZN_E_MALFORMED, "%s field 'age_band' " S_BAD_AGE, what);
     if (zn_obj_u64(&a[5], &c.until_ms) != 0)
         return zn_err_set(e, ZN_E_MALFORMED, "%s field 'until' " S_BAD_TIME, what);
+    if (c.until_ms > (uint64_t)INT64_MAX) /* the broker stores times as sqlite's signed integers */
+        return zn_err_set(e, ZN_E_MALFORMED,
+                          "%s field 'until' is %llu ms, later than the latest time the broker stores (%lld); "
+                          "give a real end date, or 0 for until withdrawn",
+                          what, (unsigned long long)c.until_ms, (long long)INT64_MAX);
     if (s_dec_sealed_obj(what, "purpose", &a[6], 1, true, &pp, e) != 0)
         return -1;
     memcpy(case_id, id, ZN_ID_LEN);
@@ -728,7 +633,7 @@ void zn_body_override_list_enc(msgpack_sbuffer *out, bool all, uint64_t offset)
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 2);
-    s_pack_bool(&pk, all);
+    zn_pack_bool(&pk, all);
     msgpack_pack_uint64(&pk, offset);
 }
 
@@ -773,7 +678,7 @@ void zn_body_override_review_enc(msgpack_sbuffer *out, const uint8_t id[ZN_ID_LE
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 3);
     zn_pack_bin(&pk, id, ZN_ID_LEN);
-    s_pack_bool(&pk, approve);
+    zn_pack_bool(&pk, approve);
     s_pack_sealed(&pk, note, note_len);
 }
 
@@ -877,6 +782,16 @@ int zn_body_handover_decline_dec(const msgpack_object *body, uint8_t id[ZN_ID_LE
 
 /* ---------------------------------------------------------------- rows */
 
+/* The end of a row decoder: bad is what its parser found wrong with the row (NULL: nothing),
+ * and a bad row leaves out (of size bytes) zeroed. */
+static int s_row_done(const char *row, const char *bad, void *out, size_t size, zn_err *e)
+{
+    if (!bad)
+        return 0;
+    memset(out, 0, size);
+    return zn_err_set(e, ZN_E_MALFORMED, "%s %s", row, bad);
+}
+
 void zn_pack_consent_row(msgpack_packer *pk, const zn_consent_row *r)
 {
     msgpack_pack_array(pk, 9);
@@ -926,12 +841,7 @@ int zn_consent_row_dec(const msgpack_object *o, zn_consent_row *out, zn_err *e)
 {
     if (!out)
         return zn_err_set(e, ZN_E_INTERNAL, "consent-row parser called without its arguments");
-    const char *bad = s_consent_row_parse(o, out);
-    if (bad) {
-        memset(out, 0, sizeof *out);
-        return zn_err_set(e, ZN_E_MALFORMED, "consent-row %s", bad);
-    }
-    return 0;
+    return s_row_done("consent-row", s_consent_row_parse(o, out), out, sizeof *out, e);
 }
 
 void zn_pack_override_row(msgpack_packer *pk, const zn_override_row *r)
@@ -950,7 +860,7 @@ void zn_pack_override_row(msgpack_packer *pk, const zn_override_row *r)
     zn_pack_str(pk, zn_override_state_name(r->state));
     zn_pack_str(pk, r->reviewed_by);
     msgpack_pack_uint64(pk, r->reviewed_ms);
-    s_pack_bool(pk, r->escalated);
+    zn_pack_bool(pk, r->escalated);
     s_pack_sealed(pk, r->justification, r->justification_len);
     s_pack_sealed(pk, r->note, r->note_len);
 }
@@ -986,7 +896,7 @@ static const char *s_override_row_parse(const msgpack_object *o, zn_override_row
     if (s_dec_state(&a[10], s_override_names, ZN_OVERRIDE_PENDING, S_COUNT(s_override_names), &st) != 0)
         return "field 'state' is not one of pending, approved, rejected, expired";
     r->state = (zn_override_state)st;
-    if (s_obj_opt_ident(&a[11], r->reviewed_by) != 0)
+    if (zn_obj_opt_ident(&a[11], r->reviewed_by, sizeof r->reviewed_by) != 0)
         return "field 'reviewed_by' " S_BAD_OPT_IDENT;
     if (zn_obj_u64(&a[12], &r->reviewed_ms) != 0)
         return "field 'reviewed' " S_BAD_TIME;
@@ -1003,12 +913,7 @@ int zn_override_row_dec(const msgpack_object *o, zn_override_row *out, zn_err *e
 {
     if (!out)
         return zn_err_set(e, ZN_E_INTERNAL, "override-row parser called without its arguments");
-    const char *bad = s_override_row_parse(o, out);
-    if (bad) {
-        memset(out, 0, sizeof *out);
-        return zn_err_set(e, ZN_E_MALFORMED, "override-row %s", bad);
-    }
-    return 0;
+    return s_row_done("override-row", s_override_row_parse(o, out), out, sizeof *out, e);
 }
 
 void zn_pack_handover_row(msgpack_packer *pk, const zn_handover_row *r)
@@ -1024,7 +929,7 @@ void zn_pack_handover_row(msgpack_packer *pk, const zn_handover_row *r)
     msgpack_pack_uint64(pk, r->timeout_ms);
     zn_pack_str(pk, zn_handover_state_name(r->state));
     msgpack_pack_uint64(pk, r->decided_ms);
-    s_pack_bool(pk, r->escalated);
+    zn_pack_bool(pk, r->escalated);
     s_pack_sealed(pk, r->reason, r->reason_len);
 }
 
@@ -1053,7 +958,7 @@ static const char *s_handover_row_parse(const msgpack_object *o, zn_handover_row
     if (zn_obj_u64(&a[7], &r->timeout_ms) != 0)
         return "field 'timeout' " S_BAD_TIME;
     if (s_dec_state(&a[8], s_handover_names, ZN_HANDOVER_OPEN, S_COUNT(s_handover_names), &st) != 0)
-        return "field 'state' is not one of open, accepted, declined";
+        return "field 'state' is not one of open, accepted, declined, withdrawn";
     r->state = (zn_handover_state)st;
     if (zn_obj_u64(&a[9], &r->decided_ms) != 0)
         return "field 'decided' " S_BAD_TIME;
@@ -1068,12 +973,7 @@ int zn_handover_row_dec(const msgpack_object *o, zn_handover_row *out, zn_err *e
 {
     if (!out)
         return zn_err_set(e, ZN_E_INTERNAL, "handover-row parser called without its arguments");
-    const char *bad = s_handover_row_parse(o, out);
-    if (bad) {
-        memset(out, 0, sizeof *out);
-        return zn_err_set(e, ZN_E_MALFORMED, "handover-row %s", bad);
-    }
-    return 0;
+    return s_row_done("handover-row", s_handover_row_parse(o, out), out, sizeof *out, e);
 }
 
 /* ---------------------------------------------------------------- case-view */
@@ -1093,7 +993,7 @@ void zn_pack_case_view(msgpack_packer *pk, const zn_case_view *v)
     zn_pack_str(pk, v->regisseur);
     msgpack_pack_uint64(pk, v->created_ms);
     msgpack_pack_uint64(pk, v->closed_ms);
-    s_pack_bool(pk, v->identified);
+    zn_pack_bool(pk, v->identified);
     msgpack_pack_array(pk, nm);
     for (size_t i = 0; i < nm; i++) {
         msgpack_pack_array(pk, 3);

@@ -20,8 +20,11 @@
  *                     ids, ascending, distinct, 0..ZN_CONSENT_SCOPE_MAX; given_by: "client" |
  *                     "parent" | "guardian" | "representative", ascending by that order,
  *                     distinct; age_band: "" | "0-11" | "12-15" | "16+"; until: unix ms when
- *                     the consent ends (0: until withdrawn); purpose sealed to the auditors.
+ *                     the consent ends (0: until withdrawn), at most INT64_MAX (the latest time
+ *                     the broker stores); purpose sealed to the auditors.
  *   "consent-show"    [case bin16]                                      RESULT [case bin16, [consent-row ...]]
+ *                     the newest ZN_CASE_PAGE records, oldest first among them (the last one is
+ *                     the current record)
  *   "override-new"    [override bin16, case bin16, to str, step u64 (1..5), justification sealed]
  *                     justification sealed to the case network's coordinators and the
  *                     auditors, at least ZN_JUSTIFICATION_MIN bytes.
@@ -37,6 +40,9 @@
  *   "handover-accept" [handover bin16]                                  RESULT [handover bin16, case bin16]
  *   "handover-decline" [handover bin16, reason sealed]                  RESULT [handover bin16]
  *                     reason sealed to the offering partner and the auditors
+ *   "handover-withdraw" [handover bin16]                                RESULT [handover bin16]
+ *                     by the offering partner while it still holds the case, or by a
+ *                     coordinator of the case's network; only an open handover
  *   "handover-list"   [offset u64]                                      RESULT [total u64, [handover-row ...]]
  *
  *   case-view     [case bin16, network str, regisseur str, created u64, closed u64 (0: open),
@@ -55,7 +61,8 @@
  *                  state: "pending" | "approved" | "rejected" | "expired"
  *   handover-row  [handover bin16, case bin16, from str, handler str, to str, msgid bin16,
  *                  offered u64, timeout u64, state str, decided u64, escalated bool, reason sealed|nil]
- *                  state: "open" | "accepted" | "declined"
+ *                  state: "open" | "accepted" | "declined" | "withdrawn" (by its offering partner
+ *                  or a coordinator, or lapsed when its recipient left the convenant)
  *
  * Notices (zn_notice_build: [type, time_ms, {fields}]):
  *   "case-linked"        to the consent's scope: case, by, person (bin33)
@@ -68,6 +75,9 @@
  *   "handover-accepted"  to the offering partner: handover, case, to, handler
  *   "handover-declined"  to the offering partner: handover, case, to, handler
  *   "handover-escalated" to the network's coordinators: handover, case, from, to, timeout
+ *   "handover-withdrawn" to the recipient: handover, case, by (the withdrawing partner); or, when
+ *                        it lapsed because the recipient left the convenant, to the offering
+ *                        partner: handover, case, to, reason ("not-in-convenant")
  *
  * Parsers are strict (exact shapes, types, identifiers, lengths, orders) and return
  * ZN_E_MALFORMED naming the field. Sealed fields are returned as the msgpack object (NULL for
@@ -162,7 +172,7 @@ int zn_body_case_new_enc(msgpack_sbuffer *out, const zn_case_new_body *b);
 int zn_body_case_new_dec(const msgpack_object *body, zn_case_new_body *out, zn_err *e)
     __attribute__((warn_unused_result));
 
-/* "case-show", "case-close", "consent-show", "handover-accept": [id bin16] */
+/* "case-show", "case-close", "consent-show", "handover-accept", "handover-withdraw": [id bin16] */
 void zn_body_id_enc(msgpack_sbuffer *out, const uint8_t id[ZN_ID_LEN]);
 int zn_body_id_dec(const msgpack_object *body, uint8_t id[ZN_ID_LEN], zn_err *e) __attribute__((warn_unused_result));
 
@@ -180,7 +190,8 @@ int zn_body_case_link_dec(const msgpack_object *body, zn_case_link_body *out, zn
 void zn_body_consent_set_enc(msgpack_sbuffer *out, const uint8_t case_id[ZN_ID_LEN], const zn_consent *c,
                              const uint8_t *purpose, size_t purpose_len);
 /* *purpose: the sealed object, or NULL for nil. The consent's own rules (zn_consent_check) are
- * not applied here; only the shapes and orders above. */
+ * not applied here; only the shapes, orders and ranges above (an until above INT64_MAX is
+ * malformed). */
 int zn_body_consent_set_dec(const msgpack_object *body, uint8_t case_id[ZN_ID_LEN], zn_consent *out,
                             const msgpack_object **purpose, zn_err *e) __attribute__((warn_unused_result));
 
@@ -231,8 +242,9 @@ typedef enum { ZN_OVERRIDE_NONE = 0, ZN_OVERRIDE_PENDING = 1, ZN_OVERRIDE_APPROV
 const char *zn_override_state_name(zn_override_state s); /* "none", "pending", ...; "?" */
 int zn_override_state_parse(const char *s, zn_override_state *out);
 
-typedef enum { ZN_HANDOVER_OPEN = 1, ZN_HANDOVER_ACCEPTED = 2, ZN_HANDOVER_DECLINED = 3 } zn_handover_state;
-const char *zn_handover_state_name(zn_handover_state s); /* "open", "accepted", "declined"; "?" */
+typedef enum { ZN_HANDOVER_OPEN = 1, ZN_HANDOVER_ACCEPTED = 2, ZN_HANDOVER_DECLINED = 3,
+               ZN_HANDOVER_WITHDRAWN = 4 } zn_handover_state;
+const char *zn_handover_state_name(zn_handover_state s); /* "open", "accepted", "declined", "withdrawn"; "?" */
 int zn_handover_state_parse(const char *s, zn_handover_state *out);
 
 /* Sealed fields in rows are the encoded sealed arrays (pointer, length; NULL, 0 for nil): the
@@ -244,6 +256,10 @@ typedef struct {
     char handler[ZN_HANDLER_MAX];
     const uint8_t *purpose;
     size_t purpose_len;
+    /* The partner that recorded it (the regisseur at the time). The broker keeps it in its
+     * store; it is not part of the wire row (the entry's actor says it), so the row decoder
+     * leaves it empty. */
+    char partner[ZN_IDENT_MAX];
 } zn_consent_row;
 
 typedef struct {

@@ -510,6 +510,23 @@ static int s_validate(const zn_convenant *c, zn_err *e)
                               d->name, (unsigned long long)v, (unsigned long long)d->min,
                               (unsigned long long)d->max);
     }
+    if (zn_policy_check_relations(&c->policy, e) != 0) {
+        if (e)
+            e->code = ZN_E_CONVENANT_INVALID;
+        return -1;
+    }
+    return 0;
+}
+
+/* Relations between numbers: a safety override is reviewed (or escalated) while it stands. */
+int zn_policy_check_relations(const zn_policy *p, zn_err *e)
+{
+    if (p->override_review_h >= p->override_lifetime_d * 24)
+        return zn_err_set(e, ZN_E_USAGE,
+                          "policy override_review_h (%llu hours) must be less than override_lifetime_d in hours "
+                          "(%llu x 24 = %llu): coordinators must be able to review a safety override before it ends",
+                          (unsigned long long)p->override_review_h, (unsigned long long)p->override_lifetime_d,
+                          (unsigned long long)(p->override_lifetime_d * 24));
     return 0;
 }
 

@@ -74,6 +74,9 @@ extern const size_t zn_policy_ndefs;
 void zn_policy_defaults(zn_policy *p);
 /* Set one number by name; -1 with a clear error for an unknown key or a value out of range. */
 int zn_policy_set(zn_policy *p, const char *key, const char *value, zn_err *e);
+/* The relations between numbers (override_review_h below override_lifetime_d in hours): 0, or
+ * -1 with ZN_E_USAGE naming both keys. Checked when a convenant is signed or loaded. */
+int zn_policy_check_relations(const zn_policy *p, zn_err *e) __attribute__((warn_unused_result));
 
 /* Matches between signals (docs/CONVENANT.md, "Disclosure and decision rules"). */
 typedef enum { ZN_LINK_PERSON = 1, ZN_LINK_FAMILY = 2 } zn_link;

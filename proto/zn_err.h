@@ -51,7 +51,7 @@ typedef enum {
     X(UNKNOWN_SIGNAL,   "unknown-signal",      ZN_CLASS_REFUSED,     "None of your active signals has this id; 'zorgnet signal list' shows them.") \
     X(UNKNOWN_MATCH,    "unknown-match",       ZN_CLASS_REFUSED,     "No match with this id is open to you; 'zorgnet matches' shows the matches you were told of.") \
     X(NOT_COORDINATOR,  "not-coordinator",     ZN_CLASS_REFUSED,     "Only a coordinator of a network the match belongs to may connect its partners or name a lead.") \
-    X(NOT_MEMBER,       "not-member",          ZN_CLASS_REFUSED,     "Only members of a case act on it: its regisseur, partners that received a message or handover on it, and partners that consent or a safety override admit.") \
+    X(NOT_MEMBER,       "not-member",          ZN_CLASS_REFUSED,     "Only members of a case act on it: its regisseur, partners that took it over or acknowledged a message on it, and partners that consent or a safety override admit.") \
     X(CONSENT_REQUIRED, "consent-required",    ZN_CLASS_REFUSED,     "The case is identified and no granted, unexpired consent covers the recipient, nor does a safety override; discuss it on an anonymous case ('zorgnet case new' without --bsn) or ask the regisseur to record consent.") \
     X(CASE_CLOSED,      "case-closed",         ZN_CLASS_REFUSED,     "The case is closed; nothing more is recorded on it. Open a new case to continue.") \
     X(NOT_REGISSEUR,    "not-regisseur",       ZN_CLASS_REFUSED,     "Only the case's regisseur may do this; 'zorgnet case show' names the regisseur.") \

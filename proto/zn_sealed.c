@@ -187,6 +187,13 @@ int zn_sealed_parse(const msgpack_object *o, size_t min_text, zn_sealed *out, zn
             memset(out, 0, sizeof *out);
             return -1;
         }
+        if (i > 0 && len != out->box_len[0]) {
+            zn_err_set(e, ZN_E_MALFORMED, "sealed text entry %u: the box for '%s' is %zu bytes, the one for '%s' %zu; "
+                                          "every reader gets the same text, so every box has the same length",
+                       (unsigned)i + 1, out->reader[i], len, out->reader[0], out->box_len[0]);
+            memset(out, 0, sizeof *out);
+            return -1;
+        }
         out->box[i] = p;
         out->box_len[i] = len;
     }

@@ -7,7 +7,8 @@
  *   box = crypto_box_seal(text, reader's box public key from the convenant); the text is UTF-8
  *   without control characters other than newline and tab, 1..ZN_SEALED_TEXT_MAX bytes, not
  *   padded (so the broker can hold a text to a minimum length without reading it; the length
- *   of a short reason is what it learns).
+ *   of a short reason is what it learns). The same text goes to every reader, so every box
+ *   has the same length.
  * Who reads a text is fixed by what it is, as a set worked out from the convenant by
  * zn_sealed_readers: the client seals to exactly that set and the broker refuses a text whose
  * reader list differs. The broker stores the encoding as it came (it is inside the signed
@@ -57,8 +58,10 @@ typedef struct {
 
 /* Strict parse of the array above: shape, identifiers, ascending order, no duplicates, each
  * box between crypto_box_SEALBYTES + min_text and crypto_box_SEALBYTES + ZN_SEALED_TEXT_MAX
- * bytes (min_text >= 1: the shortest text the field accepts). ZN_E_MALFORMED names what is
- * wrong. */
+ * bytes (min_text >= 1: the shortest text the field accepts), and every box of the same length:
+ * each reader gets the same text, as far as the broker can tell without opening the boxes (a
+ * client can still seal different texts of one length; each reader sees only its own).
+ * ZN_E_MALFORMED names what is wrong. */
 int zn_sealed_parse(const msgpack_object *o, size_t min_text, zn_sealed *out, zn_err *e)
     __attribute__((warn_unused_result));
 

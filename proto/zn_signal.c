@@ -8,11 +8,6 @@
 
 /* ---------------------------------------------------------------- value rules */
 
-static bool s_ident_ok(const char *s)
-{
-    return s && strnlen(s, ZN_IDENT_MAX) < ZN_IDENT_MAX && zn_ident_valid(s);
-}
-
 /* "" or text of at most cap-1 bytes */
 static bool s_opt_text_ok(const char *s, size_t cap)
 {
@@ -20,55 +15,7 @@ static bool s_opt_text_ok(const char *s, size_t cap)
     return n < cap && (n == 0 || zn_text_valid(s, n));
 }
 
-/* The rules for the related pseudonyms of a signal with this person; NULL when they hold, else
- * what is wrong with related[*at]. */
-static const char *s_related_why(const uint8_t person[ZN_PSN_LEN], const uint8_t (*related)[ZN_PSN_LEN],
-                                 uint32_t n, uint32_t *at)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        *at = i;
-        if (related[i][0] != person[0])
-            return "has another epoch than 'person'";
-        if (memcmp(related[i], person, ZN_PSN_LEN) == 0)
-            return "equals 'person'";
-        for (uint32_t j = 0; j < i; j++)
-            if (memcmp(related[i], related[j], ZN_PSN_LEN) == 0)
-                return "appears twice";
-    }
-    return NULL;
-}
-
 /* ---------------------------------------------------------------- typed getters */
-
-/* A pseudonym: a bin of exactly ZN_PSN_LEN bytes whose epoch byte is 1..255. */
-static int s_obj_psn(const msgpack_object *o, uint8_t dst[ZN_PSN_LEN])
-{
-    uint8_t tmp[ZN_PSN_LEN];
-    if (zn_obj_bin_fixed(o, tmp, ZN_PSN_LEN) != 0 || tmp[0] == 0)
-        return -1;
-    memcpy(dst, tmp, ZN_PSN_LEN);
-    return 0;
-}
-
-/* A str that is empty or text of 1..cap-1 bytes. */
-static int s_obj_opt_text(const msgpack_object *o, char *dst, size_t cap)
-{
-    if (o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == 0) {
-        dst[0] = '\0';
-        return 0;
-    }
-    return zn_obj_text(o, dst, cap);
-}
-
-/* A str that is empty or an identifier. */
-static int s_obj_opt_ident(const msgpack_object *o, char dst[ZN_IDENT_MAX])
-{
-    if (o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == 0) {
-        dst[0] = '\0';
-        return 0;
-    }
-    return zn_obj_ident(o, dst, ZN_IDENT_MAX);
-}
 
 static int s_obj_link(const msgpack_object *o, zn_link *out)
 {
@@ -81,14 +28,6 @@ static int s_obj_link(const msgpack_object *o, zn_link *out)
     return 0;
 }
 
-static void s_pack_bool(msgpack_packer *pk, bool v)
-{
-    if (v)
-        msgpack_pack_true(pk);
-    else
-        msgpack_pack_false(pk);
-}
-
 /* ---------------------------------------------------------------- signal-add */
 
 int zn_body_signal_add(msgpack_sbuffer *out, const zn_signal_add *s, zn_err *e)
@@ -98,45 +37,37 @@ int zn_body_signal_add(msgpack_sbuffer *out, const zn_signal_add *s, zn_err *e)
 
     if (!out || !s)
         return zn_err_set(e, ZN_E_INTERNAL, "signal-add: body encoder called without its arguments");
-    if (!s_ident_ok(s->network))
+    if (!zn_ident_valid(s->network))
         return zn_err_set(e, ZN_E_USAGE, "signal-add: the network is not an identifier");
     if (s->person[0] == 0)
         return zn_err_set(e, ZN_E_USAGE, "signal-add: the person's pseudonym has epoch 0");
     if (s->n_related > ZN_SIGNAL_RELATED_MAX)
         return zn_err_set(e, ZN_E_USAGE, "signal-add: %u related persons; at most %d are allowed",
                           (unsigned)s->n_related, ZN_SIGNAL_RELATED_MAX);
-    if ((why = s_related_why(s->person, s->related, s->n_related, &at)) != NULL)
+    if ((why = zn_psn_related_why(s->person, s->related, s->n_related, &at)) != NULL)
         return zn_err_set(e, ZN_E_USAGE, "signal-add: related person %u %s", (unsigned)at + 1, why);
     if (!s_opt_text_ok(s->contact, ZN_SIGNAL_CONTACT_MAX))
         return zn_err_set(e, ZN_E_USAGE,
                           "signal-add: the contact must be at most %d bytes of text without control characters",
                           ZN_SIGNAL_CONTACT_MAX - 1);
 
-    zn_buf b = {.failed = false};
+    zn_buf b;
     msgpack_packer pk;
-    msgpack_sbuffer_init(&b.sb);
-    msgpack_packer_init(&pk, &b, zn_buf_write);
+    zn_buf_init(&b, &pk);
     msgpack_pack_array(&pk, 6);
     zn_pack_str(&pk, s->network);
-    zn_pack_bin(&pk, s->person, ZN_PSN_LEN);
-    msgpack_pack_array(&pk, s->n_related);
-    for (uint32_t i = 0; i < s->n_related; i++)
-        zn_pack_bin(&pk, s->related[i], ZN_PSN_LEN);
+    zn_pack_persons(&pk, s->person, s->related, s->n_related);
     msgpack_pack_uint64(&pk, s->until_ms);
     msgpack_pack_uint64(&pk, s->informed_ms);
     zn_pack_str(&pk, s->contact);
-    int rc = 0;
-    if (b.failed || msgpack_sbuffer_write(out, b.sb.data, b.sb.size) != 0)
-        rc = zn_err_set(e, ZN_E_INTERNAL, "signal-add: out of memory while encoding the body");
-    msgpack_sbuffer_destroy(&b.sb);
-    return rc;
+    if (zn_buf_flush(&b, out) != 0)
+        return zn_err_set(e, ZN_E_INTERNAL, "signal-add: out of memory while encoding the body");
+    return 0;
 }
 
 int zn_body_signal_add_parse(const msgpack_object *body, zn_signal_add *s, zn_err *e)
 {
     zn_signal_add v;
-    uint32_t at = 0;
-    const char *why = NULL;
 
     if (!s)
         return zn_err_set(e, ZN_E_INTERNAL, "signal-add: body parser called without its arguments");
@@ -148,26 +79,14 @@ int zn_body_signal_add_parse(const msgpack_object *body, zn_signal_add *s, zn_er
                                              "(network, person, related, until, informed, contact)");
     if (zn_obj_ident(&a[0], v.network, sizeof v.network) != 0)
         return zn_err_set(e, ZN_E_MALFORMED, "signal-add: body field 'network' is not an identifier");
-    if (s_obj_psn(&a[1], v.person) != 0)
-        return zn_err_set(e, ZN_E_MALFORMED,
-                          "signal-add: body field 'person' is not a %d-byte pseudonym with an epoch of 1 to 255",
-                          ZN_PSN_LEN);
-    if (a[2].type != MSGPACK_OBJECT_ARRAY || a[2].via.array.size > ZN_SIGNAL_RELATED_MAX)
-        return zn_err_set(e, ZN_E_MALFORMED, "signal-add: body field 'related' is not an array of at most %d "
-                                             "pseudonyms", ZN_SIGNAL_RELATED_MAX);
-    v.n_related = a[2].via.array.size;
-    for (uint32_t i = 0; i < v.n_related; i++)
-        if (zn_obj_bin_fixed(&a[2].via.array.ptr[i], v.related[i], ZN_PSN_LEN) != 0)
-            return zn_err_set(e, ZN_E_MALFORMED, "signal-add: body field 'related': element %u is not a "
-                                                 "%d-byte pseudonym", (unsigned)i, ZN_PSN_LEN);
-    if ((why = s_related_why(v.person, v.related, v.n_related, &at)) != NULL)
-        return zn_err_set(e, ZN_E_MALFORMED, "signal-add: body field 'related': element %u %s", (unsigned)at,
-                          why);
+    if (zn_obj_persons("signal-add: body", &a[1], &a[2], ZN_SIGNAL_RELATED_MAX, v.person, v.related, &v.n_related,
+                       e) != 0)
+        return -1;
     if (zn_obj_u64(&a[3], &v.until_ms) != 0)
         return zn_err_set(e, ZN_E_MALFORMED, "signal-add: body field 'until' is not a time in ms");
     if (zn_obj_u64(&a[4], &v.informed_ms) != 0)
         return zn_err_set(e, ZN_E_MALFORMED, "signal-add: body field 'informed' is not a time in ms");
-    if (s_obj_opt_text(&a[5], v.contact, sizeof v.contact) != 0)
+    if (zn_obj_opt_text(&a[5], v.contact, sizeof v.contact) != 0)
         return zn_err_set(e, ZN_E_MALFORMED, "signal-add: body field 'contact' is not text of 0 to %d bytes "
                                              "without control characters", ZN_SIGNAL_CONTACT_MAX - 1);
     *s = v;
@@ -271,7 +190,7 @@ void zn_result_signal_add_begin(msgpack_packer *pk, const uint8_t signal[ZN_ID_L
 {
     msgpack_pack_array(pk, 4);
     zn_pack_bin(pk, signal, ZN_ID_LEN);
-    s_pack_bool(pk, refreshed);
+    zn_pack_bool(pk, refreshed);
     msgpack_pack_uint64(pk, expires_ms);
     msgpack_pack_array(pk, n_matches);
 }
@@ -316,15 +235,15 @@ static const char *s_match_parse(const msgpack_object *o, zn_match *m)
         return "field 'partner' " S_BAD_IDENT;
     if (zn_obj_ident(&a[3], m->network, sizeof m->network) != 0)
         return "field 'network' " S_BAD_IDENT;
-    if (s_obj_opt_text(&a[4], m->contact, sizeof m->contact) != 0)
+    if (zn_obj_opt_text(&a[4], m->contact, sizeof m->contact) != 0)
         return "field 'contact' " S_BAD_CONTACT;
     if (s_obj_link(&a[5], &m->link) != 0)
         return "field 'link' is neither person nor family";
     if (zn_obj_u64(&a[6], &m->since_ms) != 0)
         return "field 'since' " S_BAD_TIME;
-    if (s_obj_opt_ident(&a[7], m->lead) != 0)
+    if (zn_obj_opt_ident(&a[7], m->lead, sizeof m->lead) != 0)
         return "field 'lead' " S_BAD_OPT_IDENT;
-    if (s_obj_opt_ident(&a[8], m->proposed) != 0)
+    if (zn_obj_opt_ident(&a[8], m->proposed, sizeof m->proposed) != 0)
         return "field 'proposed' " S_BAD_OPT_IDENT;
     return NULL;
 }
@@ -385,7 +304,7 @@ void zn_pack_signal_row(msgpack_packer *pk, const zn_signal_row *r)
     msgpack_pack_uint64(pk, r->informed_ms);
     zn_pack_str(pk, r->contact);
     zn_pack_str(pk, r->handler);
-    s_pack_bool(pk, r->overdue);
+    zn_pack_bool(pk, r->overdue);
     msgpack_pack_uint64(pk, r->matches);
 }
 
@@ -400,7 +319,7 @@ static const char *s_row_parse(const msgpack_object *o, zn_signal_row *r)
         return "field 'signal' " S_BAD_ID;
     if (zn_obj_ident(&a[1], r->network, sizeof r->network) != 0)
         return "field 'network' " S_BAD_IDENT;
-    if (s_obj_psn(&a[2], r->person) != 0)
+    if (zn_obj_psn(&a[2], r->person) != 0)
         return "field 'person' is not a 33-byte pseudonym with an epoch of 1 to 255";
     if (zn_obj_u64_max(&a[3], ZN_SIGNAL_RELATED_MAX, &r->n_related) != 0)
         return "field 'related' is not a count of 0 to 16";
@@ -410,7 +329,7 @@ static const char *s_row_parse(const msgpack_object *o, zn_signal_row *r)
         return "field 'expires' " S_BAD_TIME;
     if (zn_obj_u64(&a[6], &r->informed_ms) != 0)
         return "field 'informed' " S_BAD_TIME;
-    if (s_obj_opt_text(&a[7], r->contact, sizeof r->contact) != 0)
+    if (zn_obj_opt_text(&a[7], r->contact, sizeof r->contact) != 0)
         return "field 'contact' " S_BAD_CONTACT;
     if (zn_obj_text(&a[8], r->handler, sizeof r->handler) != 0)
         return "field 'handler' is not text of 1 to 127 bytes without control characters";
@@ -455,7 +374,7 @@ void zn_result_id_bool(msgpack_sbuffer *out, const uint8_t id[ZN_ID_LEN], bool f
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 2);
     zn_pack_bin(&pk, id, ZN_ID_LEN);
-    s_pack_bool(&pk, flag);
+    zn_pack_bool(&pk, flag);
 }
 
 int zn_result_id_bool_parse(const msgpack_object *body, uint8_t id[ZN_ID_LEN], bool *flag, zn_err *e)

@@ -220,7 +220,7 @@ int zn_obj_text(const msgpack_object *o, char *dst, size_t cap)
 
 bool zn_ident_valid(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
+    size_t n = s ? strnlen(s, ZN_IDENT_MAX) : 0;
     if (n == 0 || n >= ZN_IDENT_MAX)
         return false;
     for (size_t i = 0; i < n; i++) {
@@ -244,6 +244,24 @@ int zn_obj_ident(const msgpack_object *o, char *dst, size_t cap)
         return -1;
     memcpy(dst, tmp, o->via.str.size + 1);
     return 0;
+}
+
+int zn_obj_opt_ident(const msgpack_object *o, char *dst, size_t cap)
+{
+    if (o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == 0 && cap > 0) {
+        dst[0] = '\0';
+        return 0;
+    }
+    return zn_obj_ident(o, dst, cap);
+}
+
+int zn_obj_opt_text(const msgpack_object *o, char *dst, size_t cap)
+{
+    if (o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == 0 && cap > 0) {
+        dst[0] = '\0';
+        return 0;
+    }
+    return zn_obj_text(o, dst, cap);
 }
 
 const msgpack_object *zn_obj_array(const msgpack_object *o, uint32_t n)
@@ -288,6 +306,20 @@ int zn_buf_write(void *data, const char *buf, size_t len)
     return 0;
 }
 
+void zn_buf_init(zn_buf *b, msgpack_packer *pk)
+{
+    b->failed = false;
+    msgpack_sbuffer_init(&b->sb);
+    msgpack_packer_init(pk, b, zn_buf_write);
+}
+
+int zn_buf_flush(zn_buf *b, msgpack_sbuffer *out)
+{
+    int rc = (b->failed || msgpack_sbuffer_write(out, b->sb.data, b->sb.size) != 0) ? -1 : 0;
+    msgpack_sbuffer_destroy(&b->sb);
+    return rc;
+}
+
 void zn_pack_str(msgpack_packer *pk, const char *s)
 {
     size_t n = strlen(s);
@@ -301,6 +333,14 @@ void zn_pack_bin(msgpack_packer *pk, const void *p, size_t n)
     msgpack_pack_bin_body(pk, p, n);
 }
 
+void zn_pack_bool(msgpack_packer *pk, bool v)
+{
+    if (v)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+}
+
 void zn_pack_hashes(msgpack_packer *pk, const uint8_t *p, size_t n)
 {
     msgpack_pack_array(pk, n);
@@ -311,6 +351,62 @@ void zn_pack_hashes(msgpack_packer *pk, const uint8_t *p, size_t n)
 void zn_pack_raw(msgpack_packer *pk, const void *p, size_t n)
 {
     pk->callback(pk->data, (const char *)p, n);
+}
+
+int zn_obj_psn(const msgpack_object *o, uint8_t dst[ZN_PSN_LEN])
+{
+    uint8_t tmp[ZN_PSN_LEN];
+    if (zn_obj_bin_fixed(o, tmp, ZN_PSN_LEN) != 0 || tmp[0] == 0)
+        return -1;
+    memcpy(dst, tmp, ZN_PSN_LEN);
+    return 0;
+}
+
+const char *zn_psn_related_why(const uint8_t person[ZN_PSN_LEN], const uint8_t (*related)[ZN_PSN_LEN], uint32_t n,
+                               uint32_t *at)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        *at = i;
+        if (related[i][0] != person[0])
+            return "has another epoch than 'person'";
+        if (memcmp(related[i], person, ZN_PSN_LEN) == 0)
+            return "equals 'person'";
+        for (uint32_t j = 0; j < i; j++)
+            if (memcmp(related[i], related[j], ZN_PSN_LEN) == 0)
+                return "appears twice";
+    }
+    return NULL;
+}
+
+int zn_obj_persons(const char *what, const msgpack_object *po, const msgpack_object *ro, uint32_t max,
+                   uint8_t person[ZN_PSN_LEN], uint8_t (*related)[ZN_PSN_LEN], uint32_t *n_related, zn_err *e)
+{
+    uint32_t at = 0;
+    const char *why = NULL;
+
+    if (zn_obj_psn(po, person) != 0)
+        return zn_err_set(e, ZN_E_MALFORMED, "%s field 'person' is not a %d-byte pseudonym with an epoch of 1 to 255",
+                          what, ZN_PSN_LEN);
+    if (!ro || ro->type != MSGPACK_OBJECT_ARRAY || ro->via.array.size > max)
+        return zn_err_set(e, ZN_E_MALFORMED, "%s field 'related' is not an array of at most %u pseudonyms", what,
+                          (unsigned)max);
+    *n_related = ro->via.array.size;
+    for (uint32_t i = 0; i < *n_related; i++)
+        if (zn_obj_bin_fixed(&ro->via.array.ptr[i], related[i], ZN_PSN_LEN) != 0)
+            return zn_err_set(e, ZN_E_MALFORMED, "%s field 'related': element %u is not a %d-byte pseudonym", what,
+                              (unsigned)i, ZN_PSN_LEN);
+    if ((why = zn_psn_related_why(person, (const uint8_t(*)[ZN_PSN_LEN])related, *n_related, &at)) != NULL)
+        return zn_err_set(e, ZN_E_MALFORMED, "%s field 'related': element %u %s", what, (unsigned)at, why);
+    return 0;
+}
+
+void zn_pack_persons(msgpack_packer *pk, const uint8_t person[ZN_PSN_LEN], const uint8_t (*related)[ZN_PSN_LEN],
+                     uint32_t n)
+{
+    zn_pack_bin(pk, person, ZN_PSN_LEN);
+    msgpack_pack_array(pk, n);
+    for (uint32_t i = 0; i < n; i++)
+        zn_pack_bin(pk, related[i], ZN_PSN_LEN);
 }
 
 int zn_parse_u64(const char *s, uint64_t max, uint64_t *out)

@@ -13,6 +13,9 @@
 #ifndef ZN_WIRE_H
 #define ZN_WIRE_H
 
+#include "zn_err.h"
+#include "zn_pseudonym.h"
+
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,6 +55,10 @@ int zn_obj_hashes(const msgpack_object *o, size_t max, uint8_t *out, uint32_t *n
 int zn_obj_text(const msgpack_object *o, char *dst, size_t cap) __attribute__((warn_unused_result));
 /* str that is an identifier (see zn_ident_valid), copied NUL-terminated. */
 int zn_obj_ident(const msgpack_object *o, char *dst, size_t cap) __attribute__((warn_unused_result));
+/* str that is empty or an identifier (as zn_obj_ident), copied NUL-terminated. */
+int zn_obj_opt_ident(const msgpack_object *o, char *dst, size_t cap) __attribute__((warn_unused_result));
+/* str that is empty or text as for zn_obj_text (0..cap-1 bytes), copied NUL-terminated. */
+int zn_obj_opt_text(const msgpack_object *o, char *dst, size_t cap) __attribute__((warn_unused_result));
 /* array with exactly n elements (or, for _min, at least n). Returns the element pointer or NULL. */
 const msgpack_object *zn_obj_array(const msgpack_object *o, uint32_t n);
 const msgpack_object *zn_obj_array_min(const msgpack_object *o, uint32_t n, uint32_t *count);
@@ -61,7 +68,8 @@ const msgpack_object *zn_obj_map_get(const msgpack_object *o, const char *key);
 bool zn_obj_str_eq(const msgpack_object *o, const char *s);
 
 /* An identifier (partner id, network name, role, notice type): 1..63 bytes of [a-z0-9._-],
- * starting with a letter or digit. */
+ * starting with a letter or digit. zn_ident_valid reads at most ZN_IDENT_MAX bytes of s (a
+ * fixed field without its NUL is not valid); NULL is not valid. */
 #define ZN_IDENT_MAX 64
 bool zn_ident_valid(const char *s);
 /* Human text (names, handler): 1..max-1 bytes of UTF-8 without C0/C1 control characters. */
@@ -78,13 +86,38 @@ typedef struct {
 } zn_buf;
 int zn_buf_write(void *data, const char *buf, size_t len);
 
+/* Start packing into b: pk writes through zn_buf_write. */
+void zn_buf_init(zn_buf *b, msgpack_packer *pk);
+/* Append what was packed into b to out and destroy b: 0, or -1 when a write failed (out of
+ * memory) and nothing was appended. */
+int zn_buf_flush(zn_buf *b, msgpack_sbuffer *out) __attribute__((warn_unused_result));
+
 /* Packing helpers (msgpack-c does the encoding; these only fix str/bin pairs). */
 void zn_pack_str(msgpack_packer *pk, const char *s);
 void zn_pack_bin(msgpack_packer *pk, const void *p, size_t n);
+void zn_pack_bool(msgpack_packer *pk, bool v);
 /* an array of n 32-byte bins taken from p (n * 32 bytes end to end) */
 void zn_pack_hashes(msgpack_packer *pk, const uint8_t *p, size_t n);
 /* Append already-encoded msgpack bytes as one element. */
 void zn_pack_raw(msgpack_packer *pk, const void *p, size_t n);
+
+/* Pseudonyms (zn_pseudonym.h) on the wire: the person and the related persons of a signal or a
+ * case. */
+/* bin of exactly ZN_PSN_LEN bytes whose epoch byte is 1..255, copied to dst. */
+int zn_obj_psn(const msgpack_object *o, uint8_t dst[ZN_PSN_LEN]) __attribute__((warn_unused_result));
+/* The rules for the related persons of person: each with person's epoch, none equal to person,
+ * none twice. NULL when they hold, else what is wrong with related[*at]. */
+const char *zn_psn_related_why(const uint8_t person[ZN_PSN_LEN], const uint8_t (*related)[ZN_PSN_LEN], uint32_t n,
+                               uint32_t *at);
+/* person (po: zn_obj_psn) and related (ro: an array of 0..max pseudonyms under the rules above)
+ * into the caller's fields (related has room for max). -1 with e set (ZN_E_MALFORMED), its text
+ * starting with `what` (the body's name, e.g. "case-new: body") and the field. */
+int zn_obj_persons(const char *what, const msgpack_object *po, const msgpack_object *ro, uint32_t max,
+                   uint8_t person[ZN_PSN_LEN], uint8_t (*related)[ZN_PSN_LEN], uint32_t *n_related, zn_err *e)
+    __attribute__((warn_unused_result));
+/* person as a bin, then an array of the n related pseudonyms. */
+void zn_pack_persons(msgpack_packer *pk, const uint8_t person[ZN_PSN_LEN], const uint8_t (*related)[ZN_PSN_LEN],
+                     uint32_t n);
 
 /* Hex helpers for ids on the command line and in logs: 2n chars + NUL. */
 /* A plain decimal: digits only (no sign, no spaces), value <= max, no overflow. */

@@ -314,7 +314,7 @@ static int s_de_handover_row(const msgpack_object *o, msgpack_sbuffer *out)
     msgpack_packer pk;
     if (zn_handover_row_dec(o, &r, &e) != 0)
         return -1;
-    s_check(r.state >= ZN_HANDOVER_OPEN && r.state <= ZN_HANDOVER_DECLINED);
+    s_check(r.state >= ZN_HANDOVER_OPEN && r.state <= ZN_HANDOVER_WITHDRAWN);
     s_row_sealed_ok(r.reason, r.reason_len, 1, true);
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     zn_pack_handover_row(&pk, &r);

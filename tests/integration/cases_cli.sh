@@ -11,9 +11,13 @@
 # --i-checked, ordinary text passes, the audit log records the check); safety overrides (the
 # justification, the coordinator's notice, list and review, a rejection that stops the queued
 # envelope and later sends); warm handovers (a dossier from a file and from standard input,
-# accept, decline with a reason); case link (only the consent's scope is told); the auditor's
-# consent report and audit report; and a scan of the broker's database, WAL and log for the
-# BSNs as ASCII digits. Every refusal is checked for its exit status, its "zorgnet: CODE: text"
+# accept, decline with a reason, withdraw by the offering partner or the coordinator, an offer that
+# lapses when its recipient leaves the convenant); membership only once a message is read; case
+# link (only the consent's scope is told); the auditor's consent report and audit report; free
+# text from --purpose-file, --justification-file, --note-file and --reason-file (a file or
+# standard input); zorgnet-keys refusing an override review time that is not within the
+# override's lifetime; and a scan of the broker's database, WAL and log for the BSNs as ASCII
+# digits. Every refusal is checked for its exit status, its "zorgnet: CODE: text"
 # line and, with --json, its error code. Synthetic BSNs only (the test range 999990000-999999999).
 # The time-dependent paths (expiry, escalation, time-outs) are covered by itest_cases.
 # Needs ZN_BIN (the build folder) and ZN_SRC (the source folder).
@@ -21,17 +25,6 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-W="$T/cases"
-mkdir -p "$W"
-cd "$W"
-PORT=$(free_port)
-D="$W/demo"
-IB="J. de Vries (IB)"
-JA="A. Bakker (jeugdarts)"
-WA="H. Smit (wijkagent)"
-KJ="K. Jansen (consulent)"
-PM="P. Mulder (procesmanager)"
-AUD="R. Smit (auditor)"
 NET=0-12-binnenstad
 
 # synthetic BSNs that pass the 11-proef
@@ -67,33 +60,19 @@ expect_json_error() {
     expect_contains "$OUT" "{\"error\":\"$1\",\"code\":\"$1\",\"text\":\"" "--json error"
 }
 
-# scan_bsns WHAT FILE...: none of $ALL_BSNS occurs in the FILEs as ASCII digits.
-scan_bsns() {
-    local what=$1 b hits
-    shift
-    for b in $ALL_BSNS; do
-        hits=$(grep -a -l -F -- "$b" "$@" 2>/dev/null || true)
-        if [ -z "$hits" ]; then
-            ok "$what: no file holds $b"
-        else
-            fail "$what: $b found in: $(echo "$hits" | tr '\n' ' ')"
-        fi
-    done
-}
-
-# broker_files: the broker's folder (database, WAL, shared memory, convenant) and its logs.
-broker_files() {
-    local f
-    for f in "$W"/broker/* "$T"/broker.*.log; do
-        [ -f "$f" ] && printf '%s\n' "$f"
-    done
-}
-
 # line_no FILE REGEX: the number of the first line matching REGEX (0 when none).
 line_no() {
     local n
     n=$(grep -n -m1 -E -- "$2" "$1" | cut -d: -f1 || true)
     echo "${n:-0}"
+}
+
+# school_case VAR: the school opens an anonymous case in $NET; its id in VAR, counted in
+# SCHOOL_CASES.
+school_case() {
+    expect_exit 0 "$Z" "${SCHOOL[@]}" case new --network "$NET"
+    out_id "$1" "case new"
+    SCHOOL_CASES=$((SCHOOL_CASES + 1))
 }
 
 # audit_count FILTER...: how many entries `audit query` (as the auditor) finds for FILTER.
@@ -104,20 +83,8 @@ audit_count() {
 
 # ------------------------------------------------------------------ set-up
 say "1. the demo convenant and the broker"
-make_demo_convenant "$D" "$PORT"
-mkdir -p "$W/broker"
-BCONV="$W/broker/convenant.msgpack"
-BDB="$W/broker/broker.db"
-cp "$D/convenant.msgpack" "$BCONV"
-start_broker cases "$BCONV" "$D/broker.key" "$BDB"
-export ZORGNET_CONVENANT="$D/convenant.msgpack"
-SCHOOL=(--key "$D/school-essen.key" --handler "$IB")
-GGD=(--key "$D/ggd.key" --handler "$JA")
-POL=(--key "$D/politie.key" --handler "$WA")
-MPL=(--key "$D/mplein.key" --handler "$KJ")
-COORD=(--key "$D/coordinator.key" --handler "$PM")
-AUDK=(--key "$D/auditor.key" --handler "$AUD")
-QA=(--key "$D/auditor.key" --as "$AUD")
+demo_convenant cases
+demo_broker cases
 IB_RE=$(re "$IB")
 JA_RE=$(re "$JA")
 PM_RE=$(re "$PM")
@@ -171,8 +138,15 @@ expect_match "$ERR" '^zorgnet: (not-partner|role-not-allowed|not-in-network): ' 
 say "3. case show: the regisseur, a member, a non-member and the coordinator"
 printf 'Overleg over leerling groep 6 gepland op dinsdag.\n' >m0.txt
 expect_exit 0 "$Z" "${SCHOOL[@]}" send --to ggd --case "$CA" m0.txt
-M0=$(cat "$OUT")
-is_id "$M0" || die "send printed '$M0'"
+out_id M0 send
+# ggd becomes a member when it has read (acknowledged) the message, not before
+expect_exit 0 "$Z" "${SCHOOL[@]}" case show "$CA"
+expect_match "$OUT" '^members   1$' "a recipient that did not read the message yet is no member"
+expect_exit 3 "$Z" "${GGD[@]}" case show "$CA"
+expect_contains "$ERR" "zorgnet: not-member: ggd is neither a member of this case nor a coordinator of its network $NET" \
+    "the recipient before it read the message"
+expect_exit 0 "$Z" "${GGD[@]}" inbox
+expect_contains "$OUT" "message   $M0" "ggd receives the message on the anonymous case"
 expect_exit 0 "$Z" "${SCHOOL[@]}" case show "$CA"
 cp "$OUT" show-school.txt
 expect_match show-school.txt "^case      $CA\$" "the regisseur's case show"
@@ -211,10 +185,7 @@ expect_contains "$ERR" "zorgnet: unknown-case: " "an unknown case"
 
 # ------------------------------------------------------------------ case close
 say "4. case close by the regisseur only; afterwards nothing more is shared or recorded"
-expect_exit 0 "$Z" "${SCHOOL[@]}" case new --network "$NET"
-CX=$(cat "$OUT")
-is_id "$CX" || die "case new printed '$CX'"
-SCHOOL_CASES=$((SCHOOL_CASES + 1))
+school_case CX
 printf 'Kort overleg.\n' >mx.txt
 expect_exit 0 "$Z" "${SCHOOL[@]}" send --to ggd --case "$CX" mx.txt
 expect_exit 3 "$Z" "${GGD[@]}" case close "$CX"
@@ -368,11 +339,9 @@ expect_match "$ERR" "^zorgnet: audit entry [0-9]+ records this message; 'zorgnet
 expect_exit 0 "$Z" "${GGD[@]}" inbox
 expect_contains "$OUT" "message   $M1" "ggd receives the covered message"
 expect_contains "$OUT" "Afspraak met ouders besproken." "ggd receives the covered message"
-expect_contains "$OUT" "message   $M0" "ggd receives the message on the anonymous case"
 printf 'Tweede bericht: huisbezoek volgende week.\n' >mi2.txt
 expect_exit 0 "$Z" "${SCHOOL[@]}" send --to ggd --case "$CI" mi2.txt
-M2=$(cat "$OUT")
-is_id "$M2" || die "send printed '$M2'"
+out_id M2 send
 # ggd is offline (it does not fetch): the client withdraws consent
 expect_exit 0 "$Z" "${SCHOOL[@]}" consent set --case "$CI" --state withdrawn
 expect_eq "$(head -n 1 "$OUT")" "consent record 2 on case $CI: withdrawn" "the withdrawal"
@@ -501,8 +470,7 @@ expect_contains "$OUT" "{\"override\":\"$O2\",\"case\":\"$CI\",\"to\":\"politie\
 expect_match "$OUT" '"expires":"[0-9T:-]+Z","expires_ms":[0-9]+,"review_by":"[0-9T:-]+Z","review_by_ms":[0-9]+\}$' "override --json"
 printf 'Onder de override verstuurd.\n' >mp.txt
 expect_exit 0 "$Z" "${SCHOOL[@]}" send --to politie --case "$CI" mp.txt
-M4=$(cat "$OUT")
-is_id "$M4" || die "send printed '$M4'"
+out_id M4 send
 expect_exit 0 "$Z" --json "${COORD[@]}" override review "$O2" --reject --note "$NOTE2"
 expect_eq "$(cat "$OUT")" "{\"override\":\"$O2\",\"state\":\"rejected\"}" "the rejection (--json)"
 expect_exit 0 "$Z" "${POL[@]}" inbox
@@ -671,10 +639,7 @@ expect_exit 0 "$Z" "${GGD[@]}" consent set --case "$CA" --state requested
 expect_eq "$(head -n 1 "$OUT")" "consent record 1 on case $CA: requested" "the new regisseur records consent"
 
 say "13. a warm handover with the dossier on standard input, declined with a reason"
-expect_exit 0 "$Z" "${SCHOOL[@]}" case new --network "$NET"
-CD=$(cat "$OUT")
-is_id "$CD" || die "case new printed '$CD'"
-SCHOOL_CASES=$((SCHOOL_CASES + 1))
+school_case CD
 printf 'Dossier via standaardinvoer: zorgen over de thuissituatie.\n' >dossier2.txt
 IN=dossier2.txt expect_exit 0 "$Z" --json "${SCHOOL[@]}" handover offer --case "$CD" --to politie -
 H2=$(json_str "$(cat "$OUT")" handover)
@@ -711,10 +676,7 @@ expect_contains "$OUT" '"reason":null,"reason_sealed":true}' "handover list --js
 expect_exit 0 "$Z" "${SCHOOL[@]}" case show "$CD"
 expect_contains "$OUT" "regisseur $DESC_SCHOOL" "the offering partner stays the regisseur"
 # the dossier is sent on the case: on an anonymous case it is checked like any send
-expect_exit 0 "$Z" "${SCHOOL[@]}" case new --network "$NET"
-CN=$(cat "$OUT")
-is_id "$CN" || die "case new printed '$CN'"
-SCHOOL_CASES=$((SCHOOL_CASES + 1))
+school_case CN
 expect_exit 2 "$Z" "${SCHOOL[@]}" handover offer --case "$CN" --to ggd t-two.txt
 expect_contains "$ERR" "zorgnet: identifiers-found: " "a dossier with a phone number and a BSN on an anonymous case"
 expect_contains "$ERR" "  phone number: 06-12345678" "the dossier's findings are named"
@@ -734,10 +696,7 @@ expect_contains "$OUT" "\"handover\":\"$H2\",\"case\":\"$CD\",\"by\":\"politie\"
 
 # ------------------------------------------------------------------ case link
 say "14. case link: the anonymous case gets its person once consent is granted; the scope is told"
-expect_exit 0 "$Z" "${SCHOOL[@]}" case new --network "$NET"
-CL=$(cat "$OUT")
-is_id "$CL" || die "case new printed '$CL'"
-SCHOOL_CASES=$((SCHOOL_CASES + 1))
+school_case CL
 expect_exit 3 "$Z" "${SCHOOL[@]}" case link --case "$CL" --bsn "$LINKED"
 expect_contains "$ERR" "zorgnet: consent-required: consent must be granted first" "a link without consent"
 expect_exit 0 "$Z" "${SCHOOL[@]}" consent set --case "$CL" --state granted --scope ggd,politie --given-by client,parent \
@@ -867,8 +826,206 @@ expect_contains "$OUT" "\"action\":\"override-review\",\"actor\":\"coordinator\"
     "audit report --json: the review"
 expect_contains "$OUT" '"handover_escalations":[]' "audit report --json"
 
+# ------------------------------------------------------------------ after review
+say "16. handover withdraw; free text from a file or standard input; the library's send on an anonymous case"
+school_case CW
+printf 'Dossier voor een overdracht die wordt teruggenomen.\n' >dossier3.txt
+expect_exit 0 "$Z" "${SCHOOL[@]}" handover offer --case "$CW" --to ggd dossier3.txt
+H3=$(sed -n 's/^handover  \([0-9a-f]\{32\}\)$/\1/p' "$OUT")
+is_id "$H3" && ok "the handover to withdraw: $H3" || die "handover offer printed no id: $(head -c 300 "$OUT")"
+expect_exit 2 "$Z" "${SCHOOL[@]}" handover withdraw
+expect_contains "$ERR" "the command is 'zorgnet handover withdraw ID'" "handover withdraw without an id"
+expect_exit 2 "$Z" "${SCHOOL[@]}" handover withdraw 12345
+expect_contains "$ERR" "the handover id is 32 hex characters" "handover withdraw of a malformed id"
+expect_exit 2 "$Z" --key "$D/school-essen.key" handover withdraw "$H3"
+expect_contains "$ERR" "handover withdraw needs --handler" "handover withdraw without --handler"
+expect_exit 3 "$Z" "${POL[@]}" handover withdraw "$H3"
+expect_contains "$ERR" "zorgnet: unknown-handover: " "a partner that has nothing to do with the handover withdraws it"
+expect_exit 3 "$Z" "${GGD[@]}" handover withdraw "$H3"
+expect_contains "$ERR" "zorgnet: not-regisseur: " "the recipient withdraws the offer (it declines instead)"
+expect_exit 3 "$Z" --json "${GGD[@]}" handover withdraw "$H3"
+expect_json_error not-regisseur
+expect_exit 3 "$Z" "${SCHOOL[@]}" handover withdraw 0123456789abcdef0123456789abcdef
+expect_contains "$ERR" "zorgnet: unknown-handover: " "an unknown handover"
+expect_exit 0 "$Z" "${SCHOOL[@]}" handover withdraw "$H3"
+expect_eq "$(cat "$OUT")" "handover $H3 withdrawn; the recipient is told, and the case stays with the partner that offered it" \
+    "handover withdraw"
+expect_exit 3 "$Z" "${SCHOOL[@]}" handover withdraw "$H3"
+expect_contains "$ERR" "zorgnet: already-decided: the handover was withdrawn already" "withdrawing again"
+expect_exit 3 "$Z" --json "${SCHOOL[@]}" handover withdraw "$H3"
+expect_json_error already-decided
+expect_exit 3 "$Z" "${GGD[@]}" handover accept "$H3"
+expect_contains "$ERR" "zorgnet: already-decided: the handover was withdrawn already" "accepting a withdrawn offer"
+expect_exit 3 "$Z" "${GGD[@]}" handover decline "$H3" --reason "$REASON"
+expect_contains "$ERR" "zorgnet: already-decided: " "declining a withdrawn offer"
+expect_exit 0 "$Z" "${GGD[@]}" inbox
+cp "$OUT" ggd-withdrawn.txt
+expect_match ggd-withdrawn.txt '^notice    handover-withdrawn$' "the recipient is told"
+expect_contains ggd-withdrawn.txt "about     the offer of case $CW to you was withdrawn by school-essen; there is nothing to answer, and the" \
+    "the recipient is told"
+expect_contains ggd-withdrawn.txt "          case stays with the partner that offered it" "the recipient is told"
+expect_match ggd-withdrawn.txt "^handover  $H3\$" "the handover-withdrawn notice names the handover"
+expect_contains ggd-withdrawn.txt "Dossier voor een overdracht die wordt teruggenomen." "the dossier stays with the recipient as a message"
+W_AT=$(line_no ggd-withdrawn.txt '^notice    handover-withdrawn$')
+O_AT=$(line_no ggd-withdrawn.txt '^notice    handover-offer$')
+[ "$O_AT" -gt 0 ] && [ "$W_AT" -gt "$O_AT" ] && ok "the withdrawal comes after the offer" ||
+    fail "the offer notice (line $O_AT) does not come before the withdrawal (line $W_AT)"
+for who in SCHOOL GGD; do
+    arr="${who}[@]"
+    expect_exit 0 "$Z" "${!arr}" handover list
+    expect_match "$OUT" "^handover  $H3  withdrawn\$" "$who's handover list shows the withdrawal"
+    expect_match "$OUT" '^  decided       [0-9T:-]+Z$' "$who's handover list says when"
+done
+expect_exit 0 "$Z" --json "${SCHOOL[@]}" handover list
+expect_match "$OUT" "\"handover\":\"$H3\",.*\"state\":\"withdrawn\",\"decided\":\"[0-9T:-]+Z\",\"decided_ms\":[1-9][0-9]*," \
+    "handover list --json: withdrawn, with when"
+expect_exit 0 "$Z" "${SCHOOL[@]}" case show "$CW"
+expect_match "$OUT" '^handovers none open$' "case show after the withdrawal"
+expect_contains "$OUT" "regisseur $DESC_SCHOOL" "the case stays with the offering partner"
+# the library's send (zorgnet send) still checks the text on an anonymous case
+expect_exit 2 "$Z" "${SCHOOL[@]}" send --to ggd --case "$CW" t-bsn.txt
+expect_contains "$ERR" "zorgnet: identifiers-found: " "send refuses a BSN on an anonymous case"
+expect_contains "$ERR" "  BSN: $TEXTBSN" "send names the BSN it found"
+expect_exit 2 "$Z" "${SCHOOL[@]}" handover offer --case "$CW" --to ggd t-bsn.txt
+expect_contains "$ERR" "zorgnet: identifiers-found: " "a dossier with a BSN on an anonymous case"
+# a new offer; the network's coordinator withdraws it
+expect_exit 0 "$Z" --json "${SCHOOL[@]}" handover offer --case "$CW" --to ggd dossier3.txt
+H4=$(json_str "$(cat "$OUT")" handover)
+is_id "$H4" && ok "a new offer after the withdrawal: $H4" || die "handover offer --json printed '$(cat "$OUT")'"
+expect_exit 0 "$Z" --json "${COORD[@]}" handover withdraw "$H4"
+expect_eq "$(cat "$OUT")" "{\"handover\":\"$H4\",\"state\":\"withdrawn\"}" "the coordinator withdraws the offer (--json)"
+expect_exit 0 "$Z" --json "${GGD[@]}" inbox --type handover-withdrawn
+expect_match "$OUT" "\"type\":\"handover-withdrawn\",\"time\":\"[0-9T:-]+Z\",\"time_ms\":[0-9]+,\"fields\":\\{\"handover\":\"$H4\",\"case\":\"$CW\",\"by\":\"coordinator\"\\}\\}\$" \
+    "the recipient is told who withdrew it (--json)"
+expect_exit 0 "$Z" "${SCHOOL[@]}" case close "$CW"
+expect_match "$OUT" "^case $CW closed on " "with no open offer the case closes"
+N=$(audit_count --action handover-withdraw --case "$CW")
+expect_eq "$N" 6 "handover-withdraw entries: two allowed, four refused by the broker"
+N=$(audit_count --action handover-withdraw --case "$CW" --decision allowed)
+expect_eq "$N" 2 "allowed handover-withdraw entries"
+
+# --purpose-file, --justification-file, --note-file, --reason-file: from a file or standard input
+PURPOSE3="Afstemming met de jeugdarts over de aanpak thuis"
+JUST3="De leerling meldde vandaag geweld thuis; de jeugdarts moet direct meekijken naar de veiligheid."
+NOTE3="Terecht: de signalen van vandaag wegen zwaar genoeg."
+REASON3="Deze casus past beter bij het wijkteam; graag daar aanbieden."
+printf '\n  %s\n\n' "$PURPOSE3" >purpose3.txt
+printf '%s\n' "$JUST3" >just3.txt
+printf '%s\n' "$NOTE3" >note3.txt
+printf '%s\n' "$REASON3" >reason3.txt
+printf 'Te kort voor een override.\n' >just-short.txt
+printf '\n \n' >blank.txt
+school_case CF
+expect_exit 2 "$Z" "${SCHOOL[@]}" consent set --case "$CF" --state granted --scope ggd --given-by client --age-band 16+ \
+    --purpose "$PURPOSE3" --purpose-file purpose3.txt
+expect_contains "$ERR" "give either --purpose TEXT or --purpose-file FILE, not both" "--purpose and --purpose-file"
+expect_exit 2 "$Z" "${SCHOOL[@]}" consent set --case "$CF" --state granted --scope ggd --given-by client --age-band 16+ \
+    --purpose-file blank.txt
+expect_contains "$ERR" "the purpose in --purpose-file is empty; nothing was sent" "an empty --purpose-file"
+expect_exit 0 "$Z" "${SCHOOL[@]}" consent set --case "$CF" --state granted --scope ggd --given-by client --age-band 16+ \
+    --purpose-file purpose3.txt
+expect_eq "$(head -n 1 "$OUT")" "consent record 1 on case $CF: granted" "consent set --purpose-file"
+expect_match "$OUT" '^purpose   sealed to the auditors$' "consent set --purpose-file"
+IN=purpose3.txt expect_exit 0 "$Z" "${SCHOOL[@]}" consent set --case "$CF" --state requested --purpose-file -
+expect_eq "$(head -n 1 "$OUT")" "consent record 2 on case $CF: requested" "consent set --purpose-file - (standard input)"
+expect_exit 0 "$Z" --json "${AUDK[@]}" consent show --case "$CF"
+expect_eq "$(grep -o "\"purpose\":\"$PURPOSE3\",\"purpose_sealed\":false" "$OUT" | wc -l | tr -d ' ')" 3 \
+    "the auditor reads the purpose from the file, trimmed, in both records (current + history)"
+
+expect_exit 2 "$Z" "${SCHOOL[@]}" override --case "$CI" --to ggd --step 1 --justification "$JUST3" \
+    --justification-file just3.txt
+expect_contains "$ERR" "give either --justification TEXT or --justification-file FILE, not both" \
+    "--justification and --justification-file"
+expect_exit 2 "$Z" "${SCHOOL[@]}" override --case "$CI" --to ggd --step 1 --justification-file just-short.txt
+expect_contains "$ERR" "zorgnet: usage: the justification has 26 characters; at least 40 are needed" \
+    "a short justification in a file is refused like one on the command line"
+expect_exit 1 "$Z" "${SCHOOL[@]}" override --case "$CI" --to ggd --step 1 --justification-file no-such-file.txt
+expect_contains "$ERR" "zorgnet: io: no-such-file.txt could not be read" "a --justification-file that does not exist"
+expect_exit 0 "$Z" "${SCHOOL[@]}" override --case "$CI" --to ggd --step 1 --justification-file just3.txt
+O3=$(sed -n 's/^override  \([0-9a-f]\{32\}\)$/\1/p' "$OUT")
+is_id "$O3" && ok "an override with its justification from a file: $O3" || die "override printed no id: $(head -c 300 "$OUT")"
+expect_exit 2 "$Z" "${COORD[@]}" override review "$O3" --approve --note "$NOTE3" --note-file note3.txt
+expect_contains "$ERR" "give either --note TEXT or --note-file FILE, not both" "--note and --note-file"
+IN=note3.txt expect_exit 0 "$Z" "${COORD[@]}" override review "$O3" --approve --note-file -
+expect_match "$OUT" "^override $O3 approved" "override review --note-file - (standard input)"
+expect_exit 0 "$Z" --json "${COORD[@]}" override list --all
+expect_contains "$OUT" "\"justification\":\"$JUST3\"" "the coordinator reads the justification from the file"
+expect_contains "$OUT" "\"note\":\"$NOTE3\"" "the coordinator reads the note from standard input"
+expect_exit 0 "$Z" "${AUDK[@]}" audit report
+expect_contains "$OUT" "    justification: \"$JUST3\"" "the auditor reads the justification from the file"
+expect_contains "$OUT" "      note: \"$NOTE3\"" "the auditor reads the note from standard input"
+
+school_case CR
+expect_exit 0 "$Z" "${SCHOOL[@]}" handover offer --case "$CR" --to politie dossier3.txt
+H5=$(sed -n 's/^handover  \([0-9a-f]\{32\}\)$/\1/p' "$OUT")
+is_id "$H5" || die "handover offer printed no id: $(head -c 300 "$OUT")"
+expect_exit 2 "$Z" "${POL[@]}" handover decline "$H5" --reason "$REASON3" --reason-file reason3.txt
+expect_contains "$ERR" "give either --reason TEXT or --reason-file FILE, not both" "--reason and --reason-file"
+IN=reason3.txt expect_exit 2 "$Z" "${POL[@]}" handover decline "$H5" --reason "$REASON3" --reason-file -
+expect_contains "$ERR" "give either --reason TEXT or --reason-file FILE, not both" "--reason and --reason-file -"
+expect_exit 0 "$Z" "${POL[@]}" handover decline "$H5" --reason-file reason3.txt
+expect_eq "$(cat "$OUT")" "handover $H5 declined; the offering partner is told and stays the case's regisseur" \
+    "handover decline --reason-file"
+expect_exit 0 "$Z" "${SCHOOL[@]}" handover list
+expect_contains "$OUT" "  reason        $REASON3" "the offering partner reads the reason from the file"
+school_case CR2
+expect_exit 0 "$Z" "${SCHOOL[@]}" handover offer --case "$CR2" --to politie dossier3.txt
+H6=$(sed -n 's/^handover  \([0-9a-f]\{32\}\)$/\1/p' "$OUT")
+is_id "$H6" || die "handover offer printed no id: $(head -c 300 "$OUT")"
+IN=reason3.txt expect_exit 0 "$Z" --json "${POL[@]}" handover decline "$H6" --reason-file -
+expect_eq "$(cat "$OUT")" "{\"handover\":\"$H6\",\"state\":\"declined\"}" "handover decline --reason-file - (standard input)"
+expect_exit 0 "$Z" --json "${SCHOOL[@]}" handover list
+expect_eq "$(grep -o "\"reason\":\"$REASON3\",\"reason_sealed\":false" "$OUT" | wc -l | tr -d ' ')" 2 \
+    "both reasons arrive as the files hold them"
+expect_not_contains "$BROKER_LOG" "$REASON3" "the broker never saw the text"
+
+# a convenant's override review time must lie within the override's lifetime (zorgnet-keys): a
+# setting that breaks it is refused as a bad setting (exit 2, as valid_from after valid_until),
+# and nothing is signed
+cp "$D/convenant.msgpack" rel.conv
+V0=$(conv_version rel.conv)
+expect_exit 2 "$ZK" convenant set rel.conv --authority "$D/authority.key" override_review_h=336
+expect_contains "$ERR" "override_review_h" "the refusal names the review time"
+expect_contains "$ERR" "override_lifetime_d" "the refusal names the lifetime"
+expect_exit 2 "$ZK" convenant set rel.conv --authority "$D/authority.key" override_lifetime_d=1
+expect_contains "$ERR" "override_review_h" "a lifetime shorter than the review time: the review time is named"
+expect_contains "$ERR" "override_lifetime_d" "a lifetime shorter than the review time: the lifetime is named"
+expect_eq "$(conv_version rel.conv)" "$V0" "a refused setting changes nothing"
+expect_exit 0 "$ZK" convenant set rel.conv --authority "$D/authority.key" override_review_h=12 override_lifetime_d=1
+expect_eq "$(conv_version rel.conv)" "$((V0 + 1))" "both moved at once: the review time lies within the lifetime"
+expect_exit 2 "$ZK" convenant set rel.conv --authority "$D/authority.key" override_review_h=24
+expect_contains "$ERR" "override_review_h" "a review time equal to the lifetime"
+
+# a recipient that leaves the convenant cannot answer: its open offer lapses, the offering partner
+# is told
+school_case CM
+expect_exit 0 "$Z" "${SCHOOL[@]}" handover offer --case "$CM" --to mplein dossier3.txt
+H7=$(sed -n 's/^handover  \([0-9a-f]\{32\}\)$/\1/p' "$OUT")
+is_id "$H7" || die "handover offer printed no id: $(head -c 300 "$OUT")"
+V1=$(conv_version "$BCONV")
+expect_exit 0 "$ZK" convenant remove-partner "$BCONV" --authority "$D/authority.key" --id mplein
+reload_broker $((V1 + 1))
+expect_match "$BROKER_LOG" "convenant-loaded version=$((V1 + 1)) .*lapsed-handovers=1" "the broker's log counts the lapsed offer"
+expect_exit 0 "$Z" "${SCHOOL[@]}" handover list
+expect_match "$OUT" "^handover  $H7  withdrawn\$" "the offer to a partner that left lapsed"
+expect_exit 0 "$Z" "${SCHOOL[@]}" inbox --type handover-withdrawn
+cp "$OUT" school-lapsed.txt
+expect_match school-lapsed.txt '^notice    handover-withdrawn$' "the offering partner is told that the offer lapsed"
+expect_match school-lapsed.txt "^handover  $H7\$" "the lapse notice names the handover"
+expect_match school-lapsed.txt '^to        mplein$' "the lapse notice names the recipient"
+expect_match school-lapsed.txt '^reason    not-in-convenant$' "the lapse notice says why"
+# its sentence is the offering partner's: the recipient left, nobody "withdrew" an offer "to you"
+expect_match school-lapsed.txt "^about     .*(mplein.*$CM|$CM.*mplein)" "the lapse notice's sentence names the case and the recipient"
+expect_not_contains school-lapsed.txt "to you was withdrawn by" "the lapse notice is not worded for a recipient"
+expect_exit 0 "$Z" "${SCHOOL[@]}" case close "$CM"
+expect_match "$OUT" "^case $CM closed on " "with the offer lapsed the case closes"
+expect_exit 0 "$Z" --json "${QA[@]}" audit query --case "$CM" --action handover-withdraw
+expect_eq "$(wc -l <"$OUT" | tr -d ' ')" 1 "one handover-withdraw entry for the lapsed offer"
+expect_contains "$OUT" '"counterpart":"mplein","decision":"allowed","reason":"not-in-convenant"' \
+    "the broker's entry names the partner that left and why"
+
 # ------------------------------------------------------------------ nothing sent
-say "16. what this computer refused never reached the broker"
+say "17. what this computer refused never reached the broker"
 N=$(audit_count --action case-new --partner school-essen)
 expect_eq "$N" "$SCHOOL_CASES" "case-new entries of the school (invalid BSNs sent nothing)"
 N=$(audit_count --action case-new --decision refused)
@@ -887,20 +1044,11 @@ expect_match "$OUT" "^#[0-9]+ .* action=case-link case=$CL " "audit query --bsn 
 broker_alive "zorgnetd after every command"
 
 # ------------------------------------------------------------------ no BSN at the broker
-say "17. the broker's database (also its WAL while it runs) and logs hold none of the BSNs as ASCII digits"
-printf 'x\0%s\0y' "$CHILD" >"$T/planted.bin"
-[ -n "$(grep -a -l -F -- "$CHILD" "$T/planted.bin" || true)" ] && ok "the scan finds a BSN planted in a binary file" ||
-    die "the scan does not find a planted BSN"
-mapfile -t SCAN < <(broker_files)
-[ "${#SCAN[@]}" -ge 3 ] && ok "scanning, broker running: $(for f in "${SCAN[@]}"; do printf '%s ' "${f##*/}"; done)" ||
-    fail "too few files to scan: ${SCAN[*]}"
-scan_bsns "broker running" "${SCAN[@]}"
-stop_broker TERM
-expect_eq "$BROKER_STATUS" 0 "zorgnetd stops cleanly"
+say "18. the broker's database (also its WAL while it runs) and logs hold none of the BSNs as ASCII digits"
+bsn_scan_running "$CHILD"
+stop_broker_clean
 expect_not_contains "$BROKER_LOG" "runtime error" "the broker's log (sanitizers)"
 expect_not_contains "$BROKER_LOG" "Sanitizer" "the broker's log (sanitizers)"
-mapfile -t SCAN < <(broker_files)
-[ -s "$BDB" ] && ok "broker.db holds $(wc -c <"$BDB" | tr -d ' ') bytes" || fail "broker.db is empty"
-scan_bsns "broker stopped" "${SCAN[@]}"
+bsn_scan_stopped
 
 finish

@@ -1,6 +1,14 @@
 /* harness — see harness.h. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
 #include "harness.h"
 
+#include "zn_auditlog.h"
+#include "zn_auditreq.h"
 #include "zn_case.h"
 
 #include <dirent.h>
@@ -9,6 +17,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +34,7 @@
 #define S_START_TIMEOUT_MS 20000
 #define S_LOG_MAX (64u * 1024 * 1024)
 #define S_RM_DEPTH 8
+#define S_ALOG_PAGES 64
 
 static const struct {
     const char *id, *name, *category;
@@ -1142,19 +1152,35 @@ int zh_world_finish(zh_world **wp)
 
 /* ---- audit-log tests: broker arguments and convenant policy ------------------------------ */
 
-int zh_convenant_edit(zh_env *h, const char *key, const char *value)
+int zh_convenant_edits(zh_env *h, const char *const *kv)
 {
     zn_convenant *c = NULL;
     zn_err e;
     zn_err_clear(&e);
     int rc = -1;
-    if (zn_convenant_load(h->conv_path, &c, &e) != 0 || zn_convenant_set(c, key, value, &e) != 0 ||
-        zn_convenant_sign(c, &h->authority, &e) != 0 || zn_convenant_save(h->conv_path, c, &e) != 0)
+    const char *key = "-", *value = "-";
+    if (zn_convenant_load(h->conv_path, &c, &e) != 0)
+        goto out;
+    for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2) {
+        key = kv[i], value = kv[i + 1];
+        if (zn_convenant_set(c, key, value, &e) != 0)
+            goto out;
+    }
+    key = value = "-";
+    if (zn_convenant_sign(c, &h->authority, &e) != 0 || zn_convenant_save(h->conv_path, c, &e) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0)
         fprintf(stderr, "harness: convenant %s=%s: %s: %s\n", key, value, zn_code_name(e.code), e.text);
-    else
-        rc = 0;
     zn_convenant_destroy(&c);
     return rc;
+}
+
+int zh_convenant_edit(zh_env *h, const char *key, const char *value)
+{
+    const char *const kv[] = {key, value, NULL};
+    return zh_convenant_edits(h, kv);
 }
 
 int zh_broker_start_args(zh_env *h, const char *const *extra)
@@ -1286,3 +1312,558 @@ uint8_t *zh_slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* ---- the request fixture ---------------------------------------------------------------------- */
+
+static void s_fix_conv_load(zh_fix *f)
+{
+    zn_convenant_destroy(&f->conv);
+    zn_err e;
+    zn_err_clear(&e);
+    if (zn_convenant_load(f->h->conv_path, &f->conv, &e) != 0)
+        fail_msg("the test convenant does not load: %s", e.text);
+}
+
+int zh_fix_setup(void **state)
+{
+    zh_fix *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    zn_err e;
+    zn_err_clear(&e);
+    f->h = zh_env_new(0);
+    if (!f->h || zh_broker_start(f->h) != 0 || zn_convenant_load(f->h->conv_path, &f->conv, &e) != 0) {
+        zh_env_destroy(&f->h);
+        free(f);
+        return -1;
+    }
+    f->corr = 100;
+    *state = f;
+    return 0;
+}
+
+int zh_fix_teardown(void **state)
+{
+    zh_fix *f = *state;
+    zn_convenant_destroy(&f->conv);
+    int rc = zh_env_finish(&f->h);
+    free(f);
+    *state = NULL;
+    return rc;
+}
+
+uint64_t zh_fix_now(const zh_fix *f) { return zh_now_ms() + (uint64_t)(f->offset_s * 1000); }
+
+void zh_fix_drop_conns(zh_fix *f)
+{
+    for (int i = 0; i < ZH_NPARTY; i++)
+        zh_close(f->h, &f->req[i]);
+}
+
+void zh_fix_restart(zh_fix *f, int64_t offset_s, const char *const *edits)
+{
+    zh_fix_drop_conns(f);
+    if (f->h->pid > 0)
+        assert_int_equal(zh_broker_stop(f->h, SIGTERM, 10000), 0);
+    if (edits && edits[0])
+        assert_int_equal(zh_convenant_edits(f->h, edits), 0);
+    char off[32];
+    snprintf(off, sizeof off, "%lld", (long long)offset_s);
+    const char *const args[] = {"--clock-offset", off, NULL};
+    assert_int_equal(zh_broker_start_args(f->h, offset_s ? args : NULL), 0);
+    f->offset_s = offset_s;
+    s_fix_conv_load(f);
+}
+
+void *zh_fix_conn(zh_fix *f, int party)
+{
+    if (!f->req[party]) {
+        void *s = zh_connect_party(f->h, party);
+        assert_non_null(s);
+        assert_int_equal(zh_hello(s, f->corr++, f->h->version, 0), 0);
+        f->req[party] = s;
+    }
+    return f->req[party];
+}
+
+const char *zh_code_text(zn_code c) { return c == ZN_E_OK ? "a RESULT" : zn_code_name(c); }
+
+/* Keep the refusal's code and text; a refusal must say why in a sentence. */
+static zn_code s_fix_refused(zh_fix *f, const zh_msg *m, const char *what)
+{
+    snprintf(f->last_err, sizeof f->last_err, "%s: %s", m->f.u.error.name, m->f.u.error.text);
+    if (!m->f.u.error.text[0])
+        fail_msg("%s refused with %s and no sentence", what, m->f.u.error.name);
+    return m->f.u.error.code;
+}
+
+zn_code zh_fix_call_raw(zh_fix *f, int party, const char *handler, const char *kind, const void *body, size_t len,
+                        zh_msg *m)
+{
+    zh_msg tmp;
+    zh_msg *r = m ? m : &tmp;
+    uint32_t corr = f->corr++;
+    f->last_err[0] = '\0';
+    int rc = zh_request_call(f->h, zh_fix_conn(f, party), corr, party, kind, handler, zh_fix_now(f),
+                             (const uint8_t *)body, len, r, 2 * ZH_TIMEOUT, NULL);
+    if (rc < 0) {
+        zh_log_dump(f->h);
+        fail_msg("%s by %s: no RESULT or ERROR", kind, f->h->party[party].id);
+    }
+    if (rc == 1) {
+        char what[2 * ZN_IDENT_MAX];
+        snprintf(what, sizeof what, "%s by %s", kind, f->h->party[party].id);
+        zn_code c = s_fix_refused(f, r, what);
+        zh_msg_free(r);
+        return c;
+    }
+    if (!m)
+        zh_msg_free(r);
+    return ZN_E_OK;
+}
+
+zn_code zh_fix_call(zh_fix *f, int party, const char *handler, const char *kind, const msgpack_sbuffer *body, zh_msg *m)
+{
+    return zh_fix_call_raw(f, party, handler, kind, body->data, body->size, m);
+}
+
+void zh_fix_want(const zh_fix *f, const char *what, int party, zn_code got, zn_code want)
+{
+    if (got != want)
+        fail_msg("%s by %s: expected %s, got %s (%s)", what, f->h->party[party].id, zh_code_text(want),
+                 zh_code_text(got), f->last_err);
+}
+
+void zh_fix_reload(zh_fix *f, uint64_t version, unsigned exclude)
+{
+    zh_fix_drop_conns(f);
+    assert_int_equal(zh_reload(f->h, version, exclude), 0);
+    s_fix_conv_load(f);
+}
+
+zn_code zh_fix_send(zh_fix *f, int from, int to, const uint8_t case_id[ZN_ID_LEN], uint64_t flags,
+                    uint8_t msgid[ZN_ID_LEN])
+{
+    return zh_fix_send_ex(f, from, to, case_id, flags, NULL, msgid, NULL);
+}
+
+zn_code zh_fix_send_ex(zh_fix *f, int from, int to, const uint8_t case_id[ZN_ID_LEN], uint64_t flags,
+                       const uint8_t *msgid_in, uint8_t msgid[ZN_ID_LEN], bool *duplicate)
+{
+    zn_header hdr;
+    memset(&hdr, 0, sizeof hdr);
+    if (msgid_in)
+        memcpy(hdr.msgid, msgid_in, ZN_ID_LEN);
+    else
+        zh_random(hdr.msgid, ZN_ID_LEN);
+    if (msgid)
+        memcpy(msgid, hdr.msgid, ZN_ID_LEN);
+    memcpy(hdr.case_id, case_id, ZN_ID_LEN);
+    snprintf(hdr.sender, sizeof hdr.sender, "%s", f->h->party[from].id);
+    snprintf(hdr.handler, sizeof hdr.handler, "%s", ZH_HANDLER);
+    snprintf(hdr.recipient, sizeof hdr.recipient, "%s", f->h->party[to].id);
+    hdr.time_ms = zh_fix_now(f);
+    hdr.convenant_version = f->h->version;
+    hdr.flags = flags;
+    static const char text[] = "Overleg over de casus: graag contact deze week.";
+    uint8_t *env = NULL;
+    size_t len = 0;
+    assert_int_equal(zh_seal_header(f->h, from, &hdr, f->h->party[to].keys.pub.box, text, sizeof text - 1, &env, &len),
+                     0);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    uint32_t corr = f->corr++;
+    zh_frame_send(&sb, corr, env, len);
+    free(env);
+    void *sock = zh_fix_conn(f, from);
+    assert_int_equal(zh_send_sb(sock, &sb), 0);
+    msgpack_sbuffer_destroy(&sb);
+    f->last_err[0] = '\0';
+    for (int i = 0; i < 64; i++) {
+        zh_msg m;
+        if (zh_recv(sock, 2 * ZH_TIMEOUT, &m) != 0)
+            fail_msg("SEND from %s to %s: no answer", f->h->party[from].id, f->h->party[to].id);
+        if (m.parsed && m.f.corr == corr && m.f.type == ZN_T_ACCEPTED) {
+            assert_memory_equal(m.f.u.accepted.msgid, hdr.msgid, ZN_ID_LEN);
+            if (duplicate)
+                *duplicate = m.f.u.accepted.duplicate;
+            else if (m.f.u.accepted.duplicate)
+                fail_msg("SEND from %s to %s: accepted as a duplicate", f->h->party[from].id, f->h->party[to].id);
+            f->last_index = m.f.u.accepted.audit_index;
+            zh_msg_free(&m);
+            return ZN_E_OK;
+        }
+        if (m.parsed && m.f.corr == corr && m.f.type == ZN_T_ERROR) {
+            zn_code c = s_fix_refused(f, &m, "SEND");
+            zh_msg_free(&m);
+            return c;
+        }
+        bool pushed = m.parsed && m.f.corr == 0;
+        zh_msg_free(&m);
+        if (!pushed)
+            fail_msg("SEND from %s: an unexpected reply", f->h->party[from].id);
+    }
+    fail_msg("SEND from %s: no answer among 64 frames", f->h->party[from].id);
+    return ZN_E_INTERNAL;
+}
+
+void zh_psn(const zh_env *h, const char *bsn, uint8_t out[ZN_PSN_LEN])
+{
+    zn_err e;
+    zn_err_clear(&e);
+    if (zn_pseudonym(out, &h->netkey, bsn, &e) != 0)
+        fail_msg("pseudonym of a test BSN: %s", e.text);
+}
+
+/* ---- inboxes ---------------------------------------------------------------------------------- */
+
+static void s_note_str(const zn_notice *n, const char *key, char *dst, size_t cap)
+{
+    const msgpack_object *o = zn_obj_map_get(n->fields, key);
+    dst[0] = '\0';
+    if (o && zn_obj_text(o, dst, cap) != 0)
+        fail_msg("notice %s: field %s is not text", n->type, key);
+}
+
+static void s_note_u64(const zn_notice *n, const char *key, uint64_t *out)
+{
+    const msgpack_object *o = zn_obj_map_get(n->fields, key);
+    *out = 0;
+    if (o && zn_obj_u64(o, out) != 0)
+        fail_msg("notice %s: field %s is not a number", n->type, key);
+}
+
+static bool s_note_bin(const zn_notice *n, const char *key, uint8_t *dst, size_t len)
+{
+    const msgpack_object *o = zn_obj_map_get(n->fields, key);
+    if (!o)
+        return false;
+    if (zn_obj_bin_fixed(o, dst, len) != 0)
+        fail_msg("notice %s: field %s is not %zu bytes", n->type, key, len);
+    return true;
+}
+
+static void s_note_from(const zh_msg *m, zh_note *x)
+{
+    memset(x, 0, sizeof *x);
+    memcpy(x->item, m->f.u.deliver.item_id, ZN_ID_LEN);
+    if (m->f.u.deliver.kind == ZN_ITEM_ENVELOPE) {
+        const zn_header *h = &m->f.u.deliver.env.h;
+        x->envelope = true;
+        x->has_case = x->has_msgid = true;
+        memcpy(x->case_id, h->case_id, ZN_ID_LEN);
+        memcpy(x->msgid, h->msgid, ZN_ID_LEN);
+        snprintf(x->sender, sizeof x->sender, "%s", h->sender);
+        snprintf(x->recipient, sizeof x->recipient, "%s", h->recipient);
+        x->flags = h->flags;
+        return;
+    }
+    const zn_notice *n = &m->f.u.deliver.notice;
+    snprintf(x->type, sizeof x->type, "%s", n->type);
+    x->has_case = s_note_bin(n, "case", x->case_id, ZN_ID_LEN);
+    x->has_msgid = s_note_bin(n, "msgid", x->msgid, ZN_ID_LEN);
+    x->has_override = s_note_bin(n, "override", x->override, ZN_ID_LEN);
+    x->has_handover = s_note_bin(n, "handover", x->handover, ZN_ID_LEN);
+    x->has_match = s_note_bin(n, "match", x->match, ZN_ID_LEN);
+    x->has_signal = s_note_bin(n, "signal", x->signal, ZN_ID_LEN);
+    x->has_person = s_note_bin(n, "person", x->person, ZN_PSN_LEN);
+    static const struct {
+        const char *key;
+        size_t off, cap;
+    } texts[] = {
+#define S_TEXT(f) {#f, offsetof(zh_note, f), sizeof((zh_note *)0)->f}
+        S_TEXT(recipient), S_TEXT(from),      S_TEXT(to),        S_TEXT(by),           S_TEXT(state),
+        S_TEXT(reason),    S_TEXT(partner),   S_TEXT(network),   S_TEXT(link),         S_TEXT(disclosure),
+        S_TEXT(lead),      S_TEXT(proposed),  S_TEXT(limit),     S_TEXT(connected_by), S_TEXT(a_partner),
+        S_TEXT(a_network), S_TEXT(b_partner), S_TEXT(b_network), S_TEXT(contact),      S_TEXT(a_contact),
+        S_TEXT(b_contact), S_TEXT(handler),
+#undef S_TEXT
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        s_note_str(n, texts[i].key, (char *)x + texts[i].off, texts[i].cap);
+    s_note_u64(n, "step", &x->step);
+    s_note_u64(n, "expires", &x->expires);
+    s_note_u64(n, "review_by", &x->review_by);
+    s_note_u64(n, "timeout", &x->timeout);
+    s_note_u64(n, "since", &x->since);
+    s_note_u64(n, "count", &x->count);
+}
+
+void zh_fix_take(zh_fix *f, void *sock, zh_inbox *box, int timeout_ms)
+{
+    for (int guard = 0; guard < 4 * ZH_NOTES_MAX; guard++) {
+        zh_msg m;
+        if (zh_recv(sock, timeout_ms, &m) != 0)
+            fail_msg("no IDLE within %d ms after %d items", timeout_ms, box->n);
+        if (!m.parsed)
+            fail_msg("a pushed frame does not parse: %s", m.e.text);
+        if (m.f.type == ZN_T_IDLE) {
+            zh_msg_free(&m);
+            return;
+        }
+        if (m.f.type != ZN_T_DELIVER)
+            fail_msg("expected DELIVER or IDLE, got frame type %u", m.f.type);
+        if (f->notices_only && m.f.u.deliver.kind != ZN_ITEM_NOTICE)
+            fail_msg("expected a DELIVER of a notice, got item kind %u", m.f.u.deliver.kind);
+        if (box->n >= ZH_NOTES_MAX)
+            fail_msg("more than %d items", ZH_NOTES_MAX);
+        s_note_from(&m, &box->v[box->n++]);
+        assert_int_equal(zh_ack(sock, f->corr++, m.f.u.deliver.item_id), 0);
+        zh_msg_free(&m);
+    }
+    fail_msg("no IDLE among %d frames", 4 * ZH_NOTES_MAX);
+}
+
+void *zh_fix_listen_keys(zh_fix *f, const zn_seckeys *keys, zh_inbox *box)
+{
+    memset(box, 0, sizeof *box);
+    void *s = zh_connect(f->h, keys);
+    assert_non_null(s);
+    assert_int_equal(zh_hello(s, f->corr++, f->h->version, ZH_WINDOW), 0);
+    zh_fix_take(f, s, box, 2 * ZH_TIMEOUT);
+    return s;
+}
+
+void *zh_fix_listen(zh_fix *f, int party, zh_inbox *box)
+{
+    return zh_fix_listen_keys(f, &f->h->party[party].keys, box);
+}
+
+void zh_fix_inbox_keys(zh_fix *f, const zn_seckeys *keys, zh_inbox *box)
+{
+    void *s = zh_fix_listen_keys(f, keys, box);
+    assert_int_equal(zh_sync(s, f->corr++, NULL), 0);
+    zh_close(f->h, &s);
+}
+
+void zh_fix_inbox(zh_fix *f, int party, zh_inbox *box) { zh_fix_inbox_keys(f, &f->h->party[party].keys, box); }
+
+int zh_inbox_count(const zh_inbox *b, const char *type)
+{
+    int n = 0;
+    for (int i = 0; i < b->n; i++)
+        n += type ? strcmp(b->v[i].type, type) == 0 : b->v[i].envelope;
+    return n;
+}
+
+const zh_note *zh_inbox_one(const zh_inbox *b, const char *type, const char *whose)
+{
+    const zh_note *x = NULL;
+    for (int i = 0; i < b->n; i++)
+        if (!b->v[i].envelope && strcmp(b->v[i].type, type) == 0) {
+            if (x)
+                fail_msg("%s got more than one \"%s\" notice", whose, type);
+            x = &b->v[i];
+        }
+    if (!x)
+        fail_msg("%s got no \"%s\" notice (%d items in all)", whose, type, b->n);
+    return x;
+}
+
+const zh_note *zh_inbox_env(const zh_inbox *b, const uint8_t msgid[ZN_ID_LEN])
+{
+    for (int i = 0; i < b->n; i++)
+        if (b->v[i].envelope && memcmp(b->v[i].msgid, msgid, ZN_ID_LEN) == 0)
+            return &b->v[i];
+    return NULL;
+}
+
+/* ---- the audit log ---------------------------------------------------------------------------- */
+
+/* Decode a copy of one entry's bytes onto the end of lg. */
+static void s_alog_add(zh_alog *lg, const void *p, size_t len, uint64_t index)
+{
+    if (lg->n == lg->cap) {
+        size_t cap = lg->cap ? 2 * lg->cap : 256;
+        zh_ent *v = realloc(lg->e, cap * sizeof *v);
+        assert_non_null(v);
+        lg->e = v;
+        lg->cap = cap;
+    }
+    zh_ent *x = &lg->e[lg->n];
+    memset(x, 0, sizeof *x);
+    x->buf = malloc(len ? len : 1);
+    assert_non_null(x->buf);
+    memcpy(x->buf, p, len);
+    zn_err e;
+    zn_err_clear(&e);
+    if (zn_audit_entry_decode(x->buf, len, &x->doc, &x->en, x->det, &e) != 0)
+        fail_msg("audit entry %llu does not decode: %s", (unsigned long long)index, e.text);
+    lg->n++;
+}
+
+void zh_alog_read_db(const zh_env *h, zh_alog *lg)
+{
+    memset(lg, 0, sizeof *lg);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(h->db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT idx, entry FROM audit WHERE entry IS NOT NULL ORDER BY idx", -1,
+                                        &st, NULL),
+                     SQLITE_OK);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        s_alog_add(lg, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                   (uint64_t)sqlite3_column_int64(st, 0));
+    assert_int_equal(rc, SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+void zh_fix_alog(zh_fix *f, zh_alog *lg)
+{
+    memset(lg, 0, sizeof *lg);
+    uint64_t from = 0, bound = 0;
+    for (int page = 0; page < S_ALOG_PAGES; page++) {
+        zn_audit_filter q;
+        memset(&q, 0, sizeof q);
+        q.what = ZN_READ_ENTRIES;
+        q.from = from;
+        q.upto = bound; /* the log grows with every read (each is recorded): stop at its first size */
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        assert_int_equal(zn_body_audit_read(&sb, &q), 0);
+        zh_msg m;
+        zn_code c = zh_fix_call(f, ZH_AUDITOR, NULL, "audit-read", &sb, &m);
+        msgpack_sbuffer_destroy(&sb);
+        if (c != ZN_E_OK)
+            fail_msg("audit-read by the auditor refused: %s", f->last_err);
+        uint64_t size = 0, next = 0;
+        const msgpack_object *recs = NULL;
+        uint32_t n = 0;
+        zn_err e;
+        zn_err_clear(&e);
+        if (zn_result_audit_read_parse(m.f.u.result.body, &size, &next, &recs, &n, &e) != 0)
+            fail_msg("audit-read RESULT: %s", e.text);
+        for (uint32_t i = 0; i < n; i++) {
+            const msgpack_object *r = &recs[i];
+            zn_doc rdoc = {0};
+            zn_auditlog_rec rec;
+            if (zn_auditlog_parse((const uint8_t *)r->via.bin.ptr, r->via.bin.size, &rdoc, &rec, &e) != 0)
+                fail_msg("audit record: %s", e.text);
+            zn_doc_free(&rdoc);
+            if (rec.type == ZN_AUDITLOG_ENTRY && rec.bytes)
+                s_alog_add(lg, rec.bytes, rec.len, rec.index);
+        }
+        zh_msg_free(&m);
+        if (page == 0)
+            bound = size;
+        if (n == 0 || next >= bound)
+            return;
+        from = next;
+    }
+    fail_msg("the audit log did not end within %d pages", S_ALOG_PAGES);
+}
+
+void zh_alog_free(zh_alog *lg)
+{
+    for (size_t i = 0; lg->e && i < lg->n; i++) {
+        zn_doc_free(&lg->e[i].doc);
+        free(lg->e[i].buf);
+    }
+    free(lg->e);
+    memset(lg, 0, sizeof *lg);
+}
+
+bool zh_is(const char *s, const char *want) { return s && strcmp(s, want) == 0; }
+
+const zn_audit_detail *zh_det(const zh_ent *x, const char *key)
+{
+    for (size_t i = 0; i < x->en.n_details; i++)
+        if (strcmp(x->det[i].key, key) == 0)
+            return &x->det[i];
+    return NULL;
+}
+
+bool zh_det_str(const zh_ent *x, const char *key, const char *want)
+{
+    const zn_audit_detail *d = zh_det(x, key);
+    return d && d->type == ZN_AUDIT_STR && d->len == strlen(want) && memcmp(d->p, want, d->len) == 0;
+}
+
+bool zh_det_bin(const zh_ent *x, const char *key, const uint8_t *want, size_t n)
+{
+    const zn_audit_detail *d = zh_det(x, key);
+    return d && d->type == ZN_AUDIT_BIN && d->len == n && memcmp(d->p, want, n) == 0;
+}
+
+bool zh_det_u64(const zh_ent *x, const char *key, uint64_t want)
+{
+    const zn_audit_detail *d = zh_det(x, key);
+    return d && d->type == ZN_AUDIT_U64 && d->u64 == want;
+}
+
+uint64_t zh_det_num(const zh_ent *x, const char *key)
+{
+    const zn_audit_detail *d = zh_det(x, key);
+    if (!d || d->type != ZN_AUDIT_U64)
+        fail_msg("audit entry %s has no number %s", x->en.action, key);
+    return d->u64;
+}
+
+/* NULL matches anything, "" only nothing. */
+static bool s_opt(const char *got, const char *want) { return !want || (want[0] ? zh_is(got, want) : got == NULL); }
+
+static bool s_match_q(const zh_ent *x, const zh_q *q)
+{
+    if (q->action && !zh_is(x->en.action, q->action))
+        return false;
+    if (!s_opt(x->en.actor, q->actor) || !s_opt(x->en.reason, q->reason) || !s_opt(x->en.basis, q->basis))
+        return false;
+    if (q->counterpart && !zh_is(x->en.counterpart, q->counterpart))
+        return false;
+    if (q->decision && x->en.decision != q->decision)
+        return false;
+    if (q->case_id && (!x->en.case_id || memcmp(x->en.case_id, q->case_id, ZN_ID_LEN) != 0))
+        return false;
+    if (q->key && !zh_det_bin(x, q->key, q->id, ZN_ID_LEN))
+        return false;
+    return true;
+}
+
+int zh_alog_count(const zh_alog *lg, zh_q q)
+{
+    int n = 0;
+    for (size_t i = 0; i < lg->n; i++)
+        n += s_match_q(&lg->e[i], &q);
+    return n;
+}
+
+const zh_ent *zh_alog_one(const zh_alog *lg, zh_q q)
+{
+    const zh_ent *x = NULL;
+    for (size_t i = 0; i < lg->n; i++)
+        if (s_match_q(&lg->e[i], &q)) {
+            if (x)
+                fail_msg("more than one audit entry %s by %s", q.action, q.actor ? q.actor : "the broker");
+            x = &lg->e[i];
+        }
+    if (!x)
+        fail_msg("no audit entry %s by %s%s%s%s%s", q.action, q.actor && q.actor[0] ? q.actor : "the broker",
+                 q.reason ? " reason " : "", q.reason ? q.reason : "", q.basis ? " basis " : "",
+                 q.basis ? q.basis : "");
+    return x;
+}
+
+const zh_ent *zh_alog_at(const zh_alog *lg, uint64_t index)
+{
+    for (size_t i = 0; i < lg->n; i++)
+        if (lg->e[i].en.index == index)
+            return &lg->e[i];
+    fail_msg("no audit entry at index %llu", (unsigned long long)index);
+    return NULL;
+}
+
+void zh_fix_alog_wait(zh_fix *f, zh_alog *lg, zh_q q, int n, int timeout_ms)
+{
+    uint64_t end = zh_now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        zh_fix_alog(f, lg);
+        if (zh_alog_count(lg, q) >= n)
+            return;
+        if (zh_now_ms() >= end)
+            fail_msg("no %d audit entries %s within %d ms (%d found)", n, q.action, timeout_ms, zh_alog_count(lg, q));
+        zh_alog_free(lg);
+        zh_sleep_ms(200);
+    }
+}

@@ -25,16 +25,22 @@
  * also checks the broker's exit), which stops a running broker (SIGKILL if it does not leave on
  * SIGTERM), closes raw clients still open and the ZeroMQ context, and removes the directory.
  * zh_connect's sockets belong to the caller until zh_close(h, &sock). zh_msg holds a received
- * frame and its buffer; release it with zh_msg_free. */
+ * frame and its buffer; release it with zh_msg_free.
+ *
+ * Tests that speak signed requests at the broker's time, read inboxes and the audit log use the
+ * request fixture at the end (zh_fix): its helpers fail the running cmocka test themselves. */
 #ifndef ZN_HARNESS_H
 #define ZN_HARNESS_H
 
+#include "zn_audit.h"
 #include "zn_convenant.h"
 #include "zn_envelope.h"
 #include "zn_err.h"
 #include "zn_frame.h"
 #include "zn_keys.h"
+#include "zn_pseudonym.h"
 #include "zn_request.h"
+#include "zn_signal.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -268,6 +274,10 @@ int zh_broker_start_args(zh_env *h, const char *const *extra);
  * as "retention_days", or "name", "endpoint", ...), keep its version, sign it again with
  * h->authority and write it back. 0 on success. */
 int zh_convenant_edit(zh_env *h, const char *key, const char *value);
+/* The same for several fields at once (kv: key, value, ..., NULL), signed once: a convenant whose
+ * fields must agree with each other (override_review_h below override_lifetime_d) can be moved
+ * in one step. 0 on success. */
+int zh_convenant_edits(zh_env *h, const char *const *kv);
 
 /* ---- signed requests of any kind ---- */
 
@@ -283,5 +293,158 @@ int zh_request_frame_kind(zh_env *h, msgpack_sbuffer *sb, uint32_t corr, int sig
 int zh_request_call(zh_env *h, void *sock, uint32_t corr, int signer, const char *kind, const char *handler,
                     uint64_t time_ms, const uint8_t *body, size_t body_len, zh_msg *m, int timeout_ms,
                     int *skipped);
+
+/* ---- the request fixture: signed requests at the broker's time, inboxes, the audit log ---- */
+
+/* One world for tests that speak signed requests: an env with a running broker (restarted with a
+ * clock running ahead when a test moves time), the convenant as that broker reads it (for
+ * sealing), a window-0 request connection per party opened on first use, a corr counter, the
+ * audit index of the last accepted envelope and the code and text of the last refusal.
+ *
+ * Unlike the rest of the harness, these helpers are for cmocka test bodies: anything unexpected
+ * (no answer, a reply that does not parse, a refusal without a sentence) fails the running test,
+ * so they return only what a test compares. Ownership: zh_fix_setup puts a fixture in *state,
+ * zh_fix_teardown releases it (with zh_env_finish: the broker must end cleanly). */
+#define ZH_ERR_MAX (ZN_IDENT_MAX + ZN_ERR_TEXT_MAX + 4)
+#define ZH_WINDOW 16    /* the window of a connection that takes an inbox */
+#define ZH_NOTES_MAX 48 /* items one inbox holds */
+
+typedef struct {
+    zh_env *h;
+    zn_convenant *conv;        /* the convenant file as the running broker read it */
+    void *req[ZH_NPARTY];      /* window-0 connections for requests, opened on first use */
+    int64_t offset_s;          /* the running broker's --clock-offset */
+    uint32_t corr;
+    uint64_t last_index;       /* the audit index the last ACCEPTED of zh_fix_send named */
+    bool notices_only;         /* an envelope delivered to an inbox fails the test */
+    char last_err[ZH_ERR_MAX]; /* "code: text" of the last refusal; "" after a RESULT */
+} zh_fix;
+
+/* cmocka setup and teardown: a fixture with a running broker in *state; 0 on success. */
+int zh_fix_setup(void **state);
+int zh_fix_teardown(void **state);
+/* The running broker's clock: now plus its --clock-offset, in ms. */
+uint64_t zh_fix_now(const zh_fix *f);
+/* Close the request connections. */
+void zh_fix_drop_conns(zh_fix *f);
+/* Stop the broker cleanly (when one runs), apply convenant edits (key, value, ..., NULL; signed
+ * once, zh_convenant_edits), start it with the clock offset_s seconds ahead and read its
+ * convenant again. */
+void zh_fix_restart(zh_fix *f, int64_t offset_s, const char *const *edits);
+/* Close the request connections, write the convenant anew with `version` leaving out `exclude`
+ * (zh_reload: the broker must load it) and read it again. */
+void zh_fix_reload(zh_fix *f, uint64_t version, unsigned exclude);
+/* party's request connection (HELLO with window 0 on first use). */
+void *zh_fix_conn(zh_fix *f, int party);
+
+/* "a RESULT" for ZN_E_OK, else the code's name. */
+const char *zh_code_text(zn_code c);
+/* A signed request of `kind` by party (handler NULL: ZH_HANDLER) at the broker's time with raw
+ * body bytes. ZN_E_OK with the RESULT in *m (when m is given; free it), or the refusal's code
+ * (its text in f->last_err). */
+zn_code zh_fix_call_raw(zh_fix *f, int party, const char *handler, const char *kind, const void *body, size_t len,
+                        zh_msg *m);
+zn_code zh_fix_call(zh_fix *f, int party, const char *handler, const char *kind, const msgpack_sbuffer *body,
+                    zh_msg *m);
+/* Fail the test unless got == want: "WHAT by PARTY: expected ..., got ... (last_err)". */
+void zh_fix_want(const zh_fix *f, const char *what, int party, zn_code got, zn_code want);
+/* An envelope from `from` to `to` on the case with header flags, at the broker's time, sent over
+ * from's request connection (pushed frames meanwhile are skipped). ZN_E_OK (msgid written when
+ * given, f->last_index set) or the refusal's code. */
+zn_code zh_fix_send(zh_fix *f, int from, int to, const uint8_t case_id[ZN_ID_LEN], uint64_t flags,
+                    uint8_t msgid[ZN_ID_LEN]);
+/* zh_fix_send with the message id msgid_in (NULL: a random one), e.g. a retry of a message
+ * already accepted; *duplicate (when given) gets ACCEPTED's duplicate flag, else a duplicate
+ * fails the test (as in zh_fix_send). */
+zn_code zh_fix_send_ex(zh_fix *f, int from, int to, const uint8_t case_id[ZN_ID_LEN], uint64_t flags,
+                       const uint8_t *msgid_in, uint8_t msgid[ZN_ID_LEN], bool *duplicate);
+/* The pseudonym of a test BSN as a partner makes it (with h->netkey). */
+void zh_psn(const zh_env *h, const char *bsn, uint8_t out[ZN_PSN_LEN]);
+
+/* What a party received: an envelope (its header's ids and names) or a notice (the fields of the
+ * names below that it has; absent ones are "" and 0). */
+typedef struct {
+    bool envelope;
+    char type[ZN_IDENT_MAX]; /* notice type; "" for an envelope */
+    uint8_t item[ZN_ID_LEN];
+    uint8_t case_id[ZN_ID_LEN], msgid[ZN_ID_LEN], override[ZN_ID_LEN], handover[ZN_ID_LEN];
+    uint8_t match[ZN_ID_LEN], signal[ZN_ID_LEN], person[ZN_PSN_LEN];
+    bool has_case, has_msgid, has_override, has_handover, has_match, has_signal, has_person;
+    char sender[ZN_IDENT_MAX], recipient[ZN_IDENT_MAX]; /* envelope; notice "recipient" */
+    char from[ZN_IDENT_MAX], to[ZN_IDENT_MAX], by[ZN_IDENT_MAX], state[ZN_IDENT_MAX], reason[ZN_IDENT_MAX];
+    char partner[ZN_IDENT_MAX], network[ZN_IDENT_MAX], link[ZN_IDENT_MAX], disclosure[ZN_IDENT_MAX];
+    char lead[ZN_IDENT_MAX], proposed[ZN_IDENT_MAX], connected_by[ZN_IDENT_MAX], limit[ZN_IDENT_MAX];
+    char a_partner[ZN_IDENT_MAX], a_network[ZN_IDENT_MAX], b_partner[ZN_IDENT_MAX], b_network[ZN_IDENT_MAX];
+    char contact[ZN_SIGNAL_CONTACT_MAX], a_contact[ZN_SIGNAL_CONTACT_MAX], b_contact[ZN_SIGNAL_CONTACT_MAX];
+    char handler[ZN_HANDLER_MAX];
+    uint64_t flags, step, expires, review_by, timeout, since, count;
+} zh_note;
+
+typedef struct {
+    int n;
+    zh_note v[ZH_NOTES_MAX];
+} zh_inbox;
+
+/* Read DELIVERs until IDLE, acknowledging each, into box (appended). */
+void zh_fix_take(zh_fix *f, void *sock, zh_inbox *box, int timeout_ms);
+/* A connection with window ZH_WINDOW: what was queued is taken (acknowledged) into box (emptied
+ * first). The socket is the caller's (zh_close). */
+void *zh_fix_listen_keys(zh_fix *f, const zn_seckeys *keys, zh_inbox *box);
+void *zh_fix_listen(zh_fix *f, int party, zh_inbox *box);
+/* Connect, take everything queued (acknowledged and committed), leave. */
+void zh_fix_inbox_keys(zh_fix *f, const zn_seckeys *keys, zh_inbox *box);
+void zh_fix_inbox(zh_fix *f, int party, zh_inbox *box);
+/* How many notices of `type` (NULL: envelopes) box holds. */
+int zh_inbox_count(const zh_inbox *b, const char *type);
+/* The only notice of `type` in box (fails the test when there is not exactly one). */
+const zh_note *zh_inbox_one(const zh_inbox *b, const char *type, const char *whose);
+/* The envelope with this msgid, or NULL. */
+const zh_note *zh_inbox_env(const zh_inbox *b, const uint8_t msgid[ZN_ID_LEN]);
+
+/* The audit log's entries that still have their content, decoded (each owns its bytes). */
+typedef struct {
+    uint8_t *buf;
+    zn_doc doc;
+    zn_audit_entry en;
+    zn_audit_detail det[ZN_AUDIT_DETAILS_MAX];
+} zh_ent;
+
+typedef struct {
+    zh_ent *e;
+    size_t n, cap;
+} zh_alog;
+
+/* A filter over entries; NULL fields match anything; actor, reason and basis "" mean "none". */
+typedef struct {
+    const char *action, *actor, *counterpart, *reason, *basis;
+    zn_audit_decision decision; /* 0: any */
+    const uint8_t *case_id;     /* NULL: any */
+    const char *key;            /* an id detail that must match (with id) */
+    const uint8_t *id;
+} zh_q;
+
+/* From the database with sqlite3, read-only (the broker may be running). */
+void zh_alog_read_db(const zh_env *h, zh_alog *lg);
+/* Page by page with "audit-read" requests by the auditor (each itself an entry the broker
+ * records: the reading stops at the size the first page named). */
+void zh_fix_alog(zh_fix *f, zh_alog *lg);
+/* zh_fix_alog until it holds at least n entries matching q (bounded); the log is left in lg. */
+void zh_fix_alog_wait(zh_fix *f, zh_alog *lg, zh_q q, int n, int timeout_ms);
+void zh_alog_free(zh_alog *lg);
+int zh_alog_count(const zh_alog *lg, zh_q q);
+/* The only entry matching q (fails the test when there is not exactly one). */
+const zh_ent *zh_alog_one(const zh_alog *lg, zh_q q);
+/* The entry at index (fails the test when there is none). */
+const zh_ent *zh_alog_at(const zh_alog *lg, uint64_t index);
+
+/* s is want (NULL is nothing). */
+bool zh_is(const char *s, const char *want);
+/* The detail under key, or NULL; the typed ones are true when it is there with that value. */
+const zn_audit_detail *zh_det(const zh_ent *x, const char *key);
+bool zh_det_str(const zh_ent *x, const char *key, const char *want);
+bool zh_det_bin(const zh_ent *x, const char *key, const uint8_t *want, size_t n);
+bool zh_det_u64(const zh_ent *x, const char *key, uint64_t want);
+/* The number under key (fails the test when there is none). */
+uint64_t zh_det_num(const zh_ent *x, const char *key);
 
 #endif

@@ -22,14 +22,11 @@
 
 #include <signal.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define S_DAY_MS (24ull * 3600 * 1000)
-#define S_NOTES_MAX 32
-#define S_WINDOW 16
 
 /* synthetic BSNs (11-proef) */
 #define P1 "999990007"
@@ -47,118 +44,21 @@
 
 /* ---- fixture ------------------------------------------------------------------------------- */
 
-typedef struct {
-    zh_env *h;
-    void *req[ZH_NPARTY]; /* window-0 connections for requests, opened on first use */
-    int64_t offset_s;     /* the running broker's --clock-offset */
-    uint32_t corr;
-    char last_err[ZN_IDENT_MAX + ZN_ERR_TEXT_MAX + 4]; /* code and text of the last refusal */
-} s_t;
-
+/* The harness's request fixture; the signals tests send no envelopes, so an inbox takes notices
+ * only. */
 static int s_setup(void **state)
 {
-    s_t *t = calloc(1, sizeof *t);
-    if (!t)
+    if (zh_fix_setup(state) != 0)
         return -1;
-    t->h = zh_env_new(0);
-    if (!t->h || zh_broker_start(t->h) != 0) {
-        zh_env_destroy(&t->h);
-        free(t);
-        return -1;
-    }
-    t->corr = 100;
-    *state = t;
+    ((zh_fix *)*state)->notices_only = true;
     return 0;
-}
-
-static int s_teardown(void **state)
-{
-    s_t *t = *state;
-    int rc = zh_env_finish(&t->h);
-    free(t);
-    return rc;
-}
-
-static uint64_t s_now(const s_t *t) { return zh_now_ms() + (uint64_t)(t->offset_s * 1000); }
-
-static void s_drop_conns(s_t *t)
-{
-    for (int i = 0; i < ZH_NPARTY; i++)
-        zh_close(t->h, &t->req[i]);
-}
-
-/* Stop the broker cleanly (when one runs), apply convenant edits (key, value, ..., NULL), start it
- * with the clock `offset_s` seconds ahead. */
-static void s_restart(s_t *t, int64_t offset_s, const char *const *edits)
-{
-    s_drop_conns(t);
-    if (t->h->pid > 0)
-        assert_int_equal(zh_broker_stop(t->h, SIGTERM, 10000), 0);
-    for (size_t i = 0; edits && edits[i]; i += 2)
-        assert_int_equal(zh_convenant_edit(t->h, edits[i], edits[i + 1]), 0);
-    char off[32];
-    snprintf(off, sizeof off, "%lld", (long long)offset_s);
-    const char *const args[] = {"--clock-offset", off, NULL};
-    assert_int_equal(zh_broker_start_args(t->h, offset_s ? args : NULL), 0);
-    t->offset_s = offset_s;
-}
-
-static void *s_conn(s_t *t, int party)
-{
-    if (!t->req[party]) {
-        void *s = zh_connect_party(t->h, party);
-        assert_non_null(s);
-        assert_int_equal(zh_hello(s, t->corr++, t->h->version, 0), 0);
-        t->req[party] = s;
-    }
-    return t->req[party];
 }
 
 /* ---- requests ------------------------------------------------------------------------------ */
 
-/* A signed request of `kind` by party (handler NULL: ZH_HANDLER) at the broker's time. ZN_E_OK
- * with the RESULT in *m (when m is given; free it), or the refusal's code (text in last_err). */
-static zn_code s_call(s_t *t, int party, const char *handler, const char *kind, const msgpack_sbuffer *body,
-                      zh_msg *m)
+static void s_expect(zh_fix *t, int party, const char *kind, const msgpack_sbuffer *body, zn_code want)
 {
-    zh_msg tmp;
-    zh_msg *r = m ? m : &tmp;
-    uint32_t corr = t->corr++;
-    int rc = zh_request_call(t->h, s_conn(t, party), corr, party, kind, handler, s_now(t), (const uint8_t *)body->data,
-                             body->size, r, 2 * ZH_TIMEOUT, NULL);
-    if (rc < 0) {
-        zh_log_dump(t->h);
-        fail_msg("%s by %s: no RESULT or ERROR", kind, t->h->party[party].id);
-    }
-    if (rc == 1) {
-        zn_code c = r->f.u.error.code;
-        snprintf(t->last_err, sizeof t->last_err, "%s: %s", r->f.u.error.name, r->f.u.error.text);
-        if (!r->f.u.error.text[0])
-            fail_msg("%s by %s refused with %s and no sentence", kind, t->h->party[party].id, r->f.u.error.name);
-        zh_msg_free(r);
-        return c;
-    }
-    if (!m)
-        zh_msg_free(r);
-    return ZN_E_OK;
-}
-
-static void s_expect(s_t *t, int party, const char *kind, const msgpack_sbuffer *body, zn_code want)
-{
-    t->last_err[0] = '\0';
-    zn_code got = s_call(t, party, NULL, kind, body, NULL);
-    if (got != want)
-        fail_msg("%s by %s: expected %s, got %s (%s)", kind, t->h->party[party].id,
-                 want == ZN_E_OK ? "a RESULT" : zn_code_name(want), got == ZN_E_OK ? "a RESULT" : zn_code_name(got),
-                 t->last_err);
-}
-
-static void s_psn(const zh_env *h, const char *bsn, uint8_t out[ZN_PSN_LEN])
-{
-    zn_err e;
-    zn_err_clear(&e);
-    if (zn_pseudonym(out, &h->netkey, bsn, &e) != 0)
-        fail_msg("pseudonym of a test BSN: %s", e.text);
+    zh_fix_want(t, kind, party, zh_fix_call(t, party, NULL, kind, body, NULL), want);
 }
 
 typedef struct {
@@ -176,14 +76,14 @@ typedef struct {
     zn_match m[ZN_SIGNAL_MATCHES_MAX];
 } s_added;
 
-static zn_code s_add(s_t *t, int party, const s_sig *s, s_added *out)
+static zn_code s_add(zh_fix *t, int party, const s_sig *s, s_added *out)
 {
     zn_signal_add in;
     memset(&in, 0, sizeof in);
     snprintf(in.network, sizeof in.network, "%s", s->network);
-    s_psn(t->h, s->bsn, in.person);
+    zh_psn(t->h, s->bsn, in.person);
     for (size_t i = 0; i < 4 && s->related[i]; i++)
-        s_psn(t->h, s->related[i], in.related[in.n_related++]);
+        zh_psn(t->h, s->related[i], in.related[in.n_related++]);
     in.until_ms = s->until_ms;
     in.informed_ms = s->informed_ms;
     snprintf(in.contact, sizeof in.contact, "%s", s->contact ? s->contact : "");
@@ -194,8 +94,7 @@ static zn_code s_add(s_t *t, int party, const s_sig *s, s_added *out)
     if (zn_body_signal_add(&body, &in, &e) != 0)
         fail_msg("signal-add body: %s", e.text);
     zh_msg m;
-    t->last_err[0] = '\0';
-    zn_code c = s_call(t, party, s->handler, "signal-add", &body, &m);
+    zn_code c = zh_fix_call(t, party, s->handler, "signal-add", &body, &m);
     msgpack_sbuffer_destroy(&body);
     if (c == ZN_E_OK) {
         memset(out, 0, sizeof *out);
@@ -208,20 +107,20 @@ static zn_code s_add(s_t *t, int party, const s_sig *s, s_added *out)
     return c;
 }
 
-static void s_add_ok(s_t *t, int party, const s_sig *s, s_added *out)
+static void s_add_ok(zh_fix *t, int party, const s_sig *s, s_added *out)
 {
     zn_code c = s_add(t, party, s, out);
     if (c != ZN_E_OK)
         fail_msg("signal-add by %s of a person in %s refused: %s", t->h->party[party].id, s->network, t->last_err);
 }
 
-static void s_add_refused(s_t *t, int party, const s_sig *s, zn_code want)
+static void s_add_refused(zh_fix *t, int party, const s_sig *s, zn_code want)
 {
     s_added out;
     zn_code c = s_add(t, party, s, &out);
     if (c != want)
         fail_msg("signal-add by %s in %s: expected %s, got %s (%s)", t->h->party[party].id, s->network,
-                 zn_code_name(want), c == ZN_E_OK ? "a RESULT" : zn_code_name(c), t->last_err);
+                 zh_code_text(want), zh_code_text(c), t->last_err);
 }
 
 static void s_body_id(msgpack_sbuffer *b, const uint8_t id[ZN_ID_LEN])
@@ -231,12 +130,12 @@ static void s_body_id(msgpack_sbuffer *b, const uint8_t id[ZN_ID_LEN])
 }
 
 /* signal-withdraw: ZN_E_OK with *early, or the refusal. */
-static zn_code s_withdraw(s_t *t, int party, const uint8_t id[ZN_ID_LEN], bool *early)
+static zn_code s_withdraw(zh_fix *t, int party, const uint8_t id[ZN_ID_LEN], bool *early)
 {
     msgpack_sbuffer b;
     s_body_id(&b, id);
     zh_msg m;
-    zn_code c = s_call(t, party, NULL, "signal-withdraw", &b, &m);
+    zn_code c = zh_fix_call(t, party, NULL, "signal-withdraw", &b, &m);
     msgpack_sbuffer_destroy(&b);
     if (c == ZN_E_OK) {
         uint8_t got[ZN_ID_LEN];
@@ -253,7 +152,7 @@ static zn_code s_withdraw(s_t *t, int party, const uint8_t id[ZN_ID_LEN], bool *
 }
 
 /* match-connect (lead NULL) or match-lead; ZN_E_OK when the RESULT names the match. */
-static zn_code s_decide(s_t *t, int party, const uint8_t match[ZN_ID_LEN], const char *lead)
+static zn_code s_decide(zh_fix *t, int party, const uint8_t match[ZN_ID_LEN], const char *lead)
 {
     msgpack_sbuffer b;
     msgpack_sbuffer_init(&b);
@@ -262,8 +161,7 @@ static zn_code s_decide(s_t *t, int party, const uint8_t match[ZN_ID_LEN], const
     else
         zn_body_id(&b, match);
     zh_msg m;
-    t->last_err[0] = '\0';
-    zn_code c = s_call(t, party, NULL, lead ? "match-lead" : "match-connect", &b, &m);
+    zn_code c = zh_fix_call(t, party, NULL, lead ? "match-lead" : "match-connect", &b, &m);
     msgpack_sbuffer_destroy(&b);
     if (c == ZN_E_OK) {
         uint8_t got[ZN_ID_LEN];
@@ -276,13 +174,9 @@ static zn_code s_decide(s_t *t, int party, const uint8_t match[ZN_ID_LEN], const
     return c;
 }
 
-static void s_decide_expect(s_t *t, int party, const uint8_t match[ZN_ID_LEN], const char *lead, zn_code want)
+static void s_decide_expect(zh_fix *t, int party, const uint8_t match[ZN_ID_LEN], const char *lead, zn_code want)
 {
-    zn_code c = s_decide(t, party, match, lead);
-    if (c != want)
-        fail_msg("%s by %s: expected %s, got %s (%s)", lead ? "match-lead" : "match-connect", t->h->party[party].id,
-                 want == ZN_E_OK ? "a RESULT" : zn_code_name(want), c == ZN_E_OK ? "a RESULT" : zn_code_name(c),
-                 t->last_err);
+    zh_fix_want(t, lead ? "match-lead" : "match-connect", party, s_decide(t, party, match, lead), want);
 }
 
 typedef struct {
@@ -291,13 +185,13 @@ typedef struct {
     zn_signal_row r[16];
 } s_list;
 
-static void s_list_of(s_t *t, int party, s_list *out)
+static void s_list_of(zh_fix *t, int party, s_list *out)
 {
     msgpack_sbuffer b;
     msgpack_sbuffer_init(&b);
     zn_body_signal_list(&b, 0);
     zh_msg m;
-    zn_code c = s_call(t, party, NULL, "signal-list", &b, &m);
+    zn_code c = zh_fix_call(t, party, NULL, "signal-list", &b, &m);
     msgpack_sbuffer_destroy(&b);
     if (c != ZN_E_OK)
         fail_msg("signal-list by %s refused: %s", t->h->party[party].id, t->last_err);
@@ -317,291 +211,23 @@ static const zn_signal_row *s_row(const s_list *l, const uint8_t id[ZN_ID_LEN])
     return NULL;
 }
 
-/* ---- notices ------------------------------------------------------------------------------- */
+/* ---- notices (the harness's inboxes); the audit log is read with zh_alog_read_db ---------- */
 
-typedef struct {
-    char type[ZN_IDENT_MAX];
-    uint8_t item[ZN_ID_LEN];
-    bool has_match;
-    uint8_t match[ZN_ID_LEN], signal[ZN_ID_LEN];
-    char partner[ZN_IDENT_MAX], network[ZN_IDENT_MAX], link[ZN_IDENT_MAX], disclosure[ZN_IDENT_MAX];
-    char lead[ZN_IDENT_MAX], proposed[ZN_IDENT_MAX], connected_by[ZN_IDENT_MAX], by[ZN_IDENT_MAX];
-    char a_partner[ZN_IDENT_MAX], a_network[ZN_IDENT_MAX], b_partner[ZN_IDENT_MAX], b_network[ZN_IDENT_MAX];
-    char limit[ZN_IDENT_MAX];
-    char contact[ZN_SIGNAL_CONTACT_MAX], a_contact[ZN_SIGNAL_CONTACT_MAX], b_contact[ZN_SIGNAL_CONTACT_MAX];
-    char handler[ZN_HANDLER_MAX];
-    uint64_t since, count;
-} s_note;
-
-typedef struct {
-    int n;
-    s_note v[S_NOTES_MAX];
-} s_inbox;
-
-/* An optional text field: "" when absent; present, it must be text. */
-static void s_text(const zn_notice *n, const char *key, char *dst, size_t cap)
+static void s_expect_empty(zh_fix *t, int party)
 {
-    const msgpack_object *o = zn_obj_map_get(n->fields, key);
-    dst[0] = '\0';
-    if (o && zn_obj_text(o, dst, cap) != 0)
-        fail_msg("notice %s: field %s is not text", n->type, key);
-}
-
-static void s_u64f(const zn_notice *n, const char *key, uint64_t *out)
-{
-    const msgpack_object *o = zn_obj_map_get(n->fields, key);
-    *out = 0;
-    if (o && zn_obj_u64(o, out) != 0)
-        fail_msg("notice %s: field %s is not a number", n->type, key);
-}
-
-static void s_note_parse(const zn_notice *n, const uint8_t item[ZN_ID_LEN], s_note *x)
-{
-    memset(x, 0, sizeof *x);
-    snprintf(x->type, sizeof x->type, "%s", n->type);
-    memcpy(x->item, item, ZN_ID_LEN);
-    const msgpack_object *o = zn_obj_map_get(n->fields, "match");
-    if (o) {
-        if (zn_obj_bin_fixed(o, x->match, ZN_ID_LEN) != 0)
-            fail_msg("notice %s: match is not a 16-byte id", n->type);
-        x->has_match = true;
-    }
-    if ((o = zn_obj_map_get(n->fields, "signal")) && zn_obj_bin_fixed(o, x->signal, ZN_ID_LEN) != 0)
-        fail_msg("notice %s: signal is not a 16-byte id", n->type);
-    s_text(n, "partner", x->partner, sizeof x->partner);
-    s_text(n, "network", x->network, sizeof x->network);
-    s_text(n, "link", x->link, sizeof x->link);
-    s_text(n, "disclosure", x->disclosure, sizeof x->disclosure);
-    s_text(n, "lead", x->lead, sizeof x->lead);
-    s_text(n, "proposed", x->proposed, sizeof x->proposed);
-    s_text(n, "connected_by", x->connected_by, sizeof x->connected_by);
-    s_text(n, "by", x->by, sizeof x->by);
-    s_text(n, "a_partner", x->a_partner, sizeof x->a_partner);
-    s_text(n, "a_network", x->a_network, sizeof x->a_network);
-    s_text(n, "b_partner", x->b_partner, sizeof x->b_partner);
-    s_text(n, "b_network", x->b_network, sizeof x->b_network);
-    s_text(n, "limit", x->limit, sizeof x->limit);
-    s_text(n, "contact", x->contact, sizeof x->contact);
-    s_text(n, "a_contact", x->a_contact, sizeof x->a_contact);
-    s_text(n, "b_contact", x->b_contact, sizeof x->b_contact);
-    s_text(n, "handler", x->handler, sizeof x->handler);
-    s_u64f(n, "since", &x->since);
-    s_u64f(n, "count", &x->count);
-}
-
-/* Read DELIVERs of notices until IDLE, acknowledging each, into box. */
-static void s_take(s_t *t, void *sock, s_inbox *box, int timeout_ms)
-{
-    for (;;) {
-        zh_msg m;
-        if (zh_recv(sock, timeout_ms, &m) != 0)
-            fail_msg("no IDLE within %d ms after %d notices", timeout_ms, box->n);
-        if (!m.parsed)
-            fail_msg("a pushed frame does not parse: %s", m.e.text);
-        if (m.f.type == ZN_T_IDLE) {
-            zh_msg_free(&m);
-            return;
-        }
-        if (m.f.type != ZN_T_DELIVER || m.f.u.deliver.kind != ZN_ITEM_NOTICE)
-            fail_msg("expected a DELIVER of a notice or IDLE, got frame type %u", m.f.type);
-        if (box->n >= S_NOTES_MAX)
-            fail_msg("more than %d notices", S_NOTES_MAX);
-        s_note_parse(&m.f.u.deliver.notice, m.f.u.deliver.item_id, &box->v[box->n++]);
-        assert_int_equal(zh_ack(sock, t->corr++, m.f.u.deliver.item_id), 0);
-        zh_msg_free(&m);
-    }
-}
-
-/* A connection with a window: what was queued is taken (acknowledged) into box. */
-static void *s_listen_keys(s_t *t, const zn_seckeys *keys, s_inbox *box)
-{
-    memset(box, 0, sizeof *box);
-    void *s = zh_connect(t->h, keys);
-    assert_non_null(s);
-    assert_int_equal(zh_hello(s, t->corr++, t->h->version, S_WINDOW), 0);
-    s_take(t, s, box, 2 * ZH_TIMEOUT);
-    return s;
-}
-
-static void *s_listen(s_t *t, int party, s_inbox *box) { return s_listen_keys(t, &t->h->party[party].keys, box); }
-
-/* Connect as party, take everything queued for it (acknowledged and committed), leave. */
-static void s_inbox_of(s_t *t, int party, s_inbox *box)
-{
-    void *s = s_listen(t, party, box);
-    assert_int_equal(zh_sync(s, t->corr++, NULL), 0);
-    zh_close(t->h, &s);
-}
-
-static int s_count(const s_inbox *b, const char *type)
-{
-    int n = 0;
-    for (int i = 0; i < b->n; i++)
-        n += strcmp(b->v[i].type, type) == 0;
-    return n;
-}
-
-/* The only notice of `type` in box (fails when there is not exactly one). */
-static const s_note *s_one(const s_inbox *b, const char *type, const char *whose)
-{
-    const s_note *x = NULL;
-    for (int i = 0; i < b->n; i++)
-        if (strcmp(b->v[i].type, type) == 0) {
-            if (x)
-                fail_msg("%s got more than one \"%s\" notice", whose, type);
-            x = &b->v[i];
-        }
-    if (!x)
-        fail_msg("%s got no \"%s\" notice (%d notices in all)", whose, type, b->n);
-    return x;
-}
-
-static void s_expect_empty(s_t *t, int party)
-{
-    s_inbox box;
-    s_inbox_of(t, party, &box);
+    zh_inbox box;
+    zh_fix_inbox(t, party, &box);
     if (box.n != 0)
         fail_msg("%s was told something: %d notices, the first \"%s\"", t->h->party[party].id, box.n, box.v[0].type);
-}
-
-/* ---- the audit log, read from the database -------------------------------------------------- */
-
-typedef struct {
-    uint8_t *buf;
-    zn_doc doc;
-    zn_audit_entry en;
-    zn_audit_detail det[ZN_AUDIT_DETAILS_MAX];
-} s_ent;
-
-typedef struct {
-    s_ent *e;
-    size_t n;
-} s_log;
-
-/* Every entry that still has its content (read-only; the broker may be running). */
-static void s_log_read(zh_env *h, s_log *lg)
-{
-    memset(lg, 0, sizeof *lg);
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open_v2(h->db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    size_t cap = (size_t)sqlite3_column_int64(st, 0) + 1;
-    sqlite3_finalize(st);
-    lg->e = calloc(cap, sizeof *lg->e);
-    assert_non_null(lg->e);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT idx, entry FROM audit WHERE entry IS NOT NULL ORDER BY idx", -1,
-                                        &st, NULL),
-                     SQLITE_OK);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && lg->n < cap) {
-        s_ent *x = &lg->e[lg->n];
-        size_t len = (size_t)sqlite3_column_bytes(st, 1);
-        x->buf = malloc(len ? len : 1);
-        assert_non_null(x->buf);
-        memcpy(x->buf, sqlite3_column_blob(st, 1), len);
-        zn_err e;
-        zn_err_clear(&e);
-        if (zn_audit_entry_decode(x->buf, len, &x->doc, &x->en, x->det, &e) != 0)
-            fail_msg("audit entry %lld does not decode: %s", (long long)sqlite3_column_int64(st, 0), e.text);
-        lg->n++;
-    }
-    assert_true(rc == SQLITE_DONE || rc == SQLITE_ROW);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-}
-
-static void s_log_free(s_log *lg)
-{
-    for (size_t i = 0; lg->e && i < lg->n; i++) {
-        zn_doc_free(&lg->e[i].doc);
-        free(lg->e[i].buf);
-    }
-    free(lg->e);
-    memset(lg, 0, sizeof *lg);
-}
-
-static bool s_is(const char *s, const char *want) { return s && strcmp(s, want) == 0; }
-
-static const zn_audit_detail *s_det(const s_ent *x, const char *key)
-{
-    for (size_t i = 0; i < x->en.n_details; i++)
-        if (strcmp(x->det[i].key, key) == 0)
-            return &x->det[i];
-    return NULL;
-}
-
-static bool s_det_str(const s_ent *x, const char *key, const char *want)
-{
-    const zn_audit_detail *d = s_det(x, key);
-    return d && d->type == ZN_AUDIT_STR && d->len == strlen(want) && memcmp(d->p, want, d->len) == 0;
-}
-
-static bool s_det_bin(const s_ent *x, const char *key, const uint8_t *want, size_t n)
-{
-    const zn_audit_detail *d = s_det(x, key);
-    return d && d->type == ZN_AUDIT_BIN && d->len == n && memcmp(d->p, want, n) == 0;
-}
-
-static bool s_det_u64(const s_ent *x, const char *key, uint64_t want)
-{
-    const zn_audit_detail *d = s_det(x, key);
-    return d && d->type == ZN_AUDIT_U64 && d->u64 == want;
-}
-
-/* A filter over entries; NULL fields match anything; reason "" means "no reason". */
-typedef struct {
-    const char *action, *actor, *counterpart, *reason;
-    zn_audit_decision decision; /* 0: any */
-} s_q;
-
-static bool s_match_q(const s_ent *x, const s_q *q)
-{
-    if (q->action && !s_is(x->en.action, q->action))
-        return false;
-    if (q->actor && !s_is(x->en.actor, q->actor))
-        return false;
-    if (q->counterpart && !s_is(x->en.counterpart, q->counterpart))
-        return false;
-    if (q->decision && x->en.decision != q->decision)
-        return false;
-    if (q->reason && (q->reason[0] ? !s_is(x->en.reason, q->reason) : x->en.reason != NULL))
-        return false;
-    return true;
-}
-
-static int s_log_count(const s_log *lg, s_q q)
-{
-    int n = 0;
-    for (size_t i = 0; i < lg->n; i++)
-        n += s_match_q(&lg->e[i], &q);
-    return n;
-}
-
-static const s_ent *s_log_one(const s_log *lg, s_q q)
-{
-    const s_ent *x = NULL;
-    for (size_t i = 0; i < lg->n; i++)
-        if (s_match_q(&lg->e[i], &q)) {
-            if (x)
-                fail_msg("more than one audit entry %s by %s", q.action, q.actor ? q.actor : "the broker");
-            x = &lg->e[i];
-        }
-    if (!x)
-        fail_msg("no audit entry %s by %s%s%s", q.action, q.actor ? q.actor : "the broker",
-                 q.reason ? " with reason " : "", q.reason ? q.reason : "");
-    return x;
 }
 
 /* ---- 1. a person match inside one network -------------------------------------------------- */
 
 static void test_person_match_in_network(void **state)
 {
-    s_t *t = *state;
-    s_inbox box;
-    void *school = s_listen(t, ZH_SCHOOL, &box); /* the school is online with a window */
+    zh_fix *t = *state;
+    zh_inbox box;
+    void *school = zh_fix_listen(t, ZH_SCHOOL, &box); /* the school is online with a window */
     assert_int_equal(box.n, 0);
 
     uint64_t t0 = zh_now_ms();
@@ -630,8 +256,8 @@ static void test_person_match_in_network(void **state)
 
     /* the school is told at once, on its open connection */
     memset(&box, 0, sizeof box);
-    s_take(t, school, &box, ZH_TIMEOUT);
-    const s_note *n = s_one(&box, "match", "school");
+    zh_fix_take(t, school, &box, ZH_TIMEOUT);
+    const zh_note *n = zh_inbox_one(&box, "match", "school");
     assert_int_equal(box.n, 1);
     assert_memory_equal(n->match, m->match, ZN_ID_LEN);
     assert_memory_equal(n->signal, a.id, ZN_ID_LEN);
@@ -646,9 +272,9 @@ static void test_person_match_in_network(void **state)
     zh_close(t->h, &school);
 
     /* the coordinator, offline until now, gets the review on connect */
-    s_inbox_of(t, ZH_COORD, &box);
+    zh_fix_inbox(t, ZH_COORD, &box);
     assert_int_equal(box.n, 1);
-    n = s_one(&box, "match-review", "the coordinator");
+    n = zh_inbox_one(&box, "match-review", "the coordinator");
     assert_memory_equal(n->match, m->match, ZN_ID_LEN);
     assert_string_equal(n->link, "person");
     assert_string_equal(n->disclosure, "partners");
@@ -667,28 +293,28 @@ static void test_person_match_in_network(void **state)
 
     /* the audit log: the match and every disclosure */
     uint8_t psn[ZN_PSN_LEN];
-    s_psn(t->h, P1, psn);
-    s_log lg;
-    s_log_read(t->h, &lg);
-    const s_ent *x = s_log_one(&lg, (s_q){.action = "match"});
-    assert_true(s_det_str(x, "disclosure", "partners"));
-    assert_true(s_det_str(x, "link", "person"));
-    assert_true(s_det_str(x, "a_partner", "school"));
-    assert_true(s_det_str(x, "b_partner", "wijkracht"));
-    assert_true(s_det_bin(x, "match", m->match, ZN_ID_LEN));
-    assert_true(s_det_bin(x, "subject", psn, ZN_PSN_LEN));
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "disclose", .counterpart = "school"}), 1);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "disclose", .counterpart = "wijkracht"}), 1);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "disclose", .counterpart = "coordinator"}), 1);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "signal-add", .decision = ZN_AUDIT_ALLOWED}), 2);
-    s_log_free(&lg);
+    zh_psn(t->h, P1, psn);
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    const zh_ent *x = zh_alog_one(&lg, (zh_q){.action = "match"});
+    assert_true(zh_det_str(x, "disclosure", "partners"));
+    assert_true(zh_det_str(x, "link", "person"));
+    assert_true(zh_det_str(x, "a_partner", "school"));
+    assert_true(zh_det_str(x, "b_partner", "wijkracht"));
+    assert_true(zh_det_bin(x, "match", m->match, ZN_ID_LEN));
+    assert_true(zh_det_bin(x, "subject", psn, ZN_PSN_LEN));
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "disclose", .counterpart = "school"}), 1);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "disclose", .counterpart = "wijkracht"}), 1);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "disclose", .counterpart = "coordinator"}), 1);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "signal-add", .decision = ZN_AUDIT_ALLOWED}), 2);
+    zh_alog_free(&lg);
 }
 
 /* ---- 1b. never against the partner's own signals --------------------------------------------- */
 
 static void test_own_signals_never_match(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_added a, b, c, d;
     /* wijkracht knows P2 (with P3 in the family) in both its networks, and P3 as a person */
     s_add_ok(t, ZH_WIJKRACHT, &(s_sig){.network = ZH_NET0, .bsn = P2, .related = {P3}, .contact = C_WIJK}, &a);
@@ -700,35 +326,35 @@ static void test_own_signals_never_match(void **state)
     assert_int_equal(a.n + b.n + c.n, 0);
     s_expect_empty(t, ZH_COORD);
     s_expect_empty(t, ZH_WIJKRACHT);
-    s_log lg;
-    s_log_read(t->h, &lg);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "match"}), 0);
-    s_log_free(&lg);
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "match"}), 0);
+    zh_alog_free(&lg);
 
     /* another partner does match them (so the silence above is not a broker that never matches) */
     s_add_ok(t, ZH_POLITIE, &(s_sig){.network = ZH_NET0, .bsn = P2, .contact = C_POL}, &d);
     assert_int_equal(d.n, 1); /* wijkracht's P2 in 0-12; the one in 12-18 is for the coordinators */
     assert_string_equal(d.m[0].partner, "wijkracht");
     assert_string_equal(d.m[0].network, ZH_NET0);
-    s_inbox box;
-    s_inbox_of(t, ZH_COORD, &box);
-    assert_int_equal(s_count(&box, "match-review"), 2);
+    zh_inbox box;
+    zh_fix_inbox(t, ZH_COORD, &box);
+    assert_int_equal(zh_inbox_count(&box, "match-review"), 2);
     for (int i = 0; i < box.n; i++) {
         assert_string_equal(box.v[i].a_partner, "wijkracht");
         assert_string_equal(box.v[i].b_partner, "politie");
     }
-    s_log_read(t->h, &lg);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "match"}), 2);
+    zh_alog_read_db(t->h, &lg);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "match"}), 2);
     for (size_t i = 0; i < lg.n; i++)
-        if (s_is(lg.e[i].en.action, "match"))
-            assert_false(s_det_str(&lg.e[i], "b_partner", "wijkracht"));
-    s_log_free(&lg);
+        if (zh_is(lg.e[i].en.action, "match"))
+            assert_false(zh_det_str(&lg.e[i], "b_partner", "wijkracht"));
+    zh_alog_free(&lg);
 }
 
 /* ---- 2. a family match: the coordinators only ------------------------------------------------ */
 
 /* school registers P3 with P4 (the mother) in its family; politie registers P4. */
-static void s_family(s_t *t, s_added *school, s_added *politie)
+static void s_family(zh_fix *t, s_added *school, s_added *politie)
 {
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P3, .related = {P4}, .contact = C_SCHOOL}, school);
     s_add_ok(t, ZH_POLITIE, &(s_sig){.network = ZH_NET0, .bsn = P4, .contact = C_POL}, politie);
@@ -736,16 +362,16 @@ static void s_family(s_t *t, s_added *school, s_added *politie)
 
 static void test_family_match_coordinators_only(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_added a, b;
     s_family(t, &a, &b);
     assert_int_equal(a.n, 0);
     assert_int_equal(b.n, 0); /* politie learns nothing */
 
-    s_inbox box;
-    s_inbox_of(t, ZH_COORD, &box);
+    zh_inbox box;
+    zh_fix_inbox(t, ZH_COORD, &box);
     assert_int_equal(box.n, 1);
-    const s_note *n = s_one(&box, "match-review", "the coordinator");
+    const zh_note *n = zh_inbox_one(&box, "match-review", "the coordinator");
     assert_string_equal(n->link, "family");
     assert_string_equal(n->disclosure, "coordinators");
     assert_string_equal(n->a_partner, "school");
@@ -756,33 +382,33 @@ static void test_family_match_coordinators_only(void **state)
     s_expect_empty(t, ZH_POLITIE);
 
     uint8_t mother[ZN_PSN_LEN];
-    s_psn(t->h, P4, mother);
-    s_log lg;
-    s_log_read(t->h, &lg);
-    const s_ent *x = s_log_one(&lg, (s_q){.action = "match"});
-    assert_true(s_det_str(x, "link", "family"));
-    assert_true(s_det_str(x, "disclosure", "coordinators"));
-    assert_true(s_det_bin(x, "subject", mother, ZN_PSN_LEN));
-    assert_true(s_det_bin(x, "match", n->match, ZN_ID_LEN));
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "disclose", .counterpart = "school"}), 0);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "disclose", .counterpart = "politie"}), 0);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "disclose", .counterpart = "coordinator"}), 1);
-    s_log_free(&lg);
+    zh_psn(t->h, P4, mother);
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    const zh_ent *x = zh_alog_one(&lg, (zh_q){.action = "match"});
+    assert_true(zh_det_str(x, "link", "family"));
+    assert_true(zh_det_str(x, "disclosure", "coordinators"));
+    assert_true(zh_det_bin(x, "subject", mother, ZN_PSN_LEN));
+    assert_true(zh_det_bin(x, "match", n->match, ZN_ID_LEN));
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "disclose", .counterpart = "school"}), 0);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "disclose", .counterpart = "politie"}), 0);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "disclose", .counterpart = "coordinator"}), 1);
+    zh_alog_free(&lg);
 }
 
 /* ---- 3. across networks: the coordinators only ----------------------------------------------- */
 
 static void test_cross_network_coordinators_only(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_added a, b;
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_SCHOOL}, &a);
     s_add_ok(t, ZH_GGD, &(s_sig){.network = ZH_NET1, .bsn = P1, .contact = C_GGD}, &b);
     assert_int_equal(b.n, 0);
-    s_inbox box;
-    s_inbox_of(t, ZH_COORD, &box);
+    zh_inbox box;
+    zh_fix_inbox(t, ZH_COORD, &box);
     assert_int_equal(box.n, 1);
-    const s_note *n = s_one(&box, "match-review", "the coordinator");
+    const zh_note *n = zh_inbox_one(&box, "match-review", "the coordinator");
     assert_string_equal(n->link, "person");
     assert_string_equal(n->disclosure, "coordinators");
     assert_string_equal(n->a_partner, "school");
@@ -797,34 +423,34 @@ static void test_cross_network_coordinators_only(void **state)
 /* A partner that left the convenant: its signals are neither matched nor told. */
 static void test_left_partner_not_matched(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_added a, b;
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_SCHOOL}, &a);
-    s_drop_conns(t);
+    zh_fix_drop_conns(t);
     assert_int_equal(zh_reload(t->h, t->h->version + 1, ZH_BIT(ZH_SCHOOL)), 0);
     s_add_ok(t, ZH_WIJKRACHT, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_WIJK}, &b);
     assert_int_equal(b.n, 0);
     s_expect_empty(t, ZH_COORD);
-    s_log lg;
-    s_log_read(t->h, &lg);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "match"}), 0);
-    s_log_free(&lg);
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "match"}), 0);
+    zh_alog_free(&lg);
 }
 
 /* signal-list counts only the matches the partner may know of: a family match shows once a
  * coordinator connects the partners. */
 static void test_list_counts_known_matches(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_added a, b;
     s_family(t, &a, &b);
     s_list l;
     s_list_of(t, ZH_SCHOOL, &l);
     assert_non_null(s_row(&l, a.id));
     assert_int_equal(s_row(&l, a.id)->matches, 0);
-    s_inbox box;
-    s_inbox_of(t, ZH_COORD, &box);
-    const s_note *n = s_one(&box, "match-review", "the coordinator");
+    zh_inbox box;
+    zh_fix_inbox(t, ZH_COORD, &box);
+    const zh_note *n = zh_inbox_one(&box, "match-review", "the coordinator");
     s_decide_expect(t, ZH_COORD, n->match, NULL, ZN_E_OK);
     s_list_of(t, ZH_SCHOOL, &l);
     assert_int_equal(s_row(&l, a.id)->matches, 1);
@@ -833,9 +459,9 @@ static void test_list_counts_known_matches(void **state)
 /* A refresh that names a related person the signal did not hold counts as a new signal. */
 static void test_refresh_with_new_person_counts(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     const char *const rules[] = {"signal_rate_day", "2", NULL};
-    s_restart(t, 0, rules);
+    zh_fix_restart(t, 0, rules);
     s_added a, r;
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1}, &a);
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .related = {P2}}, &r); /* counts: 2 */
@@ -850,34 +476,34 @@ static void test_refresh_with_new_person_counts(void **state)
 /* A refresh that drops the person two signals shared ends their match. */
 static void test_refresh_ends_stale_match(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_added a, b, r;
     s_family(t, &a, &b);
-    s_inbox box;
-    s_inbox_of(t, ZH_COORD, &box);
-    const s_note *n = s_one(&box, "match-review", "the coordinator");
+    zh_inbox box;
+    zh_fix_inbox(t, ZH_COORD, &box);
+    const zh_note *n = zh_inbox_one(&box, "match-review", "the coordinator");
     uint8_t match[ZN_ID_LEN];
     memcpy(match, n->match, ZN_ID_LEN);
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P3, .contact = C_SCHOOL}, &r);
     assert_true(r.refreshed);
     s_decide_expect(t, ZH_COORD, match, NULL, ZN_E_UNKNOWN_MATCH);
-    s_log lg;
-    s_log_read(t->h, &lg);
-    const s_ent *x = s_log_one(&lg, (s_q){.action = "match-end"});
-    assert_true(s_det_bin(x, "match", match, ZN_ID_LEN));
-    s_log_free(&lg);
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    const zh_ent *x = zh_alog_one(&lg, (zh_q){.action = "match-end"});
+    assert_true(zh_det_bin(x, "match", match, ZN_ID_LEN));
+    zh_alog_free(&lg);
 }
 
 /* A convenant that narrows a rule hides the matches made under the wider one. */
 static void test_narrowed_rule_hides_match(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_added a, b;
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_SCHOOL}, &a);
     s_add_ok(t, ZH_WIJKRACHT, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_WIJK}, &b);
     assert_int_equal(b.n, 1);
     const char *const rules[] = {"disclosure:" ZH_NET0 ":" ZH_NET0 ":person", "coordinators", NULL};
-    s_restart(t, 0, rules);
+    zh_fix_restart(t, 0, rules);
     s_add_ok(t, ZH_WIJKRACHT, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_WIJK}, &b);
     assert_true(b.refreshed);
     assert_int_equal(b.n, 0);
@@ -890,13 +516,13 @@ static void test_narrowed_rule_hides_match(void **state)
 
 static void test_connect(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_added a, b;
     s_family(t, &a, &b);
-    s_inbox box;
-    s_inbox_of(t, ZH_COORD, &box);
+    zh_inbox box;
+    zh_fix_inbox(t, ZH_COORD, &box);
     uint8_t match[ZN_ID_LEN], nomatch[ZN_ID_LEN];
-    memcpy(match, s_one(&box, "match-review", "the coordinator")->match, ZN_ID_LEN);
+    memcpy(match, zh_inbox_one(&box, "match-review", "the coordinator")->match, ZN_ID_LEN);
     zh_random(nomatch, sizeof nomatch);
 
     s_decide_expect(t, ZH_SCHOOL, match, NULL, ZN_E_NOT_COORDINATOR);
@@ -907,9 +533,9 @@ static void test_connect(void **state)
     s_expect_empty(t, ZH_POLITIE);
 
     s_decide_expect(t, ZH_COORD, match, NULL, ZN_E_OK);
-    s_inbox_of(t, ZH_SCHOOL, &box);
+    zh_fix_inbox(t, ZH_SCHOOL, &box);
     assert_int_equal(box.n, 1);
-    const s_note *n = s_one(&box, "match", "school");
+    const zh_note *n = zh_inbox_one(&box, "match", "school");
     assert_memory_equal(n->match, match, ZN_ID_LEN);
     assert_memory_equal(n->signal, a.id, ZN_ID_LEN);
     assert_string_equal(n->partner, "politie");
@@ -917,9 +543,9 @@ static void test_connect(void **state)
     assert_string_equal(n->contact, C_POL);
     assert_string_equal(n->link, "family");
     assert_string_equal(n->connected_by, "coordinator");
-    s_inbox_of(t, ZH_POLITIE, &box);
+    zh_fix_inbox(t, ZH_POLITIE, &box);
     assert_int_equal(box.n, 1);
-    n = s_one(&box, "match", "politie");
+    n = zh_inbox_one(&box, "match", "politie");
     assert_memory_equal(n->match, match, ZN_ID_LEN);
     assert_memory_equal(n->signal, b.id, ZN_ID_LEN);
     assert_string_equal(n->partner, "school");
@@ -941,24 +567,24 @@ static void test_connect(void **state)
     assert_string_equal(again.m[0].partner, "school");
     assert_int_equal(again.m[0].link, ZN_LINK_FAMILY);
 
-    s_log lg;
-    s_log_read(t->h, &lg);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "match-connect", .actor = "coordinator",
-                                            .decision = ZN_AUDIT_ALLOWED, .reason = ""}), 1);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "match-connect", .actor = "coordinator",
-                                            .decision = ZN_AUDIT_ALLOWED, .reason = "already-known"}), 1);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "match-connect", .actor = "school",
-                                            .decision = ZN_AUDIT_REFUSED, .reason = "not-coordinator"}), 1);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "match-connect", .actor = "coordinator",
-                                            .decision = ZN_AUDIT_REFUSED, .reason = "unknown-match"}), 1);
-    s_log_free(&lg);
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "match-connect", .actor = "coordinator",
+                                               .decision = ZN_AUDIT_ALLOWED, .reason = ""}), 1);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "match-connect", .actor = "coordinator",
+                                               .decision = ZN_AUDIT_ALLOWED, .reason = "already-known"}), 1);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "match-connect", .actor = "school",
+                                               .decision = ZN_AUDIT_REFUSED, .reason = "not-coordinator"}), 1);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "match-connect", .actor = "coordinator",
+                                               .decision = ZN_AUDIT_REFUSED, .reason = "unknown-match"}), 1);
+    zh_alog_free(&lg);
 }
 
 /* ---- 5. lead --------------------------------------------------------------------------------- */
 
 /* Add a second coordinator, of `network` only, to the convenant file (same version, signed
  * again by the authority); the broker reads it at its next start. */
-static void s_add_coordinator(s_t *t, const char *id, const char *network, zn_seckeys *keys)
+static void s_add_coordinator(zh_fix *t, const char *id, const char *network, zn_seckeys *keys)
 {
     zn_convenant *c = NULL;
     zn_err e;
@@ -982,21 +608,14 @@ static void s_add_coordinator(s_t *t, const char *id, const char *network, zn_se
     zn_convenant_destroy(&c);
 }
 
-static void s_inbox_keys(s_t *t, const zn_seckeys *keys, s_inbox *box)
-{
-    void *s = s_listen_keys(t, keys, box);
-    assert_int_equal(zh_sync(s, t->corr++, NULL), 0);
-    zh_close(t->h, &s);
-}
-
 static void test_lead(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     zn_seckeys noord; /* a second coordinator, of 0-12 only */
     assert_int_equal(zh_broker_stop(t->h, SIGTERM, 10000), 0);
     s_add_coordinator(t, "matchregie-noord", ZH_NET0, &noord);
     const char *const rules[] = {"decision:" ZH_NET0, "police,school", NULL};
-    s_restart(t, 0, rules);
+    zh_fix_restart(t, 0, rules);
 
     /* a person match in 0-12: the rule proposes the police */
     s_added a, b;
@@ -1007,16 +626,16 @@ static void test_lead(void **state)
     assert_string_equal(b.m[0].lead, "");
     uint8_t match[ZN_ID_LEN];
     memcpy(match, b.m[0].match, ZN_ID_LEN);
-    s_inbox box;
-    s_inbox_of(t, ZH_SCHOOL, &box);
-    assert_string_equal(s_one(&box, "match", "school")->proposed, "politie");
-    s_inbox_of(t, ZH_COORD, &box);
-    const s_note *n = s_one(&box, "match-review", "the coordinator");
+    zh_inbox box;
+    zh_fix_inbox(t, ZH_SCHOOL, &box);
+    assert_string_equal(zh_inbox_one(&box, "match", "school")->proposed, "politie");
+    zh_fix_inbox(t, ZH_COORD, &box);
+    const zh_note *n = zh_inbox_one(&box, "match-review", "the coordinator");
     assert_string_equal(n->proposed, "politie");
     assert_string_equal(n->disclosure, "partners");
-    s_inbox_keys(t, &noord, &box);
+    zh_fix_inbox_keys(t, &noord, &box);
     assert_int_equal(box.n, 1);
-    assert_memory_equal(s_one(&box, "match-review", "the second coordinator")->match, match, ZN_ID_LEN);
+    assert_memory_equal(zh_inbox_one(&box, "match-review", "the second coordinator")->match, match, ZN_ID_LEN);
 
     /* who may name whom */
     uint8_t nomatch[ZN_ID_LEN];
@@ -1033,9 +652,9 @@ static void test_lead(void **state)
     static const int told[] = {ZH_SCHOOL, ZH_POLITIE};
     for (size_t i = 0; i < 2; i++) {
         int p = told[i];
-        s_inbox_of(t, p, &box);
+        zh_fix_inbox(t, p, &box);
         assert_int_equal(box.n, 1); /* they knew each other already: no new "match" */
-        n = s_one(&box, "match-lead", t->h->party[p].id);
+        n = zh_inbox_one(&box, "match-lead", t->h->party[p].id);
         assert_memory_equal(n->match, match, ZN_ID_LEN);
         assert_string_equal(n->lead, "school");
         assert_string_equal(n->by, "coordinator");
@@ -1045,46 +664,46 @@ static void test_lead(void **state)
     assert_int_equal(again.n, 1);
     assert_string_equal(again.m[0].lead, "school");
     assert_string_equal(again.m[0].proposed, "politie");
-    s_log lg;
-    s_log_read(t->h, &lg);
-    const s_ent *x = s_log_one(&lg, (s_q){.action = "match-lead", .decision = ZN_AUDIT_ALLOWED});
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    const zh_ent *x = zh_alog_one(&lg, (zh_q){.action = "match-lead", .decision = ZN_AUDIT_ALLOWED});
     assert_string_equal(x->en.actor, "coordinator");
     assert_string_equal(x->en.counterpart, "school");
-    assert_true(s_det_str(x, "lead", "school"));
-    x = s_log_one(&lg, (s_q){.action = "match"});
-    assert_true(s_det_str(x, "proposed", "politie"));
-    s_log_free(&lg);
+    assert_true(zh_det_str(x, "lead", "school"));
+    x = zh_alog_one(&lg, (zh_q){.action = "match"});
+    assert_true(zh_det_str(x, "proposed", "politie"));
+    zh_alog_free(&lg);
 
     /* a family match (coordinators only): naming a lead connects the partners */
     s_added c, d;
     s_family(t, &c, &d);
-    s_inbox_of(t, ZH_COORD, &box);
-    memcpy(match, s_one(&box, "match-review", "the coordinator")->match, ZN_ID_LEN);
+    zh_fix_inbox(t, ZH_COORD, &box);
+    memcpy(match, zh_inbox_one(&box, "match-review", "the coordinator")->match, ZN_ID_LEN);
     s_decide_expect(t, ZH_COORD, match, "politie", ZN_E_OK);
-    s_inbox_of(t, ZH_SCHOOL, &box);
+    zh_fix_inbox(t, ZH_SCHOOL, &box);
     assert_int_equal(box.n, 2);
-    n = s_one(&box, "match", "school");
+    n = zh_inbox_one(&box, "match", "school");
     assert_string_equal(n->partner, "politie");
     assert_string_equal(n->connected_by, "coordinator");
     assert_string_equal(n->lead, "politie");
-    assert_string_equal(s_one(&box, "match-lead", "school")->lead, "politie");
-    s_inbox_of(t, ZH_POLITIE, &box);
+    assert_string_equal(zh_inbox_one(&box, "match-lead", "school")->lead, "politie");
+    zh_fix_inbox(t, ZH_POLITIE, &box);
     assert_int_equal(box.n, 2);
-    assert_string_equal(s_one(&box, "match", "politie")->partner, "school");
-    assert_string_equal(s_one(&box, "match-lead", "politie")->lead, "politie");
+    assert_string_equal(zh_inbox_one(&box, "match", "politie")->partner, "school");
+    assert_string_equal(zh_inbox_one(&box, "match-lead", "politie")->lead, "politie");
 
     /* the other coordinators of the match's networks are told; the one who decided has its RESULT
      * (docs/PROTOCOL.md 12.5) */
-    s_inbox_keys(t, &noord, &box);
-    assert_int_equal(s_count(&box, "match-lead"), 2); /* both leads named above */
-    assert_int_equal(s_count(&box, "match-review"), 1);
+    zh_fix_inbox_keys(t, &noord, &box);
+    assert_int_equal(zh_inbox_count(&box, "match-lead"), 2); /* both leads named above */
+    assert_int_equal(zh_inbox_count(&box, "match-review"), 1);
     n = &box.v[box.n - 1];
     assert_string_equal(n->type, "match-lead");
     assert_memory_equal(n->match, match, ZN_ID_LEN);
     assert_string_equal(n->lead, "politie");
     assert_string_equal(n->by, "coordinator");
-    s_inbox_of(t, ZH_COORD, &box);
-    assert_int_equal(s_count(&box, "match-lead"), 0);
+    zh_fix_inbox(t, ZH_COORD, &box);
+    assert_int_equal(zh_inbox_count(&box, "match-lead"), 0);
     zn_seckeys_wipe(&noord);
 }
 
@@ -1092,10 +711,10 @@ static void test_lead(void **state)
 
 static void test_disclosure_rules(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     const char *const rules[] = {"disclosure:" ZH_NET0 ":" ZH_NET0 ":family", "partners",
                                  "disclosure:" ZH_NET0 ":" ZH_NET1 ":person", "none", NULL};
-    s_restart(t, 0, rules);
+    zh_fix_restart(t, 0, rules);
 
     /* family inside 0-12: now shown to the partners */
     s_added a, b;
@@ -1103,15 +722,15 @@ static void test_disclosure_rules(void **state)
     assert_int_equal(b.n, 1);
     assert_string_equal(b.m[0].partner, "school");
     assert_int_equal(b.m[0].link, ZN_LINK_FAMILY);
-    s_inbox box;
-    s_inbox_of(t, ZH_SCHOOL, &box);
+    zh_inbox box;
+    zh_fix_inbox(t, ZH_SCHOOL, &box);
     assert_int_equal(box.n, 1);
-    const s_note *n = s_one(&box, "match", "school");
+    const zh_note *n = zh_inbox_one(&box, "match", "school");
     assert_string_equal(n->partner, "politie");
     assert_string_equal(n->link, "family");
-    s_inbox_of(t, ZH_COORD, &box);
+    zh_fix_inbox(t, ZH_COORD, &box);
     assert_int_equal(box.n, 1);
-    n = s_one(&box, "match-review", "the coordinator");
+    n = zh_inbox_one(&box, "match-review", "the coordinator");
     assert_string_equal(n->disclosure, "partners");
     assert_string_equal(n->link, "family");
 
@@ -1128,32 +747,32 @@ static void test_disclosure_rules(void **state)
     s_added e;
     s_add_ok(t, ZH_GGD, &(s_sig){.network = ZH_NET1, .bsn = P6, .related = {P4}, .contact = C_GGD}, &e);
     assert_int_equal(e.n, 0);
-    s_inbox_of(t, ZH_COORD, &box);
-    assert_int_equal(s_count(&box, "match-review"), 2); /* school's P3 (mother P4) and politie's P4 */
+    zh_fix_inbox(t, ZH_COORD, &box);
+    assert_int_equal(zh_inbox_count(&box, "match-review"), 2); /* school's P3 (mother P4) and politie's P4 */
     for (int i = 0; i < box.n; i++) {
         assert_string_equal(box.v[i].disclosure, "coordinators");
         assert_string_equal(box.v[i].link, "family");
         assert_string_equal(box.v[i].b_partner, "ggd");
     }
-    s_log lg;
-    s_log_read(t->h, &lg);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "match"}), 3);
-    s_log_free(&lg);
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "match"}), 3);
+    zh_alog_free(&lg);
 }
 
 /* ---- 7. refresh ------------------------------------------------------------------------------ */
 
 static void test_refresh(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_added a, b, r;
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_SCHOOL}, &a);
     s_add_ok(t, ZH_WIJKRACHT, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_WIJK}, &b);
     assert_int_equal(b.n, 1);
-    s_inbox box;
-    s_inbox_of(t, ZH_SCHOOL, &box);
+    zh_inbox box;
+    zh_fix_inbox(t, ZH_SCHOOL, &box);
     assert_int_equal(box.n, 1);
-    s_inbox_of(t, ZH_COORD, &box);
+    zh_fix_inbox(t, ZH_COORD, &box);
     assert_int_equal(box.n, 1);
 
     s_add_ok(t, ZH_WIJKRACHT,
@@ -1178,29 +797,25 @@ static void test_refresh(void **state)
     assert_string_equal(row->handler, ZH_HANDLER);
     assert_string_equal(row->network, ZH_NET0);
 
-    s_log lg;
-    s_log_read(t->h, &lg);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "signal-add", .actor = "wijkracht"}), 1);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "signal-refresh", .actor = "wijkracht"}), 1);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "match"}), 1);
-    s_log_free(&lg);
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "signal-add", .actor = "wijkracht"}), 1);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "signal-refresh", .actor = "wijkracht"}), 1);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "match"}), 1);
+    zh_alog_free(&lg);
 }
 
 /* ---- 8. withdrawal, early withdrawal, informed ------------------------------------------------ */
 
-static void s_informed(s_t *t, int party, const uint8_t id[ZN_ID_LEN], uint64_t when, zn_code want)
+static void s_informed(zh_fix *t, int party, const uint8_t id[ZN_ID_LEN], uint64_t when, zn_code want)
 {
     msgpack_sbuffer b;
     msgpack_sbuffer_init(&b);
     zn_body_signal_informed(&b, id, when);
     zh_msg m;
-    t->last_err[0] = '\0';
-    zn_code c = s_call(t, party, NULL, "signal-informed", &b, &m);
+    zn_code c = zh_fix_call(t, party, NULL, "signal-informed", &b, &m);
     msgpack_sbuffer_destroy(&b);
-    if (c != want)
-        fail_msg("signal-informed by %s: expected %s, got %s (%s)", t->h->party[party].id,
-                 want == ZN_E_OK ? "a RESULT" : zn_code_name(want), c == ZN_E_OK ? "a RESULT" : zn_code_name(c),
-                 t->last_err);
+    zh_fix_want(t, "signal-informed", party, c, want);
     if (c == ZN_E_OK) {
         uint8_t got[ZN_ID_LEN];
         zn_err e;
@@ -1212,7 +827,7 @@ static void s_informed(s_t *t, int party, const uint8_t id[ZN_ID_LEN], uint64_t 
 
 static void test_withdraw(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_added a, b, w;
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_SCHOOL}, &a);
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P2, .contact = C_SCHOOL}, &b);
@@ -1220,9 +835,9 @@ static void test_withdraw(void **state)
     assert_int_equal(w.n, 1);
 
     /* informed: a past date is recorded, a future one refused */
-    uint64_t told = s_now(t) - S_DAY_MS;
+    uint64_t told = zh_fix_now(t) - S_DAY_MS;
     s_informed(t, ZH_SCHOOL, a.id, told, ZN_E_OK);
-    s_informed(t, ZH_SCHOOL, b.id, s_now(t) + ZN_SIGNAL_INFORMED_AHEAD_MS + 60000, ZN_E_MALFORMED);
+    s_informed(t, ZH_SCHOOL, b.id, zh_fix_now(t) + ZN_SIGNAL_INFORMED_AHEAD_MS + 60000, ZN_E_MALFORMED);
     s_informed(t, ZH_WIJKRACHT, a.id, told, ZN_E_UNKNOWN_SIGNAL); /* not its signal */
     s_list l;
     s_list_of(t, ZH_SCHOOL, &l);
@@ -1255,54 +870,54 @@ static void test_withdraw(void **state)
     assert_int_equal(again.n, 0); /* the match went with the signal */
 
     uint8_t psn[ZN_PSN_LEN];
-    s_psn(t->h, P1, psn);
-    s_log lg;
-    s_log_read(t->h, &lg);
-    const s_ent *x = s_log_one(&lg, (s_q){.action = "signal-withdraw", .decision = ZN_AUDIT_ALLOWED});
+    zh_psn(t->h, P1, psn);
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    const zh_ent *x = zh_alog_one(&lg, (zh_q){.action = "signal-withdraw", .decision = ZN_AUDIT_ALLOWED});
     assert_string_equal(x->en.actor, "school");
-    assert_true(s_is(x->en.reason, "look-up"));
-    assert_true(s_det_u64(x, "early", 1));
-    assert_true(s_det_bin(x, "signal", a.id, ZN_ID_LEN));
-    assert_true(s_det_bin(x, "subject", psn, ZN_PSN_LEN));
+    assert_true(zh_is(x->en.reason, "look-up"));
+    assert_true(zh_det_u64(x, "early", 1));
+    assert_true(zh_det_bin(x, "signal", a.id, ZN_ID_LEN));
+    assert_true(zh_det_bin(x, "subject", psn, ZN_PSN_LEN));
     assert_string_equal(x->en.evidence_kind, "request");
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "signal-withdraw", .decision = ZN_AUDIT_REFUSED,
-                                            .reason = "unknown-signal"}), 4);
-    x = s_log_one(&lg, (s_q){.action = "signal-informed", .decision = ZN_AUDIT_ALLOWED});
-    assert_true(s_det_u64(x, "informed", told));
-    s_log_free(&lg);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "signal-withdraw", .decision = ZN_AUDIT_REFUSED,
+                                               .reason = "unknown-signal"}), 4);
+    x = zh_alog_one(&lg, (zh_q){.action = "signal-informed", .decision = ZN_AUDIT_ALLOWED});
+    assert_true(zh_det_u64(x, "informed", told));
+    zh_alog_free(&lg);
 
     /* eight days later (minimum lifetime: seven) a withdrawal is not early */
-    s_restart(t, 8 * 86400, NULL);
+    zh_fix_restart(t, 8 * 86400, NULL);
     early = true;
     assert_int_equal(s_withdraw(t, ZH_SCHOOL, b.id, &early), ZN_E_OK);
     assert_false(early);
     s_list_of(t, ZH_SCHOOL, &l);
     assert_int_equal(l.total, 0);
-    s_log_read(t->h, &lg);
-    x = s_log_one(&lg, (s_q){.action = "signal-withdraw", .decision = ZN_AUDIT_ALLOWED, .reason = ""});
-    assert_true(s_det_u64(x, "early", 0));
-    assert_true(s_det_bin(x, "signal", b.id, ZN_ID_LEN));
-    s_log_free(&lg);
+    zh_alog_read_db(t->h, &lg);
+    x = zh_alog_one(&lg, (zh_q){.action = "signal-withdraw", .decision = ZN_AUDIT_ALLOWED, .reason = ""});
+    assert_true(zh_det_u64(x, "early", 0));
+    assert_true(zh_det_bin(x, "signal", b.id, ZN_ID_LEN));
+    zh_alog_free(&lg);
 }
 
 /* ---- 9. expiry ------------------------------------------------------------------------------- */
 
 static void test_expiry_at_start(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_added a, b;
-    s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .until_ms = s_now(t) + 8 * S_DAY_MS}, &a);
-    s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P2, .until_ms = s_now(t) + 30 * S_DAY_MS}, &b);
-    assert_true(a.expires_ms <= s_now(t) + 8 * S_DAY_MS);
+    s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .until_ms = zh_fix_now(t) + 8 * S_DAY_MS}, &a);
+    s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P2, .until_ms = zh_fix_now(t) + 30 * S_DAY_MS}, &b);
+    assert_true(a.expires_ms <= zh_fix_now(t) + 8 * S_DAY_MS);
     s_list l;
     s_list_of(t, ZH_SCHOOL, &l);
     assert_int_equal(l.total, 2);
 
     /* nine days later */
-    s_drop_conns(t);
+    zh_fix_drop_conns(t);
     assert_int_equal(zh_broker_stop(t->h, SIGTERM, 10000), 0);
     size_t mark = zh_log_size(t->h);
-    s_restart(t, 9 * 86400, NULL);
+    zh_fix_restart(t, 9 * 86400, NULL);
     if (zh_log_wait(t->h, mark, "signals-expired count=1", NULL, 1, 10000) != 0) {
         zh_log_dump(t->h);
         fail_msg("the broker did not log the expiry of one signal at start");
@@ -1313,27 +928,27 @@ static void test_expiry_at_start(void **state)
     assert_int_equal(s_withdraw(t, ZH_SCHOOL, a.id, NULL), ZN_E_UNKNOWN_SIGNAL);
 
     uint8_t psn[ZN_PSN_LEN];
-    s_psn(t->h, P1, psn);
-    s_log lg;
-    s_log_read(t->h, &lg);
-    const s_ent *x = s_log_one(&lg, (s_q){.action = "signal-expire"});
+    zh_psn(t->h, P1, psn);
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    const zh_ent *x = zh_alog_one(&lg, (zh_q){.action = "signal-expire"});
     assert_null(x->en.actor);
-    assert_true(s_is(x->en.counterpart, "school"));
-    assert_true(s_det_bin(x, "signal", a.id, ZN_ID_LEN));
-    assert_true(s_det_bin(x, "subject", psn, ZN_PSN_LEN));
+    assert_true(zh_is(x->en.counterpart, "school"));
+    assert_true(zh_det_bin(x, "signal", a.id, ZN_ID_LEN));
+    assert_true(zh_det_bin(x, "subject", psn, ZN_PSN_LEN));
     assert_true(x->en.time_ms > zh_now_ms() + 8 * S_DAY_MS); /* by the broker's clock */
-    s_log_free(&lg);
+    zh_alog_free(&lg);
 }
 
 static void test_expiry_while_running(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     const char *const rules[] = {"signal_min_lifetime_d", "0", NULL};
-    s_restart(t, 0, rules);
+    zh_fix_restart(t, 0, rules);
     size_t mark = zh_log_size(t->h);
     pid_t pid = t->h->pid;
     s_added a;
-    uint64_t until = s_now(t) + 2000;
+    uint64_t until = zh_fix_now(t) + 2000;
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .until_ms = until}, &a);
     assert_int_equal(a.expires_ms, until);
     s_list l;
@@ -1353,21 +968,21 @@ static void test_expiry_while_running(void **state)
     }
     assert_int_equal(t->h->pid, pid);
     assert_true(zh_broker_alive(t->h));
-    s_log lg;
-    s_log_read(t->h, &lg);
-    const s_ent *x = s_log_one(&lg, (s_q){.action = "signal-expire"});
-    assert_true(s_det_bin(x, "signal", a.id, ZN_ID_LEN));
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    const zh_ent *x = zh_alog_one(&lg, (zh_q){.action = "signal-expire"});
+    assert_true(zh_det_bin(x, "signal", a.id, ZN_ID_LEN));
     assert_true(x->en.time_ms >= until);
-    s_log_free(&lg);
+    zh_alog_free(&lg);
 }
 
 /* ---- 10. rate limits ------------------------------------------------------------------------- */
 
-static void s_expect_enumeration(s_t *t, int party, const char *limit, const char *handler, uint64_t count)
+static void s_expect_enumeration(zh_fix *t, int party, const char *limit, const char *handler, uint64_t count)
 {
-    s_inbox box;
-    s_inbox_of(t, party, &box);
-    const s_note *n = s_one(&box, "enumeration-suspected", t->h->party[party].id);
+    zh_inbox box;
+    zh_fix_inbox(t, party, &box);
+    const zh_note *n = zh_inbox_one(&box, "enumeration-suspected", t->h->party[party].id);
     assert_int_equal(box.n, 1);
     assert_string_equal(n->partner, "school");
     assert_string_equal(n->network, ZH_NET0);
@@ -1378,9 +993,9 @@ static void s_expect_enumeration(s_t *t, int party, const char *limit, const cha
 
 static void test_rate_limit_partner(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     const char *const rules[] = {"signal_rate_day", "3", NULL};
-    s_restart(t, 0, rules);
+    zh_fix_restart(t, 0, rules);
     const char *bsn[] = {P1, P2, P3};
     s_added a[3];
     for (int i = 0; i < 3; i++)
@@ -1404,21 +1019,21 @@ static void test_rate_limit_partner(void **state)
     s_list_of(t, ZH_SCHOOL, &l);
     assert_int_equal(l.total, 3);
 
-    s_log lg;
-    s_log_read(t->h, &lg);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "signal-add", .actor = "school", .decision = ZN_AUDIT_REFUSED,
-                                            .reason = "rate-limited"}), 2);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "enumeration-reported"}), 2);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "enumeration-reported", .counterpart = "coordinator"}), 1);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "enumeration-reported", .counterpart = "auditor"}), 1);
-    s_log_free(&lg);
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "signal-add", .actor = "school", .decision = ZN_AUDIT_REFUSED,
+                                               .reason = "rate-limited"}), 2);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "enumeration-reported"}), 2);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "enumeration-reported", .counterpart = "coordinator"}), 1);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "enumeration-reported", .counterpart = "auditor"}), 1);
+    zh_alog_free(&lg);
 }
 
 static void test_rate_limit_handler(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     const char *const rules[] = {"signal_rate_handler_day", "2", NULL};
-    s_restart(t, 0, rules);
+    zh_fix_restart(t, 0, rules);
     const char *ann = "A. Jansen (intern begeleider)", *bob = "B. de Boer (zorgcoordinator)";
     s_added a;
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .handler = ann}, &a);
@@ -1435,9 +1050,9 @@ static void test_rate_limit_handler(void **state)
 
 static void test_rate_limit_counts_early_withdrawals(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     const char *const rules[] = {"signal_rate_day", "3", NULL};
-    s_restart(t, 0, rules);
+    zh_fix_restart(t, 0, rules);
     s_added a, b;
     bool early = false;
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1}, &a); /* 1 */
@@ -1455,9 +1070,9 @@ static void test_rate_limit_counts_early_withdrawals(void **state)
 
 static void test_bare_lookup_refused(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     uint8_t psn[ZN_PSN_LEN];
-    s_psn(t->h, P1, psn);
+    zh_psn(t->h, P1, psn);
     msgpack_sbuffer b;
     msgpack_sbuffer_init(&b);
     msgpack_packer pk;
@@ -1469,9 +1084,9 @@ static void test_bare_lookup_refused(void **state)
     msgpack_sbuffer_destroy(&b);
 
     /* a signal that would not stand the minimum lifetime is a look-up too */
-    s_add_refused(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .until_ms = s_now(t) + S_DAY_MS},
+    s_add_refused(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .until_ms = zh_fix_now(t) + S_DAY_MS},
                   ZN_E_NO_LOOKUP);
-    s_add_refused(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .until_ms = s_now(t) - 1000},
+    s_add_refused(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .until_ms = zh_fix_now(t) - 1000},
                   ZN_E_NO_LOOKUP);
     s_list l;
     s_list_of(t, ZH_SCHOOL, &l);
@@ -1482,40 +1097,40 @@ static void test_bare_lookup_refused(void **state)
     assert_int_equal(w.n, 0);
     s_expect_empty(t, ZH_COORD);
 
-    s_log lg;
-    s_log_read(t->h, &lg);
-    const s_ent *x = s_log_one(&lg, (s_q){.action = "lookup"});
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    const zh_ent *x = zh_alog_one(&lg, (zh_q){.action = "lookup"});
     assert_string_equal(x->en.actor, "school");
     assert_int_equal(x->en.decision, ZN_AUDIT_REFUSED);
-    assert_true(s_is(x->en.reason, "no-lookup"));
-    assert_true(s_is(x->en.evidence_kind, "request"));
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "signal-add", .actor = "school", .decision = ZN_AUDIT_REFUSED,
-                                            .reason = "no-lookup"}), 2);
-    s_log_free(&lg);
+    assert_true(zh_is(x->en.reason, "no-lookup"));
+    assert_true(zh_is(x->en.evidence_kind, "request"));
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "signal-add", .actor = "school", .decision = ZN_AUDIT_REFUSED,
+                                               .reason = "no-lookup"}), 2);
+    zh_alog_free(&lg);
 }
 
 /* ---- 12. networks, roles, and the coordinators' missing network key --------------------------- */
 
 static void test_networks_and_roles(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_add_refused(t, ZH_SCHOOL, &(s_sig){.network = "18plus", .bsn = P1}, ZN_E_UNKNOWN_NETWORK);
     s_add_refused(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET1, .bsn = P1}, ZN_E_NOT_PARTNER);
     s_add_refused(t, ZH_GGD, &(s_sig){.network = ZH_NET0, .bsn = P1}, ZN_E_NOT_PARTNER);
     s_add_refused(t, ZH_COORD, &(s_sig){.network = ZH_NET0, .bsn = P1}, ZN_E_NOT_PARTNER);
     s_add_refused(t, ZH_COORD, &(s_sig){.network = ZH_NET1, .bsn = P1}, ZN_E_NOT_PARTNER);
     s_add_refused(t, ZH_AUDITOR, &(s_sig){.network = ZH_NET0, .bsn = P1}, ZN_E_NOT_PARTNER);
-    s_log lg;
-    s_log_read(t->h, &lg);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "signal-add", .decision = ZN_AUDIT_ALLOWED}), 0);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "signal-add", .actor = "coordinator",
-                                            .decision = ZN_AUDIT_REFUSED, .reason = "role-not-allowed"}), 2);
-    assert_int_equal(s_log_count(&lg, (s_q){.action = "signal-add", .actor = "school", .decision = ZN_AUDIT_REFUSED,
-                                            .reason = "unknown-network"}), 1);
-    s_log_free(&lg);
+    zh_alog lg;
+    zh_alog_read_db(t->h, &lg);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "signal-add", .decision = ZN_AUDIT_ALLOWED}), 0);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "signal-add", .actor = "coordinator",
+                                               .decision = ZN_AUDIT_REFUSED, .reason = "role-not-allowed"}), 2);
+    assert_int_equal(zh_alog_count(&lg, (zh_q){.action = "signal-add", .actor = "school", .decision = ZN_AUDIT_REFUSED,
+                                               .reason = "unknown-network"}), 1);
+    zh_alog_free(&lg);
 
     /* the convenant the broker serves seals the network key to partners and the auditor only */
-    void *c = s_conn(t, ZH_COORD);
+    void *c = zh_fix_conn(t, ZH_COORD);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     uint32_t corr = t->corr++;
@@ -1557,40 +1172,40 @@ static void test_networks_and_roles(void **state)
 
 static void test_offline_notice_survives_kill(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_added a, b;
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_SCHOOL}, &a);
     s_add_ok(t, ZH_WIJKRACHT, &(s_sig){.network = ZH_NET0, .bsn = P1, .contact = C_WIJK}, &b); /* school offline */
     assert_int_equal(b.n, 1);
 
-    s_drop_conns(t);
+    zh_fix_drop_conns(t);
     assert_int_equal(zh_broker_stop(t->h, SIGKILL, 10000), 128 + SIGKILL);
-    s_restart(t, 0, NULL);
+    zh_fix_restart(t, 0, NULL);
 
     /* pushed, not acknowledged, and the broker killed again: still there */
     void *s = zh_connect_party(t->h, ZH_SCHOOL);
     assert_non_null(s);
-    assert_int_equal(zh_hello(s, t->corr++, t->h->version, S_WINDOW), 0);
+    assert_int_equal(zh_hello(s, t->corr++, t->h->version, ZH_WINDOW), 0);
     zh_msg m;
     assert_int_equal(zh_wait_type(s, ZN_T_DELIVER, ZH_TIMEOUT, &m, NULL), 0);
     assert_int_equal(m.f.u.deliver.kind, ZN_ITEM_NOTICE);
     assert_string_equal(m.f.u.deliver.notice.type, "match");
     zh_msg_free(&m);
     zh_close(t->h, &s);
-    s_drop_conns(t);
+    zh_fix_drop_conns(t);
     assert_int_equal(zh_broker_stop(t->h, SIGKILL, 10000), 128 + SIGKILL);
-    s_restart(t, 0, NULL);
+    zh_fix_restart(t, 0, NULL);
 
-    s_inbox box;
-    s_inbox_of(t, ZH_SCHOOL, &box);
+    zh_inbox box;
+    zh_fix_inbox(t, ZH_SCHOOL, &box);
     assert_int_equal(box.n, 1);
-    const s_note *n = s_one(&box, "match", "school");
+    const zh_note *n = zh_inbox_one(&box, "match", "school");
     assert_memory_equal(n->match, b.m[0].match, ZN_ID_LEN);
     assert_memory_equal(n->signal, a.id, ZN_ID_LEN);
     assert_string_equal(n->partner, "wijkracht");
-    s_inbox_of(t, ZH_COORD, &box);
+    zh_fix_inbox(t, ZH_COORD, &box);
     assert_int_equal(box.n, 1);
-    assert_memory_equal(s_one(&box, "match-review", "the coordinator")->match, b.m[0].match, ZN_ID_LEN);
+    assert_memory_equal(zh_inbox_one(&box, "match-review", "the coordinator")->match, b.m[0].match, ZN_ID_LEN);
     /* acknowledged: not again */
     s_expect_empty(t, ZH_SCHOOL);
     s_expect_empty(t, ZH_COORD);
@@ -1736,7 +1351,7 @@ static bool s_file_has(const char *path, const uint8_t *p, size_t n)
 /* The scan finds what it looks for: every encoding of every BSN, written into a file. */
 static void test_bsn_scan_detects(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     char path[ZH_PATH_MAX];
     assert_int_equal(zh_path(t->h, path, "planted.bin"), 0);
     for (size_t i = 0; i < sizeof s_bsns / sizeof s_bsns[0]; i++) {
@@ -1791,7 +1406,7 @@ static void test_bsn_scan_detects(void **state)
 
 static void test_no_bsn_on_disk(void **state)
 {
-    s_t *t = *state;
+    zh_fix *t = *state;
     s_added a, b, c, d, e;
     bool early;
     /* every BSN as a person and as a related person, in both networks, with matches of every kind */
@@ -1803,21 +1418,21 @@ static void test_no_bsn_on_disk(void **state)
     assert_int_equal(d.n, 1); /* the person match with the school */
     s_add_ok(t, ZH_SCHOOL, &(s_sig){.network = ZH_NET0, .bsn = P1, .related = {P2, P3, P4}, .contact = C_SCHOOL}, &a);
     assert_true(a.refreshed);
-    s_informed(t, ZH_SCHOOL, a.id, s_now(t) - 3 * S_DAY_MS, ZN_E_OK);
-    s_inbox box;
-    s_inbox_of(t, ZH_COORD, &box);
+    s_informed(t, ZH_SCHOOL, a.id, zh_fix_now(t) - 3 * S_DAY_MS, ZN_E_OK);
+    zh_inbox box;
+    zh_fix_inbox(t, ZH_COORD, &box);
     assert_true(box.n >= 4);
     for (int i = 0; i < box.n; i++)
         if (strcmp(box.v[i].disclosure, "coordinators") == 0)
             assert_int_equal(s_decide(t, ZH_COORD, box.v[i].match, i % 2 ? box.v[i].a_partner : NULL), ZN_E_OK);
-    s_inbox_of(t, ZH_SCHOOL, &box);
+    zh_fix_inbox(t, ZH_SCHOOL, &box);
     assert_true(box.n >= 1);
     s_list l;
     s_list_of(t, ZH_SCHOOL, &l);
     assert_int_equal(l.total, 1);
     /* refused ones too: a look-up, a short signal, a rate limit is not needed here */
     uint8_t psn[ZN_PSN_LEN];
-    s_psn(t->h, P2, psn);
+    zh_psn(t->h, P2, psn);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
@@ -1826,16 +1441,16 @@ static void test_no_bsn_on_disk(void **state)
     zn_pack_bin(&pk, psn, ZN_PSN_LEN);
     s_expect(t, ZH_GGD, "lookup", &sb, ZN_E_NO_LOOKUP);
     msgpack_sbuffer_destroy(&sb);
-    s_add_refused(t, ZH_GGD, &(s_sig){.network = ZH_NET1, .bsn = P3, .until_ms = s_now(t) + S_DAY_MS},
+    s_add_refused(t, ZH_GGD, &(s_sig){.network = ZH_NET1, .bsn = P3, .until_ms = zh_fix_now(t) + S_DAY_MS},
                   ZN_E_NO_LOOKUP);
     assert_int_equal(s_withdraw(t, ZH_WIJKRACHT, e.id, &early), ZN_E_OK);
     assert_true(early);
 
     /* killed: the WAL holds the recent pages as written */
-    s_drop_conns(t);
+    zh_fix_drop_conns(t);
     assert_int_equal(zh_broker_stop(t->h, SIGKILL, 10000), 128 + SIGKILL);
     uint8_t p1[ZN_PSN_LEN];
-    s_psn(t->h, P1, p1);
+    zh_psn(t->h, P1, p1);
     char wal[ZH_PATH_MAX + 8];
     snprintf(wal, sizeof wal, "%s-wal", t->h->db_path);
     /* the files scanned are the store of these signals: the pseudonym is there */
@@ -1846,10 +1461,10 @@ static void test_no_bsn_on_disk(void **state)
     assert_int_equal(hits, 0);
 
     /* started again (recovery, expiry, checkpoints) and stopped cleanly */
-    s_restart(t, 0, NULL);
+    zh_fix_restart(t, 0, NULL);
     s_list_of(t, ZH_SCHOOL, &l);
     assert_int_equal(l.total, 1);
-    s_drop_conns(t);
+    zh_fix_drop_conns(t);
     assert_int_equal(zh_broker_stop(t->h, SIGTERM, 10000), 0);
     scanned = 0;
     hits = s_scan_broker_files(t->h, &scanned);
@@ -1861,30 +1476,30 @@ static void test_no_bsn_on_disk(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_person_match_in_network, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_own_signals_never_match, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_family_match_coordinators_only, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_cross_network_coordinators_only, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_left_partner_not_matched, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_list_counts_known_matches, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_refresh_with_new_person_counts, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_refresh_ends_stale_match, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_narrowed_rule_hides_match, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_connect, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_lead, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_disclosure_rules, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_refresh, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_withdraw, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_expiry_at_start, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_expiry_while_running, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rate_limit_partner, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rate_limit_handler, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rate_limit_counts_early_withdrawals, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_bare_lookup_refused, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_networks_and_roles, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_offline_notice_survives_kill, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_bsn_scan_detects, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_no_bsn_on_disk, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_person_match_in_network, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_own_signals_never_match, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_family_match_coordinators_only, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_cross_network_coordinators_only, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_left_partner_not_matched, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_list_counts_known_matches, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_with_new_person_counts, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_ends_stale_match, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_narrowed_rule_hides_match, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_connect, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_lead, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_disclosure_rules, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_refresh, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_withdraw, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_expiry_at_start, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_expiry_while_running, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit_partner, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit_handler, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit_counts_early_withdrawals, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_bare_lookup_refused, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_networks_and_roles, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_offline_notice_survives_kill, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_bsn_scan_detects, s_setup, zh_fix_teardown),
+        cmocka_unit_test_setup_teardown(test_no_bsn_on_disk, s_setup, zh_fix_teardown),
     };
     const char *only = getenv("ZH_FILTER"); /* e.g. ZH_FILTER='test_lead' */
     if (only && *only)

@@ -15,13 +15,25 @@
 #   make_demo_convenant DIR PORT   the Oldenzaal demo convenant (scripts/demo-convenant.sh)
 #   start_broker NAME CONV KEY DB [ARGS...]   zorgnetd in the background, waits until it listens
 #   stop_broker [SIGNAL]     SIGTERM (default) and a bounded wait; sets BROKER_STATUS
+#   reload_broker VERSION    SIGHUP, and wait until the broker's log says it loaded VERSION
 #   kill9_broker             kill -9 and reap
 #   expect_exit CODE CMD...  run CMD (bounded), keep stdout/stderr in $OUT/$ERR, check the status
 #   expect_contains FILE TEXT [WHAT]        FILE holds TEXT (a fixed string)
 #   expect_not_contains FILE TEXT [WHAT]
 #   expect_match FILE REGEX [WHAT]          some line of FILE matches the extended REGEX
 #   expect_eq GOT WANT WHAT
+#   out_id VAR WHAT          VAR = the id standard output holds; stop when it holds none
 #   check WHAT ; ok WHAT ; fail WHAT ; die WHAT ; finish
+#
+# The demo world of the walk-through tests (cases_cli, signals_cli):
+#   demo_convenant NAME      the folder $W=$T/NAME (the current folder) with the demo convenant
+#                            in $D=$W/demo for a broker on the free port $PORT
+#   demo_broker NAME         a copy of the demo convenant $D/convenant.msgpack in $W/broker and
+#                            zorgnetd on it; the clients' options as arrays (see there)
+#   stop_broker_clean        SIGTERM, and it must exit 0
+#   scan_bsns WHAT FILE...   none of $ALL_BSNS occurs in the FILEs as ASCII digits
+#   broker_files             the broker's folder and its logs, one path a line
+#   bsn_scan_running BSN / bsn_scan_stopped   the BSN scan with the broker running / stopped
 #
 # Checks record a failure and go on, so one run shows every broken behaviour; `die` stops at
 # once (for a step the rest depends on). `finish` ends the script: exit 0 only when no check
@@ -254,6 +266,12 @@ is_id() {
     [[ $1 =~ ^[0-9a-f]{32}$ ]]
 }
 
+# out_id VAR WHAT: set VAR to what $OUT holds, which must be an id (else: "WHAT printed '...'").
+out_id() {
+    printf -v "$1" '%s' "$(cat "$OUT")"
+    is_id "${!1}" || die "$2 printed '${!1}'"
+}
+
 # ------------------------------------------------------------------ small tools
 
 # Milliseconds since some fixed point (for elapsed-time checks).
@@ -426,6 +444,21 @@ kill9_broker() {
     BROKER_PID=""
 }
 
+# reload_broker VERSION: SIGHUP to the current broker, then a bounded wait (15 s) until its log says
+# it loaded convenant VERSION (a check either way).
+reload_broker() {
+    local v=$1
+    if [ -z "$BROKER_PID" ] || ! kill -HUP "$BROKER_PID" 2>/dev/null; then
+        fail "zorgnetd is not running: no reload to version $v"
+        return 0
+    fi
+    if wait_for_log "$BROKER_LOG" "convenant-loaded version=$v " 15; then
+        ok "zorgnetd loaded convenant version $v"
+    else
+        fail "zorgnetd did not load convenant version $v within 15 s"
+    fi
+}
+
 # broker_alive WHAT: the current broker process still runs.
 broker_alive() {
     if [ -n "$BROKER_PID" ] && kill -0 "$BROKER_PID" 2>/dev/null; then
@@ -462,4 +495,109 @@ expect_broker_refuses() {
         return 0
     fi
     ok "zorgnetd refuses $what (exit $got): $(sed -n 's/.*refusing to start: //p' "$log" | head -n 1 | cut -c1-150)"
+}
+
+# ------------------------------------------------------------------ the demo world
+
+# demo_convenant NAME: the folder $W=$T/NAME, the current folder from now on, with the demo
+# convenant (make_demo_convenant) in $D=$W/demo for a broker on a free port, $PORT.
+demo_convenant() {
+    W="$T/$1"
+    mkdir -p "$W"
+    cd "$W"
+    PORT=$(free_port)
+    D="$W/demo"
+    make_demo_convenant "$D" "$PORT"
+}
+
+# demo_broker NAME: zorgnetd (as NAME) on its own copy of the demo convenant $D/convenant.msgpack
+# in $W/broker (BROKER_DIR, BCONV, BDB); the clients read $D/convenant.msgpack
+# (ZORGNET_CONVENANT). The clients' options, each with its handler's name:
+#   SCHOOL GGD POL WK MPL COORD AUDK   --key of school-essen, ggd, politie, wijkracht, mplein,
+#                                      coordinator and auditor, with --handler $IB $JA $WA $MW
+#                                      $KJ $PM $AUD
+#   QA                                 the auditor's key with --as $AUD (audit query)
+demo_broker() {
+    BROKER_DIR="$W/broker"
+    BCONV="$BROKER_DIR/convenant.msgpack"
+    BDB="$BROKER_DIR/broker.db"
+    mkdir -p "$BROKER_DIR"
+    cp "$D/convenant.msgpack" "$BCONV"
+    start_broker "$1" "$BCONV" "$D/broker.key" "$BDB"
+    export ZORGNET_CONVENANT="$D/convenant.msgpack"
+    IB="J. de Vries (IB)"
+    JA="A. Bakker (jeugdarts)"
+    WA="H. Smit (wijkagent)"
+    MW="M. Smit (maatschappelijk werker)"
+    KJ="K. Jansen (consulent)"
+    PM="P. Mulder (procesmanager)"
+    AUD="R. Smit (auditor)"
+    SCHOOL=(--key "$D/school-essen.key" --handler "$IB")
+    GGD=(--key "$D/ggd.key" --handler "$JA")
+    POL=(--key "$D/politie.key" --handler "$WA")
+    WK=(--key "$D/wijkracht.key" --handler "$MW")
+    MPL=(--key "$D/mplein.key" --handler "$KJ")
+    COORD=(--key "$D/coordinator.key" --handler "$PM")
+    AUDK=(--key "$D/auditor.key" --handler "$AUD")
+    QA=(--key "$D/auditor.key" --as "$AUD")
+}
+
+# stop_broker_clean: stop the broker with SIGTERM; it must exit 0.
+stop_broker_clean() {
+    stop_broker TERM
+    expect_eq "$BROKER_STATUS" 0 "zorgnetd stops cleanly"
+}
+
+# scan_bsns WHAT FILE...: none of $ALL_BSNS occurs in the FILEs as ASCII digits.
+scan_bsns() {
+    local what=$1 b hits
+    shift
+    for b in $ALL_BSNS; do
+        hits=$(grep -a -l -F -- "$b" "$@" 2>/dev/null || true)
+        if [ -z "$hits" ]; then
+            ok "$what: no file holds $b"
+        else
+            fail "$what: $b found in: $(echo "$hits" | tr '\n' ' ')"
+        fi
+    done
+}
+
+# broker_files: the broker's folder (database, WAL, shared memory, convenant) and its logs.
+broker_files() {
+    local f
+    for f in "$BROKER_DIR"/* "$T"/broker.*.log; do
+        [ -f "$f" ] && printf '%s\n' "$f"
+    done
+}
+
+# bsn_scan_running BSN: the scan finds BSN planted in a binary file; then the broker's files, while
+# it runs (so its WAL too), hold none of $ALL_BSNS.
+bsn_scan_running() {
+    local scan f
+    printf 'x\0%s\0y' "$1" >"$T/planted.bin"
+    if [ -n "$(grep -a -l -F -- "$1" "$T/planted.bin" || true)" ]; then
+        ok "the scan finds a BSN planted in a binary file"
+    else
+        die "the scan does not find a planted BSN"
+    fi
+    mapfile -t scan < <(broker_files)
+    if [ "${#scan[@]}" -ge 3 ]; then
+        ok "scanning, broker running: $(for f in "${scan[@]}"; do printf '%s ' "${f##*/}"; done)"
+    else
+        fail "too few files to scan: ${scan[*]}"
+    fi
+    scan_bsns "broker running" "${scan[@]}"
+}
+
+# bsn_scan_stopped: after the broker stopped, its database is not empty and its files hold none of
+# $ALL_BSNS.
+bsn_scan_stopped() {
+    local scan
+    mapfile -t scan < <(broker_files)
+    if [ -s "$BDB" ]; then
+        ok "broker.db holds $(wc -c <"$BDB" | tr -d ' ') bytes"
+    else
+        fail "broker.db is empty"
+    fi
+    scan_bsns "broker stopped" "${scan[@]}"
 }

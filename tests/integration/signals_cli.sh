@@ -17,18 +17,6 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-W="$T/signals"
-mkdir -p "$W"
-cd "$W"
-PORT=$(free_port)
-D="$W/demo"
-IB="J. de Vries (IB)"
-JA="A. Bakker (jeugdarts)"
-WA="H. Smit (wijkagent)"
-MW="M. Smit (maatschappelijk werker)"
-KJ="K. Jansen (consulent)"
-PM="P. Mulder (procesmanager)"
-AUD="R. Smit (auditor)"
 
 # synthetic BSNs that pass the 11-proef
 CHILD=999990019    # the pupil
@@ -68,28 +56,6 @@ expect_exit_in() {
     _zn_show_output
 }
 
-# scan_bsns WHAT FILE...: none of $ALL_BSNS occurs in the FILEs as ASCII digits.
-scan_bsns() {
-    local what=$1 b hits
-    shift
-    for b in $ALL_BSNS; do
-        hits=$(grep -a -l -F -- "$b" "$@" 2>/dev/null || true)
-        if [ -z "$hits" ]; then
-            ok "$what: no file holds $b"
-        else
-            fail "$what: $b found in: $(echo "$hits" | tr '\n' ' ')"
-        fi
-    done
-}
-
-# broker_files: the broker's folder (database, WAL, shared memory, convenant) and its logs.
-broker_files() {
-    local f
-    for f in "$W"/broker/* "$T"/broker.*.log; do
-        [ -f "$f" ] && printf '%s\n' "$f"
-    done
-}
-
 # signal_id FILE: the id on the "signal    ID (...)" line of a signal add.
 signal_id() {
     sed -n 's/^signal    \([0-9a-f]\{32\}\) (.*/\1/p' "$1" | head -n 1
@@ -97,25 +63,13 @@ signal_id() {
 
 # ------------------------------------------------------------------ set-up
 say "1. the demo convenant with a decision rule for 0-12-binnenstad, and the broker"
-make_demo_convenant "$D" "$PORT"
+demo_convenant signals
 expect_exit 0 "$ZK" convenant set "$D/convenant.msgpack" --authority "$D/authority.key" \
     decision:0-12-binnenstad=school,youth-health
 V0=$(conv_version "$D/convenant.msgpack")
 [ -n "$V0" ] || die "the demo convenant does not verify after 'set'"
 # the broker reads its own copy; the clients share the authority's file
-mkdir -p "$W/broker"
-BCONV="$W/broker/convenant.msgpack"
-BDB="$W/broker/broker.db"
-cp "$D/convenant.msgpack" "$BCONV"
-start_broker signals "$BCONV" "$D/broker.key" "$BDB"
-export ZORGNET_CONVENANT="$D/convenant.msgpack"
-SCHOOL=(--key "$D/school-essen.key" --handler "$IB")
-GGD=(--key "$D/ggd.key" --handler "$JA")
-POL=(--key "$D/politie.key" --handler "$WA")
-WK=(--key "$D/wijkracht.key" --handler "$MW")
-MPL=(--key "$D/mplein.key" --handler "$KJ")
-COORD=(--key "$D/coordinator.key" --handler "$PM")
-AUDK=(--key "$D/auditor.key" --handler "$AUD")
+demo_broker signals
 
 # ------------------------------------------------------------------ a person match
 say "2. the school registers a pupil with both parents; the GGD has a message waiting for it"
@@ -129,12 +83,10 @@ expect_match "$OUT" '^expires   [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' "the sch
 expect_match "$OUT" '^matches   no matches you may see$' "the first signal on the child"
 # an ordinary envelope from the GGD waits in the school's inbox (matches must leave it there)
 expect_exit 0 "$Z" "${GGD[@]}" case new --network 0-12-binnenstad
-CASE=$(cat "$OUT")
-is_id "$CASE" || die "case new printed '$CASE'"
+out_id CASE "case new"
 printf 'Overleg over leerling groep 6 gepland.\n' >note.txt
 expect_exit 0 "$Z" "${GGD[@]}" send --to school-essen --case "$CASE" note.txt
-MSG=$(cat "$OUT")
-is_id "$MSG" || die "send printed '$MSG'"
+out_id MSG send
 
 say "3. the youth doctor registers the same child: a person match inside one network"
 expect_exit 0 "$Z" "${GGD[@]}" signal add --network 0-12-binnenstad --bsn "$CHILD" --contact "$CONTACT_GGD"
@@ -446,8 +398,7 @@ expect_contains "$ERR" "zorgnet: forbidden: " "a partner runs audit report"
 
 # ------------------------------------------------------------------ never informed
 say "15. informed_grace_d=0 (broker restarted): the report lists the signals never informed"
-stop_broker TERM
-expect_eq "$BROKER_STATUS" 0 "zorgnetd stops cleanly"
+stop_broker_clean
 expect_exit 0 "$ZK" convenant set "$D/convenant.msgpack" --authority "$D/authority.key" informed_grace_d=0
 V2=$(conv_version "$D/convenant.msgpack")
 expect_eq "$V2" $((V1 + 1)) "the new convenant's version"
@@ -481,7 +432,6 @@ expect_match "$OUT" '"uninformed":\[\{"index":[0-9]+,"registered":"[^"]+","signa
 
 # ------------------------------------------------------------------ audit query by BSN
 say "16. audit query --bsn finds a person given only as --related"
-QA=(--key "$D/auditor.key" --as "$AUD")
 expect_exit 0 "$Z" "${QA[@]}" audit query --bsn "$MOTHER"
 cp "$OUT" query-mother.txt
 expect_match query-mother.txt '^#[0-9]+ [0-9T:-]+Z actor=school-essen handler="[^"]+" action=signal-add case=- counterpart=- decision=allowed' \
@@ -503,17 +453,8 @@ expect_match "$OUT" '^0 matching entries$' "a refused new signal left no entry t
 # ------------------------------------------------------------------ no BSN at the broker
 say "17. the broker's database (also its WAL while it runs) and logs hold none of the BSNs as ASCII digits"
 # the scan itself finds digits where they are
-printf 'x\0%s\0y' "$MOTHER" >"$T/planted.bin"
-[ -n "$(grep -a -l -F -- "$MOTHER" "$T/planted.bin" || true)" ] && ok "the scan finds a BSN planted in a binary file" ||
-    die "the scan does not find a planted BSN"
-mapfile -t SCAN < <(broker_files)
-[ "${#SCAN[@]}" -ge 3 ] && ok "scanning, broker running: $(for f in "${SCAN[@]}"; do printf '%s ' "${f##*/}"; done)" ||
-    fail "too few files to scan: ${SCAN[*]}"
-scan_bsns "broker running" "${SCAN[@]}"
-stop_broker TERM
-expect_eq "$BROKER_STATUS" 0 "zorgnetd stops cleanly"
-mapfile -t SCAN < <(broker_files)
-[ -s "$BDB" ] && ok "broker.db holds $(wc -c <"$BDB" | tr -d ' ') bytes" || fail "broker.db is empty"
-scan_bsns "broker stopped" "${SCAN[@]}"
+bsn_scan_running "$MOTHER"
+stop_broker_clean
+bsn_scan_stopped
 
 finish

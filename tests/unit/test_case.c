@@ -309,10 +309,10 @@ static void test_names(void **state)
     assert_string_equal(zn_override_state_name((zn_override_state)5), "?");
     assert_int_equal(zn_override_state_parse("open", &os), -1);
 
-    static const char *const handovers[] = {"?", "open", "accepted", "declined", "?"};
-    for (int i = 0; i <= 4; i++) {
+    static const char *const handovers[] = {"?", "open", "accepted", "declined", "withdrawn", "?"};
+    for (int i = 0; i <= 5; i++) {
         assert_string_equal(zn_handover_state_name((zn_handover_state)i), handovers[i]);
-        if (i >= ZN_HANDOVER_OPEN && i <= ZN_HANDOVER_DECLINED) {
+        if (i >= ZN_HANDOVER_OPEN && i <= ZN_HANDOVER_WITHDRAWN) {
             assert_int_equal(zn_handover_state_parse(handovers[i], &hs), 0);
             assert_int_equal(hs, i);
         }
@@ -669,6 +669,8 @@ static const char VEC_HANDOVER_ROW[] =
     "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2"
     "b2b2b2b2b2b2b2b2";
 
+static const char VEC_HANDOVER_WITHDRAW[] = "91c41055555555555555555555555555555555";
+
 static void test_vectors(void **state)
 {
     (void)state;
@@ -743,6 +745,18 @@ static void test_vectors(void **state)
     s_doc(&d, &b);
     assert_int_equal(zn_body_handover_offer_dec(&d.root, &ho2, &e), 0);
     assert_memory_equal(&ho, &ho2, sizeof ho);
+    zn_doc_free(&d);
+    msgpack_sbuffer_destroy(&b);
+
+    /* handover-withdraw: the [id] body of handover-accept, here the handover above */
+    uint8_t hid[ZN_ID_LEN], hid2[ZN_ID_LEN];
+    memset(hid, 0x55, sizeof hid);
+    msgpack_sbuffer_init(&b);
+    zn_body_id_enc(&b, hid);
+    s_check_vector("handover-withdraw-body", VEC_HANDOVER_WITHDRAW, (const uint8_t *)b.data, b.size);
+    s_doc(&d, &b);
+    assert_int_equal(zn_body_id_dec(&d.root, hid2, &e), 0);
+    assert_memory_equal(hid, hid2, ZN_ID_LEN);
     zn_doc_free(&d);
     msgpack_sbuffer_destroy(&b);
 
@@ -966,7 +980,7 @@ static void test_roundtrip_sealed_bodies(void **state)
             for (int band = ZN_AGE_NONE; band <= ZN_AGE_16_PLUS; band++) {
                 const msgpack_sbuffer *p = (band == 1) ? &one : (band == 2) ? &longest : NULL;
                 s_consent(&c, (zn_consent_state)st, (zn_age_band)band, g);
-                c.until_ms = band == 3 ? UINT64_MAX : (uint64_t)band;
+                c.until_ms = band == 3 ? (uint64_t)INT64_MAX : (uint64_t)band; /* the latest time stored */
                 c.n_scope = (size_t)band % 3;
                 msgpack_sbuffer_init(&b);
                 zn_body_consent_set_enc(&b, id, &c, p ? (const uint8_t *)p->data : NULL, p ? p->size : 0);
@@ -1112,7 +1126,7 @@ static void test_roundtrip_rows(void **state)
     }
 
     /* handover-row: every state, with and without a reason */
-    for (int st = ZN_HANDOVER_OPEN; st <= ZN_HANDOVER_DECLINED; st++) {
+    for (int st = ZN_HANDOVER_OPEN; st <= ZN_HANDOVER_WITHDRAWN; st++) {
         zn_handover_row r, r2;
         s_vector_handover_row(&r, &two);
         r.state = (zn_handover_state)st;
@@ -1407,7 +1421,11 @@ static const struct {
     {K_CONSENT_SET, CS_BASE "Z2048", NULL},
     {K_CONSENT_SET, "A7 b16 s'withdrawn' A0 A0 s'' u0 n", NULL},
     {K_CONSENT_SET, "A7 b16 s'requested' A0 A4 s'client' s'parent' s'guardian' s'representative' s'0-11' u9 n", NULL},
-    {K_CONSENT_SET, "A7 b16 s'refused' A1 s'a' A1 s'guardian' s'16+' u18446744073709551615 n", NULL},
+    {K_CONSENT_SET, "A7 b16 s'refused' A1 s'a' A1 s'guardian' s'16+' u9223372036854775807 n", NULL},
+    /* an end the broker cannot store (above INT64_MAX) is refused, not clamped */
+    {K_CONSENT_SET, "A7 b16 s'refused' A1 s'a' A1 s'guardian' s'16+' u9223372036854775808 n",
+     "'until' is 9223372036854775808 ms, later than the latest time the broker stores"},
+    {K_CONSENT_SET, "A7 b16 s'granted' A1 s'a' A1 s'client' s'16+' u18446744073709551615 n", "'until'"},
     {K_CONSENT_SET, "A6 b16 s'granted' A0 A0 s'' u0", "exactly 7 fields"},
     {K_CONSENT_SET, "A8 b16 s'granted' A2 s'a' s'b' A2 s'client' s'parent' s'12-15' u0 n n", "exactly 7 fields"},
     {K_CONSENT_SET, "A7 b15 s'granted' A2 s'a' s'b' A2 s'client' s'parent' s'12-15' u0 n", "'case'"},
@@ -1583,6 +1601,9 @@ static const struct {
     /* handover-row */
     {K_HANDOVER_ROW, HROW, NULL},
     {K_HANDOVER_ROW, "A12 b16 b16 s'school' s'J.' s'wijkracht' b16 u1 u2 s'declined' u3 t Z1", NULL},
+    {K_HANDOVER_ROW, "A12 b16 b16 s'school' s'J.' s'wijkracht' b16 u1 u2 s'withdrawn' u3 t n", NULL},
+    {K_HANDOVER_ROW, "A12 b16 b16 s'school' s'J.' s'wijkracht' b16 u1 u2 s'Withdrawn' u3 t n",
+     "'state' is not one of open, accepted, declined, withdrawn"},
     {K_HANDOVER_ROW, "A11 b16 b16 s'school' s'J.' s'wijkracht' b16 u1 u2 s'open' u0 f", "exactly 12 fields"},
     {K_HANDOVER_ROW, "A12 b15 b16 s'school' s'J.' s'wijkracht' b16 u1 u2 s'open' u0 f n", "'handover'"},
     {K_HANDOVER_ROW, "A12 b16 n s'school' s'J.' s'wijkracht' b16 u1 u2 s'open' u0 f n", "'case'"},

@@ -1200,7 +1200,11 @@ typedef struct {
     uint64_t last_known;         /* known_size of the last HELLO or receipt */
     uint64_t read_head_size;     /* an audit-read answers with the head of this size */
     bool case_identified;        /* case-show: the case is identified (else anonymous) */
-    size_t n_case_show;
+    zn_code case_show_error;     /* answer case-show with this error (and case_show_text) */
+    const char *case_show_text;
+    bool withdraw_other_id;      /* answer handover-withdraw naming another handover */
+    size_t n_case_show, n_withdraw;
+    uint8_t withdrawn[16];       /* the handover id of the last handover-withdraw */
     /* read after s_fake_stop */
     char endpoint[64];
     size_t n_hello, n_send, n_request, n_convget, n_ack, n_zap;
@@ -1324,6 +1328,26 @@ static void s_fake_frame(s_fake *f, const zmq_msg_t *rid, const uint8_t *p, size
             s_fake_reply(f, rid, &b);
             break;
         }
+        if (strcmp(r.kind, "handover-withdraw") == 0) {
+            f->n_withdraw++;
+            f->request_ok = zn_request_verify(fr.u.request.req, fr.u.request.len, fr.u.request.sig,
+                                              f->req_sign_pk) == 0 &&
+                            zn_body_id_dec(r.body, f->withdrawn, &e) == 0;
+            zn_doc_free(&doc);
+            uint8_t id[16];
+            memcpy(id, f->withdrawn, 16);
+            id[0] ^= f->withdraw_other_id ? 0xff : 0;
+            msgpack_sbuffer body;
+            msgpack_packer pk;
+            msgpack_sbuffer_init(&body);
+            msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+            msgpack_pack_array(&pk, 1);
+            zn_pack_bin(&pk, id, 16);
+            zn_frame_result(&b, fr.corr, "handover-withdraw", (const uint8_t *)body.data, body.size);
+            msgpack_sbuffer_destroy(&body);
+            s_fake_reply(f, rid, &b);
+            break;
+        }
         zn_case_new_body cb;
         memset(&cb, 0, sizeof cb);
         f->request_ok = zn_request_verify(fr.u.request.req, fr.u.request.len, fr.u.request.sig,
@@ -1389,6 +1413,11 @@ static void s_fake_case_show(s_fake *f, msgpack_sbuffer *b, uint32_t corr, const
     zn_case_view *cv = calloc(1, sizeof *cv);
     assert_non_null(cv);
     f->n_case_show++;
+    if (f->case_show_error != ZN_E_OK) {
+        zn_frame_error(b, corr, f->case_show_error, f->case_show_text ? f->case_show_text : "refused (test)");
+        free(cv);
+        return;
+    }
     if (zn_body_id_dec(r->body, cv->id, &e) != 0) {
         zn_frame_error(b, corr, ZN_E_MALFORMED, "case-show body (test)");
         free(cv);
@@ -1705,6 +1734,125 @@ static void test_send_flags(void **state)
         s_fake_free(f);
         free(f);
     }
+}
+
+/* Every send is checked: zn_client_send and zn_client_send_ex are zn_client_send_flags with
+ * flags 0, so they too refuse identifiers on an anonymous case. */
+static void test_send_plain_checked(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    uint8_t case_id[16], msgid[16] = {0};
+    uint64_t index = 7;
+    memset(case_id, 0xcb, 16);
+    const char *ids = "Vader belt vanaf 06-12345678.";
+    s_fake *f = s_fake_new(v, 1);
+    s_fake_start(f);
+    zn_client *c = s_open(v, v->key_path, f->endpoint, &e);
+    assert_non_null(c);
+    assert_int_equal(zn_client_send(c, "wijkracht", case_id, ids, strlen(ids), msgid, &e), -1);
+    assert_int_equal(e.code, ZN_E_IDENTIFIERS);
+    assert_int_equal(zn_client_send_ex(c, "wijkracht", case_id, ids, strlen(ids), msgid, &index, &e), -1);
+    assert_int_equal(e.code, ZN_E_IDENTIFIERS);
+    assert_int_equal(index, 0);
+    assert_memory_equal(msgid, (uint8_t[16]){0}, 16); /* nothing was sent: no id was drawn */
+    if (zn_client_send_ex(c, "wijkracht", case_id, "Geen namen.", 11, msgid, &index, &e) != 0)
+        fail_msg("send clean text: %s", e.text);
+    assert_true(index > 0);
+    zn_client_close(&c);
+    s_fake_stop(f);
+    assert_int_equal(f->n_case_show, 2); /* the two texts with identifiers; not the clean one */
+    assert_int_equal(f->n_send, 1);
+    s_fake_free(f);
+    free(f);
+}
+
+/* A case-show the broker refuses before a send leaves a clear sentence and sends nothing: a
+ * partner that is no member, an unknown case, and any other refusal with the broker's text
+ * (cut at a word when it would not fit, never mid-sentence unseen). */
+static void test_send_probe_refused(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    uint8_t case_id[16], msgid[16] = {0};
+    memset(case_id, 0xcc, 16);
+    const char *ids = "Het gezin woont op 7571 AB 12.";
+    char long_text[241];
+    memset(long_text, 'x', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    for (size_t k = 20; k < sizeof long_text - 1; k += 21)
+        long_text[k] = ' ';
+    static const struct {
+        zn_code code;
+        const char *text, *want;
+    } cases[] = {
+        {ZN_E_NOT_MEMBER, "school-a is neither a member of this case nor a coordinator (test)",
+         "school-a is not a member of this case and may not send on it, so nothing was sent; members are its "
+         "regisseur"},
+        {ZN_E_UNKNOWN_CASE, "no such case (test)", "no case with this id exists, so nothing was sent"},
+        {ZN_E_STORE, "the store is busy (test)",
+         "nothing was sent (the case's mode could not be asked): the store is busy (test)"},
+        {ZN_E_STORE, NULL, "nothing was sent (the case's mode could not be asked): xxxxxxxxxxxxxxxxxxxx xxx"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        s_fake *f = s_fake_new(v, 1);
+        f->case_show_error = cases[i].code;
+        f->case_show_text = cases[i].text ? cases[i].text : long_text;
+        s_fake_start(f);
+        zn_client *c = s_open(v, v->key_path, f->endpoint, &e);
+        assert_non_null(c);
+        zn_err_clear(&e);
+        assert_int_equal(zn_client_send(c, "wijkracht", case_id, ids, strlen(ids), msgid, &e), -1);
+        zn_client_close(&c);
+        s_fake_stop(f);
+        assert_int_equal(e.code, cases[i].code);
+        if (!strstr(e.text, cases[i].want))
+            fail_msg("case %zu: '%s'", i, e.text);
+        assert_non_null(strstr(e.text, "nothing was sent"));
+        if (!cases[i].text) { /* cut at a word, marked */
+            size_t n = strlen(e.text);
+            assert_true(n < ZN_ERR_TEXT_MAX);
+            assert_string_equal(e.text + n - 3, "...");
+            assert_int_not_equal(e.text[n - 4], ' ');
+        }
+        assert_int_equal(f->n_case_show, 1);
+        assert_int_equal(f->n_send, 0);
+        s_fake_free(f);
+        free(f);
+    }
+}
+
+/* handover withdraw: one signed request [handover id]; the answer must name that handover. */
+static void test_handover_withdraw(void **state)
+{
+    s_env *v = *state;
+    zn_err e;
+    uint8_t id[16];
+    memset(id, 0x5a, 16);
+    for (int other = 0; other < 2; other++) {
+        s_fake *f = s_fake_new(v, 1);
+        f->withdraw_other_id = other == 1;
+        s_fake_start(f);
+        zn_client *c = s_open(v, v->key_path, f->endpoint, &e);
+        assert_non_null(c);
+        int rc = zn_client_handover_withdraw(c, id, &e);
+        zn_client_close(&c);
+        s_fake_stop(f);
+        assert_int_equal(f->n_withdraw, 1);
+        assert_true(f->request_ok);
+        assert_memory_equal(f->withdrawn, id, 16);
+        if (other) {
+            assert_int_equal(rc, -1);
+            assert_int_equal(e.code, ZN_E_VERIFY);
+            assert_non_null(strstr(e.text, "handover-withdraw for another id"));
+        } else if (rc != 0) {
+            fail_msg("withdraw: %s", e.text);
+        }
+        s_fake_free(f);
+        free(f);
+    }
+    assert_int_equal(zn_client_handover_withdraw(NULL, id, &e), -1);
+    assert_int_equal(e.code, ZN_E_USAGE);
 }
 
 static void test_broker_error(void **state)
@@ -2450,6 +2598,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unreachable, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_send_and_case_new, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_send_flags, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_send_plain_checked, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_send_probe_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_handover_withdraw, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_broker_error, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_handshake_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_inbox_checks, s_setup, s_teardown),

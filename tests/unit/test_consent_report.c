@@ -1,7 +1,8 @@
 /* test_consent_report — the auditors' consent report of a case and the safety overrides of a
  * log, worked out from hand-built audit entries: consent granted and withdrawn with sends
  * before and after, a send relying on a record no longer in force, expiry, scope and the
- * regisseur, safety overrides (either direction, rejected, expired, unknown), anonymous sends,
+ * partner that recorded the consent (covered only while it holds the case, not a later
+ * regisseur), safety overrides (either direction, rejected, expired, unknown), anonymous sends,
  * refusals, drops and their cause, handovers, an empty case, caps; handover declines in the
  * report of a log (the reason opened, not sealed to the reader, a request that disagrees, caps);
  * and the sealed texts opened from real signed requests (purpose, justification, note, reason;
@@ -520,6 +521,64 @@ static void test_handover_and_regisseur(void **state)
     zn_crep_free(&r);
 }
 
+/* A record covers the partner that recorded it while that partner holds the case; after a
+ * handover neither the new regisseur (it did not record it) nor the old one (it no longer
+ * holds the case) is covered outside the scope, until the new regisseur records its own. */
+static void test_recorder_after_handover(void **state)
+{
+    (void)state;
+    zn_crep *r = s_report(0);
+    s_case_new(r, "school", true, 0);
+    s_consent(r, "school", 1, "granted", "politie", 0, HOUR);
+    s_send(r, "politie", "school", "consent", 1, NULL, 0, 2 * HOUR); /* to the recorder, who holds it */
+    s_override_new(r, 0, "school", "ggd", 14 * DAY, 3 * HOUR);
+    s_ev ev;
+    s_new(&ev, "handover-offer", "school", "ggd", 4 * HOUR);
+    ev.en.basis = "safety-override";
+    s_b(&ev, "handover", HO[0], 16);
+    s_b(&ev, "msgid", ITEM[1], 16);
+    s_u(&ev, "timeout", T0 + 3 * DAY);
+    s_b(&ev, "override", OVR[0], 16);
+    s_feed(r, &ev);
+    s_new(&ev, "handover-accept", "ggd", "school", 5 * HOUR);
+    ev.en.basis = "safety-override";
+    s_b(&ev, "handover", HO[0], 16);
+    s_b(&ev, "override", OVR[0], 16);
+    s_feed(r, &ev);
+    s_drop(r, "school", "politie", "consent-required", 0, 5 * HOUR); /* the change of holder stopped it */
+    s_send(r, "politie", "ggd", "consent", 1, NULL, 2, 6 * HOUR);    /* the new regisseur: not covered */
+    s_send(r, "politie", "school", "consent", 1, NULL, 3, 7 * HOUR); /* the recorder no longer holds it */
+    s_consent(r, "ggd", 2, "granted", "politie", 0, 8 * HOUR);
+    s_send(r, "politie", "ggd", "consent", 2, NULL, 4, 9 * HOUR);    /* its own record covers it */
+    s_send(r, "ggd", "politie", "consent", 2, NULL, 5, 10 * HOUR);   /* in scope */
+    zn_crep_view v;
+    zn_crep_view_get(r, &v);
+    assert_string_equal(v.regisseur, "ggd");
+    assert_int_equal(v.n_overrides.n, 2);
+    assert_int_equal(v.n_relied.n, 3);
+    assert_int_equal(v.relied[0].index, 2);
+    assert_string_equal(v.relied[0].to, "school");
+    assert_string_equal(v.relied[1].to, "ggd");
+    assert_int_equal(v.relied[1].consent_seq, 2);
+    assert_string_equal(v.relied[2].to, "politie");
+    assert_int_equal(v.n_inconsistent.n, 2);
+    assert_string_equal(v.inconsistent[0].to, "ggd");
+    assert_non_null(strstr(v.inconsistent[0].note, "ggd was not in the scope of consent record 1, which school "
+                                                    "recorded (the regisseur is covered only by a record it "
+                                                    "recorded itself)"));
+    assert_string_equal(v.inconsistent[1].to, "school");
+    assert_non_null(strstr(v.inconsistent[1].note, "school was not in the scope of consent record 1, and no longer "
+                                                    "held the case it recorded that record on"));
+    assert_int_equal(v.n_drops.n, 1);
+    assert_true(v.drops[0].has_cause);
+    assert_int_equal(v.drops[0].cause_index, 5);
+    assert_string_equal(v.drops[0].cause, "handover 70707070 accepted");
+    assert_true(v.drops[0].has_send);
+    assert_int_equal(v.drops[0].send_index, 2);
+    assert_true(v.relied[0].dropped);
+    zn_crep_free(&r);
+}
+
 static void test_consent_record_problems(void **state)
 {
     (void)state;
@@ -602,6 +661,33 @@ static void test_drop_causes(void **state)
     assert_false(v.drops[3].has_cause);
     assert_false(v.drops[3].has_send);
     assert_true(v.relied[0].dropped && v.relied[1].dropped && v.relied[2].dropped);
+    zn_crep_free(&r);
+}
+
+/* consent-expire (the broker's clock) is the cause of the drops that follow it. */
+static void test_consent_expire_cause(void **state)
+{
+    (void)state;
+    zn_crep *r = s_report(0);
+    s_case_new(r, "school", true, 0);
+    s_consent(r, "school", 1, "granted", "ggd", T0 + DAY, HOUR);
+    s_send(r, "school", "ggd", "consent", 1, NULL, 0, 2 * HOUR);
+    s_ev ev;
+    s_new(&ev, "consent-expire", NULL, NULL, DAY);
+    s_u(&ev, "seq", 1);
+    s_u(&ev, "until", T0 + DAY);
+    s_feed(r, &ev);
+    s_drop(r, "ggd", "school", "consent-required", 0, DAY);
+    zn_crep_view v;
+    zn_crep_view_get(r, &v);
+    assert_int_equal(v.n_drops.n, 1);
+    assert_true(v.drops[0].has_cause);
+    assert_int_equal(v.drops[0].cause_index, 3);
+    assert_string_equal(v.drops[0].cause, "consent 1 expired");
+    assert_true(v.drops[0].has_send);
+    assert_int_equal(v.drops[0].send_index, 2);
+    assert_true(v.relied[0].dropped);
+    assert_int_equal(v.n_inconsistent.n, 0);
     zn_crep_free(&r);
 }
 
@@ -1368,8 +1454,10 @@ int main(void)
         cmocka_unit_test(test_anonymous_and_link),
         cmocka_unit_test(test_link_told_outside_scope),
         cmocka_unit_test(test_handover_and_regisseur),
+        cmocka_unit_test(test_recorder_after_handover),
         cmocka_unit_test(test_consent_record_problems),
         cmocka_unit_test(test_drop_causes),
+        cmocka_unit_test(test_consent_expire_cause),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_long_case),
         cmocka_unit_test(test_many_overrides),

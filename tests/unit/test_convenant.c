@@ -1158,6 +1158,99 @@ static void test_rules_checked_when_signing(void **state)
     }
 }
 
+/* The file of a signed convenant with one byte of its body changed and the body signed again by
+ * the authority: what a careless (or hand-written) tool could produce. */
+static void s_resigned(const zn_convenant *c, const char *after, uint8_t from, uint8_t to, msgpack_sbuffer *file)
+{
+    zn_doc d;
+    assert_int_equal(zn_doc_parse(&d, c->raw, c->raw_len, ZN_WIRE_MAX_DEPTH, 100), 0);
+    assert_true(d.root.type == MSGPACK_OBJECT_ARRAY && d.root.via.array.size == 4);
+    const msgpack_object *a = d.root.via.array.ptr;
+    size_t n = a[2].via.bin.size;
+    uint8_t *body = malloc(n);
+    assert_non_null(body);
+    memcpy(body, a[2].via.bin.ptr, n);
+    size_t k = strlen(after);
+    uint8_t *at = NULL;
+    for (size_t i = 0; i + k < n && !at; i++)
+        if (memcmp(body + i, after, k) == 0)
+            at = body + i;
+    assert_non_null(at);
+    assert_int_equal(at[k], from);
+    at[k] = to;
+    size_t ns = strlen("zorgnet/v1/convenant");
+    uint8_t *msg = malloc(ns + n), sig[64];
+    assert_non_null(msg);
+    memcpy(msg, "zorgnet/v1/convenant", ns);
+    memcpy(msg + ns, body, n);
+    assert_int_equal(crypto_sign_detached(sig, NULL, msg, ns + n, s_kr.auth.sign), 0);
+    msgpack_packer pk;
+    msgpack_sbuffer_init(file);
+    msgpack_packer_init(&pk, file, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 4);
+    msgpack_pack_object(&pk, a[0]);
+    msgpack_pack_object(&pk, a[1]);
+    zn_pack_bin(&pk, body, n);
+    zn_pack_bin(&pk, sig, 64);
+    free(msg);
+    free(body);
+    zn_doc_free(&d);
+}
+
+/* A safety override is reviewed while it stands: override_review_h must lie below
+ * override_lifetime_d x 24, checked when signing and when loading. */
+static void test_override_review_within_lifetime(void **state)
+{
+    (void)state;
+    zn_err e;
+    static const struct {
+        const char *lifetime, *review;
+        bool ok;
+    } cases[] = {
+        {"1", "23", true}, {"1", "24", false}, {"1", "48", false}, {"2", "47", true},
+        {"14", "48", true}, {"14", "336", false}, {"15", "336", true}, {"90", "336", true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        zn_convenant *c = s_build();
+        assert_int_equal(zn_policy_set(&c->policy, "override_lifetime_d", cases[i].lifetime, &e), 0);
+        assert_int_equal(zn_policy_set(&c->policy, "override_review_h", cases[i].review, &e), 0);
+        int rc = zn_convenant_sign(c, &s_kr.auth, &e);
+        if (cases[i].ok) {
+            if (rc != 0)
+                fail_msg("lifetime %s d, review %s h refused: %s", cases[i].lifetime, cases[i].review, e.text);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_null(c->raw);
+            assert_int_equal(e.code, ZN_E_CONVENANT_INVALID);
+            char says[128];
+            snprintf(says, sizeof says, "policy override_review_h (%s hours) must be less than override_lifetime_d "
+                     "in hours (%s x 24", cases[i].review, cases[i].lifetime);
+            if (!strstr(e.text, says))
+                fail_msg("\"%s\" does not say \"%s\"", e.text, says);
+        }
+        zn_convenant_destroy(&c);
+    }
+    /* a signed file that breaks the relation does not load: the defaults + 1 of s_build are a
+     * lifetime of 15 days and a review time of 49 hours; a lifetime of 1 day breaks it */
+    zn_convenant *c = s_build_signed(), *got = NULL;
+    assert_int_equal(c->policy.override_lifetime_d, 15);
+    assert_int_equal(c->policy.override_review_h, 49);
+    msgpack_sbuffer file;
+    s_resigned(c, "\xb3override_lifetime_d", 15, 2, &file); /* 48 hours: not more than 49 */
+    assert_int_equal(zn_convenant_decode((const uint8_t *)file.data, file.size, &got, &e), -1);
+    assert_null(got);
+    assert_int_equal(e.code, ZN_E_CONVENANT_INVALID);
+    assert_non_null(strstr(e.text, "override_review_h (49 hours)"));
+    msgpack_sbuffer_destroy(&file);
+    s_resigned(c, "\xb3override_lifetime_d", 15, 3, &file); /* 72 hours: fine */
+    if (zn_convenant_decode((const uint8_t *)file.data, file.size, &got, &e) != 0)
+        fail_msg("refused: %s", e.text);
+    assert_int_equal(got->policy.override_lifetime_d, 3);
+    zn_convenant_destroy(&got);
+    msgpack_sbuffer_destroy(&file);
+    zn_convenant_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1178,6 +1271,7 @@ int main(void)
         cmocka_unit_test(test_rules_set_and_clear),
         cmocka_unit_test(test_rules_at_most_128),
         cmocka_unit_test(test_rules_checked_when_signing),
+        cmocka_unit_test(test_override_review_within_lifetime),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }

@@ -409,12 +409,63 @@ static void test_membership(void **state)
                            .sender_in_scope = rows[i].in_scope, .sender_overridden = rows[i].overridden,
                            .consent = rows[i].consent, .consent_expired = rows[i].expired,
                            /* what the recipient is says nothing about the sender */
-                           .recipient_regisseur = true, .recipient_in_scope = true,
+                           .recipient_recorder = true, .recipient_in_scope = true,
                            .override = ZN_OVERRIDE_APPROVED};
         if (zn_policy_member(&f) != rows[i].want)
             fail_msg("row %zu: member %d, wanted %d", i, !rows[i].want, rows[i].want);
     }
     assert_false(zn_policy_member(NULL));
+}
+
+/* Consent covers the partners its scope names and, without naming itself, the partner that
+ * recorded it while that partner still holds the case: not a partner the case was handed over
+ * to since (cases.c works out recipient_recorder), however it holds the case now. */
+static void test_consent_covers_scope_and_recorder(void **state)
+{
+    (void)state;
+    zn_convenant *c = s_convenant();
+    zn_case kase = {.identified = true};
+    strcpy(kase.network, "0-12-binnenstad");
+    strcpy(kase.regisseur, "wijkracht");
+    static const struct {
+        bool in_scope, recorder;
+        zn_consent_state consent;
+        bool expired;
+        zn_override_state override;
+        zn_code want;
+        zn_basis basis;
+    } rows[] = {
+        /* wijkracht recorded the consent and holds the case: covered without naming itself */
+        {false, true, ZN_CONSENT_GRANTED, false, ZN_OVERRIDE_NONE, ZN_E_OK, ZN_BASIS_CONSENT},
+        /* wijkracht holds the case (handed over), the consent was recorded by its predecessor */
+        {false, false, ZN_CONSENT_GRANTED, false, ZN_OVERRIDE_NONE, ZN_E_CONSENT_REQUIRED, ZN_BASIS_NONE},
+        /* ... and the override that let the handover through was rejected: nothing covers it */
+        {false, false, ZN_CONSENT_GRANTED, false, ZN_OVERRIDE_REJECTED, ZN_E_CONSENT_REQUIRED, ZN_BASIS_NONE},
+        /* while the override stands, it is the basis */
+        {false, false, ZN_CONSENT_GRANTED, false, ZN_OVERRIDE_APPROVED, ZN_E_OK, ZN_BASIS_OVERRIDE},
+        /* a scope that names it covers it, whoever recorded the consent */
+        {true, false, ZN_CONSENT_GRANTED, false, ZN_OVERRIDE_NONE, ZN_E_OK, ZN_BASIS_CONSENT},
+        /* the recorder only while the consent is granted and unexpired */
+        {false, true, ZN_CONSENT_GRANTED, true, ZN_OVERRIDE_NONE, ZN_E_CONSENT_REQUIRED, ZN_BASIS_NONE},
+        {false, true, ZN_CONSENT_WITHDRAWN, false, ZN_OVERRIDE_NONE, ZN_E_CONSENT_REQUIRED, ZN_BASIS_NONE},
+        {false, true, ZN_CONSENT_REQUESTED, false, ZN_OVERRIDE_NONE, ZN_E_CONSENT_REQUIRED, ZN_BASIS_NONE},
+        {false, true, ZN_CONSENT_REFUSED, false, ZN_OVERRIDE_NONE, ZN_E_CONSENT_REQUIRED, ZN_BASIS_NONE},
+    };
+    const zn_partner *school = zn_convenant_partner(c, "school"), *wijkracht = zn_convenant_partner(c, "wijkracht");
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        zn_case_facts f = {.sender_received = true, .recipient_in_scope = rows[i].in_scope,
+                           .recipient_recorder = rows[i].recorder, .consent = rows[i].consent,
+                           .consent_expired = rows[i].expired, .override = rows[i].override};
+        zn_policy_query q = {.action = ZN_ACT_SEND, .actor = school, .counterpart = wijkracht, .kase = &kase,
+                             .facts = &f};
+        zn_err e;
+        zn_basis basis;
+        zn_code got = zn_policy_check_basis(c, &q, &basis, &e);
+        if (got != rows[i].want || basis != rows[i].basis)
+            fail_msg("row %zu: %s basis %d (%s), wanted %s basis %d", i, zn_code_name(got), (int)basis, e.text,
+                     zn_code_name(rows[i].want), (int)rows[i].basis);
+    }
+    zn_convenant_destroy(&c);
 }
 
 static void test_basis_names(void **state)
@@ -429,11 +480,12 @@ static void test_basis_names(void **state)
 
 /* ------------------------------------------------------------ case traffic: every combination */
 
-/* How the sender is a member (M_*) and how the consent relates to the recipient (S_*). */
+/* How the sender is a member (M_*) and how the consent relates to the recipient (S_*: its scope
+ * names the recipient; the recipient recorded it and still holds the case; neither). */
 enum { M_REGISSEUR, M_RECEIVED, M_SCOPE, M_OVERRIDDEN, M_NONE, M__N };
-enum { S_IN_SCOPE, S_REGISSEUR, S_NEITHER, S__N };
+enum { S_IN_SCOPE, S_RECORDER, S_NEITHER, S__N };
 static const char *const s_member_names[M__N] = {"regisseur", "received", "in-consent-scope", "overridden", "none"};
-static const char *const s_scope_names[S__N] = {"in-scope", "regisseur", "neither"};
+static const char *const s_scope_names[S__N] = {"in-scope", "recorder", "neither"};
 static const char *const s_consent_names[] = {"none", "requested", "granted", "refused", "withdrawn"};
 static const char *const s_override_names[] = {"none", "pending", "approved", "rejected", "expired"};
 
@@ -466,7 +518,7 @@ static zn_code s_expect(zn_action act, const s_combo *k, zn_basis *basis, const 
         *basis = ZN_BASIS_ANONYMOUS;
         return ZN_E_OK;
     }
-    if (granted_now && (k->scope == S_IN_SCOPE || k->scope == S_REGISSEUR)) {
+    if (granted_now && (k->scope == S_IN_SCOPE || k->scope == S_RECORDER)) {
         *basis = ZN_BASIS_CONSENT;
         return ZN_E_OK;
     }
@@ -499,13 +551,13 @@ static zn_code s_decide(const zn_convenant *c, zn_action act, const s_combo *k, 
 {
     zn_case kase = {.closed_ms = k->closed ? 1700000000000u : 0, .identified = k->identified};
     strcpy(kase.network, "0-12-binnenstad");
-    strcpy(kase.regisseur, k->member == M_REGISSEUR ? "school" : k->scope == S_REGISSEUR ? "wijkracht" : "ggd");
+    strcpy(kase.regisseur, k->member == M_REGISSEUR ? "school" : k->scope == S_RECORDER ? "wijkracht" : "ggd");
     zn_case_facts f = {
         .sender_regisseur = k->member == M_REGISSEUR,
         .sender_received = k->member == M_RECEIVED,
         .sender_in_scope = k->member == M_SCOPE,
         .sender_overridden = k->member == M_OVERRIDDEN,
-        .recipient_regisseur = k->scope == S_REGISSEUR,
+        .recipient_recorder = k->scope == S_RECORDER,
         .recipient_in_scope = k->scope == S_IN_SCOPE,
         .consent = k->consent,
         .consent_expired = k->expired,
@@ -634,7 +686,8 @@ static const char *s_act_name(zn_action a)
 {
     static const char *const names[] = {"case-new", "send", "signal-add", "match-decide", "case-read",
                                         "case-close", "case-link", "consent-set", "override-new",
-                                        "override-review", "handover-offer", "handover-accept"};
+                                        "override-review", "handover-offer", "handover-accept",
+                                        "handover-withdraw"};
     return (size_t)a < sizeof names / sizeof names[0] ? names[a] : "?";
 }
 
@@ -751,6 +804,20 @@ static void test_who_may_act_on_a_case(void **state)
         {ZN_ACT_HANDOVER_ACCEPT, "school", "school", R_REG, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_USAGE},
         {ZN_ACT_HANDOVER_ACCEPT, "wijkracht", "school", R_REG, F_HANDOVER | F_CLOSED, ZN_CONSENT_NONE,
          ZN_E_CASE_CLOSED},
+        /* withdrawing one: the offering partner (the counterpart) while it holds the case, or a
+         * coordinator of the case's network (also when the offering partner left: NULL) */
+        {ZN_ACT_HANDOVER_WITHDRAW, "school", "school", R_REG, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_HANDOVER_WITHDRAW, "school", "school", R_REG, F_HANDOVER | F_IDENT, ZN_CONSENT_WITHDRAWN, ZN_E_OK},
+        {ZN_ACT_HANDOVER_WITHDRAW, "school", "school", R_MEMBER, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_HANDOVER_WITHDRAW, "coordinator", "school", R_NOBODY, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_HANDOVER_WITHDRAW, "coord-012", "school", R_NOBODY, F_HANDOVER | F_IDENT, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_HANDOVER_WITHDRAW, "coordinator", NULL, R_NOBODY, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_OK},
+        {ZN_ACT_HANDOVER_WITHDRAW, "coord-1218", "school", R_NOBODY, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_HANDOVER_WITHDRAW, "wijkracht", "school", R_MEMBER, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_HANDOVER_WITHDRAW, "wijkracht", "school", R_REG, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_HANDOVER_WITHDRAW, "school", NULL, R_REG, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_HANDOVER_WITHDRAW, "auditor", "school", R_NOBODY, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
+        {ZN_ACT_HANDOVER_WITHDRAW, "ggd", "school", R_NOBODY, F_HANDOVER, ZN_CONSENT_NONE, ZN_E_NOT_REGISSEUR},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         zn_err e;
@@ -807,6 +874,10 @@ static void test_case_refusals_say_what_to_do(void **state)
           ZN_E_CONSENT_REQUIRED},
          "school may not share this identified case with wijkracht: consent was withdrawn; discuss it on an "
          "anonymous case"},
+        {{ZN_ACT_HANDOVER_WITHDRAW, "wijkracht", "school", R_MEMBER, F_HANDOVER, ZN_CONSENT_NONE,
+          ZN_E_NOT_REGISSEUR},
+         "wijkracht neither offered this handover while holding the case nor coordinates the case's network "
+         "0-12-binnenstad"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         zn_err e;
@@ -829,7 +900,7 @@ static void test_case_actions_need_their_facts(void **state)
     const zn_partner *school = zn_convenant_partner(c, "school"), *wijkracht = zn_convenant_partner(c, "wijkracht");
     zn_err e;
     zn_basis basis;
-    for (zn_action a = ZN_ACT_CASE_READ; a <= ZN_ACT_HANDOVER_ACCEPT; a++) {
+    for (zn_action a = ZN_ACT_CASE_READ; a <= ZN_ACT_HANDOVER_WITHDRAW; a++) {
         zn_policy_query q = {.action = a, .actor = school, .counterpart = wijkracht, .kase = &kase};
         assert_int_equal(zn_policy_check(c, &q, &e), ZN_E_INTERNAL); /* no facts */
         q.kase = NULL;
@@ -878,6 +949,7 @@ int main(void)
         cmocka_unit_test(test_signal_rate_limits),
         cmocka_unit_test(test_membership),
         cmocka_unit_test(test_basis_names),
+        cmocka_unit_test(test_consent_covers_scope_and_recorder),
         cmocka_unit_test(test_traffic_every_combination),
         cmocka_unit_test(test_consent_required_keeps_the_route),
         cmocka_unit_test(test_who_may_act_on_a_case),

@@ -434,6 +434,12 @@ static void test_parse(void **state)
         {"a:0", 1, false, "the box for 'a'"},                   /* a str, not a bin */
         {"a:-1", 1, false, "the box for 'a'"},                  /* nil */
         {"", 1, false, "not an array of 1 to 32"},
+        /* the same text to every reader: every box of one length */
+        {"a:%d2048,b:%d2048,c:%d2048", 1, true, NULL},
+        {"a:%d40,b:%d41", 40, false, "entry 2: the box for 'b' is 89 bytes, the one for 'a' 88; every reader gets "
+                                     "the same text, so every box has the same length"},
+        {"a:%d5,b:%d5,c:%d4", 1, false, "entry 3: the box for 'c' is 52 bytes"},
+        {"a:%d6,b:%d5", 1, false, "entry 2: the box for 'b'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         /* expand %dN into S + N */

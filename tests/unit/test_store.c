@@ -1063,6 +1063,7 @@ static zn_consent_row s_consent(zn_consent_state st, const char *scope_csv, uint
         snprintf(r.c.scope[r.c.n_scope++], ZN_IDENT_MAX, "%s", p);
     r.at_ms = at_ms;
     snprintf(r.handler, sizeof r.handler, "ib-1");
+    snprintf(r.partner, sizeof r.partner, "school");
     return r;
 }
 
@@ -1167,15 +1168,24 @@ static int s_member(void *ctx, const zn_member_row *m)
 static void test_members(void **state)
 {
     s_fix *f = *state;
-    uint8_t kase[ZN_ID_LEN] = {0xc0, 1}, other[ZN_ID_LEN] = {0xc0, 2};
+    zn_case k = s_case(1, "school", "0-12", 0, NULL), o = s_case(2, "politie", "0-12", 0, NULL);
+    const uint8_t *kase = k.id, *other = o.id;
+    uint8_t gone[ZN_ID_LEN] = {0xc0, 3};
     assert_int_equal(zn_store_begin(f->s), 0);
+    assert_int_equal(zn_store_case_insert(f->s, &k), 0);
+    assert_int_equal(zn_store_case_insert(f->s, &o), 0);
     assert_int_equal(zn_store_member_add(f->s, kase, "school", "regisseur", 300), 0);
     assert_int_equal(zn_store_member_add(f->s, kase, "wijkteam", "handover", 500), 0);
     assert_int_equal(zn_store_member_add(f->s, kase, "ggd", "received", 400), 0);
-    assert_int_equal(zn_store_member_add(f->s, kase, "ggd", "handover", 900), 1); /* the first row stays */
+    assert_int_equal(zn_store_member_add(f->s, kase, "ggd", "received", 900), 1); /* the first row stays */
     assert_int_equal(zn_store_member_add(f->s, kase, "school", "received", 100), 1);
+    assert_int_equal(zn_store_member_add(f->s, kase, "school", "handover", 100), 1); /* it held the case already */
+    assert_int_equal(zn_store_member_add(f->s, kase, "wijkteam", "received", 950), 1);
     assert_int_equal(zn_store_member_add(f->s, other, "politie", "received", 50), 0);
+    /* a case that does not exist (deleted after its retention) gets no members */
+    assert_int_equal(zn_store_member_add(f->s, gone, "ggd", "received", 60), 1);
     assert_int_equal(zn_store_commit(f->s), 0);
+    assert_int_equal(zn_store_member_get(f->s, gone, "ggd", NULL, NULL), 0);
     /* only the stored ways in; names that fit */
     assert_int_equal(zn_store_member_add(f->s, kase, "jeugdzorg", "consent", 1), -1);
     assert_int_equal(zn_store_member_add(f->s, kase, "jeugdzorg", "", 1), -1);
@@ -1208,6 +1218,16 @@ static void test_members(void **state)
     memset(&v, 0, sizeof v);
     uint8_t none[ZN_ID_LEN] = {0xc0, 99};
     assert_int_equal(zn_store_members(f->s, none, 10, s_member, &v), 0);
+
+    /* a partner that received and then took the case over held it: "handover" replaces
+     * "received" (nothing else does), keeping when it became a member */
+    assert_int_equal(zn_store_member_add(f->s, kase, "ggd", "handover", 900), 0);
+    assert_int_equal(zn_store_member_get(f->s, kase, "ggd", how, &since), 1);
+    assert_string_equal(how, "handover");
+    assert_int_equal(since, 400);
+    assert_int_equal(zn_store_member_add(f->s, kase, "ggd", "received", 990), 1);
+    assert_int_equal(zn_store_member_get(f->s, kase, "ggd", how, &since), 1);
+    assert_string_equal(how, "handover");
 }
 
 typedef struct {
@@ -1272,6 +1292,7 @@ static void test_consent_records(void **state)
     assert_int_equal(got.c.until_ms, T_NOW + 100000);
     assert_int_equal(got.at_ms, T_NOW + 10);
     assert_string_equal(got.handler, "ib-1");
+    assert_string_equal(got.partner, "school");
     assert_int_equal(got.purpose_len, 300);
     assert_memory_equal(got.purpose, s_sealed(0x52, 300), 300);
     assert_true(zn_consent_covers(&got.c, "school", T_NOW + 20));
@@ -1299,8 +1320,15 @@ static void test_consent_records(void **state)
     assert_int_equal(v.purpose_len[1], 300);
     assert_int_equal(v.purpose0[1], 0x52);
     assert_int_equal(v.purpose_len[2], 0);
+    /* a limit keeps the newest, oldest first among them (the last one is the current one) */
     memset(&v, 0, sizeof v);
     assert_int_equal(zn_store_consent_history(f->s, kase, 2, s_consent_seen, &v), 2);
+    assert_int_equal(v.seq[0], 2);
+    assert_int_equal(v.seq[1], 3);
+    assert_int_equal(v.state[1], ZN_CONSENT_WITHDRAWN);
+    memset(&v, 0, sizeof v);
+    assert_int_equal(zn_store_consent_history(f->s, kase, 1, s_consent_seen, &v), 1);
+    assert_int_equal(v.seq[0], 3);
 
     /* records that break the rules are refused, and take no number */
     zn_consent_row bad = s_consent(ZN_CONSENT_NONE, "", T_NOW);
@@ -1319,6 +1347,9 @@ static void test_consent_records(void **state)
     assert_int_equal(zn_store_consent_add(f->s, kase, &bad, &seq), -1);
     bad = s_consent(ZN_CONSENT_GRANTED, "ggd", T_NOW);
     bad.purpose_len = 10; /* a length without bytes */
+    assert_int_equal(zn_store_consent_add(f->s, kase, &bad, &seq), -1);
+    bad = s_consent(ZN_CONSENT_GRANTED, "ggd", T_NOW);
+    bad.partner[0] = '\0'; /* who recorded it is required */
     assert_int_equal(zn_store_consent_add(f->s, kase, &bad, &seq), -1);
     /* the widest scope fits */
     zn_consent_row wide = s_consent(ZN_CONSENT_GRANTED, "", T_NOW + 40);
@@ -1879,6 +1910,163 @@ static void test_msgid_match(void **state)
     assert_int_equal(zn_store_msgid_match(f->s, "", msgid, "ggd", kase), -1);
 }
 
+typedef struct {
+    uint8_t tag[8];
+    uint64_t seq[8], until[8];
+    int n, stop_after;
+} s_ended_seen;
+
+static int s_ended(void *ctx, const uint8_t case_id[ZN_ID_LEN], uint64_t seq, uint64_t until_ms)
+{
+    s_ended_seen *v = ctx;
+    assert_true(v->n < 8);
+    assert_int_equal(case_id[0], 0xc0);
+    v->tag[v->n] = case_id[1];
+    v->seq[v->n] = seq;
+    v->until[v->n] = until_ms;
+    v->n++;
+    return v->stop_after && v->n >= v->stop_after;
+}
+
+/* The clock's question: which cases' current, granted consent ended after its cursor and by now. */
+static void test_consents_ended(void **state)
+{
+    s_fix *f = *state;
+    uint8_t k[6][ZN_ID_LEN];
+    for (uint8_t i = 0; i < 6; i++) {
+        memset(k[i], 0, ZN_ID_LEN);
+        k[i][0] = 0xc0;
+        k[i][1] = (uint8_t)(i + 1);
+    }
+    zn_consent_row g = s_consent(ZN_CONSENT_GRANTED, "ggd", T_NOW);
+    uint64_t seq;
+    assert_int_equal(zn_store_begin(f->s), 0);
+    g.c.until_ms = 500; /* case 1: granted until 500 */
+    assert_int_equal(zn_store_consent_add(f->s, k[0], &g, &seq), 0);
+    g.c.until_ms = 300; /* case 2: granted until 300, then granted again until 900: only the current counts */
+    assert_int_equal(zn_store_consent_add(f->s, k[1], &g, &seq), 0);
+    g.c.until_ms = 900;
+    assert_int_equal(zn_store_consent_add(f->s, k[1], &g, &seq), 0);
+    g.c.until_ms = 500; /* case 3: until 500, the same time as case 1 */
+    assert_int_equal(zn_store_consent_add(f->s, k[2], &g, &seq), 0);
+    g.c.until_ms = 400; /* case 4: until 400, then withdrawn: nothing to expire */
+    assert_int_equal(zn_store_consent_add(f->s, k[3], &g, &seq), 0);
+    zn_consent_row w = s_consent(ZN_CONSENT_WITHDRAWN, "", T_NOW);
+    assert_int_equal(zn_store_consent_add(f->s, k[3], &w, &seq), 0);
+    g.c.until_ms = 0; /* case 5: until withdrawn */
+    assert_int_equal(zn_store_consent_add(f->s, k[4], &g, &seq), 0);
+    zn_consent_row r = s_consent(ZN_CONSENT_REQUESTED, "", T_NOW); /* case 6: requested, with an end */
+    r.c.until_ms = 200;
+    assert_int_equal(zn_store_consent_add(f->s, k[5], &r, &seq), 0);
+    assert_int_equal(zn_store_commit(f->s), 0);
+
+    s_ended_seen v = {0};
+    assert_int_equal(zn_store_consents_ended(f->s, 0, NULL, 1000, 10, s_ended, &v), 3);
+    assert_memory_equal(v.tag, ((const uint8_t[]){1, 3, 2}), 3); /* by until, then by case id */
+    assert_int_equal(v.until[0], 500);
+    assert_int_equal(v.seq[0], 1);
+    assert_int_equal(v.until[2], 900);
+    assert_int_equal(v.seq[2], 2);
+    /* up to a time: the ones that ended by then */
+    memset(&v, 0, sizeof v);
+    assert_int_equal(zn_store_consents_ended(f->s, 0, NULL, 499, 10, s_ended, &v), 0);
+    assert_int_equal(zn_store_consents_ended(f->s, 0, NULL, 500, 10, s_ended, &v), 2);
+    /* a cursor in the middle of one time goes on after its case */
+    memset(&v, 0, sizeof v);
+    assert_int_equal(zn_store_consents_ended(f->s, 500, k[0], 1000, 10, s_ended, &v), 2);
+    assert_memory_equal(v.tag, ((const uint8_t[]){3, 2}), 2);
+    uint8_t all[ZN_ID_LEN];
+    memset(all, 0xff, sizeof all);
+    memset(&v, 0, sizeof v);
+    assert_int_equal(zn_store_consents_ended(f->s, 500, all, 1000, 10, s_ended, &v), 1);
+    assert_int_equal(v.tag[0], 2);
+    memset(&v, 0, sizeof v);
+    assert_int_equal(zn_store_consents_ended(f->s, 900, all, 5000, 10, s_ended, &v), 0);
+    /* the limit, and a callback that stops */
+    assert_int_equal(zn_store_consents_ended(f->s, 0, NULL, 1000, 1, s_ended, &v), 1);
+    memset(&v, 0, sizeof v);
+    v.stop_after = 2;
+    assert_int_equal(zn_store_consents_ended(f->s, 0, NULL, 1000, 10, s_ended, &v), 2);
+    /* the query uses the index on until */
+    assert_int_equal(s_rows(f, "SELECT count(*) FROM sqlite_master WHERE name = 'consents_by_until'"), 1);
+}
+
+/* An acknowledgement removes an item in one statement and tells what it was. */
+static void test_queue_remove_tells_what(void **state)
+{
+    s_fix *f = *state;
+    uint8_t kase[ZN_ID_LEN] = {0xc0, 7}, id1[ZN_ID_LEN] = {0x71}, id2[ZN_ID_LEN] = {0x72}, body[3] = {0x92, 1, 2};
+    uint8_t got_case[ZN_ID_LEN] = {0};
+    int64_t env_seq, notice_seq;
+    assert_int_equal(zn_store_begin(f->s), 0);
+    assert_int_equal(zn_store_queue_insert(f->s, "ggd", id1, ZN_ITEM_ENVELOPE, "school", kase, body, sizeof body, 5,
+                                           &env_seq), 0);
+    assert_int_equal(zn_store_queue_insert(f->s, "ggd", id2, ZN_ITEM_NOTICE, NULL, NULL, body, sizeof body, 6,
+                                           &notice_seq), 0);
+    assert_int_equal(zn_store_commit(f->s), 0);
+    int kind = -1;
+    bool on_case = true;
+    /* another recipient's item stays */
+    assert_int_equal(zn_store_queue_remove(f->s, "wijkracht", env_seq, &kind, got_case, &on_case), 0);
+    assert_int_equal(kind, 0);
+    assert_false(on_case);
+    assert_int_equal(zn_store_queue_remove(f->s, "ggd", env_seq, &kind, got_case, &on_case), 1);
+    assert_int_equal(kind, ZN_ITEM_ENVELOPE);
+    assert_true(on_case);
+    assert_memory_equal(got_case, kase, ZN_ID_LEN);
+    assert_int_equal(zn_store_queue_remove(f->s, "ggd", env_seq, &kind, got_case, &on_case), 0); /* gone */
+    assert_int_equal(zn_store_queue_remove(f->s, "ggd", notice_seq, &kind, got_case, &on_case), 1);
+    assert_int_equal(kind, ZN_ITEM_NOTICE);
+    assert_false(on_case);
+    assert_int_equal(s_rows(f, "SELECT count(*) FROM queue"), 0);
+}
+
+/* A withdrawn handover is stored; the open ones offered to a partner are found (a reload lapses
+ * them when the partner leaves). */
+static void test_handovers_open_to_and_withdrawn(void **state)
+{
+    s_fix *f = *state;
+    uint8_t k1[ZN_ID_LEN] = {0xc0, 1}, k2[ZN_ID_LEN] = {0xc0, 2};
+    zn_handover_row h[4] = {
+        s_ho(1, k1, "school", "ggd", 300),
+        s_ho(2, k2, "wijkteam", "ggd", 100),
+        s_ho(3, k2, "school", "politie", 200),
+        s_ho(4, k1, "school", "ggd", 50),
+    };
+    h[3].state = ZN_HANDOVER_DECLINED;
+    h[3].reason = s_sealed(0x33, 70);
+    h[3].reason_len = 70;
+    assert_int_equal(zn_store_begin(f->s), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(zn_store_handover_put(f->s, &h[i]), 0);
+    assert_int_equal(zn_store_commit(f->s), 0);
+    s_ho_seen v = {0};
+    assert_int_equal(zn_store_handovers_open_to(f->s, "ggd", 10, s_ho_hit, &v), 2); /* oldest first, open only */
+    assert_memory_equal(v.tag, ((const uint8_t[]){2, 1}), 2);
+    memset(&v, 0, sizeof v);
+    assert_int_equal(zn_store_handovers_open_to(f->s, "ggd", 1, s_ho_hit, &v), 1);
+    assert_int_equal(v.tag[0], 2);
+    assert_int_equal(zn_store_handovers_open_to(f->s, "jeugdzorg", 10, s_ho_hit, &v), 0);
+    assert_int_equal(zn_store_handovers_open_to(f->s, "", 10, s_ho_hit, &v), -1);
+
+    /* withdrawn: stored as such, open no more */
+    h[1].state = ZN_HANDOVER_WITHDRAWN;
+    h[1].decided_ms = 400;
+    assert_int_equal(zn_store_handover_put(f->s, &h[1]), 0);
+    zn_handover_row got;
+    assert_int_equal(zn_store_handover_get(f->s, h[1].id, &got), 1);
+    s_handover_equal(&h[1], &got);
+    assert_int_equal(zn_store_handover_open(f->s, k2, &got), 1); /* the other one of k2 */
+    assert_memory_equal(got.id, h[2].id, ZN_ID_LEN);
+    memset(&v, 0, sizeof v);
+    assert_int_equal(zn_store_handovers_open_to(f->s, "ggd", 10, s_ho_hit, &v), 1);
+    assert_int_equal(v.tag[0], 1);
+    /* a state past withdrawn is refused */
+    zn_handover_row bad = s_ho(5, k1, "school", "ggd", 100);
+    bad.state = (zn_handover_state)(ZN_HANDOVER_WITHDRAWN + 1);
+    assert_int_equal(zn_store_handover_put(f->s, &bad), -1);
+}
+
 /* A database of schema 3 (before consent, overrides, handovers) is migrated forward: its cases
  * are open and anonymous, their regisseurs members. */
 static void test_schema_3_migrated(void **state)
@@ -1963,6 +2151,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handovers, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_queue_case_walk, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_msgid_match, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_consents_ended, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_remove_tells_what, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_handovers_open_to_and_withdrawn, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_schema_3_migrated, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
